@@ -1,0 +1,168 @@
+"""The ``surveykit`` command.
+
+Every subcommand has ``--help``. Errors in the input exit with status 2 and a message that
+says what was wrong, where, and what to do; an unexpected crash exits 1 with a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import SurveykitError
+
+EPILOG = "Docs and examples: README.md. Report problems with the file, line and command used."
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="surveykit",
+        description="Survey and customer-feedback research: questionnaires, response checks, "
+                    "weighting, drivers and per-segment HTML findings.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"surveykit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("schema", help="print or write the questionnaire JSON Schema",
+                       description="Export the JSON Schema of the questionnaire YAML format, "
+                                   "for editors' completion and validation.")
+    p.add_argument("--out", type=Path, help="write the schema to this file (default: stdout)")
+    p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("questionnaire", help="validate a questionnaire; render it for review",
+                       description="Load and check a questionnaire YAML file. With --html or "
+                                   "--markdown, write a printable questionnaire (text, options, "
+                                   "routing in plain words) and its codebook.")
+    p.add_argument("file", type=Path, help="questionnaire YAML file")
+    p.add_argument("--html", type=Path, metavar="OUT", help="write a printable HTML document")
+    p.add_argument("--markdown", type=Path, metavar="OUT", help="write a Markdown document")
+    p.set_defaults(func=_cmd_questionnaire)
+
+    p = sub.add_parser("check", help="check response data against a questionnaire",
+                       description="Read responses (CSV, Parquet, Excel or SPSS .sav), check "
+                                   "them against the questionnaire and print a summary; the "
+                                   "full table of findings goes to --out.")
+    p.add_argument("questionnaire", type=Path, help="questionnaire YAML file")
+    p.add_argument("data", type=Path, help="responses file (.csv, .parquet, .xlsx, .sav)")
+    p.add_argument("--out", type=Path, help="write every finding to this CSV file")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when any error-severity finding is present")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("simulate", help="regenerate the demo survey from its seed",
+                       description="Simulate respondents from a questionnaire and a declared "
+                                   "ground truth; writes responses, targets, truth and the "
+                                   "planted problems. Byte-for-byte reproducible from --seed.")
+    p.add_argument("--questionnaire", type=Path,
+                   default=Path("questionnaires/pc_customers.yaml"), help="%(default)s")
+    p.add_argument("--n", type=int, default=4000, help="respondents (default %(default)s)")
+    p.add_argument("--seed", type=int, default=20261122, help="random seed (default %(default)s)")
+    p.add_argument("--out", type=Path, default=Path("data/demo"), help="folder (default %(default)s)")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("report", help="per-segment HTML findings and an index page",
+                       description="Check and weight the data once, run the findings notebook "
+                                   "for every segment in parallel, export self-contained HTML "
+                                   "and write index.html and manifest.json.")
+    p.add_argument("--questionnaire", type=Path, required=True)
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--targets", type=Path, help="targets.yaml for raking (optional)")
+    p.add_argument("--crm", type=Path, help="CRM extract to join (optional)")
+    p.add_argument("--segment-by", required=True, help="segment variable (question or derived id)")
+    p.add_argument("--segments", nargs="+", help="only these segment codes (default: all)")
+    p.add_argument("--workers", type=int, help="parallel notebooks (default: number of cores)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per notebook (%(default)s)")
+    p.add_argument("--min-base", type=int, default=30, help="minimum base for tests (%(default)s)")
+    p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (%(default)s)")
+    p.set_defaults(func=_cmd_report)
+    return parser
+
+
+def _cmd_schema(args) -> int:
+    from .questionnaire import json_schema
+
+    text = json.dumps(json_schema(), indent=2, ensure_ascii=False)
+    if args.out:
+        from ._util import atomic_write
+
+        atomic_write(args.out, text + "\n")
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def _cmd_questionnaire(args) -> int:
+    from .questionnaire import load_questionnaire
+
+    q = load_questionnaire(args.file)
+    print(f"{args.file}: valid — {q.title!r}, {len(q.questions)} questions, "
+          f"{len(q.variables())} columns, {len(q.constructs)} constructs")
+    if args.html or args.markdown:
+        from .questionnaire.render import write_document
+
+        for fmt, out in (("html", args.html), ("markdown", args.markdown)):
+            if out:
+                write_document(q, out, format=fmt)
+                print(f"wrote {out}")
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from .questionnaire import load_questionnaire
+    from .responses import check_responses, read_responses
+
+    q = load_questionnaire(args.questionnaire)
+    df = read_responses(args.data, q)
+    result = check_responses(q, df)
+    print(result.summary_text())
+    if args.out:
+        from ._util import atomic_write
+
+        atomic_write(args.out, result.table.to_csv(index=False))
+        print(f"wrote {len(result.table)} findings to {args.out}")
+    return 1 if args.strict and result.n_errors else 0
+
+
+def _cmd_simulate(args) -> int:
+    from .questionnaire import load_questionnaire
+    from .simulate import write_demo
+
+    q = load_questionnaire(args.questionnaire)
+    written = write_demo(q, args.out, n=args.n, seed=args.seed)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    from .reporting import run_report
+
+    result = run_report(
+        questionnaire=args.questionnaire, data=args.data, targets=args.targets, crm=args.crm,
+        segment_by=args.segment_by, segments=args.segments, workers=args.workers,
+        timeout=args.timeout, min_base=args.min_base, out=args.out,
+    )
+    print(result.index_path)
+    return 0 if result.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SurveykitError as exc:
+        print(f"surveykit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"surveykit {args.command}: error: file not found: {exc.filename}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

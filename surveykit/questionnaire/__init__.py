@@ -1,0 +1,11 @@
+"""Questionnaires: the schema, YAML loading with located errors, routing expressions."""
+
+from .expressions import Expression
+from .loader import json_schema, load_questionnaire, questionnaire_from_dict, questionnaire_from_text
+from .models import NPS_SCALE, Construct, Questionnaire, QuestionnaireModel, Scale, Variable
+
+__all__ = [
+    "Expression", "json_schema", "load_questionnaire", "questionnaire_from_dict",
+    "questionnaire_from_text", "Questionnaire", "QuestionnaireModel", "Scale", "Construct",
+    "Variable", "NPS_SCALE",
+]

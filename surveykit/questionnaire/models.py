@@ -1,0 +1,560 @@
+"""Pydantic models of a questionnaire: one YAML file that drives everything downstream.
+
+The models hold the declarations; :mod:`surveykit.questionnaire.loader` adds the checks that
+need the whole document (references, routing order, unique codes) and locates every problem
+at its file and line. :class:`Questionnaire` then answers what downstream code asks:
+which columns the data must have (:meth:`Questionnaire.variables`), the valid and missing
+codes of each, routing masks, derived variables, constructs and roles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .expressions import Expression
+
+Code = int | str
+MissingKind = Literal["dont_know", "refused", "not_applicable"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Option(_Model):
+    """An answer option: a code and its label.
+
+    ``exclusive`` marks a multi-response option that cannot be combined with others
+    ("none of these"); ``other`` marks an other-specify option whose text goes to the
+    column ``{question}_{code}_text``.
+    """
+
+    code: Code
+    label: str
+    exclusive: bool = False
+    other: bool = False
+
+
+class MissingCode(_Model):
+    """A declared missing code: don't know, refused or not applicable."""
+
+    code: Code
+    label: str
+    kind: MissingKind = "dont_know"
+
+
+class Scale(_Model):
+    """Ordered answer codes shared by questions and grid items.
+
+    ``direction: ascending`` means a higher code is a more favourable answer (used for top
+    box and reverse keying). ``top_box`` is how many of the highest codes count as the top
+    box (default: 2, the top-2-box, on scales of four or more codes; else 1).
+    """
+
+    label: str = ""
+    codes: list[Option] = Field(min_length=2)
+    missing: list[MissingCode] = []
+    direction: Literal["ascending", "descending"] = "ascending"
+    top_box: int | None = Field(default=None, ge=1)
+
+    @field_validator("codes", mode="before")
+    @classmethod
+    def _codes_from_mapping(cls, v):
+        return _options_from_mapping(v)
+
+    @field_validator("missing", mode="before")
+    @classmethod
+    def _missing_from_mapping(cls, v):
+        return _options_from_mapping(v)
+
+    @property
+    def valid_codes(self) -> list[Code]:
+        return [o.code for o in self.codes]
+
+    @property
+    def low(self) -> float:
+        return float(min(self.valid_codes))
+
+    @property
+    def high(self) -> float:
+        return float(max(self.valid_codes))
+
+    @property
+    def favourable_codes(self) -> list[Code]:
+        """The top-box codes (the ``top_box`` most favourable valid codes)."""
+        ordered = sorted(self.valid_codes, reverse=self.direction == "ascending")
+        n = self.top_box or (2 if len(ordered) >= 4 else 1)
+        return ordered[:n]
+
+
+def _options_from_mapping(v):
+    """Allow ``{1: "Label", 2: "Label"}`` as a short form of a list of options."""
+    if isinstance(v, dict):
+        out = []
+        for code, spec in v.items():
+            if isinstance(spec, dict):
+                out.append({"code": code, **spec})
+            else:
+                out.append({"code": code, "label": spec})
+        return out
+    return v
+
+
+NPS_SCALE = Scale(
+    label="0-10 likelihood to recommend",
+    codes=[Option(code=0, label="0 - Not at all likely"),
+           *(Option(code=i, label=str(i)) for i in range(1, 10)),
+           Option(code=10, label="10 - Extremely likely")],
+)
+
+
+class GridItem(_Model):
+    """One row of a grid: its own column id, its text and whether it is reverse-keyed."""
+
+    id: str
+    text: str
+    reverse: bool = False
+
+
+class _QuestionBase(_Model):
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    text: str
+    label: str | None = Field(default=None, description="Short label for tables; defaults to text")
+    block: str | None = Field(default=None, description="Section the question belongs to")
+    ask_if: str | None = Field(default=None, description="Routing condition (expression language)")
+    required: bool = Field(default=True, description="Must be answered when asked")
+    pii: bool = Field(default=False, description="Personal data: never shown in a report")
+    instruction: str | None = None
+
+    @property
+    def short_label(self) -> str:
+        return self.label or self.text
+
+
+class SingleQuestion(_QuestionBase):
+    type: Literal["single"]
+    options: list[Option] | None = None
+    scale: str | None = None
+    missing: list[MissingCode] = []
+
+    _opts = field_validator("options", mode="before")(lambda cls, v: _options_from_mapping(v))
+    _miss = field_validator("missing", mode="before")(lambda cls, v: _options_from_mapping(v))
+
+
+class MultiQuestion(_QuestionBase):
+    type: Literal["multi"]
+    options: list[Option] = Field(min_length=1)
+    max_choices: int | None = Field(default=None, ge=1)
+
+    _opts = field_validator("options", mode="before")(lambda cls, v: _options_from_mapping(v))
+
+
+class GridQuestion(_QuestionBase):
+    type: Literal["grid"]
+    scale: str
+    items: list[GridItem] = Field(min_length=1)
+
+
+class RatingQuestion(_QuestionBase):
+    type: Literal["rating"]
+    scale: str
+
+
+class NpsQuestion(_QuestionBase):
+    type: Literal["nps"]
+    missing: list[MissingCode] = []
+
+    _miss = field_validator("missing", mode="before")(lambda cls, v: _options_from_mapping(v))
+
+
+class NumericQuestion(_QuestionBase):
+    type: Literal["numeric"]
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = None
+    integer: bool = False
+
+
+class OpenQuestion(_QuestionBase):
+    type: Literal["open"]
+
+
+class RankQuestion(_QuestionBase):
+    type: Literal["rank"]
+    options: list[Option] = Field(min_length=2)
+    rank_max: int | None = Field(default=None, ge=1, description="How many to rank (default: all)")
+
+    _opts = field_validator("options", mode="before")(lambda cls, v: _options_from_mapping(v))
+
+
+Question = Annotated[
+    SingleQuestion | MultiQuestion | GridQuestion | RatingQuestion | NpsQuestion
+    | NumericQuestion | OpenQuestion | RankQuestion,
+    Field(discriminator="type"),
+]
+QUESTION_TYPES = ("single", "multi", "grid", "rating", "nps", "numeric", "open", "rank")
+
+
+class Band(_Model):
+    """A band of a numeric variable: ``min <= x <= max`` (either end may be open)."""
+
+    code: Code
+    label: str
+    min: float | None = None
+    max: float | None = None
+
+
+class Rule(_Model):
+    """A segment rule: respondents for whom ``when`` holds get ``code`` (first match wins)."""
+
+    code: Code
+    label: str
+    when: str
+
+
+class Derived(_Model):
+    """A derived variable: bands of a numeric answer, or segments from rules."""
+
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    label: str
+    from_: str | None = Field(default=None, alias="from")
+    bands: list[Band] | None = None
+    rules: list[Rule] | None = None
+
+
+class Construct(_Model):
+    """Items measuring one factor. ``reverse`` lists reverse-keyed items beyond those
+    already marked ``reverse: true`` on their grid; ``min_items`` is the fewest answered
+    items needed to score a respondent (default: half the items, rounded up)."""
+
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    label: str
+    items: list[str] = Field(min_length=1)
+    reverse: list[str] = []
+    min_items: int | None = Field(default=None, ge=1)
+
+
+class Roles(_Model):
+    """Columns with a job: respondent id, CRM key, duration, design weight, weighting and
+    segment variables."""
+
+    respondent_id: str = "resp_id"
+    customer_id: str | None = Field(default=None, description="Pseudonymous CRM key")
+    duration: str | None = Field(default=None, description="Interview duration in seconds")
+    base_weight: str | None = Field(default=None, description="Design weight column")
+    weighting: list[str] = []
+    segments: list[str] = []
+
+
+class QuestionnaireModel(_Model):
+    """The document as written (see :class:`Questionnaire` for the loaded object)."""
+
+    id: str
+    title: str
+    version: str = "1"
+    language: str = "en"
+    description: str | None = None
+    scales: dict[str, Scale] = {}
+    questions: list[Question] = Field(min_length=1)
+    derived: list[Derived] = []
+    constructs: list[Construct] = []
+    roles: Roles = Roles()
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_as_text(cls, v):
+        return str(v) if isinstance(v, int | float) else v
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One column of the response data, as the questionnaire declares it.
+
+    ``kind`` is one of ``id, customer_id, duration, weight, single, multi_option,
+    other_text, grid_item, rating, nps, numeric, open, rank_option, derived``.
+    """
+
+    name: str
+    question: str
+    kind: str
+    label: str
+    value_labels: dict = field(default_factory=dict)
+    missing_codes: dict[Code, MissingCode] = field(default_factory=dict)
+    min: float | None = None
+    max: float | None = None
+    pii: bool = False
+    reverse: bool = False
+    scale: str | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind not in ("open", "other_text", "id", "customer_id")
+
+
+class Questionnaire:
+    """A loaded, checked questionnaire.
+
+    Build it with :func:`surveykit.questionnaire.load_questionnaire`. Everything downstream
+    asks it, rather than re-declaring: :meth:`variables` (the codebook), :meth:`question`,
+    :meth:`scale_of`, :meth:`asked` (routing masks), :meth:`derive` (bands and segments),
+    :attr:`constructs` and :attr:`roles`.
+    """
+
+    def __init__(self, model: QuestionnaireModel, *, source: str | None = None,
+                 lines: dict[tuple, int] | None = None):
+        self.model = model
+        self.source = source
+        self._lines = lines or {}
+        self._questions = {q.id: q for q in model.questions}
+        self._routing = {q.id: Expression.parse(q.ask_if) for q in model.questions if q.ask_if}
+        self._rules = {d.id: [Expression.parse(r.when) for r in d.rules]
+                       for d in model.derived if d.rules}
+        self._variables = self._build_variables()
+
+    # -- simple accessors -------------------------------------------------------------
+    id = property(lambda self: self.model.id)
+    title = property(lambda self: self.model.title)
+    questions = property(lambda self: list(self.model.questions))
+    scales = property(lambda self: dict(self.model.scales))
+    derived = property(lambda self: list(self.model.derived))
+    constructs = property(lambda self: list(self.model.constructs))
+    roles = property(lambda self: self.model.roles)
+
+    def __repr__(self) -> str:
+        return (f"Questionnaire({self.id!r}, {len(self.model.questions)} questions, "
+                f"{len(self._variables)} columns)")
+
+    def question(self, qid: str):
+        """The question with id ``qid`` (KeyError naming the known ids otherwise)."""
+        try:
+            return self._questions[qid]
+        except KeyError:
+            raise KeyError(f"no question {qid!r} in questionnaire {self.id!r}") from None
+
+    def line_of(self, *path) -> int | None:
+        """The 1-based source line of a document path such as ``("questions", 3, "scale")``."""
+        while path:
+            if path in self._lines:
+                return self._lines[path]
+            path = path[:-1]
+        return None
+
+    def scale_of(self, name: str) -> Scale | None:
+        """The scale of a question or grid item column (NPS gets the 0-10 scale)."""
+        var = self._variables.get(name)
+        if var is None:
+            return None
+        if var.kind == "nps":
+            return NPS_SCALE
+        return self.model.scales.get(var.scale) if var.scale else None
+
+    # -- the codebook -----------------------------------------------------------------
+    def variables(self) -> dict[str, Variable]:
+        """Every column the data should have, in questionnaire order, by name."""
+        return dict(self._variables)
+
+    def variable(self, name: str) -> Variable:
+        try:
+            return self._variables[name]
+        except KeyError:
+            raise KeyError(f"no column {name!r} in questionnaire {self.id!r}") from None
+
+    def columns_of(self, qid: str) -> list[str]:
+        """The data columns of question (or derived variable) ``qid``."""
+        return [v.name for v in self._variables.values() if v.question == qid]
+
+    @property
+    def pii_columns(self) -> list[str]:
+        return [v.name for v in self._variables.values() if v.pii]
+
+    def codebook(self) -> pd.DataFrame:
+        """One row per column: variable, question, kind, label, codes, missing codes, range."""
+        rows = []
+        for v in self._variables.values():
+            rows.append({
+                "variable": v.name, "question": v.question, "kind": v.kind, "label": v.label,
+                "codes": "; ".join(f"{c} = {lab}" for c, lab in v.value_labels.items()),
+                "missing_codes": "; ".join(f"{c} = {m.label} ({m.kind})"
+                                          for c, m in v.missing_codes.items()),
+                "min": v.min, "max": v.max, "reverse": v.reverse, "pii": v.pii,
+            })
+        return pd.DataFrame(rows)
+
+    def _build_variables(self) -> dict[str, Variable]:
+        m, out = self.model, {}
+
+        def add(v: Variable):
+            out[v.name] = v
+
+        roles = m.roles
+        add(Variable(roles.respondent_id, roles.respondent_id, "id", "Respondent id"))
+        if roles.customer_id:
+            add(Variable(roles.customer_id, roles.customer_id, "customer_id", "Customer id"))
+        if roles.duration:
+            add(Variable(roles.duration, roles.duration, "duration",
+                         "Interview duration (seconds)", min=0))
+        if roles.base_weight:
+            add(Variable(roles.base_weight, roles.base_weight, "weight", "Design weight", min=0))
+        for q in m.questions:
+            label, pii = q.short_label, q.pii
+            if q.type in ("single",):
+                scale = m.scales.get(q.scale) if q.scale else None
+                opts = scale.codes if scale else (q.options or [])
+                miss = (scale.missing if scale else []) + list(q.missing)
+                add(Variable(q.id, q.id, "single", label, _labels(opts), _missing(miss),
+                             pii=pii, scale=q.scale))
+                for o in opts:
+                    if o.other:
+                        add(Variable(f"{q.id}_{o.code}_text", q.id, "other_text",
+                                     f"{label}: {o.label} (specify)", pii=pii))
+            elif q.type == "multi":
+                for o in q.options:
+                    add(Variable(f"{q.id}_{o.code}", q.id, "multi_option", f"{label}: {o.label}",
+                                 {0: "Not selected", 1: "Selected"}, pii=pii))
+                    if o.other:
+                        add(Variable(f"{q.id}_{o.code}_text", q.id, "other_text",
+                                     f"{label}: {o.label} (specify)", pii=pii))
+            elif q.type == "grid":
+                scale = m.scales.get(q.scale)
+                for it in q.items:
+                    add(Variable(it.id, q.id, "grid_item", it.text,
+                                 _labels(scale.codes) if scale else {},
+                                 _missing(scale.missing) if scale else {},
+                                 reverse=it.reverse, pii=pii, scale=q.scale))
+            elif q.type == "rating":
+                scale = m.scales.get(q.scale)
+                add(Variable(q.id, q.id, "rating", label, _labels(scale.codes) if scale else {},
+                             _missing(scale.missing) if scale else {}, pii=pii, scale=q.scale))
+            elif q.type == "nps":
+                add(Variable(q.id, q.id, "nps", label, _labels(NPS_SCALE.codes),
+                             _missing(q.missing), min=0, max=10, pii=pii))
+            elif q.type == "numeric":
+                add(Variable(q.id, q.id, "numeric", label, min=q.min, max=q.max, pii=pii))
+            elif q.type == "open":
+                add(Variable(q.id, q.id, "open", label, pii=pii))
+            elif q.type == "rank":
+                n = q.rank_max or len(q.options)
+                for o in q.options:
+                    add(Variable(f"{q.id}_{o.code}", q.id, "rank_option", f"{label}: {o.label}",
+                                 {i: f"Rank {i}" for i in range(1, n + 1)}, min=1, max=n, pii=pii))
+        for d in m.derived:
+            items = d.bands or d.rules or []
+            add(Variable(d.id, d.id, "derived", d.label, {i.code: i.label for i in items}))
+        return out
+
+    # -- routing and derived variables ---------------------------------------------------
+    def valid_values(self, df: pd.DataFrame, name: str) -> pd.Series:
+        """Column ``name`` of ``df`` as numbers (text for open questions) with declared
+        missing codes and non-numeric entries as NaN."""
+        var = self._variables.get(name)
+        col = df[name]
+        if var is not None and not var.numeric:
+            return col
+        values = pd.to_numeric(col, errors="coerce")
+        if var is not None and var.missing_codes:
+            values = values.mask(values.isin(list(var.missing_codes)))
+        return values
+
+    def answered(self, df: pd.DataFrame, qid: str) -> pd.Series:
+        """True where the respondent gave any answer to question/column ``qid``
+        (a declared missing code such as don't know counts as an answer)."""
+        cols = [qid] if qid in df.columns else [c for c in self.columns_of(qid)
+                                                if c in df.columns]
+        if not cols:
+            raise KeyError(f"answered({qid}): no column of {qid!r} in the data")
+        sub = df[cols]
+        present = sub.notna() & sub.astype(str).apply(lambda s: s.str.strip() != "")
+        var = self._variables.get(qid)
+        if var is None and qid in self._questions and self._questions[qid].type == "multi":
+            # a multi question counts as answered when any option is ticked
+            ticked = sub.apply(pd.to_numeric, errors="coerce").fillna(0) > 0
+            return ticked.any(axis=1)
+        return present.any(axis=1)
+
+    def _evaluate(self, expr: Expression, df: pd.DataFrame) -> pd.Series:
+        def value(name):
+            if name not in df.columns:
+                raise KeyError(f"column {name!r} used in {expr.text!r} is not in the data")
+            return self.valid_values(df, name)
+
+        def selected(qid, code):
+            col = f"{qid}_{code}"
+            if col not in df.columns:
+                raise KeyError(f"column {col!r} for selected({qid}, {code}) is not in the data")
+            return pd.to_numeric(df[col], errors="coerce").fillna(0) > 0
+
+        return expr.evaluate(value, lambda n: self.answered(df, n), selected)
+
+    def asked(self, df: pd.DataFrame, qid: str) -> pd.Series:
+        """Boolean mask of the respondents who should have been asked ``qid``.
+
+        A question is asked when its own ``ask_if`` holds (or it has none).
+        """
+        expr = self._routing.get(qid)
+        if expr is None:
+            return pd.Series(True, index=df.index)
+        return self._evaluate(expr, df)
+
+    def evaluate(self, text: str, df: pd.DataFrame) -> pd.Series:
+        """Evaluate an expression in the questionnaire's language on ``df``.
+
+        Examples
+        --------
+        >>> mask = questionnaire.evaluate("cust_type == 1 and age <= 24", df)  # doctest: +SKIP
+        """
+        return self._evaluate(Expression.parse(text), df)
+
+    def derive(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Return a copy of ``df`` with every derived variable (bands, segments) added.
+
+        Bands: ``min <= x <= max``; values in no band are NaN. Rules: first match wins;
+        respondents matching none are NaN.
+        """
+        out = df.copy()
+        for d in self.model.derived:
+            result = pd.Series(np.nan, index=out.index, dtype=object)
+            if d.bands:
+                x = self.valid_values(out, d.from_)
+                for b in d.bands:
+                    hit = x.notna() & result.isna()
+                    if b.min is not None:
+                        hit &= x >= b.min
+                    if b.max is not None:
+                        hit &= x <= b.max
+                    result[hit] = b.code
+            else:
+                for rule, expr in zip(d.rules, self._rules[d.id], strict=True):
+                    hit = self._evaluate(expr, out) & result.isna()
+                    result[hit] = rule.code
+            out[d.id] = pd.to_numeric(result) if all(
+                isinstance(i.code, int) for i in (d.bands or d.rules)) else result
+        return out
+
+    def construct_items(self, construct_id: str) -> tuple[list[str], list[str]]:
+        """``(items, reverse_keyed_items)`` of a construct, from the construct and its grids."""
+        c = next((c for c in self.model.constructs if c.id == construct_id), None)
+        if c is None:
+            raise KeyError(f"no construct {construct_id!r} in questionnaire {self.id!r}")
+        rev = [i for i in c.items if i in c.reverse or
+               (i in self._variables and self._variables[i].reverse)]
+        return list(c.items), rev
+
+    def labels(self, name: str) -> dict:
+        """Value labels of a column (valid codes, then missing codes), {} if none."""
+        var = self._variables.get(name)
+        if var is None:
+            return {}
+        return {**var.value_labels, **{c: m.label for c, m in var.missing_codes.items()}}
+
+
+def _labels(options) -> dict:
+    return {o.code: o.label for o in options}
+
+
+def _missing(codes) -> dict:
+    return {m.code: m for m in codes}
