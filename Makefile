@@ -1,0 +1,50 @@
+# surveykit: two commands do all the set-up on a fresh machine with Python 3.11 and pip.
+#   make report   the main job: per-segment HTML findings + index for the demo survey
+#   make test     the test suite
+# Both create .venv on first use (editable install with the dev extra) and reuse it.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-dev
+OUT    ?= reports/demo
+
+.PHONY: report test bench demo lint clean help
+
+help:
+	@echo "make report  - per-segment HTML findings and index for the demo survey ($(OUT)/index.html)"
+	@echo "make test    - run the test suite"
+	@echo "make bench   - run the speed benchmarks (installs the bench extra)"
+	@echo "make demo    - regenerate data/demo from its seed"
+	@echo "make lint    - ruff"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/surveykit report \
+	    --questionnaire questionnaires/pc_customers.yaml \
+	    --data data/demo/responses.csv \
+	    --targets data/demo/targets.yaml \
+	    --crm data/demo/crm.csv \
+	    --segment-by segment \
+	    --out $(OUT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+demo: $(STAMP)
+	$(BIN)/surveykit simulate --out data/demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check surveykit tests benchmarks
+
+clean:
+	rm -rf reports .pytest_cache .ruff_cache
