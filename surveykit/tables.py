@@ -1,0 +1,874 @@
+"""Banner tables (the analyst's tab book) with column-significance letters.
+
+:func:`banner` crosses row questions with banner variables: weighted column percentages,
+means of rating / numeric questions, top- and bottom-box, NPS, with the unweighted and
+effective base of every column and a Total column. Each banner column gets a letter; a cell
+shows the letters of the columns (of the same banner variable) it is significantly higher
+than. Proportions are compared with the two-sample z-test (pooled proportion), means with the
+two-sample t-test (pooled variance), both on Kish effective bases, so weighting widens the
+tests exactly as much as it costs in precision.
+
+Test details (``a``, ``b`` two columns; ``W`` sum of weights, ``W2`` sum of squared weights
+of the respondents with an answer; ``ab`` the respondents in both columns, empty unless the
+banner variable is multi-response or one side is the Total):
+
+* ``f = W2_a/W_a**2 + W2_b/W_b**2 - 2*W2_ab/(W_a*W_b)``; unweighted and disjoint this is
+  ``1/n_a + 1/n_b``; weighted it is ``1/n_eff_a + 1/n_eff_b`` (Kish); against the Total it is
+  the part-whole ``1/n_a - 1/n`` (unweighted).
+* proportions: ``p`` pooled over the respondents in either column (each counted once),
+  ``z = (p_a - p_b) / sqrt(p*(1-p)*f)``, two-sided normal p-value;
+* means: ``s2_j`` the weighted variance with divisor ``W_j*(n_eff_j-1)/n_eff_j``,
+  ``s2 = ((n_eff_a-1)*s2_a + (n_eff_b-1)*s2_b) / (n_eff_a+n_eff_b-2)``,
+  ``t = (m_a - m_b) / sqrt(s2*f)`` on ``n_eff_a + n_eff_b - n_eff_ab - 2`` degrees of freedom.
+  NPS is compared as the mean of the +100 / 0 / -100 respondent score.
+
+Without weights these are ``prop.test(correct=FALSE)`` and ``t.test(var.equal=TRUE)`` of R
+(tested against both). P-values are corrected within each row and banner variable (``none``,
+``bonferroni``, ``holm``, ``fdr`` = Benjamini-Hochberg). Columns whose unweighted base is under
+``min_base`` are flagged and not tested.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._util import as_list, atomic_write, check_columns, resolve_weights
+from .errors import TableError
+
+__all__ = ["banner", "BannerTable", "adjust_pvalues", "ROW_TYPES", "CORRECTIONS"]
+
+ROW_TYPES = ("single", "rating", "nps", "multi", "numeric")
+CORRECTIONS = ("none", "bonferroni", "holm", "fdr")
+_KIND_TO_TYPE = {"single": "single", "derived": "single", "rating": "rating",
+                 "grid_item": "rating", "nps": "nps", "numeric": "numeric",
+                 "rank_option": "numeric", "multi_option": "multi", "duration": "numeric"}
+
+
+# --------------------------------------------------------------------------------------------
+# question metadata: explicit parameters first, then the questionnaire, then the data
+# --------------------------------------------------------------------------------------------
+@dataclass
+class _Spec:
+    qid: str
+    type: str
+    label: str
+    columns: list[str]
+    codes: list = field(default_factory=list)       # categories / scale points / options
+    code_labels: list[str] = field(default_factory=list)
+    top: list = field(default_factory=list)          # top-box codes (rating)
+    bottom: list = field(default_factory=list)
+
+
+def _fmt_code(code) -> str:
+    if isinstance(code, float) and code.is_integer():
+        return str(int(code))
+    return str(code)
+
+
+def _fmt_list(codes) -> str:
+    return "[" + ", ".join(_fmt_code(c) for c in codes) + "]"
+
+
+def _as_number(code):
+    try:
+        return float(code)
+    except (TypeError, ValueError):
+        return code
+
+
+def _multi_columns(df: pd.DataFrame, qid: str) -> list[str]:
+    pat = re.compile(rf"^{re.escape(qid)}_([^_]+)$")
+    return [c for c in df.columns if isinstance(c, str) and pat.match(c)]
+
+
+class _Meta:
+    """Resolve type, labels, codes and scale of a question from explicit dicts, then the
+    questionnaire (duck-typed on :class:`surveykit.questionnaire.Questionnaire`)."""
+
+    def __init__(self, df, questionnaire, types, labels, value_labels, scales, top_box, error):
+        self.df, self.q, self.error, self.top_box = df, questionnaire, error, int(top_box)
+        self.types = dict(types or {})
+        self.labels = dict(labels or {})
+        self.value_labels = {k: dict(v) for k, v in (value_labels or {}).items()}
+        self.scales = dict(scales or {})
+        self.vars = questionnaire.variables() if questionnaire is not None else {}
+        bad = {k: v for k, v in self.types.items() if v not in ROW_TYPES}
+        if bad:
+            k, v = next(iter(bad.items()))
+            raise error(f"types[{k!r}] = {v!r} is not a known question type; use one of "
+                        f"{', '.join(ROW_TYPES)}")
+
+    def _qtype_from_questionnaire(self, qid):
+        if qid in self.vars:
+            return _KIND_TO_TYPE.get(self.vars[qid].kind)
+        try:
+            qq = self.q.question(qid) if self.q is not None else None
+        except KeyError:
+            qq = None
+        return "multi" if qq is not None and qq.type == "multi" else None
+
+    def values(self, col: str) -> pd.Series:
+        if self.q is not None and col in self.vars:
+            return self.q.valid_values(self.df, col)
+        return self.df[col]
+
+    def spec(self, qid: str, *, role: str) -> _Spec:
+        df, err = self.df, self.error
+        qtype = self.types.get(qid) or self._qtype_from_questionnaire(qid)
+        if qtype is None:
+            if qid in df.columns:
+                qtype = "single"
+                s = df[qid]
+                if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                    vals = s.dropna().unique()
+                    if len(vals) > 15 or not np.all(np.mod(vals, 1) == 0):
+                        qtype = "numeric"
+            elif _multi_columns(df, qid):
+                qtype = "multi"
+            else:
+                check_columns(df, [qid], error=err, what=f"{role} question")
+        label = self.labels.get(qid)
+        if label is None and self.q is not None:
+            try:
+                label = self.q.question(qid).short_label
+            except KeyError:
+                label = self.vars[qid].label if qid in self.vars else None
+        label = label or qid
+        if qtype == "multi":
+            cols = ([c for c in self.q.columns_of(qid) if c in df.columns and c in self.vars
+                     and self.vars[c].kind == "multi_option"] if self.q is not None else [])
+            cols = cols or _multi_columns(df, qid)
+            if not cols:
+                raise err(f"{role} question {qid!r} is multi-response but the data have no "
+                          f"columns named '{qid}_<code>'; check the id or its type")
+            codes = [c[len(qid) + 1:] for c in cols]
+            vl = self.value_labels.get(qid, {})
+            vl = {str(k): v for k, v in vl.items()}
+            labs = []
+            for c, code in zip(cols, codes, strict=True):
+                lab = vl.get(code)
+                if lab is None and c in self.vars:
+                    lab = self.vars[c].label.split(": ", 1)[-1]
+                labs.append(lab or code)
+            return _Spec(qid, "multi", label, cols, codes, labs)
+        check_columns(df, [qid], error=err, what=f"{role} question")
+        spec = _Spec(qid, qtype, label, [qid])
+        vl = self.value_labels.get(qid)
+        if vl is None and qid in self.vars:
+            vl = self.vars[qid].value_labels
+        vl = dict(vl or {})
+        if qtype == "rating":
+            self._rating_scale(spec, vl)
+        elif qtype == "single":
+            s = self.values(qid)
+            numeric = pd.api.types.is_numeric_dtype(s)
+            codes = [(_as_number(k) if numeric else k) for k in vl]
+            seen = set(codes)
+            extra = [c for c in pd.unique(s.dropna()) if c not in seen]
+            try:
+                extra = sorted(extra)
+            except TypeError:
+                extra = sorted(extra, key=str)
+            spec.codes = codes + extra
+            labmap = {(_as_number(k) if numeric else k): v for k, v in vl.items()}
+            spec.code_labels = [str(labmap.get(c, _fmt_code(c))) for c in spec.codes]
+        return spec
+
+    def _rating_scale(self, spec: _Spec, vl: dict) -> None:
+        qid, k = spec.qid, self.top_box
+        given = self.scales.get(qid)
+        scale = self.q.scale_of(qid) if (given is None and self.q is not None) else None
+        if given is not None:
+            given = list(given)
+            if len(given) == 2 and all(float(g).is_integer() for g in given):
+                codes = [float(c) for c in range(int(given[0]), int(given[1]) + 1)]
+            else:
+                codes = [float(c) for c in given]
+            top, bottom = codes[-k:], codes[:k]
+        elif scale is not None:
+            codes = sorted(float(c) for c in scale.valid_codes)
+            top = [float(c) for c in scale.favourable_codes]
+            k = len(top)
+            ordered = sorted(codes, reverse=getattr(scale, "direction", "") != "ascending")
+            bottom = ordered[:k]
+            vl = vl or {o.code: o.label for o in scale.codes}
+        elif vl:
+            codes = sorted(_as_number(c) for c in vl)
+            top, bottom = codes[-k:], codes[:k]
+        else:
+            obs = self.values(qid).dropna()
+            if obs.empty:
+                codes = []
+            else:
+                codes = [float(c) for c in range(int(obs.min()), int(obs.max()) + 1)]
+            top, bottom = codes[-k:], codes[:k]
+        if len(codes) < 2 * k:
+            raise self.error(f"rating question {qid!r} has scale {_fmt_list(codes)} "
+                             f"with fewer than {2 * k} points for top/bottom-{k}-box; pass "
+                             f"scales={{{qid!r}: (low, high)}} or a smaller top_box")
+        labmap = {_as_number(c): v for c, v in vl.items()}
+        spec.codes, spec.top, spec.bottom = codes, top, bottom
+        spec.code_labels = [str(labmap.get(c, _fmt_code(c))) for c in codes]
+
+
+# --------------------------------------------------------------------------------------------
+# p-value adjustment (vectorised over rows; NaN = not tested)
+# --------------------------------------------------------------------------------------------
+def adjust_pvalues(p, method: str = "holm") -> np.ndarray:
+    """Adjust p-values within each row of a 2-D array (a 1-D array is one family).
+
+    NaN entries are comparisons that were not made; they stay NaN and do not count in the
+    family size. ``method`` is ``none``, ``bonferroni``, ``holm`` or ``fdr``
+    (Benjamini-Hochberg), as R's ``p.adjust``.
+
+    Examples
+    --------
+    >>> adjust_pvalues([0.01, 0.02, 0.04], "holm").round(3).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    if method not in CORRECTIONS:
+        raise TableError(f"correction {method!r} is not known; use one of {', '.join(CORRECTIONS)}")
+    p = np.asarray(p, dtype=float)
+    one_d = p.ndim == 1
+    p = np.atleast_2d(p)
+    if method == "none" or p.size == 0:
+        out = p.copy()
+    else:
+        nan = np.isnan(p)
+        m = (~nan).sum(axis=1, keepdims=True).astype(float)
+        if method == "bonferroni":
+            out = np.minimum(p * m, 1.0)
+        else:
+            order = np.argsort(np.where(nan, np.inf, p), axis=1, kind="stable")
+            ps = np.take_along_axis(p, order, axis=1)
+            i = np.arange(p.shape[1], dtype=float)[None, :]
+            if method == "holm":
+                adj = np.fmax.accumulate(np.where(np.isnan(ps), -np.inf, (m - i) * ps), axis=1)
+            else:
+                adj = np.where(np.isnan(ps), np.inf, ps * m / (i + 1))
+                adj = np.fmin.accumulate(adj[:, ::-1], axis=1)[:, ::-1]
+            adj = np.minimum(adj, 1.0)
+            out = np.empty_like(p)
+            np.put_along_axis(out, order, adj, axis=1)
+            out[nan] = np.nan
+    return out[0] if one_d else out
+
+
+# --------------------------------------------------------------------------------------------
+# the result
+# --------------------------------------------------------------------------------------------
+_CSS = """<style>
+.sk-banner{border-collapse:collapse;font:12px/1.35 system-ui,sans-serif;margin:0 0 14px 0}
+.sk-banner caption{text-align:left;font-weight:600;padding:4px 0}
+.sk-banner th,.sk-banner td{border:1px solid #d0d4da;padding:2px 6px;text-align:right}
+.sk-banner th{background:#f2f4f7}.sk-banner td.lab,.sk-banner th.lab{text-align:left}
+.sk-banner tr.base td{color:#555;font-style:italic}.sk-banner .let{color:#b00020;font-weight:600}
+.sk-banner .low{color:#999}.sk-banner .up{color:#0a7d2c;font-weight:600}
+.sk-banner .down{color:#b00020;font-weight:600}
+.sk-notes{font:11px system-ui,sans-serif;color:#444;margin:0 0 18px 0}
+</style>"""
+
+
+class BannerTable:
+    """A computed banner (tab book): tidy estimates, the pairwise tests, bases, footnotes.
+
+    Build with :func:`banner`. ``to_frame()`` gives one row per cell (question row x banner
+    column); ``tests`` one row per comparison; ``table(qid)`` the formatted grid of one
+    question; ``to_html()`` / ``to_excel(path)`` the styled tab book.
+    """
+
+    def __init__(self, frame, tests, bases, columns, specs, footnotes, options):
+        self._frame, self.tests, self.bases = frame, tests, bases
+        self.columns, self._specs = columns, specs
+        self.footnotes, self.options = footnotes, options
+
+    @property
+    def questions(self) -> list[str]:
+        return list(self._specs)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (question row, banner column): ``estimate`` (proportions 0-1, means,
+        NPS -100..100), ``n``, ``n_weighted``, ``n_eff``, ``low_base``, ``sig`` (letters of
+        columns this cell is significantly higher than, or ``+``/``-`` against the Total)."""
+        return self._frame.copy()
+
+    def summary(self) -> str:
+        f = self._frame
+        n_sig = int((f["sig"] != "").sum())
+        return (f"Banner table: {len(self._specs)} questions x {len(self.columns)} columns "
+                f"({', '.join(self.columns['banner'].unique())}); {n_sig} significant cells.\n"
+                + "\n".join(self.footnotes))
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def table(self, question: str) -> pd.DataFrame:
+        """The formatted grid of one question: rows = bases and statistics, columns =
+        (banner variable, column (letter)); cells are text such as ``"45% BC"``."""
+        if question not in self._specs:
+            raise TableError(f"question {question!r} is not in this table; it has "
+                             f"{', '.join(self._specs)}")
+        grid = self._grid(question)
+        cols = pd.MultiIndex.from_arrays([self.columns["banner_label"],
+                                          self.columns["header"]])
+        return pd.DataFrame([r[1] for r in grid], index=[r[0] for r in grid], columns=cols)
+
+    def _cell_text(self, stat, est, sig, low) -> str:
+        if not np.isfinite(est):
+            return "-"
+        d = self.options["decimals"]
+        if stat == "pct":
+            txt = f"{100 * est:.{d}f}%"
+        elif stat == "nps":
+            txt = f"{est:+.{d}f}"
+        else:
+            txt = f"{est:.2f}"
+        if low:
+            txt += "*"
+        return f"{txt} {sig}".rstrip()
+
+    def _grid(self, question: str) -> list[tuple[str, list[str], str]]:
+        f = self._frame[self._frame["question"] == question]
+        b = self.bases[self.bases["question"] == question]
+        rows = [("Base (unweighted)", [f"{int(v):,}" for v in b["n"]], "base"),
+                ("Base (effective)", [f"{v:,.0f}" for v in b["n_eff"]], "base")]
+        nc = len(self.columns)
+        for i in range(0, len(f), nc):
+            chunk = f.iloc[i:i + nc]
+            rows.append((chunk["row_label"].iat[0],
+                         [self._cell_text(s, e, g, lo) for s, e, g, lo in
+                          zip(chunk["stat"], chunk["estimate"], chunk["sig"], chunk["low_base"],
+                              strict=True)], chunk["stat"].iat[0]))
+        return rows
+
+    def to_html(self, questions: Sequence[str] | None = None) -> str:
+        """Self-contained styled HTML of the tab book (or of some questions)."""
+        cols = self.columns
+        head1 = ['<th class="lab" rowspan="2"></th>']
+        for _, grp in cols.groupby("banner", sort=False):
+            lab = html.escape(str(grp["banner_label"].iat[0]))
+            head1.append(f'<th colspan="{len(grp)}">{lab}</th>')
+        head2 = [f'<th>{html.escape(str(h))}</th>' for h in cols["header"]]
+        parts = [_CSS]
+        for qid in as_list(questions) or self.questions:
+            spec = self._specs[qid]
+            body = []
+            for label, cells, stat in self._grid(qid):
+                tds = []
+                for c in cells:
+                    val, _, sig = c.partition(" ")
+                    klass = "low" if val.endswith("*") else ""
+                    if sig:
+                        k = {"+": "up", "-": "down"}.get(sig, "let")
+                        sig = f' <span class="{k}">{html.escape(sig)}</span>'
+                    tds.append(f'<td class="{klass}">{html.escape(val)}{sig}</td>')
+                body.append(f'<tr class="{"base" if stat == "base" else ""}">'
+                            f'<td class="lab">{html.escape(str(label))}</td>{"".join(tds)}</tr>')
+            parts.append(f'<table class="sk-banner"><caption>{html.escape(qid)}: '
+                         f'{html.escape(spec.label)}</caption><thead><tr>{"".join(head1)}</tr>'
+                         f'<tr>{"".join(head2)}</tr></thead><tbody>{"".join(body)}</tbody></table>')
+        parts.append('<div class="sk-notes">' + "<br>".join(html.escape(n) for n in self.footnotes)
+                     + "</div>")
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def to_excel(self, path) -> Path:
+        """Write an Excel tab book: a Contents sheet, then one sheet per question (values as
+        numbers with formats, significance letters in the row beneath, footnotes at the
+        foot). Written to a temporary file and moved into place."""
+        from openpyxl import Workbook
+        from openpyxl.styles import Alignment, Font, PatternFill
+        from openpyxl.utils import get_column_letter
+
+        wb = Workbook()
+        toc = wb.active
+        toc.title = "Contents"
+        toc.append(["Sheet", "Question", "Label"])
+        bold, grey = Font(bold=True), PatternFill("solid", fgColor="F2F4F7")
+        red, ital = Font(color="B00020", bold=True, size=9), Font(italic=True, color="555555")
+        center = Alignment(horizontal="center", wrap_text=True)
+        cols, nc = self.columns, len(self.columns)
+        used: set[str] = {"contents"}
+        d = self.options["decimals"]
+        fmt = {"pct": "0%" if d == 0 else "0." + "0" * d + "%", "mean": "0.00", "nps": "+0;-0;0"}
+        for qid in self.questions:
+            spec = self._specs[qid]
+            name = re.sub(r"[\[\]:*?/\\]", "_", qid)[:31] or "Q"
+            base, k = name, 1
+            while name.lower() in used:
+                k += 1
+                name = f"{base[:28]}~{k}"
+            used.add(name.lower())
+            ws = wb.create_sheet(name)
+            toc.append([name, qid, spec.label])
+            ws.append([f"{qid}: {spec.label}"])
+            ws["A1"].font = Font(bold=True, size=12)
+            ws.append([""] + list(cols["banner_label"]))
+            ws.append([""] + list(cols["header"]))
+            start = 2
+            for _, grp in cols.groupby("banner", sort=False):
+                if len(grp) > 1:
+                    ws.merge_cells(start_row=2, start_column=start, end_row=2,
+                                   end_column=start + len(grp) - 1)
+                start += len(grp)
+            for r in (2, 3):
+                for c in range(1, nc + 2):
+                    cell = ws.cell(row=r, column=c)
+                    cell.font, cell.fill, cell.alignment = bold, grey, center
+            b = self.bases[self.bases["question"] == qid]
+            for lab, vals in (("Base (unweighted)", b["n"]), ("Base (effective)", b["n_eff"])):
+                ws.append([lab] + [round(float(v), 1) for v in vals])
+                for c in range(1, nc + 2):
+                    ws.cell(row=ws.max_row, column=c).font = ital
+            f = self._frame[self._frame["question"] == qid]
+            for i in range(0, len(f), nc):
+                chunk = f.iloc[i:i + nc]
+                stat = chunk["stat"].iat[0]
+                ws.append([chunk["row_label"].iat[0]] +
+                          [None if not np.isfinite(e) else float(e) for e in chunk["estimate"]])
+                r = ws.max_row
+                for c in range(2, nc + 2):
+                    ws.cell(row=r, column=c).number_format = fmt[stat]
+                sigs = [g + ("*" if lo else "") for g, lo in zip(chunk["sig"], chunk["low_base"],
+                                                                 strict=True)]
+                if any(sigs):
+                    ws.append([""] + sigs)
+                    for c in range(2, nc + 2):
+                        ws.cell(row=ws.max_row, column=c).font = red
+            ws.append([])
+            for note in self.footnotes:
+                ws.append([note])
+            ws.column_dimensions["A"].width = 34
+            for c in range(2, nc + 2):
+                ws.column_dimensions[get_column_letter(c)].width = 12
+            ws.freeze_panes = "B4"
+        toc.append([])
+        for note in self.footnotes:
+            toc.append([note])
+        toc.column_dimensions["C"].width = 60
+        buf = io.BytesIO()
+        wb.save(buf)
+        return atomic_write(path, buf.getvalue())
+
+
+# --------------------------------------------------------------------------------------------
+# the computation
+# --------------------------------------------------------------------------------------------
+def _letters(n: int) -> list[str]:
+    out, alpha = [], string.ascii_uppercase
+    for i in range(n):
+        s, j = "", i
+        while True:
+            s = alpha[j % 26] + s
+            j = j // 26 - 1
+            if j < 0:
+                break
+        out.append(s)
+    return out
+
+
+def _banner_columns(meta: _Meta, columns: list[str], total: bool):
+    """Membership matrix (n x C, 0/1), column descriptions, blocks, overlapping blocks."""
+    df, n = meta.df, len(meta.df)
+    mats, desc, blocks, overlapping = [], [], [], []
+    if total:
+        mats.append(np.ones((n, 1)))
+        desc.append(dict(banner="Total", banner_label="Total", code=None, label="Total"))
+    for var in columns:
+        spec = meta.spec(var, role="banner")
+        if spec.type == "multi":
+            sub = df[spec.columns].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+            bad = ~np.isnan(sub) & ~np.isin(sub, (0.0, 1.0))
+            if bad.any():
+                j = int(np.argwhere(bad)[0][1])
+                raise TableError(f"banner variable {var!r}: column {spec.columns[j]!r} has values "
+                                 "other than 0/1; multi-response columns must be 0/1 "
+                                 "(NaN = not asked)")
+            m = (sub == 1).astype(float)
+            codes, labels = spec.codes, spec.code_labels
+        elif spec.type in ("single", "rating", "nps"):
+            s = meta.values(var)
+            codes = spec.codes
+            labels = spec.code_labels
+            idx = pd.Categorical(s, categories=codes).codes if codes else np.full(n, -1)
+            m = (idx[:, None] == np.arange(len(codes))[None, :]).astype(float)
+        else:
+            raise TableError(f"banner variable {var!r} is {spec.type}; a banner needs a "
+                             "categorical variable: band it first (a derived variable with bands)")
+        if not m.any():
+            raise TableError(f"banner variable {var!r} has no answers in the data (all missing); "
+                             "remove it from columns or check the data")
+        filled = int((m.sum(axis=0) > 0).sum())
+        if filled < 2:
+            only = labels[int(np.argmax(m.sum(axis=0)))]
+            raise TableError(f"banner variable {var!r} has only one level with respondents "
+                             f"({only!r}); a banner needs at least two columns to compare: "
+                             "remove it from columns or choose another variable")
+        start = sum(x.shape[1] for x in mats)
+        blocks.append((var, list(range(start, start + m.shape[1]))))
+        if spec.type == "multi":
+            overlapping.append(var)
+        mats.append(m)
+        for code, lab in zip(codes, labels, strict=True):
+            desc.append(dict(banner=var, banner_label=spec.label, code=code, label=lab))
+    cols = pd.DataFrame(desc)
+    letters = _letters(len(cols) - int(total))
+    cols["letter"] = ([""] if total else []) + letters
+    cols["header"] = [f"{lab} ({let})" if let else lab
+                      for lab, let in zip(cols["label"], cols["letter"], strict=True)]
+    return np.hstack(mats), cols, blocks, overlapping
+
+
+def _question_matrix(meta: _Meta, spec: _Spec):
+    """Valid mask, 0/1 indicator matrix P (proportion rows), value matrix X (mean rows), and
+    the row descriptions [(row key, label, stat, 'p'|'m', index)]."""
+    df, qid = meta.df, spec.qid
+    rows = []
+    if spec.type == "multi":
+        sub = df[spec.columns].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+        bad = ~np.isnan(sub) & ~np.isin(sub, (0.0, 1.0))
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise TableError(f"multi-response question {qid!r}: column {spec.columns[j]!r} row "
+                             f"{df.index[i]!r} has {_fmt_code(float(sub[i, j]))}; options must "
+                             "be 0/1 (NaN = not asked)")
+        valid = ~np.isnan(sub).all(axis=1)
+        P = np.where(valid[:, None], np.nan_to_num(sub), 0.0)
+        X = np.empty((len(df), 0))
+        rows = [(c, lab, "pct", "p", j) for j, (c, lab) in
+                enumerate(zip(spec.codes, spec.code_labels, strict=True))]
+        return valid, P, X, rows
+    s = meta.values(qid)
+    if spec.type == "single":
+        idx = pd.Categorical(s, categories=spec.codes).codes
+        valid = idx >= 0
+        P = (idx[:, None] == np.arange(len(spec.codes))[None, :]).astype(float)
+        rows = [(c, lab, "pct", "p", j) for j, (c, lab) in
+                enumerate(zip(spec.codes, spec.code_labels, strict=True))]
+        return valid, P, np.empty((len(df), 0)), rows
+    if not pd.api.types.is_numeric_dtype(s):
+        s = pd.to_numeric(s, errors="coerce")
+        if s.isna().all():
+            raise TableError(f"{spec.type} question {qid!r} is not numeric; declare its type "
+                             "(types={...: 'single'}) or convert it to numeric codes")
+    x = s.to_numpy(dtype=float)
+    valid = ~np.isnan(x)
+    xv = np.where(valid, x, 0.0)
+    if spec.type == "rating":
+        bad = valid & ~np.isin(x, spec.codes)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise TableError(f"rating question {qid!r} row {df.index[i]!r} has "
+                             f"{_fmt_code(float(x[i]))}, not on its scale "
+                             f"{_fmt_list(spec.codes)}; recode missing codes (don't know, "
+                             "refused) to NaN first")
+        cols = [x == c for c in spec.codes] + [np.isin(x, spec.top), np.isin(x, spec.bottom)]
+        P = np.column_stack(cols).astype(float)
+        k = len(spec.top)
+        rows = [(c, lab, "pct", "p", j) for j, (c, lab) in
+                enumerate(zip(spec.codes, spec.code_labels, strict=True))]
+        rows += [("top_box", f"Top-{k}-box", "pct", "p", len(spec.codes)),
+                 ("bottom_box", f"Bottom-{k}-box", "pct", "p", len(spec.codes) + 1),
+                 ("mean", "Mean", "mean", "m", 0)]
+        return valid, P, xv[:, None], rows
+    if spec.type == "nps":
+        bad = valid & ((x < 0) | (x > 10) | (np.mod(np.where(valid, x, 0), 1) != 0))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise TableError(f"NPS question {qid!r} row {df.index[i]!r} has "
+                             f"{_fmt_code(float(x[i]))}; NPS answers are whole numbers 0-10 "
+                             "(recode don't know to NaN first)")
+        pro, det = valid & (x >= 9), valid & (x <= 6)
+        P = np.column_stack([pro, valid & (x >= 7) & (x <= 8), det]).astype(float)
+        score = 100.0 * pro - 100.0 * det
+        rows = [("promoters", "Promoters (9-10)", "pct", "p", 0),
+                ("passives", "Passives (7-8)", "pct", "p", 1),
+                ("detractors", "Detractors (0-6)", "pct", "p", 2),
+                ("nps", "NPS", "nps", "m", 0), ("mean", "Mean", "mean", "m", 1)]
+        return valid, P, np.column_stack([score, xv]), rows
+    rows = [("mean", "Mean", "mean", "m", 0)]
+    return valid, np.empty((len(df), 0)), xv[:, None], rows
+
+
+def _pair_stats(kind, sums, pa, pb, inter, min_base):
+    """z (proportions) or t (means) statistics, df and two-sided p for pairs (pa, pb).
+
+    ``sums`` holds per-column arrays n, W, W2 (C,) and S (R x C) (and S2 for means);
+    ``inter`` the same for the intersections of each pair (zeros when disjoint)."""
+    n, W, W2, S = sums["n"], sums["W"], sums["W2"], sums["S"]
+    iW, iW2, iS = inter["W"], inter["W2"], inter["S"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = W2[pa] / W[pa] ** 2 + W2[pb] / W[pb] ** 2 - 2 * iW2 / (W[pa] * W[pb])
+        ea, eb = S[:, pa] / W[pa], S[:, pb] / W[pb]
+        if kind == "p":
+            pool = (S[:, pa] + S[:, pb] - iS) / (W[pa] + W[pb] - iW)
+            se = np.sqrt(pool * (1 - pool) * f)
+            stat = (ea - eb) / se
+            dfree = np.full(stat.shape, np.inf)
+            p = 2 * stats.norm.sf(np.abs(stat))
+        else:
+            S2 = sums["S2"]
+            ne = W ** 2 / W2
+            ine = np.where(iW2 > 0, iW ** 2 / np.where(iW2 > 0, iW2, 1), 0.0)
+            ssa = ne[pa] * (S2[:, pa] / W[pa] - ea ** 2)       # (ne-1) * s2
+            ssb = ne[pb] * (S2[:, pb] / W[pb] - eb ** 2)
+            dfree = np.broadcast_to(ne[pa] + ne[pb] - ine - 2, ea.shape).astype(float)
+            s2 = (ssa + ssb) / (ne[pa] + ne[pb] - 2)
+            se = np.sqrt(np.maximum(s2, 0) * f)
+            stat = (ea - eb) / se
+            p = 2 * stats.t.sf(np.abs(stat), np.where(dfree > 0, dfree, np.nan))
+    ok = (n[pa] >= min_base) & (n[pb] >= min_base) & (n[pa] > 0) & (n[pb] > 0)
+    ok = ok & np.isfinite(stat) & (se > 1e-12)
+    p = np.where(ok, p, np.nan)
+    return ea - eb, np.where(ok, stat, np.nan), np.where(ok, dfree, np.nan), p
+
+
+def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[str], *,
+           weights=None, questionnaire=None, types: Mapping[str, str] | None = None,
+           labels: Mapping[str, str] | None = None,
+           value_labels: Mapping[str, Mapping] | None = None,
+           scales: Mapping[str, Sequence[float]] | None = None, alpha: float = 0.05,
+           correction: str = "none", min_base: int = 30, compare: str = "columns",
+           top_box: int = 2, total: bool = True, decimals: int = 0) -> BannerTable:
+    """Cross row questions with banner variables, with significance letters.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per respondent (not modified).
+    rows : str or list of str
+        Question ids to tabulate. A multi-response question is its id (columns ``{id}_{code}``).
+    columns : str or list of str
+        Banner variables (single-coded, or multi-response: overlapping columns).
+    weights : None, column name or array
+        Respondent weights; bases are reported unweighted and effective (Kish).
+    questionnaire : Questionnaire, optional
+        Supplies types, labels, scales (top box, direction) and missing codes.
+    types : dict, optional
+        ``{qid: "single"|"rating"|"nps"|"multi"|"numeric"}``; overrides the questionnaire.
+        Without either, numeric columns with <= 15 whole-number values are ``single``.
+    labels, value_labels : dict, optional
+        Question texts ``{qid: text}`` and code labels ``{qid: {code: label}}``.
+    scales : dict, optional
+        Rating scales ``{qid: (low, high)}`` (higher = better) or an ordered list of codes.
+    alpha : float
+        Two-sided significance level of the letters.
+    correction : {"none", "bonferroni", "holm", "fdr"}
+        Multiple-comparison correction within each row and banner variable.
+    min_base : int
+        Columns with fewer respondents (unweighted) answering are flagged ``*`` and not tested.
+    compare : {"columns", "total"}
+        ``columns``: letters of the columns a cell beats. ``total``: ``+``/``-`` where a column
+        differs from the Total (part-whole test).
+    top_box : int
+        Number of top (and bottom) scale points in the box scores when the questionnaire does
+        not say.
+    total : bool
+        Include the Total column.
+    decimals : int
+        Decimals of percentages in the formatted outputs.
+
+    Returns
+    -------
+    BannerTable
+
+    Examples
+    --------
+    >>> t = banner(df, ["q_sat", "nps"], ["gender", "region"], weights="w",
+    ...            types={"q_sat": "rating"}, scales={"q_sat": (1, 5)})  # doctest: +SKIP
+    >>> t.to_frame().query("stat == 'mean'")  # doctest: +SKIP
+    >>> t.to_excel("reports/tabs.xlsx")  # doctest: +SKIP
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TableError(f"df must be a pandas DataFrame, not {type(df).__name__}")
+    rows, columns = as_list(rows), as_list(columns)
+    if not rows:
+        raise TableError("rows is empty; pass at least one question id")
+    if not columns:
+        raise TableError("columns is empty; pass at least one banner variable")
+    for what, lst in (("rows", rows), ("columns", columns)):
+        dup = sorted({c for c in lst if lst.count(c) > 1})
+        if dup:
+            raise TableError(f"{what} lists {', '.join(map(repr, dup))} more than once")
+    if not (isinstance(alpha, int | float) and 0 < alpha < 1):
+        raise TableError(f"alpha must be between 0 and 1 (e.g. 0.05), not {alpha!r}")
+    if correction not in CORRECTIONS:
+        raise TableError(f"correction {correction!r} is not known; use one of "
+                         f"{', '.join(CORRECTIONS)}")
+    if compare not in ("columns", "total"):
+        raise TableError(f"compare must be 'columns' or 'total', not {compare!r}")
+    if compare == "total" and not total:
+        raise TableError("compare='total' needs the Total column: set total=True")
+    if isinstance(min_base, bool) or not isinstance(min_base, int | np.integer) or min_base < 0:
+        raise TableError(f"min_base must be a whole number >= 0, not {min_base!r}")
+    if not isinstance(top_box, int | np.integer) or top_box < 1:
+        raise TableError(f"top_box must be a whole number >= 1, not {top_box!r}")
+    if len(df) == 0:
+        raise TableError("the data have no rows")
+    w = resolve_weights(df, weights, error=TableError)
+    meta = _Meta(df, questionnaire, types, labels, value_labels, scales, top_box, TableError)
+    M, cols, blocks, overlapping = _banner_columns(meta, columns, total)
+    C = M.shape[1]
+    B = np.hstack([M, M * w[:, None], M * (w ** 2)[:, None]])
+
+    # pairs to test and, where columns can overlap, their intersection matrices
+    if compare == "columns":
+        fams = [(var, [(a, b) for i, a in enumerate(ix) for b in ix[i + 1:]]) for var, ix in blocks]
+    else:
+        fams = [(var, [(c, 0) for c in ix]) for var, ix in blocks]
+    pairs = [p for _, ps in fams for p in ps]
+    pa = np.array([p[0] for p in pairs], dtype=int)
+    pb = np.array([p[1] for p in pairs], dtype=int)
+    fam_of = np.concatenate([[k] * len(ps) for k, (_, ps) in enumerate(fams)]).astype(int) \
+        if pairs else np.zeros(0, int)
+    ov = [k for k, (a, b) in enumerate(pairs)
+          if compare == "columns" and cols["banner"].iat[a] in overlapping]
+    both = M[:, pa[ov]] * M[:, pb[ov]] if ov else np.zeros((len(df), 0))
+    OB = np.hstack([both * w[:, None], both * (w ** 2)[:, None]])
+
+    frames, tests, bases, specs = [], [], [], {}
+    for qid in rows:
+        spec = meta.spec(qid, role="row")
+        valid, P, X, rdesc = _question_matrix(meta, spec)
+        if not valid.any():
+            raise TableError(f"row question {qid!r} has no answers in the data (all missing); "
+                             "remove it from rows or check the data")
+        specs[qid] = spec
+        vB = valid.astype(float) @ B
+        n, W, W2 = vB[:C], vB[C:2 * C], vB[2 * C:]
+        Z = np.hstack([P, X, X ** 2])
+        SW = Z.T @ B[:, C:2 * C]
+        kp, km = P.shape[1], X.shape[1]
+        SP, SX, SX2 = SW[:kp], SW[kp:kp + km], SW[kp + km:]
+        # intersections of the pairs
+        npair = len(pairs)
+        iW, iW2 = np.zeros(npair), np.zeros(npair)
+        iSP, iSX = np.zeros((kp, npair)), np.zeros((km, npair))
+        if compare == "total":
+            iW, iW2, iSP, iSX = W[pa], W2[pa], SP[:, pa], SX[:, pa]
+        elif ov:
+            vo = valid.astype(float) @ OB
+            iW[ov], iW2[ov] = vo[:len(ov)], vo[len(ov):]
+            so = np.hstack([P, X]).T @ OB[:, :len(ov)]
+            iSP[:, ov], iSX[:, ov] = so[:kp], so[kp:]
+        sums = {"n": n, "W": W, "W2": W2}
+        res = {}
+        if kp:
+            res["p"] = _pair_stats("p", {**sums, "S": SP}, pa, pb,
+                                   {"W": iW, "W2": iW2, "S": iSP}, min_base)
+        if km:
+            res["m"] = _pair_stats("m", {**sums, "S": SX, "S2": SX2}, pa, pb,
+                                   {"W": iW, "W2": iW2, "S": iSX}, min_base)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est = {"p": SP / W, "m": SX / W}
+            ne = W ** 2 / W2
+        ne = np.where(W2 > 0, ne, 0.0)
+        low = n < min_base
+        bases.append(pd.DataFrame({"question": qid, "column": np.arange(C), "n": n,
+                                   "n_weighted": W, "n_eff": ne, "low_base": low}))
+        # corrected p-values within (row, banner variable)
+        R = len(rdesc)
+        padj = np.full((R, npair), np.nan)
+        praw = np.full((R, npair), np.nan)
+        for r, (_, _, _, kind, j) in enumerate(rdesc):
+            praw[r] = res[kind][3][j]
+        for k in range(len(fams)):
+            sel = fam_of == k
+            padj[:, sel] = adjust_pvalues(praw[:, sel], correction)
+        sig = padj < alpha
+        cell_sig = [[""] * C for _ in range(R)]
+        for r in range(R):
+            kind, j = rdesc[r][3], rdesc[r][4]
+            diff = res[kind][0][j]
+            for q in np.flatnonzero(sig[r]):
+                a, b = pa[q], pb[q]
+                if compare == "total":
+                    cell_sig[r][a] = "+" if diff[q] > 0 else "-"
+                elif diff[q] > 0:
+                    cell_sig[r][a] += cols["letter"].iat[b]
+                elif diff[q] < 0:
+                    cell_sig[r][b] += cols["letter"].iat[a]
+        cell_sig = ["".join(sorted(s, key=lambda x: (len(x), x))) if compare == "columns" else s
+                    for row in cell_sig for s in row]
+        E = np.vstack([est[kind][j] for (_, _, _, kind, j) in rdesc])
+        frames.append(pd.DataFrame({
+            "question": qid, "question_label": spec.label, "type": spec.type,
+            "row": np.repeat([str(_fmt_code(r[0])) for r in rdesc], C),
+            "row_label": np.repeat([r[1] for r in rdesc], C),
+            "stat": np.repeat([r[2] for r in rdesc], C),
+            "column": np.tile(np.arange(C), R),
+            "estimate": E.reshape(-1), "n": np.tile(n, R), "n_weighted": np.tile(W, R),
+            "n_eff": np.tile(ne, R), "low_base": np.tile(low, R), "sig": cell_sig}))
+        if npair:
+            T = []
+            for r, (rk, rl, st, kind, j) in enumerate(rdesc):
+                d, z, dfree, _ = (x[j] for x in res[kind])
+                T.append(pd.DataFrame({
+                    "question": qid, "row": str(_fmt_code(rk)), "row_label": rl, "stat": st,
+                    "column_a": pa, "column_b": pb, "estimate_a": est[kind][j][pa],
+                    "estimate_b": est[kind][j][pb], "diff": d,
+                    "test": "z" if kind == "p" else "t", "statistic": z, "df": dfree,
+                    "p": praw[r], "p_adj": padj[r], "significant": sig[r]}))
+            tests.extend(T)
+    colinfo = cols[["banner", "banner_label", "code", "label", "letter"]]
+
+    def attach(frame, key="column", suffix=""):
+        info = colinfo.rename(columns=lambda c: c + suffix)
+        return frame.merge(info, left_on=key, right_index=True, how="left")
+
+    frame = attach(pd.concat(frames, ignore_index=True))
+    frame = frame.rename(columns={"label": "column_label", "code": "column_code"})
+    frame = frame[["question", "question_label", "type", "row", "row_label", "stat", "banner",
+                   "banner_label", "column", "column_code", "column_label", "letter", "estimate",
+                   "n", "n_weighted", "n_eff", "low_base", "sig"]]
+    test_frame = (pd.concat(tests, ignore_index=True) if tests else pd.DataFrame())
+    if len(test_frame):
+        test_frame = attach(test_frame, "column_a", "_a")
+        test_frame = attach(test_frame, "column_b", "_b").drop(
+            columns=["banner_label_a", "banner_label_b", "banner_b"])
+        test_frame = test_frame.rename(columns={"banner_a": "banner"})
+    base_frame = pd.concat(bases, ignore_index=True)
+    notes = _footnotes(df, w, weights, alpha, correction, min_base, compare, overlapping)
+    options = dict(alpha=alpha, correction=correction, min_base=min_base, compare=compare,
+                   decimals=int(decimals), weighted=weights is not None)
+    return BannerTable(frame, test_frame, base_frame, cols, specs, notes, options)
+
+
+def _footnotes(df, w, weights, alpha, correction, min_base, compare, overlapping) -> list[str]:
+    corr = {"none": "no correction for multiple comparisons",
+            "bonferroni": "Bonferroni correction", "holm": "Holm correction",
+            "fdr": "Benjamini-Hochberg (FDR) correction"}[correction]
+    scope = ("against the other columns of the same banner variable"
+             if compare == "columns" else "against the Total (part-whole test)")
+    notes = [f"Significance: proportions by two-sided z-test (pooled proportion), means and NPS "
+             f"by two-sided t-test (pooled variance), {scope}, on effective bases; "
+             f"alpha = {alpha:g}; {corr} within each row and banner variable."]
+    if compare == "columns":
+        notes.append("Letters show the columns a cell is significantly higher than.")
+    else:
+        notes.append("+ / - : significantly higher / lower than the Total.")
+    if weights is None:
+        notes.append(f"Unweighted; n = {len(df):,}.")
+    else:
+        ne = float(w.sum() ** 2 / np.dot(w, w)) if np.dot(w, w) > 0 else 0.0
+        src = f"column {weights!r}" if isinstance(weights, str) else "the weights given"
+        notes.append(f"Weighted by {src}; n = {len(df):,}, effective n = {ne:,.0f} "
+                     f"(weighting efficiency {100 * ne / len(df):.0f}%). Percentages and means "
+                     "are weighted; bases are unweighted and effective (Kish).")
+    notes.append(f"* base under {min_base} (unweighted): shown, not tested.")
+    if overlapping:
+        notes.append(f"Multi-response banner ({', '.join(overlapping)}): columns overlap; tests "
+                     "allow for respondents in both columns.")
+    return notes
