@@ -738,7 +738,9 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     both = M[:, pa[ov]] * M[:, pb[ov]] if ov else np.zeros((len(df), 0))
     OB = np.hstack([both * w[:, None], both * (w ** 2)[:, None]])
 
-    frames, tests, bases, specs = [], [], [], {}
+    from collections import defaultdict
+
+    frames, tests, bases, specs = defaultdict(list), defaultdict(list), defaultdict(list), {}
     for qid in rows:
         spec = meta.spec(qid, role="row")
         valid, P, X, rdesc = _question_matrix(meta, spec)
@@ -747,7 +749,7 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
                              "remove it from rows or check the data")
         specs[qid] = spec
         vB = valid.astype(float) @ B
-        n, W, W2 = vB[:C], vB[C:2 * C], vB[2 * C:]
+        n, W, W2 = np.rint(vB[:C]).astype(np.int64), vB[C:2 * C], vB[2 * C:]
         Z = np.hstack([P, X, X ** 2])
         SW = Z.T @ B[:, C:2 * C]
         kp, km = P.shape[1], X.shape[1]
@@ -776,8 +778,9 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
             ne = W ** 2 / W2
         ne = np.where(W2 > 0, ne, 0.0)
         low = n < min_base
-        bases.append(pd.DataFrame({"question": qid, "column": np.arange(C), "n": n,
-                                   "n_weighted": W, "n_eff": ne, "low_base": low}))
+        for k, v in (("question", [qid] * C), ("column", np.arange(C)), ("n", n),
+                     ("n_weighted", W), ("n_eff", ne), ("low_base", low)):
+            bases[k].append(v)
         # corrected p-values within (row, banner variable)
         R = len(rdesc)
         padj = np.full((R, npair), np.nan)
@@ -803,43 +806,48 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
         cell_sig = ["".join(sorted(s, key=lambda x: (len(x), x))) if compare == "columns" else s
                     for row in cell_sig for s in row]
         E = np.vstack([est[kind][j] for (_, _, _, kind, j) in rdesc])
-        frames.append(pd.DataFrame({
-            "question": qid, "question_label": spec.label, "type": spec.type,
-            "row": np.repeat([str(_fmt_code(r[0])) for r in rdesc], C),
-            "row_label": np.repeat([r[1] for r in rdesc], C),
-            "stat": np.repeat([r[2] for r in rdesc], C),
-            "column": np.tile(np.arange(C), R),
-            "estimate": E.reshape(-1), "n": np.tile(n, R), "n_weighted": np.tile(W, R),
-            "n_eff": np.tile(ne, R), "low_base": np.tile(low, R), "sig": cell_sig}))
-        if npair:
-            T = []
-            for r, (rk, rl, st, kind, j) in enumerate(rdesc):
-                d, z, dfree, _ = (x[j] for x in res[kind])
-                T.append(pd.DataFrame({
-                    "question": qid, "row": str(_fmt_code(rk)), "row_label": rl, "stat": st,
-                    "column_a": pa, "column_b": pb, "estimate_a": est[kind][j][pa],
-                    "estimate_b": est[kind][j][pb], "diff": d,
-                    "test": "z" if kind == "p" else "t", "statistic": z, "df": dfree,
-                    "p": praw[r], "p_adj": padj[r], "significant": sig[r]}))
-            tests.extend(T)
+        rkeys = [str(_fmt_code(r[0])) for r in rdesc]
+        for k, v in (("question", [qid] * (R * C)), ("question_label", [spec.label] * (R * C)),
+                     ("type", [spec.type] * (R * C)), ("row", np.repeat(rkeys, C)),
+                     ("row_label", np.repeat([r[1] for r in rdesc], C)),
+                     ("stat", np.repeat([r[2] for r in rdesc], C)),
+                     ("column", np.tile(np.arange(C), R)), ("estimate", E.reshape(-1)),
+                     ("n", np.tile(n, R)), ("n_weighted", np.tile(W, R)),
+                     ("n_eff", np.tile(ne, R)), ("low_base", np.tile(low, R)), ("sig", cell_sig)):
+            frames[k].append(v)
+        for r, (_, rl, st, kind, j) in enumerate(rdesc if npair else []):
+            d, z, dfree, _ = (x[j] for x in res[kind])
+            for k, v in (("question", [qid] * npair), ("row", [rkeys[r]] * npair),
+                         ("row_label", [rl] * npair), ("stat", [st] * npair),
+                         ("column_a", pa), ("column_b", pb),
+                         ("estimate_a", est[kind][j][pa]), ("estimate_b", est[kind][j][pb]),
+                         ("diff", d), ("test", ["z" if kind == "p" else "t"] * npair),
+                         ("statistic", z), ("df", dfree), ("p", praw[r]), ("p_adj", padj[r]),
+                         ("significant", sig[r])):
+                tests[k].append(v)
     colinfo = cols[["banner", "banner_label", "code", "label", "letter"]]
 
     def attach(frame, key="column", suffix=""):
         info = colinfo.rename(columns=lambda c: c + suffix)
         return frame.merge(info, left_on=key, right_index=True, how="left")
 
-    frame = attach(pd.concat(frames, ignore_index=True))
+    def build(parts):
+        return pd.DataFrame({k: np.concatenate([np.asarray(x, dtype=object)
+                                                if isinstance(x, list) else x for x in v])
+                             for k, v in parts.items()})
+
+    frame = attach(build(frames))
     frame = frame.rename(columns={"label": "column_label", "code": "column_code"})
     frame = frame[["question", "question_label", "type", "row", "row_label", "stat", "banner",
                    "banner_label", "column", "column_code", "column_label", "letter", "estimate",
                    "n", "n_weighted", "n_eff", "low_base", "sig"]]
-    test_frame = (pd.concat(tests, ignore_index=True) if tests else pd.DataFrame())
+    test_frame = build(tests) if tests else pd.DataFrame()
     if len(test_frame):
         test_frame = attach(test_frame, "column_a", "_a")
         test_frame = attach(test_frame, "column_b", "_b").drop(
             columns=["banner_label_a", "banner_label_b", "banner_b"])
         test_frame = test_frame.rename(columns={"banner_a": "banner"})
-    base_frame = pd.concat(bases, ignore_index=True)
+    base_frame = build(bases)
     notes = _footnotes(df, w, weights, alpha, correction, min_base, compare, overlapping)
     options = dict(alpha=alpha, correction=correction, min_base=min_base, compare=compare,
                    decimals=int(decimals), weighted=weights is not None)
