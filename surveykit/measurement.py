@@ -363,7 +363,7 @@ def reliability(df: pd.DataFrame, items: Sequence[str], *, reverse=None,
     --------
     >>> d = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 2, 3, 5, 5], "c": [1, 3, 3, 4, 4]})
     >>> round(reliability(d, ["a", "b", "c"]).alpha, 3)
-    0.935
+    0.954
     """
     items, X, w, C, R, n, neff, rows = _prepare(df, items, weights=weights, missing=missing,
                                                 reverse=reverse, scale_range=scale_range,
@@ -1078,8 +1078,8 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
     >>> f = rng.normal(size=(500, 2))
     >>> d = pd.DataFrame({f"x{i}": f[:, i // 3] + rng.normal(size=500) for i in range(6)})
     >>> res = cfa(d, {"A": ["x0", "x1", "x2"], "B": ["x3", "x4", "x5"]})
-    >>> res.fit["df"], bool(res.fit["cfi"] > 0.95)
-    (8.0, True)
+    >>> int(res.fit["df"]), bool(res.fit["cfi"] > 0.95)
+    (8, True)
     """
     if missing != "listwise":
         raise MeasurementError(f"missing={missing!r}: cfa uses complete rows only "
