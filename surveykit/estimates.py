@@ -1,8 +1,38 @@
-"""Weighted estimates with standard errors, CIs, effective bases and design effects."""
+"""Weighted estimates with standard errors, CIs, effective bases and design effects.
+
+Standard errors are Taylor-linearisation SEs for a with-replacement single-stage design,
+as R ``svydesign(ids=~1, weights=~w)``: for a (domain) mean ``ybar = sum w y / sum w`` the
+influence of row *i* is ``z_i = w_i (y_i - ybar) / sum w`` inside the domain and 0 outside,
+and ``var = N/(N-1) * sum (z_i - zbar)^2`` over all *N* rows of the data (R's domain
+estimation: ``svyby`` / ``na.rm=TRUE`` keep the full sample). Passing the
+:class:`~surveykit.weighting.WeightingReport` of a raking as ``weights`` makes the SEs
+calibration-aware: the influence values are replaced by their residuals from the
+base-weighted regression on the raking margins, as R ``calibrate()`` does.
+
+The design effect is Kish's against simple random sampling *with replacement* of the same
+number of respondents, R ``svymean(..., deff = "replace")``:
+``deff = var / (s^2 / n)`` with ``s^2 = n/(n-1) * sum w (y - ybar)^2 / sum w``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
+import pandas as pd
+from scipy import stats as st
+
+from ._util import as_list, check_columns, resolve_weights
+from .errors import EstimationError
+
+__all__ = ["effective_n", "estimate", "compare", "STATS"]
+
+STATS = ("mean", "proportion", "top2", "bottom2", "nps")
+_BOX_ALIASES = {"top_box": "top2", "bottom_box": "bottom2", "topbox": "top2",
+                "bottombox": "bottom2"}
+DEFF_REFERENCE = ("Kish design effect vs simple random sampling with replacement of the same "
+                  "n: var / (s^2 / n), as R svymean(deff = 'replace')")
 
 
 def effective_n(weights) -> float:
@@ -19,3 +49,483 @@ def effective_n(weights) -> float:
     w = w[np.isfinite(w)]
     s2 = float(np.dot(w, w))
     return float(w.sum() ** 2 / s2) if s2 > 0 else 0.0
+
+
+# ----------------------------------------------------------------------------- helpers
+def _weights(df: pd.DataFrame, weights) -> tuple[np.ndarray, Any, str]:
+    """Weights array, calibration structure (or None) and a label for the SE method."""
+    cal_fn = getattr(weights, "calibration_design", None)
+    if cal_fn is not None and hasattr(weights, "weights"):
+        ws = weights.weights
+        if len(ws) != len(df) or not ws.index.equals(df.index):
+            raise EstimationError("the WeightingReport passed as weights was made for other "
+                                  "data (index differs); pass report.weights or rake this "
+                                  "DataFrame")
+        w = resolve_weights(df, ws.to_numpy(dtype=float))
+        cal = cal_fn()
+        return w, cal, "linearization, calibration-aware" if cal is not None else "linearization"
+    return resolve_weights(df, weights), None, "linearization"
+
+
+def _group_codes(s: pd.Series) -> tuple[np.ndarray, list]:
+    """Codes (-1 = missing) and the level of each code, sorted; fast for small integers."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64), list(s.cat.categories)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        s = s.astype("int64")
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        x = s.to_numpy(dtype=float, na_value=np.nan)
+        ok = np.isfinite(x)
+        if ok.any():
+            lo, hi = float(x[ok].min()), float(x[ok].max())
+            if hi - lo < 100_000:
+                xi = np.where(ok, x - lo, 0.0)
+                ints = xi.astype(np.int64)
+                if np.array_equal(ints, xi):
+                    present = np.flatnonzero(np.bincount(ints[ok], minlength=1))
+                    remap = np.full(int(hi - lo) + 1, -1, dtype=np.int64)
+                    remap[present] = np.arange(len(present))
+                    vals = pd.Series(lo + present, dtype=float)
+                    if pd.api.types.is_integer_dtype(s.dtype):
+                        vals = vals.astype(s.dtype)
+                    return np.where(ok, remap[ints], -1), vals.tolist()
+    codes, uniq = pd.factorize(s, sort=True, use_na_sentinel=True)
+    return codes.astype(np.int64), list(uniq)
+
+
+def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
+    s = df[col]
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return s.to_numpy(dtype=float)
+    if not pd.api.types.is_numeric_dtype(s.dtype):
+        raise EstimationError(f"column {col!r} is not numeric (dtype {s.dtype}); estimates "
+                              f"need numeric codes - recode it first")
+    return s.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _z(level: float) -> float:
+    if not 0 < level < 1:
+        raise EstimationError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}")
+    return float(st.norm.ppf(0.5 + level / 2))
+
+
+def _box_codes(stat: str, col: str, codes, scale, box: int) -> np.ndarray:
+    if codes is not None:
+        c = np.asarray(as_list(codes) if not np.isscalar(codes) else [codes], dtype=float)
+        if c.size == 0:
+            raise EstimationError(f"codes for {stat} of {col!r} is empty")
+        return c
+    if scale is None:
+        raise EstimationError(f"{stat} of {col!r} needs the scale's codes: pass "
+                              f"scale=(low, high), e.g. scale=(1, 5), or codes=[4, 5]")
+    lo, hi = scale
+    if not (isinstance(box, int) and 1 <= box <= hi - lo):
+        raise EstimationError(f"box must be an integer from 1 to {hi - lo}, not {box!r}")
+    if stat == "top2":
+        return np.arange(hi - box + 1, hi + 1, dtype=float)
+    return np.arange(lo, lo + box, dtype=float)
+
+
+def _indicator(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    y = np.isin(x, codes).astype(float)
+    y[~np.isfinite(x)] = np.nan
+    return y
+
+
+def _nps_score(x: np.ndarray, col: str) -> np.ndarray:
+    ok = np.isfinite(x)
+    bad = ok & ((x < 0) | (x > 10) | (x != np.round(x)))
+    if bad.any():
+        raise EstimationError(f"NPS needs 0-10 answers; column {col!r} has "
+                              f"{x[bad][0]!r} ({int(bad.sum())} value(s) outside 0..10)")
+    y = np.where(x >= 9, 100.0, np.where(x <= 6, -100.0, 0.0))
+    y[~ok] = np.nan
+    return y
+
+
+def _outcomes(df: pd.DataFrame, col: str, stat: str, codes, scale, box
+              ) -> list[tuple[Any, np.ndarray]]:
+    """(category, y) pairs: y is the variable whose weighted mean is the estimate."""
+    x = _numeric(df, col)
+    if stat == "mean":
+        return [(None, x)]
+    if stat == "nps":
+        return [(None, _nps_score(x, col))]
+    if stat in ("top2", "bottom2"):
+        return [(None, _indicator(x, _box_codes(stat, col, codes, scale, box)))]
+    # proportion
+    if codes is not None:
+        return [(None, _indicator(x, _box_codes(stat, col, codes, None, box)))]
+    vals = np.unique(x[np.isfinite(x)])
+    if vals.size and np.isin(vals, [0.0, 1.0]).all():
+        return [(None, _indicator(x, np.array([1.0])))]
+    return [(_tidy_value(v), _indicator(x, np.array([v]))) for v in vals]
+
+
+def _tidy_value(v: float):
+    return int(v) if float(v).is_integer() else float(v)
+
+
+class _Sums:
+    """Per-group weighted sums of one outcome (shifted by ``c`` for numerical stability)."""
+
+    def __init__(self, y, w, g, G, c):
+        ok = np.isfinite(y) & (g >= 0)
+        gg, ww, yy = g[ok], w[ok], y[ok] - c
+        self.c = c
+        self.n = np.bincount(gg[ww > 0], minlength=G).astype(float)
+        self.W = np.bincount(gg, ww, G)
+        self.Sy = np.bincount(gg, ww * yy, G)
+        self.Syy = np.bincount(gg, ww * yy * yy, G)
+        w2 = ww * ww
+        self.W2 = np.bincount(gg, w2, G)
+        self.S2y = np.bincount(gg, w2 * yy, G)
+        self.S2yy = np.bincount(gg, w2 * yy * yy, G)
+
+    def stats(self, idx=None, *, minus=None, N: int):
+        """Estimates for groups (or a total minus each group): est, var, s2, n, W, n_eff."""
+        def pick(a):
+            if minus is not None:
+                return a.sum() - a
+            return a if idx is None else a[idx]
+        n, W, Sy, Syy = pick(self.n), pick(self.W), pick(self.Sy), pick(self.Syy)
+        W2, S2y, S2yy = pick(self.W2), pick(self.S2y), pick(self.S2yy)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = Sy / W
+            sz2 = np.maximum(S2yy - 2 * m * S2y + m * m * W2, 0.0) / (W * W)
+            var = N / (N - 1) * sz2
+            s2 = n / (n - 1) * np.maximum(Syy - 2 * m * Sy + m * m * W, 0.0) / W
+            neff = W * W / W2
+        return m + self.c, var, s2, n, W, neff
+
+
+def _calibrated_var(y, w, g, G, N, means, cal) -> np.ndarray:
+    """Variance of each group's mean with influence values residualized on the margins."""
+    row_unit, M, w0u = cal
+    U = M.shape[0]
+    ok = np.isfinite(y) & (g >= 0) & (row_unit >= 0)
+    gg, uu, ww = g[ok], row_unit[ok], w[ok]
+    W = np.bincount(gg, ww, G)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = ww * (y[ok] - means[gg]) / W[gg]
+        rho = np.where(ww > 0, w0u[uu] / ww, 0.0)
+    key = gg * U + uu
+    R = np.bincount(key, rho * z, G * U).reshape(G, U)
+    ZW = np.bincount(key, z * ww, G * U).reshape(G, U)
+    sz2 = np.bincount(gg, z * z, G)
+    allu = row_unit >= 0
+    uw = np.bincount(row_unit[allu], w[allu], U)
+    uw2 = np.bincount(row_unit[allu], w[allu] ** 2, U)
+    b0 = np.bincount(row_unit[allu], w0u[row_unit[allu]], U)
+    A = M.T @ (M * b0[:, None])
+    beta = np.linalg.pinv(A) @ (M.T @ R.T)          # (K, G)
+    h = M @ beta                                     # (U, G)
+    s_cal2 = sz2 - 2 * np.einsum("gu,ug->g", ZW, h) + (h * h * uw2[:, None]).sum(0)
+    s_cal = -(h * uw[:, None]).sum(0)
+    return N / (N - 1) * np.maximum(s_cal2 - s_cal * s_cal / N, 0.0)
+
+
+def _intervals(stat, est, se, z, n_obs, deff, sums_p=None, ci="wald"):
+    if stat == "nps" and sums_p is not None and ci != "wald":
+        P, D = sums_p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ne = np.where(np.isfinite(deff) & (deff > 0), n_obs / deff, n_obs)
+            p = (ne * P + 0.75) / (ne + 3)
+            d = (ne * D + 0.75) / (ne + 3)
+            c = p - d
+            half = z * np.sqrt(np.maximum(p + d - c * c, 0) / (ne + 3))
+        return 100 * (c - half), 100 * (c + half)
+    if ci == "logit" and stat in ("proportion", "top2", "bottom2"):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lg = np.log(est / (1 - est))
+            sl = se / (est * (1 - est))
+            return 1 / (1 + np.exp(-(lg - z * sl))), 1 / (1 + np.exp(-(lg + z * sl)))
+    return est - z * se, est + z * se
+
+
+def _check_stat(stat: str) -> str:
+    stat = _BOX_ALIASES.get(stat, stat)
+    if stat not in STATS:
+        raise EstimationError(f"stat must be one of {STATS}, not {stat!r}")
+    return stat
+
+
+# ----------------------------------------------------------------------------- estimate
+def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mean",
+             weights=None, by: str | Iterable[str] | None = None, codes=None,
+             scale: tuple[float, float] | None = None, box: int = 2, level: float = 0.95,
+             ci: str | None = None) -> pd.DataFrame:
+    """Weighted mean / proportion / top-box / bottom-box / NPS with SE, CI, n, n_eff, deff.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per respondent (not modified).
+    columns : str or list of str
+        Numeric columns (codes; NaN = missing, left out of that estimate's base).
+    stat : {"mean", "proportion", "top2", "bottom2", "nps"}
+        ``proportion``: share answering one of ``codes``; without ``codes``, the share of
+        1 for a 0/1 column, else one row per category (column ``category``).
+        ``top2`` / ``bottom2``: share in the top / bottom ``box`` codes of ``scale``
+        (``scale=(1, 5)`` -> top2 = {4, 5}); or give ``codes`` explicitly.
+        ``nps``: 0-10 answers, promoters 9-10, detractors 0-6, on the -100..100 scale.
+        Proportions are on 0..1.
+    weights : None, column name, array-like or WeightingReport
+        A :class:`~surveykit.weighting.WeightingReport` from ``rake`` / ``post_stratify``
+        makes the SEs calibration-aware (R ``calibrate()``); plain weights give the
+        with-replacement linearisation SE (R ``svydesign(ids=~1, weights=~w)``).
+    by : str or list of str, optional
+        Grouping (banner) variables; each gives one row per group value (columns ``by``,
+        ``group``). Rows with a missing group value are left out of that banner.
+    codes, scale, box : optional
+        See ``stat``.
+    level : float
+        Confidence level of ``ci_low`` / ``ci_high``.
+    ci : {"wald", "logit", "adjusted_wald"}, optional
+        Interval method. Default: Wald (``estimate +- z se``, R ``confint(svymean)``) for
+        means and proportions, ``adjusted_wald`` for NPS (3/4 added to promoters and to
+        detractors, 3 to the base, on the design-effective base ``n / deff``).
+        ``logit`` is available for proportions.
+
+    Returns
+    -------
+    DataFrame
+        One row per variable (x category) x group: ``variable, stat, [by, group],
+        [category], estimate, se, ci_low, ci_high, n, n_eff, weighted_n, deff``.
+        ``n`` counts respondents with an answer (and weight > 0); ``n_eff`` is Kish's
+        effective base; ``deff`` is described in ``.attrs["deff"]``.
+
+    Raises
+    ------
+    EstimationError
+        Unknown column, non-numeric column, NPS values outside 0..10, top-box without a
+        scale, bad ``stat`` / ``level`` / ``ci``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"sat": [7, 8, 9, 10], "g": [1, 1, 2, 2]})
+    >>> estimate(df, "sat", by="g")[["group", "estimate", "n"]]
+       group  estimate  n
+    0      1       7.5  2
+    1      2       9.5  2
+    """
+    stat = _check_stat(stat)
+    cols = as_list(columns)
+    bys = as_list(by)
+    if not cols:
+        raise EstimationError("give at least one column to estimate")
+    check_columns(df, [*cols, *bys])
+    if ci not in (None, "wald", "logit", "adjusted_wald"):
+        raise EstimationError(f"ci must be 'wald', 'logit' or 'adjusted_wald', not {ci!r}")
+    if ci == "logit" and stat not in ("proportion", "top2", "bottom2"):
+        raise EstimationError("ci='logit' is for proportions (proportion, top2, bottom2)")
+    ci = ci or ("adjusted_wald" if stat == "nps" else "wald")
+    z = _z(level)
+    w, cal, method = _weights(df, weights)
+    N = len(df)
+    if N < 2:
+        raise EstimationError("at least 2 rows are needed for a standard error")
+    banners: list[tuple[str | None, np.ndarray, list]] = []
+    if not bys:
+        banners.append((None, np.zeros(N, dtype=np.int64), [None]))
+    for b in bys:
+        codes_b, levels_b = _group_codes(df[b])
+        banners.append((b, codes_b, levels_b))
+    frames = []
+    for col in cols:
+        outs = _outcomes(df, col, stat, codes, scale, box)
+        for category, y in outs:
+            ok = np.isfinite(y)
+            c = float(np.mean(y[ok])) if ok.any() else 0.0
+            for b, g, levels in banners:
+                G = len(levels)
+                sums = _Sums(y, w, g, G, c)
+                est, var, s2, n, W, neff = sums.stats(N=N)
+                if cal is not None:
+                    var = _calibrated_var(y, w, g, G, N, est, cal)
+                se = np.sqrt(var)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    deff = var / (s2 / n)
+                pd_shares = None
+                if stat == "nps":
+                    x = _numeric(df, col)
+                    pro = np.where(np.isfinite(x), (x >= 9).astype(float), np.nan)
+                    det = np.where(np.isfinite(x), (x <= 6).astype(float), np.nan)
+                    pd_shares = (_Sums(pro, w, g, G, 0.0).stats(N=N)[0],
+                                 _Sums(det, w, g, G, 0.0).stats(N=N)[0])
+                lo, hi = _intervals(stat, est, se, z, n, deff, pd_shares, ci)
+                frame = {"variable": col, "stat": stat}
+                if b is not None:
+                    frame["by"] = b
+                    frame["group"] = levels
+                if category is not None:
+                    frame["category"] = category
+                frame.update({"estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
+                              "n": n.astype(np.int64), "n_eff": neff, "weighted_n": W,
+                              "deff": deff})
+                f = pd.DataFrame(frame)
+                if b is not None:
+                    f = f[n > 0]
+                frames.append(f)
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs.update({"deff": DEFF_REFERENCE, "se": method, "ci": ci, "level": level})
+    return out
+
+
+# ----------------------------------------------------------------------------- compare
+def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: str = "mean",
+            weights=None, reference: Any = "rest", method: str = "effective_base",
+            alpha: float = 0.05, codes=None, scale: tuple[float, float] | None = None,
+            box: int = 2) -> pd.DataFrame:
+    """Test each group of ``by`` against the rest, the total or one reference group.
+
+    Parameters
+    ----------
+    df : DataFrame
+    columns : str or list of str
+    by : str
+        Segment / banner / wave variable.
+    stat : {"mean", "proportion", "top2", "bottom2", "nps"}
+        As in :func:`estimate` (``proportion`` needs ``codes`` unless the column is 0/1).
+    weights : None, column name, array-like or WeightingReport
+    reference : "rest", "total" or a value of ``by``
+        ``"rest"``: each group vs everyone else. ``"total"``: the difference shown is
+        group - total, and the test is group vs rest (the total contains the group, so
+        that is the valid test of "differs from the total"). A value of ``by`` (e.g. the
+        previous wave): each other group vs that one.
+    method : {"effective_base", "design"}
+        ``effective_base`` (default): tests on Kish effective bases - Welch t-test for
+        means (weighted variance, ``n_eff`` in place of n, Welch-Satterthwaite df),
+        pooled two-proportion z-test for proportions / top-box, z-test for NPS with
+        variance ``(P + D - (P - D)^2) / n_eff``; with equal weights these are the
+        textbook tests. ``design``: z-test on linearisation SEs of independent groups,
+        ``se = sqrt(se1^2 + se2^2)`` (R ``svyby(covmat=TRUE)`` + ``svycontrast``).
+    alpha : float
+        Significance level of the ``significant`` flag.
+
+    Returns
+    -------
+    DataFrame
+        ``variable, stat, by, group, reference, estimate, reference_estimate, difference,
+        se, statistic, df, p_value, significant, n, n_eff, reference_n, reference_n_eff,
+        test``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"sat": [1, 2, 3, 4, 5, 6, 7, 8], "seg": [1, 1, 1, 1, 2, 2, 2, 2]})
+    >>> r = compare(df, "sat", by="seg", reference=1)
+    >>> float(r["difference"].iloc[0]), bool(r["significant"].iloc[0])
+    (4.0, True)
+    """
+    stat = _check_stat(stat)
+    if method not in ("effective_base", "design"):
+        raise EstimationError(f"method must be 'effective_base' or 'design', not {method!r}")
+    if not 0 < alpha < 1:
+        raise EstimationError(f"alpha must be between 0 and 1, not {alpha!r}")
+    if not isinstance(by, str):
+        raise EstimationError("compare takes one by variable (a column name)")
+    cols = as_list(columns)
+    check_columns(df, [*cols, by])
+    w, cal, _ = _weights(df, weights)
+    N = len(df)
+    g, levels = _group_codes(df[by])
+    G = len(levels)
+    if G < 2:
+        raise EstimationError(f"{by!r} has {G} group(s); comparing needs at least 2")
+    ref_idx = None
+    if not (isinstance(reference, str) and reference in ("rest", "total")):
+        matches = [i for i, v in enumerate(levels) if v == reference]
+        if not matches:
+            raise EstimationError(f"reference {reference!r} is not a value of {by!r}; use "
+                                  f"'rest', 'total' or one of {levels[:10]}")
+        ref_idx = matches[0]
+    rows = []
+    for col in cols:
+        outs = _outcomes(df, col, stat, codes, scale, box)
+        if len(outs) != 1:
+            raise EstimationError(f"compare of proportion needs codes= for {col!r} "
+                                  f"(which answer(s) to count)")
+        y = outs[0][1]
+        ok = np.isfinite(y)
+        c = float(np.mean(y[ok])) if ok.any() else 0.0
+        sums = _Sums(y, w, g, G, c)
+        e1, v1, s21, n1, _, ne1 = sums.stats(N=N)
+        if cal is not None:
+            v1 = _calibrated_var(y, w, g, G, N, e1, cal)
+        if ref_idx is None:
+            e2, v2, s22, n2, _, ne2 = sums.stats(minus=True, N=N)
+            if cal is not None:
+                rest_mean = np.array(e2)
+                v2 = np.array([_calibrated_var(y, w, np.where((g >= 0) & (g != k), 0, -1), 1,
+                                               N, rest_mean[k:k + 1], cal)[0]
+                               for k in range(G)])
+            tot = sums.stats(idx=np.arange(G), N=N)
+            total_est = (tot[0] * tot[4]).sum() / tot[4].sum() if tot[4].sum() > 0 else np.nan
+            keep = np.arange(G)
+        else:
+            keep = np.array([k for k in range(G) if k != ref_idx])
+            e2, v2, s22, n2, ne2 = (np.full(G, a[ref_idx]) for a in (e1, v1, s21, n1, ne1))
+        diff = e1 - e2
+        if method == "design":
+            se = np.sqrt(v1 + v2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                stat_v = diff / se
+            dfree = np.full(G, np.inf)
+            p = 2 * st.norm.sf(np.abs(stat_v))
+            test = "z (linearisation SEs)"
+        elif stat == "mean":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                a, b = s21 / ne1, s22 / ne2
+                se = np.sqrt(a + b)
+                stat_v = diff / se
+                dfree = (a + b) ** 2 / (a * a / (ne1 - 1) + b * b / (ne2 - 1))
+            p = 2 * st.t.sf(np.abs(stat_v), dfree)
+            test = "Welch t (effective bases)"
+        elif stat == "nps":
+            P1, D1, P2, D2 = _nps_parts(df, col, w, g, G, N, ref_idx)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                va = 1e4 * (P1 + D1 - (P1 - D1) ** 2) / ne1
+                vb = 1e4 * (P2 + D2 - (P2 - D2) ** 2) / ne2
+                se = np.sqrt(va + vb)
+                stat_v = diff / se
+            dfree = np.full(G, np.inf)
+            p = 2 * st.norm.sf(np.abs(stat_v))
+            test = "z (effective bases)"
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                pool = (ne1 * e1 + ne2 * e2) / (ne1 + ne2)
+                se = np.sqrt(pool * (1 - pool) * (1 / ne1 + 1 / ne2))
+                stat_v = diff / se
+            dfree = np.full(G, np.inf)
+            p = 2 * st.norm.sf(np.abs(stat_v))
+            test = "pooled z (effective bases)"
+        shown_ref = reference if ref_idx is None else levels[ref_idx]
+        for k in keep:
+            if n1[k] == 0:
+                continue
+            d_shown = diff[k] if reference != "total" else e1[k] - total_est
+            rows.append({
+                "variable": col, "stat": stat, "by": by, "group": levels[k],
+                "reference": shown_ref, "estimate": e1[k],
+                "reference_estimate": e2[k] if reference != "total" else total_est,
+                "difference": d_shown, "se": se[k], "statistic": stat_v[k], "df": dfree[k],
+                "p_value": p[k], "significant": bool(p[k] < alpha), "n": int(n1[k]),
+                "n_eff": ne1[k], "reference_n": int(n2[k]), "reference_n_eff": ne2[k],
+                "test": test})
+    out = pd.DataFrame(rows)
+    out.attrs.update({"alpha": alpha, "method": method})
+    return out
+
+
+def _nps_parts(df, col, w, g, G, N, ref_idx):
+    x = _numeric(df, col)
+    fin = np.isfinite(x)
+    pro = np.where(fin, (x >= 9).astype(float), np.nan)
+    det = np.where(fin, (x <= 6).astype(float), np.nan)
+    sp, sd = _Sums(pro, w, g, G, 0.0), _Sums(det, w, g, G, 0.0)
+    P1, D1 = sp.stats(N=N)[0], sd.stats(N=N)[0]
+    if ref_idx is None:
+        P2, D2 = sp.stats(minus=True, N=N)[0], sd.stats(minus=True, N=N)[0]
+    else:
+        P2, D2 = np.full(G, P1[ref_idx]), np.full(G, D1[ref_idx])
+    return P1, D1, P2, D2
