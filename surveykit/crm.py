@@ -1,0 +1,606 @@
+"""CRM join and customer value: match survey responses to CRM records by a pseudonymous id
+(personal data never leaves the join), RFM scores and tiers, spend-based value tiers, a simple
+CLV with its assumptions stated, lifecycle stages, and value tier x loyalty.
+
+RFM, value tiers, CLV and lifecycle describe the CRM customer base and are computed on the
+CRM extract (one row per customer, unweighted); crossing them with survey answers
+(:func:`value_loyalty`) uses the survey weights.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ._util import as_list, check_columns, resolve_weights
+from .errors import SegmentationError, SurveykitWarning, TableError
+
+__all__ = ["match_crm", "join_crm", "CrmMatch", "rfm_scores", "value_tiers", "clv",
+           "ClvResult", "lifecycle_stage", "value_loyalty", "DEFAULT_RFM_TIERS"]
+
+_PII_NAME = re.compile(
+    r"(e[-_]?mail|phone|mobile|cell|telephone|^tel$|address|street|post(al)?[-_]?code|zip|"
+    r"first[-_]?name|last[-_]?name|full[-_]?name|surname|^name$|birth|^dob$|ssn|passport|"
+    r"national[-_]?id|id[-_]?card|ip[-_]?addr|iban|card[-_]?number|wechat|whatsapp)", re.I)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^\+?[\d\s().-]{8,20}$")
+
+
+# --------------------------------------------------------------------------------------------
+# the join
+# --------------------------------------------------------------------------------------------
+@dataclass
+class CrmMatch:
+    """Result of :func:`match_crm`: the joined data (no personal data) and the match report.
+
+    ``report`` counts matched, unmatched and duplicate ids; ``unmatched_ids`` (survey ids
+    without a CRM record), ``crm_only_ids`` (CRM ids nobody in the survey has),
+    ``duplicate_survey_ids`` and ``duplicate_crm_ids`` list the pseudonymous ids;
+    ``pii_dropped`` names (only names) of the personal-data columns removed.
+    """
+
+    data: pd.DataFrame
+    report: pd.DataFrame
+    unmatched_ids: list = field(default_factory=list)
+    crm_only_ids: list = field(default_factory=list)
+    duplicate_survey_ids: list = field(default_factory=list)
+    duplicate_crm_ids: list = field(default_factory=list)
+    pii_dropped: list = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.report.copy()
+
+    def summary(self) -> str:
+        r = self.report.set_index("measure")["value"]
+        return (f"CRM join: {int(r['matched respondents']):,} of {int(r['survey rows']):,} "
+                f"respondents matched ({r['match rate']:.1%}); "
+                f"{int(r['unmatched respondents']):,} unmatched, "
+                f"{int(r['duplicate ids in survey']):,} duplicate survey ids, "
+                f"{int(r['duplicate ids in CRM']):,} duplicate CRM ids; personal-data columns "
+                f"dropped: {', '.join(self.pii_dropped) or 'none'}.")
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(self.summary())}</p>" + self.report.to_html(index=False)
+
+
+def _id_kind(s: pd.Series) -> pd.Series:
+    """'number', 'text' or None (missing) for each id value."""
+    def kind(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            return None
+        if isinstance(v, bool | np.bool_):
+            return "other"
+        if isinstance(v, int | float | np.integer | np.floating):
+            return "number"
+        if isinstance(v, str):
+            return "text"
+        return "other"
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return pd.Series(np.where(s.isna(), None, "number"), index=s.index, dtype=object)
+    if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
+        return pd.Series(np.where(s.isna(), None, "text"), index=s.index, dtype=object)
+    return s.map(kind)
+
+
+def _id_text(s: pd.Series) -> pd.Series:
+    def txt(v):
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return None
+        if isinstance(v, float | np.floating) and float(v).is_integer():
+            return str(int(v))
+        return str(v).strip()
+    return s.map(txt).astype(object)
+
+
+def _check_ids(s: pd.Series, where: str, coerce: bool) -> pd.Series:
+    kinds = _id_kind(s)
+    present = kinds.dropna()
+    if (present == "other").any():
+        row = present.index[int(np.argmax((present == "other").to_numpy()))]
+        raise SegmentationError(f"{where} has an id of type {type(s[row]).__name__} at row "
+                                f"{row!r}; ids must be text or whole numbers")
+    if present.nunique() > 1 and not coerce:
+        nn = int((present == "number").sum())
+        nt = int((present == "text").sum())
+        row = present.index[int(np.argmax((present == "number").to_numpy()))]
+        raise SegmentationError(f"{where} mixes ids of different types: {nt} text and {nn} "
+                                f"numbers (first number at row {row!r}); ids must be one type. "
+                                "Fix the file, or pass coerce_ids=True to match all ids as text "
+                                "(check leading zeros)")
+    return kinds
+
+
+def _pii_suspects(df: pd.DataFrame, skip: set) -> dict[str, str]:
+    found = {}
+    for c in df.columns:
+        if c in skip:
+            continue
+        if _PII_NAME.search(str(c)):
+            found[c] = "its name"
+            continue
+        s = df[c]
+        if pd.api.types.is_numeric_dtype(s):
+            continue
+        sample = s.dropna().astype(str).head(200)
+        if len(sample) == 0:
+            continue
+        if sample.str.match(_EMAIL).mean() > 0.5:
+            found[c] = "its values look like e-mail addresses"
+        elif sample.str.match(_PHONE).mean() > 0.5 and sample.str.count(r"\d").min() >= 8:
+            found[c] = "its values look like phone numbers"
+    return found
+
+
+def match_crm(responses: pd.DataFrame, crm: pd.DataFrame, *, on: str | None = None,
+              crm_on: str | None = None, pii: Sequence[str] | None = None,
+              allow: Sequence[str] | None = None, questionnaire=None,
+              duplicates: str = "drop", coerce_ids: bool = False,
+              columns: Sequence[str] | None = None) -> CrmMatch:
+    """Join survey responses to CRM records by a pseudonymous customer id.
+
+    Every survey row is kept (left join) and gets ``crm_matched``. Personal data never leave
+    the join: columns declared PII (``pii=``, questionnaire ``pii: true``) are dropped from both
+    sides; CRM columns that look like personal data (by name, or e-mail / phone-like values)
+    but are not declared are dropped too, with a :class:`SurveykitWarning` naming them
+    (``allow=`` keeps a column that is not personal data).
+
+    Parameters
+    ----------
+    responses, crm : DataFrame
+        Survey responses (one row per respondent) and the CRM extract (one row per customer).
+    on : str, optional
+        Id column of ``responses`` (default: the questionnaire's ``roles.customer_id``, else
+        ``"customer_id"``); ``crm_on`` the CRM's id column (default: same name).
+    duplicates : {"drop", "first", "error"}
+        CRM ids that occur more than once: match none of their records (default, reported),
+        use the first record, or raise.
+    coerce_ids : bool
+        Match ids as text when the two files (or one column) mix numbers and text.
+    columns : list of str, optional
+        CRM columns to bring in (default: all non-PII columns).
+
+    Examples
+    --------
+    >>> m = match_crm(responses, crm, pii=["email", "phone"])  # doctest: +SKIP
+    >>> m.report  # doctest: +SKIP
+    >>> df = m.data  # doctest: +SKIP
+    """
+    for name, d in (("responses", responses), ("crm", crm)):
+        if not isinstance(d, pd.DataFrame):
+            raise SegmentationError(f"{name} must be a pandas DataFrame, not {type(d).__name__}")
+    if duplicates not in ("drop", "first", "error"):
+        raise SegmentationError("duplicates must be 'drop', 'first' or 'error', not "
+                                f"{duplicates!r}")
+    roles = getattr(questionnaire, "roles", None)
+    on = on or (getattr(roles, "customer_id", None) if roles is not None else None) or "customer_id"
+    crm_on = crm_on or on
+    check_columns(responses, [on], error=SegmentationError, what="survey id column")
+    check_columns(crm, [crm_on], error=SegmentationError, what="CRM id column")
+    declared = set(as_list(pii)) | set(getattr(questionnaire, "pii_columns", []) or [])
+    declared -= {on, crm_on}
+    allow = set(as_list(allow))
+    unknown = [c for c in as_list(pii) if c not in crm.columns and c not in responses.columns]
+    if unknown:
+        warnings.warn(f"PII columns {', '.join(map(repr, unknown))} are in neither file; "
+                      "nothing to drop for them", SurveykitWarning, stacklevel=2)
+    suspects = _pii_suspects(crm, declared | allow | {crm_on})
+    if suspects:
+        warnings.warn("CRM columns that look like personal data but are not declared PII were "
+                      "dropped in the join: " + "; ".join(f"{c!r} ({why})" for c, why in
+                                                          suspects.items())
+                      + ". Declare them (pii=[...] or pii: true in the questionnaire) to silence "
+                      "this, or pass allow=[...] for a column that is not personal data.",
+                      SurveykitWarning, stacklevel=2)
+    drop_crm = [c for c in crm.columns if c in declared or c in suspects]
+    keep = [c for c in crm.columns if c not in drop_crm and c != crm_on]
+    if columns is not None:
+        bad = [c for c in as_list(columns) if c not in keep]
+        if bad:
+            raise SegmentationError(f"columns {', '.join(map(repr, bad))} are not non-personal "
+                                    f"CRM columns; choose from {', '.join(keep)}")
+        keep = as_list(columns)
+
+    rk = _check_ids(responses[on], f"survey column {on!r}", coerce_ids)
+    ck = _check_ids(crm[crm_on], f"CRM column {crm_on!r}", coerce_ids)
+    rkinds, ckinds = set(rk.dropna()), set(ck.dropna())
+    if rkinds and ckinds and rkinds != ckinds and not coerce_ids:
+        raise SegmentationError(f"ids have different types: survey {on!r} is "
+                                f"{'/'.join(sorted(rkinds))}, CRM {crm_on!r} is "
+                                f"{'/'.join(sorted(ckinds))}; nothing would match. Pass "
+                                "coerce_ids=True to match them as text (check leading zeros), "
+                                "or convert one column")
+    if coerce_ids or rkinds != ckinds:
+        rid, cid = _id_text(responses[on]), _id_text(crm[crm_on])
+    else:
+        rid = responses[on].astype(object).where(responses[on].notna(), None)
+        cid = crm[crm_on].astype(object).where(crm[crm_on].notna(), None)
+        if rkinds == {"text"}:
+            rid, cid = _id_text(rid), _id_text(cid)
+
+    cid_ok = cid.notna()
+    counts = cid[cid_ok].value_counts()
+    dup_crm = sorted(counts.index[counts > 1].tolist(), key=str)
+    if dup_crm and duplicates == "error":
+        raise SegmentationError(f"{len(dup_crm)} CRM ids occur more than once (e.g. "
+                                f"{dup_crm[0]!r}); deduplicate the extract or pass "
+                                "duplicates='first' / 'drop'")
+    if dup_crm and duplicates == "drop":
+        warnings.warn(f"{len(dup_crm)} CRM ids occur more than once (e.g. {dup_crm[0]!r}); their "
+                      "records were not matched (duplicates='first' uses the first record)",
+                      SurveykitWarning, stacklevel=2)
+    use = cid_ok & (~cid.isin(dup_crm) if duplicates == "drop" else ~cid.duplicated())
+    right = crm.loc[use.to_numpy(), keep].copy()
+    right.index = pd.Index(cid[use].to_numpy(), dtype=object)
+    clash = [c for c in keep if c in responses.columns]
+    right = right.rename(columns={c: f"{c}_crm" for c in clash})
+
+    data = responses.drop(columns=[c for c in responses.columns if c in declared])
+    looked = right.reindex(pd.Index(rid.to_numpy(), dtype=object))
+    looked.index = responses.index
+    matched = rid.notna().to_numpy() & rid.isin(right.index).to_numpy()
+    data = pd.concat([data, looked], axis=1)
+    data["crm_matched"] = matched
+    rcounts = rid.dropna().value_counts()
+    dup_survey = sorted(rcounts.index[rcounts > 1].tolist(), key=str)
+    survey_ids = set(rid.dropna())
+    unmatched = sorted({i for i, m in zip(rid, matched, strict=True) if i is not None and not m},
+                       key=str)
+    crm_only = sorted(set(cid[cid_ok]) - survey_ids, key=str)
+    n = len(responses)
+    report = pd.DataFrame({"measure": [
+        "survey rows", "survey rows without id", "distinct survey ids", "matched respondents",
+        "unmatched respondents", "match rate", "CRM records", "CRM records without id",
+        "CRM ids not in survey", "duplicate ids in survey", "duplicate ids in CRM",
+        "PII columns dropped"],
+        "value": [n, int(rid.isna().sum()), len(survey_ids), int(matched.sum()),
+                  int(n - matched.sum()), matched.sum() / n if n else np.nan, len(crm),
+                  int((~cid_ok).sum()), len(crm_only), len(dup_survey), len(dup_crm),
+                  len(drop_crm) + len([c for c in responses.columns if c in declared])]})
+    dropped = sorted(set(drop_crm) | {c for c in responses.columns if c in declared})
+    return CrmMatch(data, report, unmatched, crm_only, dup_survey, dup_crm, dropped)
+
+
+def join_crm(responses: pd.DataFrame, crm: pd.DataFrame, **kwargs) -> pd.DataFrame:
+    """The joined data of :func:`match_crm` (same parameters); see ``match_crm`` for the
+    match report.
+
+    Examples
+    --------
+    >>> df = join_crm(responses, crm, questionnaire=q, pii=["email", "phone"])  # doctest: +SKIP
+    """
+    return match_crm(responses, crm, **kwargs).data
+
+
+# --------------------------------------------------------------------------------------------
+# RFM, value tiers, CLV, lifecycle
+# --------------------------------------------------------------------------------------------
+def _as_of(as_of) -> pd.Timestamp:
+    if as_of is None:
+        raise SegmentationError("as_of (the CRM reference date, e.g. '2024-06-30') is needed "
+                                "to turn purchase dates into days")
+    try:
+        return pd.Timestamp(as_of)
+    except (ValueError, TypeError):
+        raise SegmentationError(f"as_of {as_of!r} is not a date; use 'YYYY-MM-DD'") from None
+
+
+def _days_since(df, col, as_of) -> pd.Series:
+    s = df[col]
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype(float)
+    d = pd.to_datetime(s, errors="coerce")
+    bad = s.notna() & d.isna()
+    if bad.any():
+        row = bad.index[int(np.argmax(bad.to_numpy()))]
+        raise SegmentationError(f"column {col!r} row {row!r} has {s[row]!r}, not a date; use "
+                                "ISO dates (YYYY-MM-DD)")
+    days = (_as_of(as_of) - d).dt.days.astype(float)
+    if (days < 0).any():
+        row = days.index[int(np.argmax((days < 0).to_numpy()))]
+        raise SegmentationError(f"column {col!r} row {row!r} is after as_of {as_of}; check the "
+                                "reference date")
+    return days
+
+
+def _score(x: pd.Series, cuts, higher_better: bool) -> pd.Series:
+    """1 + number of cut points the value is beyond (NaN -> 1, the worst score)."""
+    v = x.to_numpy(float)
+    c = np.asarray(cuts, dtype=float)
+    if higher_better:
+        s = 1 + (v[:, None] > c[None, :]).sum(axis=1)
+    else:
+        s = 1 + (v[:, None] < c[None, :]).sum(axis=1)
+    s = np.where(np.isnan(v), 1, s)
+    return pd.Series(s.astype(int), index=x.index)
+
+
+DEFAULT_RFM_TIERS: list[tuple[str, Callable[[pd.DataFrame], pd.Series]]] = [
+    ("churned", lambda s: s["R"] == 1),
+    ("high-value", lambda s: (s["R"] >= 4) & (s["F"] >= 4) & (s["M"] >= 4)),
+    ("important", lambda s: (s["F"] >= 4) | (s["M"] >= 4)),
+]
+"""Default RFM tiers (first match wins; the rest are ``ordinary``): churned = R 1;
+high-value = R, F and M all >= 4; important = F or M >= 4."""
+
+
+def rfm_scores(crm: pd.DataFrame, *, recency: str = "last_purchase",
+               frequency: str = "orders_12m", monetary: str = "spend_12m", as_of=None,
+               method: str = "quintile", cuts: Mapping[str, Sequence[float]] | None = None,
+               tiers: Sequence[tuple[str, Callable]] | None = None,
+               default_tier: str = "ordinary") -> pd.DataFrame:
+    """RFM scores 1-5 and labelled tiers, one row per CRM customer.
+
+    ``recency`` is a date column (days before ``as_of``) or a number of days. Scores:
+    ``quintile`` cut points are the 20/40/60/80th percentiles of the customers' values
+    (``numpy.quantile``, linear); ``fixed`` uses ``cuts={"recency": [4 days],
+    "frequency": [4], "monetary": [4]}``. A value scores 1 + the number of cut points it is
+    beyond (for recency: more recent than), so ties share a score; no purchase date scores
+    R = 1. ``tiers`` is a list of ``(label, scores -> mask)``, first match wins
+    (default :data:`DEFAULT_RFM_TIERS`), others get ``default_tier``.
+
+    Returns columns ``recency_days, frequency, monetary, R, F, M, rfm, rfm_score, tier``;
+    the cut points used are in ``.attrs["cuts"]``.
+
+    Examples
+    --------
+    >>> r = rfm_scores(crm, as_of="2024-06-30")  # doctest: +SKIP
+    >>> r["tier"].value_counts()  # doctest: +SKIP
+    """
+    check_columns(crm, [recency, frequency, monetary], error=SegmentationError,
+                  what="CRM column")
+    if len(crm) == 0:
+        raise SegmentationError("the CRM extract has no rows")
+    days = (_days_since(crm, recency, as_of) if not pd.api.types.is_numeric_dtype(crm[recency])
+            else crm[recency].astype(float))
+    vals = {"recency": days}
+    for key, col in (("frequency", frequency), ("monetary", monetary)):
+        v = pd.to_numeric(crm[col], errors="coerce")
+        if v.isna().sum() > crm[col].isna().sum():
+            raise SegmentationError(f"CRM column {col!r} has non-numeric values")
+        vals[key] = v.fillna(0.0).astype(float)
+    names = {"recency": recency, "frequency": frequency, "monetary": monetary}
+    if method == "quintile":
+        used = {}
+        for key, v in vals.items():
+            ok = v.dropna()
+            if ok.nunique() < 2:
+                raise SegmentationError(f"{key} column {names[key]!r} has a single value; "
+                                        "quintiles cannot rank customers: use method='fixed'")
+            used[key] = np.quantile(ok.to_numpy(float), [0.2, 0.4, 0.6, 0.8]).tolist()
+    elif method == "fixed":
+        if not cuts or set(cuts) != {"recency", "frequency", "monetary"}:
+            raise SegmentationError("method='fixed' needs cuts={'recency': [...], 'frequency': "
+                                    "[...], 'monetary': [...]}, four ascending cut points each")
+        used = {}
+        for key, c in cuts.items():
+            c = [float(x) for x in c]
+            if len(c) != 4 or any(b <= a for a, b in zip(c, c[1:], strict=False)):
+                raise SegmentationError(f"cuts[{key!r}] = {c} must be 4 ascending cut points "
+                                        "(5 scores)")
+            used[key] = c
+    else:
+        raise SegmentationError(f"method must be 'quintile' or 'fixed', not {method!r}")
+    out = pd.DataFrame({"recency_days": vals["recency"], "frequency": vals["frequency"],
+                        "monetary": vals["monetary"]}, index=crm.index)
+    out["R"] = _score(vals["recency"], used["recency"], higher_better=False)
+    out["F"] = _score(vals["frequency"], used["frequency"], higher_better=True)
+    out["M"] = _score(vals["monetary"], used["monetary"], higher_better=True)
+    out["rfm"] = out["R"].astype(str) + out["F"].astype(str) + out["M"].astype(str)
+    out["rfm_score"] = out["R"] + out["F"] + out["M"]
+    rules = list(tiers) if tiers is not None else DEFAULT_RFM_TIERS
+    tier = pd.Series([None] * len(out), index=out.index, dtype=object)
+    for label, rule in rules:
+        hit = pd.Series(np.asarray(rule(out), dtype=bool), index=out.index)
+        tier[hit & tier.isna()] = label
+    tier = tier.fillna(default_tier)
+    cats = [lab for lab, _ in rules] + [default_tier]
+    out["tier"] = pd.Categorical(tier, categories=list(dict.fromkeys(cats)))
+    out.attrs["cuts"] = used
+    return out
+
+
+def value_tiers(crm: pd.DataFrame, spend: str = "spend_12m", *,
+                quantiles: Sequence[float] = (0.5, 0.8), cuts: Sequence[float] | None = None,
+                labels: Sequence[str] = ("low", "medium", "high")) -> pd.Series:
+    """Spend-based value tiers: by default the top 20% of customers by spend are ``high``,
+    the next 30% ``medium``, the rest ``low`` (``spend >= cut`` moves up a tier). Give
+    ``cuts`` (ascending amounts) for fixed thresholds instead of ``quantiles``.
+
+    Examples
+    --------
+    >>> value_tiers(crm, "spend_12m").value_counts()  # doctest: +SKIP
+    """
+    check_columns(crm, [spend], error=SegmentationError, what="CRM column")
+    x = pd.to_numeric(crm[spend], errors="coerce")
+    if cuts is None:
+        q = [float(v) for v in quantiles]
+        if any(not 0 < v < 1 for v in q) or sorted(q) != q:
+            raise SegmentationError(f"quantiles {q} must be ascending and between 0 and 1")
+        cuts = np.quantile(x.dropna().to_numpy(float), q).tolist()
+    cuts = [float(c) for c in cuts]
+    if len(labels) != len(cuts) + 1:
+        raise SegmentationError(f"{len(cuts)} cut points make {len(cuts) + 1} tiers but "
+                                f"{len(labels)} labels were given")
+    idx = (x.to_numpy(float)[:, None] >= np.asarray(cuts)[None, :]).sum(axis=1)
+    out = pd.Series(pd.Categorical.from_codes(np.where(x.isna(), -1, idx),
+                                              categories=list(labels), ordered=True),
+                    index=crm.index, name="value_tier")
+    out.attrs["cuts"] = cuts
+    return out
+
+
+@dataclass
+class ClvResult:
+    """Per-customer CLV with the assumptions that produced it."""
+
+    frame: pd.DataFrame
+    assumptions: list[str]
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    def summary(self) -> str:
+        c = self.frame["clv"]
+        return (f"CLV for {len(c):,} customers: mean {c.mean():,.2f}, median {c.median():,.2f}, "
+                f"total {c.sum():,.2f}.\nAssumptions:\n" + "\n".join(f"- {a}" for a in
+                                                                      self.assumptions))
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        lines = "".join(f"<li>{html.escape(a)}</li>" for a in self.assumptions)
+        return (f"<p>{html.escape(self.summary().splitlines()[0])}</p><ul>{lines}</ul>"
+                + self.frame.describe().to_html())
+
+
+def clv(crm: pd.DataFrame, *, spend: str = "spend_12m", orders: str = "orders_12m",
+        margin: str | float = "margin_rate", lifetime_years: float | None = 3.0,
+        retention: float | None = None, discount_rate: float = 0.0) -> ClvResult:
+    """A simple customer lifetime value: margin x purchase frequency x expected lifetime.
+
+    ``clv = (spend_12m / orders_12m) * margin_rate * orders_12m * L`` per customer, i.e.
+    average order value x margin x orders per year x ``L`` years; with ``discount_rate`` d
+    the yearly margin is discounted (annuity factor ``(1 - (1 + d) ** -L) / d``). ``L`` is
+    ``lifetime_years``, or ``1 / (1 - retention)`` when a yearly retention rate is given.
+
+    Examples
+    --------
+    >>> clv(crm, lifetime_years=3, discount_rate=0.08).summary()  # doctest: +SKIP
+    """
+    check_columns(crm, [spend, orders] + ([margin] if isinstance(margin, str) else []),
+                  error=SegmentationError, what="CRM column")
+    if retention is not None:
+        if not 0 <= retention < 1:
+            raise SegmentationError(f"retention must be in [0, 1), not {retention!r}")
+        life, life_note = 1 / (1 - retention), (f"expected lifetime 1 / (1 - retention) = "
+                                                f"{1 / (1 - retention):.2f} years from a yearly "
+                                                f"retention of {retention:.0%}, the same for "
+                                                "every customer")
+    elif lifetime_years is not None and lifetime_years > 0:
+        life, life_note = float(lifetime_years), (f"expected lifetime {lifetime_years:g} years "
+                                                  "for every customer (no churn model)")
+    else:
+        raise SegmentationError("give lifetime_years > 0 or retention in [0, 1)")
+    if discount_rate < 0:
+        raise SegmentationError(f"discount_rate must be >= 0, not {discount_rate!r}")
+    s = pd.to_numeric(crm[spend], errors="coerce").astype(float)
+    o = pd.to_numeric(crm[orders], errors="coerce").astype(float)
+    m = (pd.to_numeric(crm[margin], errors="coerce").astype(float) if isinstance(margin, str)
+         else pd.Series(float(margin), index=crm.index))
+    if ((m < 0) | (m > 1)).any():
+        raise SegmentationError("margin rates must be between 0 and 1 (0.25 = 25%)")
+    factor = life if discount_rate == 0 else (1 - (1 + discount_rate) ** -life) / discount_rate
+    with np.errstate(divide="ignore", invalid="ignore"):
+        aov = np.where(o > 0, s / o, np.nan)
+    frame = pd.DataFrame({"avg_order_value": aov, "orders_per_year": o, "margin_rate": m,
+                          "annual_margin": s * m, "lifetime_years": life,
+                          "clv": s * m * factor}, index=crm.index)
+    mnote = (f"margin rate per customer from column {margin!r}" if isinstance(margin, str)
+             else f"margin rate {margin:.0%} for every customer")
+    notes = ["purchase frequency and average order value of the last 12 months repeat every "
+             "year", f"{mnote}, constant over the lifetime",
+             life_note,
+             "yearly margins discounted at " + (f"{discount_rate:.0%}" if discount_rate else
+                                                "0% (undiscounted)"),
+             "no acquisition or retention costs; customers without orders have CLV 0"]
+    return ClvResult(frame, notes)
+
+
+LIFECYCLE_STAGES = ("prospect", "new", "active", "loyal", "at risk", "churned")
+
+
+def lifecycle_stage(crm: pd.DataFrame, *, first_purchase: str = "first_purchase",
+                    last_purchase: str = "last_purchase", as_of=None, new_days: int = 90,
+                    at_risk_days: int = 180, churn_days: int = 365,
+                    loyal_days: int = 730) -> pd.Series:
+    """Lifecycle stage from tenure (days since first purchase) and recency (days since last).
+
+    First match wins: ``prospect`` (no purchase), ``churned`` (recency > churn_days),
+    ``at risk`` (recency > at_risk_days), ``new`` (tenure <= new_days), ``loyal``
+    (tenure >= loyal_days), otherwise ``active``.
+
+    Examples
+    --------
+    >>> lifecycle_stage(crm, as_of="2024-06-30").value_counts()  # doctest: +SKIP
+    """
+    check_columns(crm, [first_purchase, last_purchase], error=SegmentationError,
+                  what="CRM column")
+    if min(new_days, at_risk_days, churn_days, loyal_days) <= 0 or at_risk_days >= churn_days:
+        raise SegmentationError(f"day thresholds must be > 0 with at_risk_days ({at_risk_days})"
+                                f" below churn_days ({churn_days})")
+    tenure = _days_since(crm, first_purchase, as_of)
+    rec = _days_since(crm, last_purchase, as_of)
+    stage = np.select(
+        [tenure.isna() & rec.isna(), rec > churn_days, rec > at_risk_days, tenure <= new_days,
+         tenure >= loyal_days],
+        ["prospect", "churned", "at risk", "new", "loyal"], default="active")
+    return pd.Series(pd.Categorical(stage, categories=list(LIFECYCLE_STAGES)), index=crm.index,
+                     name="lifecycle")
+
+
+# --------------------------------------------------------------------------------------------
+# value x loyalty
+# --------------------------------------------------------------------------------------------
+def value_loyalty(df: pd.DataFrame, value: str, *, nps: str | None = None,
+                  satisfaction: str | None = None, weights=None,
+                  high: Sequence | None = None, satisfaction_max: float | None = None,
+                  questionnaire=None, **banner_kwargs):
+    """Cross value tier with satisfaction and loyalty, and flag high-value customers at risk.
+
+    Returns ``(table, at_risk)``: a :class:`~surveykit.tables.BannerTable` of the loyalty and
+    satisfaction questions by value tier (weighted, with significance letters), and a boolean
+    Series marking respondents in a ``high`` tier (default: the last category of ``value``)
+    who are NPS detractors (0-6) or, with ``satisfaction_max``, at or below that satisfaction.
+
+    Examples
+    --------
+    >>> table, at_risk = value_loyalty(df, "value_tier", nps="nps", satisfaction="sat",
+    ...                                satisfaction_max=2, weights="w")  # doctest: +SKIP
+    """
+    from .tables import banner
+
+    if nps is None and satisfaction is None:
+        raise SegmentationError("give nps= and/or satisfaction= to cross with the value tier")
+    check_columns(df, [value] + [c for c in (nps, satisfaction) if c], error=SegmentationError)
+    rows = [c for c in (nps, satisfaction) if c]
+    types = dict(banner_kwargs.pop("types", {}) or {})
+    if nps:
+        types.setdefault(nps, "nps")
+    if satisfaction and questionnaire is None:
+        types.setdefault(satisfaction, "rating")
+    try:
+        table = banner(df, rows, [value], weights=weights, types=types,
+                       questionnaire=questionnaire, **banner_kwargs)
+    except TableError as exc:
+        raise SegmentationError(str(exc)) from None
+    v = df[value]
+    if high is None:
+        levels = (list(v.cat.categories) if isinstance(v.dtype, pd.CategoricalDtype)
+                  else sorted(v.dropna().unique()))
+        high = levels[-1:]
+    risk = pd.Series(False, index=df.index)
+    if nps:
+        risk |= pd.to_numeric(df[nps], errors="coerce") <= 6
+    if satisfaction and satisfaction_max is not None:
+        risk |= pd.to_numeric(df[satisfaction], errors="coerce") <= satisfaction_max
+    at_risk = (v.isin(list(high)) & risk).fillna(False).astype(bool).rename("high_value_at_risk")
+    w = resolve_weights(df, weights, error=SegmentationError)
+    hv = v.isin(list(high)).to_numpy()
+    table.footnotes = table.footnotes + [
+        f"High-value at risk ({', '.join(map(str, high))} and "
+        + ("detractor" if nps else "") + (" or " if nps and satisfaction_max is not None else "")
+        + (f"{satisfaction} <= {satisfaction_max:g}" if satisfaction_max is not None else "")
+        + f"): n = {int(at_risk.sum())}, "
+        f"{100 * w[at_risk.to_numpy()].sum() / max(w[hv].sum(), 1e-12):.0f}% of high-value "
+        "customers (weighted)."]
+    return table, at_risk
