@@ -25,10 +25,10 @@ Examples
 >>> df = pd.DataFrame({"age": [20, 30, None], "region": [1, 2, 1]})
 >>> expr.evaluate(lambda name: df[name], lambda name: df[name].notna()).tolist()
 [False, True, False]
->>> Expression.parse("__import__('os')")
+>>> Expression.parse("__import__('os')")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-surveykit.errors.ExpressionError: function '__import__' is not allowed in "__import__('os')"; ...
+surveykit.errors.ExpressionError: function '__import__' is not allowed; only answered, selected ...
 """
 
 from __future__ import annotations
@@ -61,13 +61,15 @@ class Expression:
     """A parsed, validated expression.
 
     ``names`` holds every variable the expression reads (including the first argument of
-    ``answered``/``selected``); ``selected`` the ``(question, code)`` pairs it tests.
+    ``answered``/``selected``); ``values`` the names whose values are compared (each must be
+    one data column); ``selected`` the ``(question, code)`` pairs it tests.
     """
 
     text: str
     tree: ast.Expression = field(repr=False, compare=False)
     names: frozenset[str] = frozenset()
     selected: frozenset[tuple[str, object]] = frozenset()
+    values: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, text: str, *, where: str = "", line: int | None = None,
@@ -76,9 +78,15 @@ class Expression:
 
         ``where`` (e.g. ``questions[4].ask_if (question 'q5')``), ``line`` and ``file`` locate
         the expression in its questionnaire for the error message.
+
+        Examples
+        --------
+        >>> Expression.parse("cust_type == 1 and not answered(age)").names == {"cust_type", "age"}
+        True
         """
         def fail(message: str) -> ExpressionError:
-            return ExpressionError(Problem(f"{message} in {text!r}", path=where, line=line, file=file))
+            return ExpressionError(Problem(f"{message} in {text!r}", path=where, line=line,
+                                           file=file))
 
         if not isinstance(text, str) or not text.strip():
             raise ExpressionError(Problem("expression is empty; write a condition such as "
@@ -87,10 +95,10 @@ class Expression:
             tree = ast.parse(text.strip(), mode="eval")
         except SyntaxError as exc:
             raise fail(f"syntax error at column {exc.offset}: {exc.msg}") from None
-        names: set[str] = set()
-        selected: set[tuple[str, object]] = set()
-        _validate(tree.body, text, names, selected, fail)
-        return cls(text=text, tree=tree, names=frozenset(names), selected=frozenset(selected))
+        v = _Validator(text, fail)
+        v.condition(tree.body)
+        return cls(text=text, tree=tree, names=frozenset(v.names),
+                   selected=frozenset(v.selected), values=frozenset(v.values))
 
     def evaluate(self, value: Callable[[str], pd.Series],
                  answered: Callable[[str], pd.Series],
@@ -112,75 +120,130 @@ def _describe(node: ast.AST, text: str) -> str:
     return repr(seg) if seg else type(node).__name__
 
 
-def _validate(node, text, names, selected, fail) -> None:
-    """Walk the tree; accept only the whitelisted shapes."""
-    if isinstance(node, ast.BoolOp):
-        for v in node.values:
-            _validate(v, text, names, selected, fail)
-    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-        _validate(node.operand, text, names, selected, fail)
-    elif isinstance(node, ast.Compare):
-        operands = [node.left, *node.comparators]
-        for op, right in zip(node.ops, node.comparators, strict=True):
-            if isinstance(op, ast.In | ast.NotIn):
-                if not isinstance(right, ast.List | ast.Tuple):
-                    raise fail(f"'in' needs a list of values on its right, got {_describe(right, text)}")
-                for elt in right.elts:
-                    _constant(elt, text, fail)
-            elif type(op) not in _COMPARE:
-                raise fail(f"operator {type(op).__name__} is not allowed (allowed: {_ALLOWED_OPS})")
-        for operand in operands:
-            if isinstance(operand, ast.List | ast.Tuple):
-                continue
-            _validate_value(operand, text, names, selected, fail)
-    elif isinstance(node, ast.Call):
-        _validate_call(node, text, names, selected, fail)
-    elif isinstance(node, ast.Name | ast.Constant):
-        raise fail(f"{_describe(node, text)} alone is not a condition; compare it, e.g. "
-                   f"'{_describe(node, text).strip(chr(39))} == 1', or use answered(...)")
-    else:
-        raise fail(f"{_describe(node, text)} ({type(node).__name__}) is not allowed "
-                   f"(allowed: names, constants, {_ALLOWED_OPS}, answered(q), selected(q, code))")
+_ALLOWED = (f"allowed: question ids, numbers, quoted text, {_ALLOWED_OPS}, "
+            "answered(q), selected(q, code)")
 
 
-def _validate_value(node, text, names, selected, fail) -> None:
-    if isinstance(node, ast.Name):
-        names.add(node.id)
-    elif isinstance(node, ast.Constant):
-        _constant(node, text, fail)
-    elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        _constant(node, text, fail)
-    elif isinstance(node, ast.Call):
-        _validate_call(node, text, names, selected, fail)
-    else:
-        raise fail(f"{_describe(node, text)} ({type(node).__name__}) is not allowed as a value; "
-                   "use a question id or a constant")
+class _Validator:
+    """Walk the tree and accept only the whitelisted shapes, collecting what is read."""
+
+    def __init__(self, text: str, fail):
+        self.text, self.fail = text, fail
+        self.names: set[str] = set()
+        self.values: set[str] = set()
+        self.selected: set[tuple[str, object]] = set()
+
+    def show(self, node) -> str:
+        return _describe(node, self.text)
+
+    def condition(self, node) -> None:
+        if isinstance(node, ast.BoolOp):
+            for v in node.values:
+                self.condition(v)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            self.condition(node.operand)
+        elif isinstance(node, ast.Compare):
+            self.compare(node)
+        elif isinstance(node, ast.Call):
+            self.call(node)
+        elif isinstance(node, ast.Name | ast.Constant):
+            shown = self.show(node).strip("'")
+            raise self.fail(f"{self.show(node)} alone is not a condition; compare it, e.g. "
+                            f"'{shown} == 1', or use answered({shown})")
+        else:
+            raise self.fail(f"{self.show(node)} ({type(node).__name__}) is not allowed "
+                            f"({_ALLOWED})")
+
+    def compare(self, node: ast.Compare) -> None:
+        has_in = any(isinstance(op, ast.In | ast.NotIn) for op in node.ops)
+        if has_in and len(node.ops) > 1:
+            raise self.fail(f"{self.show(node)} chains 'in' with another comparison; "
+                            "combine them with 'and'")
+        reads = False
+        for op in node.ops:
+            if not isinstance(op, ast.In | ast.NotIn) and type(op) not in _COMPARE:
+                raise self.fail(f"operator {_OP_TEXT.get(type(op), type(op).__name__)!r} is "
+                                f"not allowed (allowed: {_ALLOWED_OPS})")
+        if has_in:
+            right = node.comparators[0]
+            if not isinstance(right, ast.List | ast.Tuple):
+                raise self.fail(f"'in' needs a list of values on its right, such as [1, 2], "
+                                f"got {self.show(right)}")
+            if not right.elts:
+                raise self.fail("'in' needs at least one value in its list")
+            for elt in right.elts:
+                _constant(elt, self.text, self.fail)
+            reads = self.value(node.left)
+        else:
+            for operand in (node.left, *node.comparators):
+                reads = self.value(operand) or reads
+        if not reads:
+            raise self.fail(f"{self.show(node)} compares constants only; a condition must "
+                            "refer to a question")
+
+    def value(self, node) -> bool:
+        """Validate an operand; return True when it reads a variable."""
+        if isinstance(node, ast.Name):
+            self.names.add(node.id)
+            self.values.add(node.id)
+            return True
+        if isinstance(node, ast.Constant | ast.UnaryOp):
+            _constant(node, self.text, self.fail)
+            return False
+        if isinstance(node, ast.Call):
+            self.call(node)
+            return True
+        if isinstance(node, ast.List | ast.Tuple):
+            raise self.fail(f"a list ({self.show(node)}) is only allowed on the right of "
+                            "'in' / 'not in'")
+        raise self.fail(f"{self.show(node)} ({type(node).__name__}) is not allowed as a "
+                        "value; use a question id, a number or quoted text")
+
+    def call(self, node: ast.Call) -> None:
+        func = node.func
+        if not isinstance(func, ast.Name):
+            raise self.fail(f"call of {self.show(func)} is not allowed; "
+                            f"only {', '.join(FUNCTIONS)} may be called")
+        if func.id not in FUNCTIONS:
+            raise self.fail(f"function {func.id!r} is not allowed; "
+                            f"only {', '.join(FUNCTIONS)} may be called")
+        if node.keywords or len(node.args) != FUNCTIONS[func.id] or any(
+                isinstance(a, ast.Starred) for a in node.args):
+            raise self.fail(f"{func.id}() takes {FUNCTIONS[func.id]} positional argument(s), "
+                            f"e.g. {_EXAMPLE_CALL[func.id]}")
+        if not isinstance(node.args[0], ast.Name):
+            raise self.fail(f"{func.id}() needs a question id as its first argument, "
+                            f"got {self.show(node.args[0])}")
+        self.names.add(node.args[0].id)
+        if func.id == "selected":
+            self.selected.add((node.args[0].id, _constant(node.args[1], self.text, self.fail)))
 
 
-def _validate_call(node: ast.Call, text, names, selected, fail) -> None:
-    func = node.func
-    if not isinstance(func, ast.Name):
-        raise fail(f"call of {_describe(func, text)} is not allowed; "
-                   f"only {', '.join(FUNCTIONS)} may be called")
-    if func.id not in FUNCTIONS:
-        raise fail(f"function {func.id!r} is not allowed; only {', '.join(FUNCTIONS)} may be called")
-    if node.keywords or len(node.args) != FUNCTIONS[func.id]:
-        raise fail(f"{func.id}() takes {FUNCTIONS[func.id]} positional argument(s)")
-    if not isinstance(node.args[0], ast.Name):
-        raise fail(f"{func.id}() needs a question id as its first argument, "
-                   f"got {_describe(node.args[0], text)}")
-    names.add(node.args[0].id)
-    if func.id == "selected":
-        selected.add((node.args[0].id, _constant(node.args[1], text, fail)))
+_EXAMPLE_CALL = {"answered": "answered(q5)", "selected": "selected(q5, 3)"}
+_OP_TEXT = {ast.Is: "is", ast.IsNot: "is not"}
 
 
 def _constant(node, text, fail):
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return -_constant(node.operand, text, fail)
+    """The value of a number or string constant (``-3`` included); fail otherwise."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        inner = node.operand
+        if not (isinstance(inner, ast.Constant) and isinstance(inner.value, int | float)
+                and not isinstance(inner.value, bool)):
+            raise fail(f"{_describe(node, text)} is not allowed here; use a number or a "
+                       "quoted string")
+        return -inner.value if isinstance(node.op, ast.USub) else inner.value
     if (isinstance(node, ast.Constant) and isinstance(node.value, int | float | str)
             and not isinstance(node.value, bool)):
         return node.value
     raise fail(f"{_describe(node, text)} is not allowed here; use a number or a quoted string")
+
+
+def constant_value(node):
+    """The Python value of a validated constant node (number, string or negative number)."""
+    if isinstance(node, ast.UnaryOp):
+        inner = node.operand.value
+        return -inner if isinstance(node.op, ast.USub) else inner
+    return node.value
 
 
 def _eval(node, value, answered, selected):
@@ -193,20 +256,17 @@ def _eval(node, value, answered, selected):
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
         return ~_as_bool(_eval(node.operand, value, answered, selected))
     if isinstance(node, ast.Compare):
-        result = None
         left = _eval(node.left, value, answered, selected)
+        op = node.ops[0]
+        if isinstance(op, ast.In | ast.NotIn):  # never chained (refused at parse)
+            part = _isin(left, [constant_value(e) for e in node.comparators[0].elts])
+            return (_present(left) & ~part) if isinstance(op, ast.NotIn) else part
+        result = None
         for op, right_node in zip(node.ops, node.comparators, strict=True):
-            if isinstance(op, ast.In | ast.NotIn):
-                choices = [_eval(e, value, answered, selected) for e in right_node.elts]
-                part = _isin(left, choices)
-                if isinstance(op, ast.NotIn):
-                    part = _present(left) & ~part
-            else:
-                right = _eval(right_node, value, answered, selected)
-                part = _compare(_COMPARE[type(op)], left, right)
+            right = _eval(right_node, value, answered, selected)
+            part = _compare(_COMPARE[type(op)], left, right)
             result = part if result is None else (result & part)
-            if not isinstance(op, ast.In | ast.NotIn):
-                left = right
+            left = right
         return result
     if isinstance(node, ast.Call):
         name = node.args[0].id
@@ -214,14 +274,11 @@ def _eval(node, value, answered, selected):
             return answered(name).astype(bool)
         if selected is None:
             raise ExpressionError(f"selected() cannot be evaluated here (question {name!r})")
-        return selected(name, node.args[1].value if isinstance(node.args[1], ast.Constant)
-                        else _eval(node.args[1], value, answered, selected)).astype(bool)
+        return selected(name, constant_value(node.args[1])).astype(bool)
     if isinstance(node, ast.Name):
         return value(node.id)
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return -_eval(node.operand, value, answered, selected)
+    if isinstance(node, ast.Constant | ast.UnaryOp):
+        return constant_value(node)
     raise ExpressionError(f"cannot evaluate {type(node).__name__}")  # unreachable after parse
 
 

@@ -1,41 +1,75 @@
 """Load a questionnaire YAML file, reporting ALL problems at once with file, line and path.
 
 YAML is read as YAML 1.2 (ruamel.yaml), so ``yes``/``no``/``on``/``off`` stay strings and
-labels and codes keep their meaning. Problems come in three rounds, each reported in full:
-YAML syntax, the schema (pydantic), then whole-document checks (duplicate ids, unknown
-scales and items, routing to unknown or later questions, constructs with missing items,
-codes that are not unique, unsafe expressions).
+labels and codes keep their meaning; a number written where text belongs (``version: 1.10``,
+``label: 10``) is kept as the text the author wrote. Problems come in two rounds: YAML
+syntax (which stops reading), then everything else in one list: the schema (pydantic) and
+the whole-document checks (duplicate ids, unknown scales and items, routing to unknown or
+later questions, constructs with missing items, codes that are not unique, unsafe
+expressions). Parts of the document that fail the schema are left out of the document
+checks without producing follow-on errors.
 """
 
 from __future__ import annotations
 
 import difflib
+import io
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.scalarbool import ScalarBoolean
 
 from ..errors import ExpressionError, Problem, QuestionnaireError
 from .expressions import Expression
-from .models import Questionnaire, QuestionnaireModel
+from .models import (
+    QUESTION_TYPES,
+    Construct,
+    Derived,
+    Question,
+    Questionnaire,
+    QuestionnaireModel,
+    Roles,
+    Scale,
+)
 
-__all__ = ["load_questionnaire", "questionnaire_from_dict", "json_schema"]
+__all__ = ["load_questionnaire", "questionnaire_from_dict", "questionnaire_from_text",
+           "json_schema"]
+
+_TYPES_TEXT = ", ".join(QUESTION_TYPES)
+# keys whose value is text even when YAML reads a number (version: 1.10, label: 10)
+_TEXT_KEYS = frozenset({"id", "title", "version", "language", "description", "label", "text",
+                        "instruction", "unit", "when", "ask_if"})
+# keys whose value may be written as a mapping {code: label} (the short form of a list)
+_CODE_MAPS = frozenset({"codes", "options", "missing"})
 
 
 def load_questionnaire(path: str | os.PathLike) -> Questionnaire:
     """Load and check a questionnaire file.
 
-    Raises :class:`~surveykit.errors.QuestionnaireError` listing every problem found, each
-    as ``file:line: path: message``.
+    Parameters
+    ----------
+    path : str or path-like
+        The questionnaire YAML file (UTF-8).
+
+    Returns
+    -------
+    Questionnaire
+
+    Raises
+    ------
+    QuestionnaireError
+        Listing every problem found, each as ``file:line N: path: message``.
 
     Examples
     --------
     >>> from surveykit.questionnaire import load_questionnaire
-    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")  # doctest: +SKIP
+    >>> q = load_questionnaire("questionnaires/smart_lock_customers.yaml")  # doctest: +SKIP
     >>> q.variable("nps").kind  # doctest: +SKIP
     'nps'
     """
@@ -45,14 +79,32 @@ def load_questionnaire(path: str | os.PathLike) -> Questionnaire:
     except FileNotFoundError:
         raise QuestionnaireError(Problem(f"questionnaire file not found: {path}; check the path",
                                          file=str(path))) from None
+    except IsADirectoryError:
+        raise QuestionnaireError(Problem(f"{path} is a folder; give the questionnaire's .yaml "
+                                         "file", file=str(path))) from None
     except UnicodeDecodeError as exc:
         raise QuestionnaireError(Problem(f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
                                          "save the file as UTF-8", file=str(path))) from None
+    except OSError as exc:
+        raise QuestionnaireError(Problem(f"cannot read the file: {exc.strerror}",
+                                         file=str(path))) from None
     return questionnaire_from_text(text, source=str(path))
 
 
 def questionnaire_from_text(text: str, *, source: str = "<string>") -> Questionnaire:
-    """Load a questionnaire from YAML text (``source`` names it in error messages)."""
+    """Load a questionnaire from YAML text (``source`` names it in error messages).
+
+    Examples
+    --------
+    >>> q = questionnaire_from_text('''
+    ... id: demo
+    ... title: Demo
+    ... questions:
+    ...   - {id: q1, type: single, text: Agree?, options: {1: yes, 2: no}}
+    ... ''')
+    >>> q.labels("q1")
+    {1: 'yes', 2: 'no'}
+    """
     yaml = YAML(typ="rt")
     yaml.version = (1, 2)
     try:
@@ -76,7 +128,15 @@ def questionnaire_from_text(text: str, *, source: str = "<string>") -> Questionn
 
 def questionnaire_from_dict(data: dict, *, source: str = "<dict>",
                             lines: dict[tuple, int] | None = None) -> Questionnaire:
-    """Build a questionnaire from an already-parsed mapping (same checks as the file loader)."""
+    """Build a questionnaire from an already-parsed mapping (same checks as the file loader).
+
+    Examples
+    --------
+    >>> q = questionnaire_from_dict({"id": "demo", "title": "Demo", "questions": [
+    ...     {"id": "age", "type": "numeric", "text": "Your age?", "min": 18}]})
+    >>> q.variable("age").min
+    18.0
+    """
     lines = lines or {}
 
     def line_of(path: tuple) -> int | None:
@@ -86,24 +146,58 @@ def questionnaire_from_dict(data: dict, *, source: str = "<dict>",
             path = path[:-1]
         return None
 
+    if not isinstance(data, dict):
+        raise QuestionnaireError(Problem("a questionnaire must be a mapping with keys such as "
+                                         "id, title, scales, questions", file=source))
     try:
         model = QuestionnaireModel.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = _clean_loc(err["loc"], data)
-            problems.append(Problem(_message(err), path=_format_path(loc), line=line_of(loc),
-                                    file=source))
+        problems = _schema_problems(exc, data, (), source, line_of)
+        problems += _check(_partial_doc(data), source, line_of)
         raise QuestionnaireError(_dedupe(problems)) from None
-    problems = _check(model, source, line_of)
+    problems = _check(_Doc.from_model(model), source, line_of)
     if problems:
-        raise QuestionnaireError(problems)
+        raise QuestionnaireError(_dedupe(problems))
     return Questionnaire(model, source=source, lines=lines)
 
 
 def json_schema() -> dict:
-    """The JSON Schema of the questionnaire format (for editors' completion and checks)."""
+    """The JSON Schema of the questionnaire format (for editors' completion and checks).
+
+    Lists of codes and options may also be written as a mapping ``{code: label}`` or
+    ``{code: {label: ..., exclusive: true}}``; the schema says so.
+
+    Examples
+    --------
+    >>> json_schema()["title"]
+    'surveykit questionnaire'
+    """
     schema = QuestionnaireModel.model_json_schema(by_alias=True)
+    defs = schema["$defs"]
+    for ref_name in ("Option", "MissingCode"):
+        spec = {k: v for k, v in defs[ref_name].items() if k not in ("title", "description")}
+        spec["properties"] = {k: v for k, v in spec["properties"].items() if k != "code"}
+        spec["required"] = [r for r in spec.get("required", []) if r != "code"]
+        spec["title"] = f"{ref_name} (without code)"
+        defs[f"{ref_name}Spec"] = spec
+    for model_def in defs.values():
+        for name, prop in model_def.get("properties", {}).items():
+            if name not in _CODE_MAPS:
+                continue
+            inner = prop.get("anyOf", [prop])
+            for k, alt in enumerate(inner):
+                ref = alt.get("items", {}).get("$ref", "") if alt.get("type") == "array" else ""
+                if ref.endswith(("/Option", "/MissingCode")):
+                    mapping = {"type": "object", "additionalProperties": {
+                        "anyOf": [{"type": "string"}, {"$ref": ref + "Spec"}]},
+                        "description": "short form: {code: label} or {code: {label: ...}}"}
+                    if "minItems" in alt:
+                        mapping["minProperties"] = alt["minItems"]
+                    inner[k] = {"anyOf": [alt, mapping]}
+            if "anyOf" not in prop:
+                new = inner[0]
+                extra = {k: v for k, v in prop.items() if k in ("title", "default", "description")}
+                model_def["properties"][name] = {**new, **extra}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "surveykit questionnaire"
     return schema
@@ -115,11 +209,15 @@ def _plain(node, path: tuple, lines: dict):
     if isinstance(node, CommentedMap):
         out = {}
         for key, value in node.items():
+            key = _plain(key, (), {})
             try:
                 lines[(*path, key)] = node.lc.key(key)[0] + 1
             except (KeyError, TypeError, AttributeError):
                 pass
-            out[key] = _plain(value, (*path, key), lines)
+            if key in _TEXT_KEYS and not isinstance(value, str | bool | dict | list | None):
+                out[key] = _as_written(value)
+            else:
+                out[key] = _plain(value, (*path, key), lines)
         return out
     if isinstance(node, CommentedSeq):
         out = []
@@ -130,7 +228,9 @@ def _plain(node, path: tuple, lines: dict):
                 pass
             out.append(_plain(value, (*path, i), lines))
         return out
-    if hasattr(node, "__str__") and type(node).__module__.startswith("ruamel"):
+    if isinstance(node, ScalarBoolean):  # an anchored true/false (a subclass of int)
+        return bool(node)
+    if type(node).__module__.startswith("ruamel"):
         # ScalarString, ScalarFloat, ScalarInt... -> plain Python
         for typ in (bool, int, float, str):
             if isinstance(node, typ):
@@ -138,11 +238,31 @@ def _plain(node, path: tuple, lines: dict):
     return node
 
 
+def _as_written(value) -> str:
+    """The text of a scalar as the author wrote it (``1.10`` stays ``"1.10"``)."""
+    if not type(value).__module__.startswith("ruamel"):
+        return str(value)
+    buf = io.StringIO()
+    YAML(typ="rt").dump(value, buf)
+    return buf.getvalue().removesuffix("\n").removesuffix("...").strip()
+
+
 def _clean_loc(loc: tuple, data) -> tuple:
-    """Drop pydantic's union-tag elements (e.g. 'grid') so the path matches the document."""
+    """Map pydantic's error location onto the document's keys.
+
+    Drops union-tag elements (e.g. ``'grid'``), maps ``from_`` to ``from`` and the list index
+    of a short-form ``{code: label}`` mapping to its code.
+    """
     out, cur = [], data
+    prev = None
     for part in loc:
-        if isinstance(cur, dict) and part in cur:
+        if isinstance(cur, dict) and prev in _CODE_MAPS and isinstance(part, int) \
+                and 0 <= part < len(cur):
+            key = list(cur)[part]
+            out.append(key)
+            cur = cur[key]
+            cur = cur if isinstance(cur, dict) else {"label": cur}
+        elif isinstance(cur, dict) and part in cur:
             out.append(part)
             cur = cur[part]
         elif isinstance(cur, list) and isinstance(part, int) and part < len(cur):
@@ -151,13 +271,12 @@ def _clean_loc(loc: tuple, data) -> tuple:
         elif isinstance(cur, dict) and part == "from_" and "from" in cur:
             out.append("from")
             cur = cur["from"]
-        elif isinstance(cur, dict) and isinstance(part, str) and part not in cur and \
-                part in ("single", "multi", "grid", "rating", "nps", "numeric", "open", "rank") \
-                and cur.get("type") == part:
+        elif isinstance(cur, dict) and part in QUESTION_TYPES and cur.get("type") == part:
             continue  # discriminator tag
         else:
             out.append(part)
             cur = None
+        prev = part
     return tuple(out)
 
 
@@ -178,11 +297,23 @@ def _message(err: dict) -> str:
     if kind == "extra_forbidden":
         return "unknown field; check its spelling against `surveykit schema`"
     if kind == "union_tag_invalid":
-        return (f"unknown question type {err.get('input', {}).get('type')!r}; "
-                f"use one of single, multi, grid, rating, nps, numeric, open, rank")
+        found = err.get("input", {}).get("type") if isinstance(err.get("input"), dict) else None
+        return f"unknown question type {found!r}; use one of {_TYPES_TEXT}"
     if kind == "union_tag_not_found":
-        return "question has no 'type'; use one of single, multi, grid, rating, nps, numeric, open, rank"
+        return f"question has no 'type'; use one of {_TYPES_TEXT}"
+    if kind == "string_pattern_mismatch":
+        return (f"{err.get('input')!r} is not a valid id; ids start with a letter and use "
+                "only letters, digits and _")
     return msg[0].lower() + msg[1:] if msg else kind
+
+
+def _schema_problems(exc: ValidationError, data, prefix: tuple, source, line_of) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = _clean_loc((*prefix, *err["loc"]), data)
+        problems.append(Problem(_message(err), path=_format_path(loc), line=line_of(loc),
+                                file=source))
+    return problems
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -195,8 +326,84 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return out
 
 
+# -- the document as far as it validates --------------------------------------------------
+@dataclass
+class _Doc:
+    """The parts of a document that passed the schema, with their original positions.
+
+    ``broken`` holds ids (questions, grid items, scales, derived variables) of parts that
+    failed the schema: they are known, so they cause no follow-on "unknown" errors.
+    """
+
+    scales: dict[str, Scale] = field(default_factory=dict)
+    questions: list[tuple[int, object]] = field(default_factory=list)
+    derived: list[tuple[int, Derived]] = field(default_factory=list)
+    constructs: list[tuple[int, Construct]] = field(default_factory=list)
+    roles: Roles | None = None
+    broken: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # id -> (pos, kind, of)
+    n_questions: int = 0
+
+    @classmethod
+    def from_model(cls, m: QuestionnaireModel) -> _Doc:
+        return cls(scales=dict(m.scales), questions=list(enumerate(m.questions)),
+                   derived=list(enumerate(m.derived)),
+                   constructs=list(enumerate(m.constructs)), roles=m.roles,
+                   n_questions=len(m.questions))
+
+
+def _partial_doc(data: dict) -> _Doc:
+    """Validate each part on its own, keeping what passes (for the document checks)."""
+    doc = _Doc()
+    scales = data.get("scales")
+    if isinstance(scales, dict):
+        for sid, raw in scales.items():
+            try:
+                doc.scales[sid] = Scale.model_validate(raw)
+            except ValidationError:
+                doc.broken[str(sid)] = (-1, "scale", "scale")
+    questions = data.get("questions")
+    if isinstance(questions, list):
+        doc.n_questions = len(questions)
+        adapter = TypeAdapter(Question)
+        for i, raw in enumerate(questions):
+            try:
+                doc.questions.append((i, adapter.validate_python(raw)))
+            except ValidationError:
+                if not isinstance(raw, dict):
+                    continue
+                kind = raw.get("type") if raw.get("type") in QUESTION_TYPES else "unknown"
+                if isinstance(raw.get("id"), str):
+                    doc.broken[raw["id"]] = (i, kind, "question")
+                for item in raw.get("items") or [] if isinstance(raw.get("items"), list) else []:
+                    if isinstance(item, dict) and isinstance(item.get("id"), str):
+                        doc.broken[item["id"]] = (i, "grid_item", "grid item")
+    for key, model, target in (("derived", Derived, doc.derived),
+                               ("constructs", Construct, doc.constructs)):
+        raws = data.get(key)
+        if not isinstance(raws, list):
+            continue
+        for i, raw in enumerate(raws):
+            try:
+                target.append((i, model.model_validate(raw)))
+            except ValidationError:
+                if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+                    doc.broken[raw["id"]] = (doc.n_questions + i if key == "derived" else -1,
+                                             "derived" if key == "derived" else "construct",
+                                             key)
+    try:
+        doc.roles = Roles.model_validate(data.get("roles") or {})
+    except ValidationError:
+        doc.roles = None
+    return doc
+
+
 # -- whole-document checks ----------------------------------------------------------------
-def _check(m: QuestionnaireModel, source: str, line_of) -> list[Problem]:
+_MEASURABLE = ("grid_item", "rating", "nps", "numeric")
+_COMPARABLE = ("single", "rating", "nps", "numeric", "grid_item", "multi_option", "rank_option",
+               "derived", "other_text")
+
+
+def _check(doc: _Doc, source: str, line_of) -> list[Problem]:
     problems: list[Problem] = []
 
     def problem(path: tuple, message: str):
@@ -206,14 +413,19 @@ def _check(m: QuestionnaireModel, source: str, line_of) -> list[Problem]:
         close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1)
         return f" (did you mean {close[0]!r}?)" if close else ""
 
+    broken = doc.broken
     # scales: unique codes, missing codes distinct from valid codes
-    for sid, scale in m.scales.items():
+    for sid, scale in doc.scales.items():
         _unique_codes([o.code for o in scale.codes], ("scales", sid, "codes"), problem)
-        _unique_codes([o.code for o in scale.codes] + [c.code for c in scale.missing],
-                      ("scales", sid, "missing"), problem, what="missing code")
+        _missing_clash([o.code for o in scale.codes], [c.code for c in scale.missing],
+                       ("scales", sid, "missing"), problem)
         if scale.top_box is not None and scale.top_box >= len(scale.codes):
             problem(("scales", sid, "top_box"), f"top_box {scale.top_box} must be smaller than "
                     f"the number of codes ({len(scale.codes)})")
+        if any(o.exclusive or o.other for o in scale.codes):
+            problem(("scales", sid, "codes"), "'exclusive' and 'other' belong on the options "
+                    "of a question, not on a scale")
+    known_scales = set(doc.scales) | {k for k, v in broken.items() if v[1] == "scale"}
 
     # ids: questions, grid items, generated columns, derived variables, roles
     owners: dict[str, tuple] = {}
@@ -225,38 +437,59 @@ def _check(m: QuestionnaireModel, source: str, line_of) -> list[Problem]:
         else:
             owners[name] = path
 
-    r = m.roles
-    for role in ("respondent_id", "customer_id", "duration", "base_weight"):
-        value = getattr(r, role)
-        if value:
-            claim(value, ("roles", role), f"roles.{role}")
+    r = doc.roles
+    if r is not None:
+        for role in ("respondent_id", "customer_id", "duration", "base_weight"):
+            value = getattr(r, role)
+            if value:
+                claim(value, ("roles", role), f"roles.{role}")
 
-    order: dict[str, int] = {}  # question/column id -> question index (for routing order)
-    kinds: dict[str, str] = {}
-    for i, q in enumerate(m.questions):
+    # question/column id -> question position (routing order) and kind
+    order: dict[str, int] = {k: v[0] for k, v in broken.items() if v[2] in ("question",
+                                                                           "grid item")}
+    kinds: dict[str, str] = {k: v[1] for k, v in broken.items() if v[2] in ("question",
+                                                                          "grid item",
+                                                                          "derived")}
+    questions = {}
+    for i, q in doc.questions:
+        questions[q.id] = q
         qpath = ("questions", i)
         claim(q.id, (*qpath, "id"), "question")
         order[q.id] = i
         kinds[q.id] = q.type
         scale_id = getattr(q, "scale", None)
-        if scale_id is not None and scale_id not in m.scales:
-            problem((*qpath, "scale"), f"unknown scale {scale_id!r}{suggest(scale_id, m.scales)}; "
-                    f"declared scales: {', '.join(m.scales) or 'none'}")
+        if scale_id is not None and scale_id not in known_scales:
+            problem((*qpath, "scale"), f"unknown scale {scale_id!r}{suggest(scale_id, doc.scales)}"
+                    f"; declared scales: {', '.join(doc.scales) or 'none'}")
+        options = getattr(q, "options", None) or []
         if q.type == "single":
             if (q.options is None) == (q.scale is None):
-                problem(qpath, f"single question {q.id!r} needs exactly one of 'options' or 'scale'")
-            if q.options:
-                _unique_codes([o.code for o in q.options] + [c.code for c in q.missing],
-                              (*qpath, "options"), problem)
+                problem(qpath, f"single question {q.id!r} needs exactly one of 'options' "
+                        "or 'scale'")
+            scale = doc.scales.get(q.scale) if q.scale else None
+            _unique_codes([o.code for o in options], (*qpath, "options"), problem)
+            valid = [o.code for o in (scale.codes if scale else options)]
+            _missing_clash(valid, [c.code for c in (scale.missing if scale else [])]
+                           + [c.code for c in q.missing], (*qpath, "missing"), problem)
+        if q.type == "nps":
+            _missing_clash(list(range(11)), [c.code for c in q.missing], (*qpath, "missing"),
+                           problem)
         if q.type in ("multi", "rank"):
             _unique_codes([o.code for o in q.options], (*qpath, "options"), problem)
             for j, o in enumerate(q.options):
                 claim(f"{q.id}_{o.code}", (*qpath, "options", j), f"column of {q.id!r}")
+        for j, o in enumerate(options):
+            if o.other:
+                claim(f"{q.id}_{o.code}_text", (*qpath, "options", j),
+                      f"other-specify column of {q.id!r}")
         if q.type == "multi":
             if all(o.exclusive for o in q.options):
                 problem((*qpath, "options"), "every option is exclusive; mark only codes such as "
                         "'none of these' as exclusive")
-        elif any(o.exclusive for o in getattr(q, "options", None) or []):
+            if q.max_choices and q.max_choices > len(q.options):
+                problem((*qpath, "max_choices"), f"max_choices {q.max_choices} exceeds the "
+                        f"{len(q.options)} options")
+        elif any(o.exclusive for o in options):
             problem((*qpath, "options"), f"'exclusive' only applies to multi questions, "
                     f"{q.id!r} is {q.type}")
         if q.type == "grid":
@@ -269,73 +502,115 @@ def _check(m: QuestionnaireModel, source: str, line_of) -> list[Problem]:
         if q.type == "rank" and q.rank_max and q.rank_max > len(q.options):
             problem((*qpath, "rank_max"), f"rank_max {q.rank_max} exceeds the "
                     f"{len(q.options)} options")
+    # column kinds for comparisons: multi/rank option columns are columns too
+    for q in questions.values():
+        if q.type in ("multi", "rank"):
+            for o in q.options:
+                kinds.setdefault(f"{q.id}_{o.code}", f"{q.type}_option")
+                order.setdefault(f"{q.id}_{o.code}", order[q.id])
+    derived_ids = {d.id for _, d in doc.derived} | {k for k, v in broken.items()
+                                                     if v[1] == "derived"}
+
+    def check_names(expr: Expression, path: tuple, owner: str, known: dict, position: int):
+        for name in sorted(expr.names):
+            if name not in known:
+                if name in derived_ids and position < doc.n_questions:
+                    problem(path, f"routing of {owner} refers to derived variable {name!r}; "
+                            "routing may only use questions asked earlier (use the question "
+                            "it is derived from)")
+                elif name in derived_ids:
+                    problem(path, f"rule of {owner} refers to derived variable {name!r}, "
+                            "which is defined later; move it above")
+                else:
+                    what = "question" if position < doc.n_questions else "variable"
+                    problem(path, f"{'routing' if position < doc.n_questions else 'rule'} of "
+                            f"{owner} refers to unknown {what} {name!r}{suggest(name, known)}")
+            elif known[name] >= position and position < doc.n_questions:
+                problem(path, f"routing of {owner} refers to {name!r}, which is asked "
+                        f"{'at the same point' if known[name] == position else 'later'}; "
+                        "routing may only use earlier questions")
+        for name in sorted(expr.values):
+            kind = kinds.get(name)
+            if name in known and kind is not None and kind not in (*_COMPARABLE, "unknown"):
+                hint = {"multi": f"use selected({name}, code)",
+                        "grid": "compare one of its items",
+                        "open": f"use answered({name})",
+                        "rank": f"compare one of its columns such as {name}_1"}.get(kind, "")
+                problem(path, f"{owner}: {name!r} is a {kind} question and cannot be compared"
+                        f"{'; ' + hint if hint else ''}")
+        for qid, code in sorted(expr.selected, key=str):
+            q = questions.get(qid)
+            if q is None:
+                continue  # reported as an unknown name, or the question failed the schema
+            if q.type != "multi":
+                problem(path, f"selected({qid}, {code!r}): {qid!r} is {q.type}, not a multi "
+                        f"question; compare it instead, e.g. '{qid} == {code!r}'")
+            elif code not in {o.code for o in q.options}:
+                problem(path, f"selected({qid}, {code!r}): {qid!r} has no option {code!r}; "
+                        f"its codes are {', '.join(repr(o.code) for o in q.options)}")
 
     # routing: safe expressions that refer to EARLIER questions only
-    for i, q in enumerate(m.questions):
+    for i, q in doc.questions:
         if not q.ask_if:
             continue
         path = ("questions", i, "ask_if")
         expr = _parse(q.ask_if, path, f"question {q.id!r}", problem)
-        if expr is None:
-            continue
-        for name in sorted(expr.names):
-            if name not in order:
-                problem(path, f"routing of {q.id!r} refers to unknown question {name!r}"
-                        f"{suggest(name, order)}")
-            elif order[name] >= i:
-                problem(path, f"routing of {q.id!r} refers to {name!r}, which is asked "
-                        f"{'at the same point' if order[name] == i else 'later'}; routing may "
-                        "only use earlier questions")
-        _check_selected(expr, m, path, problem)
+        if expr is not None:
+            check_names(expr, path, repr(q.id), order, i)
 
     # derived variables: bands from numeric answers, rules over questions and earlier derived
-    derived_known = dict(order)
-    for i, d in enumerate(m.derived):
+    known = dict(order)
+    for k, (pos, kind, _) in broken.items():
+        if kind == "derived":
+            known[k] = pos
+    for i, d in doc.derived:
         path = ("derived", i)
+        position = doc.n_questions + i
         claim(d.id, (*path, "id"), "derived variable")
         if (d.bands is None) == (d.rules is None):
             problem(path, f"derived variable {d.id!r} needs exactly one of 'bands' or 'rules'")
         if d.bands is not None:
             if d.from_ is None:
                 problem(path, f"bands of {d.id!r} need 'from: <numeric question>'")
-            elif d.from_ not in derived_known:
-                problem((*path, "from"), f"unknown question {d.from_!r}{suggest(d.from_, order)}")
-            elif kinds.get(d.from_) not in ("numeric", "rating", "nps", "grid_item"):
+            elif d.from_ not in known:
+                problem((*path, "from"), f"unknown question {d.from_!r}"
+                        f"{suggest(d.from_, known)}")
+            elif kinds.get(d.from_) not in (*_MEASURABLE, "derived", "unknown"):
                 problem((*path, "from"), f"bands need a numeric question; {d.from_!r} is "
                         f"{kinds.get(d.from_)}")
             _unique_codes([b.code for b in d.bands], (*path, "bands"), problem)
             for j, b in enumerate(d.bands):
                 if b.min is not None and b.max is not None and b.min > b.max:
                     problem((*path, "bands", j), f"band {b.label!r} has min {b.min} > max {b.max}")
+        elif d.from_ is not None and d.rules is not None:
+            problem((*path, "from"), "'from' applies to bands only; rules name their "
+                    "variables in 'when'")
         if d.rules is not None:
             _unique_codes([r_.code for r_ in d.rules], (*path, "rules"), problem)
             for j, rule in enumerate(d.rules):
                 rpath = (*path, "rules", j, "when")
                 expr = _parse(rule.when, rpath, f"derived {d.id!r}", problem)
-                if expr is None:
-                    continue
-                for name in sorted(expr.names):
-                    if name not in derived_known:
-                        problem(rpath, f"rule of {d.id!r} refers to unknown variable {name!r}"
-                                f"{suggest(name, derived_known)}")
-                _check_selected(expr, m, rpath, problem)
-        derived_known[d.id] = len(m.questions) + i
+                if expr is not None:
+                    check_names(expr, rpath, repr(d.id), known, position)
+        known[d.id] = position
         kinds[d.id] = "derived"
 
     # constructs: items exist and are numeric; reverse within items; min_items feasible
-    measurable = {k for k, v in kinds.items() if v in ("grid_item", "rating", "nps", "numeric")}
-    for i, c in enumerate(m.constructs):
+    measurable = {k for k, v in kinds.items() if v in _MEASURABLE}
+    for i, c in doc.constructs:
         path = ("constructs", i)
         claim(c.id, (*path, "id"), "construct")
         for j, item in enumerate(c.items):
             if item not in kinds:
                 problem((*path, "items", j), f"construct {c.id!r} refers to unknown item {item!r}"
                         f"{suggest(item, measurable)}")
-            elif item not in measurable:
+            elif item not in measurable and kinds[item] != "unknown":
                 problem((*path, "items", j), f"construct {c.id!r}: {item!r} is a {kinds[item]} "
                         "question; constructs take grid items, rating, NPS or numeric questions")
-        if len(set(c.items)) != len(c.items):
-            problem((*path, "items"), f"construct {c.id!r} lists an item twice")
+        dups = sorted({it for it in c.items if c.items.count(it) > 1})
+        if dups:
+            problem((*path, "items"), f"construct {c.id!r} lists {', '.join(map(repr, dups))} "
+                    "more than once")
         for j, item in enumerate(c.reverse):
             if item not in c.items:
                 problem((*path, "reverse", j), f"reverse-keyed {item!r} is not one of the "
@@ -345,17 +620,21 @@ def _check(m: QuestionnaireModel, source: str, line_of) -> list[Problem]:
                     f"{len(c.items)} items of construct {c.id!r}")
 
     # roles: weighting and segment variables exist and are categorical; not PII
-    pii = {q.id for q in m.questions if q.pii}
-    categorical = {k for k, v in kinds.items() if v in ("single", "derived", "rating")}
-    for role in ("weighting", "segments"):
-        for j, name in enumerate(getattr(r, role)):
-            if name not in kinds:
-                problem(("roles", role, j), f"unknown variable {name!r}{suggest(name, kinds)}")
-            elif name not in categorical:
-                problem(("roles", role, j), f"{role} variable {name!r} must be a single-choice "
-                        f"question or a derived variable, not {kinds[name]}")
-            elif name in pii:
-                problem(("roles", role, j), f"{name!r} is marked pii and cannot be a {role} variable")
+    if r is not None:
+        pii = {q.id for q in questions.values() if q.pii}
+        categorical = {k for k, v in kinds.items() if v in ("single", "derived", "rating",
+                                                            "unknown")}
+        for role in ("weighting", "segments"):
+            for j, name in enumerate(getattr(r, role)):
+                if name not in kinds:
+                    problem(("roles", role, j), f"unknown variable {name!r}"
+                            f"{suggest(name, kinds)}")
+                elif name not in categorical:
+                    problem(("roles", role, j), f"{role} variable {name!r} must be a "
+                            f"single-choice question or a derived variable, not {kinds[name]}")
+                elif name in pii:
+                    problem(("roles", role, j), f"{name!r} is marked pii and cannot be a "
+                            f"{role} variable")
     return problems
 
 
@@ -367,19 +646,6 @@ def _parse(text: str, path: tuple, owner: str, problem) -> Expression | None:
         return None
 
 
-def _check_selected(expr: Expression, m: QuestionnaireModel, path: tuple, problem) -> None:
-    questions = {q.id: q for q in m.questions}
-    for qid, code in sorted(expr.selected, key=str):
-        q = questions.get(qid)
-        if q is None:
-            continue  # reported as an unknown name
-        if q.type != "multi":
-            problem(path, f"selected({qid}, {code!r}): {qid!r} is {q.type}, not a multi question; "
-                    f"compare it instead, e.g. '{qid} == {code!r}'")
-        elif code not in {o.code for o in q.options}:
-            problem(path, f"selected({qid}, {code!r}): {qid!r} has no option {code!r}")
-
-
 def _unique_codes(codes: list, path: tuple, problem, what: str = "code") -> None:
     seen, dup = set(), []
     for code in codes:
@@ -388,3 +654,13 @@ def _unique_codes(codes: list, path: tuple, problem, what: str = "code") -> None
         seen.add(code)
     if dup:
         problem(path, f"{what}s are not unique: {', '.join(map(repr, dup))} appear more than once")
+
+
+def _missing_clash(valid: list, missing: list, path: tuple, problem) -> None:
+    """Missing codes must be unique and differ from the valid codes."""
+    _unique_codes(missing, path, problem, what="missing code")
+    clash = [c for c in dict.fromkeys(missing) if c in set(valid)]
+    if clash:
+        problem(path, f"missing code{'s' if len(clash) > 1 else ''} "
+                f"{', '.join(map(repr, clash))} {'are' if len(clash) > 1 else 'is'} also "
+                "a valid answer code; use codes outside the scale such as 98 or 99")

@@ -23,7 +23,10 @@ MissingKind = Literal["dont_know", "refused", "not_applicable"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # coerce_numbers_to_str: YAML reads `label: 10` or `id: 2024` as numbers; text fields
+    # take them as the text the author wrote.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              coerce_numbers_to_str=True)
 
 
 class Option(_Model):
@@ -201,7 +204,11 @@ QUESTION_TYPES = ("single", "multi", "grid", "rating", "nps", "numeric", "open",
 
 
 class Band(_Model):
-    """A band of a numeric variable: ``min <= x <= max`` (either end may be open)."""
+    """A band of a numeric variable: ``min <= x <= max`` (either end may be open).
+
+    Bands are tried in order and the first that holds wins, so adjacent bands may share a
+    boundary (``max: 24`` then ``min: 24``) without leaving a gap for 24.5.
+    """
 
     code: Code
     label: str
@@ -237,6 +244,11 @@ class Construct(_Model):
     items: list[str] = Field(min_length=1)
     reverse: list[str] = []
     min_items: int | None = Field(default=None, ge=1)
+
+    @property
+    def required_items(self) -> int:
+        """``min_items``, or half the items rounded up when it is not given."""
+        return self.min_items or -(-len(self.items) // 2)
 
 
 class Roles(_Model):
@@ -293,7 +305,10 @@ class Variable:
 
     @property
     def numeric(self) -> bool:
-        return self.kind not in ("open", "other_text", "id", "customer_id")
+        """True when the column holds numbers (False for text and for text-coded answers)."""
+        if self.kind in ("open", "other_text", "id", "customer_id"):
+            return False
+        return not any(isinstance(c, str) for c in (*self.value_labels, *self.missing_codes))
 
 
 class Questionnaire:
@@ -454,6 +469,8 @@ class Questionnaire:
         var = self._variables.get(name)
         col = df[name]
         if var is not None and not var.numeric:
+            if var.missing_codes:
+                return col.mask(col.isin(list(var.missing_codes)))
             return col
         values = pd.to_numeric(col, errors="coerce")
         if var is not None and var.missing_codes:
