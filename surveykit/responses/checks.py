@@ -1,0 +1,634 @@
+"""Checking responses against the questionnaire: one tidy table of findings.
+
+Every rule is computed column- or question-wise on whole arrays (no loop over respondents);
+Python only formats the message of each finding.
+
+Routing and invalid values
+--------------------------
+Routing is evaluated with :meth:`Questionnaire.asked` on the values as given. When a value
+that a question's ``ask_if`` reads is itself invalid for a respondent (``out_of_range``,
+``non_numeric``, or an ``exclusive_conflict`` in a multi-response question), that
+respondent's routing for the question cannot be known: a code 7 in a yes/no filter says
+neither "yes" nor "no". Such respondents get no ``answered_not_asked`` /
+``asked_not_answered`` finding for that question; the root cause is reported once, on the
+invalid value. This keeps one bad code in a filter question from cascading into a finding
+for every question behind the filter. A missing answer or a declared missing code
+(don't know) is not invalid: the routing language defines it (comparisons are false).
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ExpressionError, ResponseDataError
+from ..questionnaire import Expression, Questionnaire
+from .reading import _check_questionnaire, is_numeric_variable
+
+__all__ = ["check_responses", "CheckResult", "RULES", "FLAG_COLUMNS"]
+
+#: rule -> (severity, what it means). Order = order in summaries.
+RULES: dict[str, tuple[str, str]] = {
+    "missing_column": ("error", "a questionnaire column is not in the data"),
+    "unknown_column": ("warning", "a data column is not in the questionnaire (kept, not checked)"),
+    "missing_id": ("error", "respondent id is empty"),
+    "duplicate_id": ("error", "respondent id appears more than once"),
+    "non_numeric": ("error", "text in a numeric column"),
+    "out_of_range": ("error", "code not in the scale, or value outside min-max"),
+    "exclusive_conflict": ("error", "an exclusive option ticked together with another option"),
+    "too_many_choices": ("error", "more options ticked than max_choices allows"),
+    "answered_not_asked": ("error", "answer present though the routing says not asked"),
+    "asked_not_answered": ("error", "required answer missing though asked"),
+    "straight_lining": ("warning", "the same code on every answered item of a grid"),
+    "speeder": ("warning", "interview much shorter than the median"),
+}
+#: Columns added by :func:`clean`; never reported as unknown.
+FLAG_COLUMNS = ("flag_speeder", "flag_straight_lining")
+TABLE_COLUMNS = ["respondent", "question", "rule", "severity", "value", "message", "row"]
+_PII = "[pii hidden]"
+
+
+@dataclass
+class CheckResult:
+    """Findings of :func:`check_responses`.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per finding: ``respondent`` (id; empty for file-level rules), ``question``
+        (column, question or grid id), ``rule``, ``severity`` (error / warning), ``value``
+        (as found), ``message`` (what is wrong and what to do) and ``row`` (index label).
+    summary : DataFrame
+        One row per rule checked: ``rule, severity, respondents, findings, description``.
+    """
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    n_respondents: int
+    n_columns: int
+    questionnaire: str
+    params: dict
+    masks: dict = field(default_factory=dict, repr=False)
+    index: pd.Index | None = field(default=None, repr=False)
+
+    @property
+    def n_errors(self) -> int:
+        """Number of error-severity findings."""
+        return int((self.table["severity"] == "error").sum())
+
+    @property
+    def n_warnings(self) -> int:
+        return int((self.table["severity"] == "warning").sum())
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error-severity finding."""
+        return self.n_errors == 0
+
+    def respondents(self, rule: str | None = None, severity: str | None = None) -> list:
+        """Distinct respondents with a finding (of ``rule`` / ``severity`` if given)."""
+        t = self.table
+        if rule is not None:
+            t = t[t["rule"] == rule]
+        if severity is not None:
+            t = t[t["severity"] == severity]
+        return t["respondent"].dropna().drop_duplicates().tolist()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The findings table (a copy)."""
+        return self.table.copy()
+
+    def summary_text(self, examples: int = 1) -> str:
+        """A plain-text summary: counts per rule and ``examples`` messages per rule."""
+        head = (f"Checked {self.n_respondents:,} respondents x {self.n_columns:,} columns "
+                f"against questionnaire {self.questionnaire!r}: ")
+        if self.table.empty:
+            return head + "no problems found."
+        n_resp = self.table["respondent"].dropna().nunique()
+        lines = [head + f"{self.n_errors:,} error(s), {self.n_warnings:,} warning(s), "
+                 f"{n_resp:,} respondent(s) affected.", ""]
+        shown = self.summary[["rule", "severity", "respondents", "findings"]]
+        lines += shown.to_string(index=False).splitlines()
+        if examples:
+            lines += ["", "Examples:"]
+            for rule, grp in self.table.groupby("rule", sort=False):
+                for _, f in grp.head(examples).iterrows():
+                    who = "" if pd.isna(f["respondent"]) else f"respondent {f['respondent']}: "
+                    lines.append(f"  {rule}: {who}{f['message']}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary_text()
+
+    def _repr_html_(self) -> str:
+        status = ("no problems found" if self.table.empty else
+                  f"{self.n_errors:,} error(s), {self.n_warnings:,} warning(s)")
+        parts = [f"<p><b>Response check</b> of {self.n_respondents:,} respondents &times; "
+                 f"{self.n_columns:,} columns against questionnaire "
+                 f"<code>{html.escape(self.questionnaire)}</code>: {status}</p>",
+                 self.summary.to_html(index=False)]
+        if not self.table.empty:
+            parts.append(f"<p>First findings (of {len(self.table):,}):</p>")
+            parts.append(self.table.head(20).to_html(index=False))
+        return "\n".join(parts)
+
+
+# -- the check --------------------------------------------------------------------------
+def check_responses(questionnaire: Questionnaire, df: pd.DataFrame, *,
+                    straight_line_min_items: int = 4, speeder_ratio: float = 0.4,
+                    rules: Iterable[str] | None = None) -> CheckResult:
+    """Check responses against the questionnaire.
+
+    Parameters
+    ----------
+    questionnaire : Questionnaire
+        The loaded questionnaire.
+    df : DataFrame
+        Responses, one row per respondent, e.g. from :func:`read_responses`. Not modified.
+    straight_line_min_items : int, default 4
+        ``straight_lining``: a respondent is flagged in a grid when at least this many items
+        have a valid answer and all of them carry the same code (grids with fewer items are
+        not checked).
+    speeder_ratio : float, default 0.4
+        ``speeder``: flagged when the duration (``roles.duration``) is below this fraction
+        of the median duration.
+    rules : iterable of str, optional
+        Only report these rules (default: all of :data:`RULES`).
+
+    Returns
+    -------
+    CheckResult
+        ``.table`` (one row per finding), ``.summary``, ``.n_errors``, ``.summary_text()``.
+
+    Notes
+    -----
+    Rules (see :data:`RULES`): ``missing_column`` / ``unknown_column`` (file level),
+    ``missing_id``, ``duplicate_id`` (every row of a repeated id), ``non_numeric``,
+    ``out_of_range`` (code neither valid nor a declared missing code; numeric answers
+    outside min-max or not whole when ``integer``), ``exclusive_conflict``,
+    ``too_many_choices``, ``answered_not_asked`` (per question; other-specify text without
+    its option), ``asked_not_answered`` (required questions; per item for grids, no option
+    ticked for multi-response; a declared missing code counts as an answer),
+    ``straight_lining`` and ``speeder`` (warnings). Routing findings are suppressed for
+    respondents whose routing reads an invalid value (see the module notes).
+
+    Examples
+    --------
+    >>> result = check_responses(q, df)  # doctest: +SKIP
+    >>> print(result.summary_text())  # doctest: +SKIP
+    >>> result.table.query("rule == 'speeder'")  # doctest: +SKIP
+    """
+    q = _check_questionnaire(questionnaire)
+    if not isinstance(df, pd.DataFrame):
+        raise ResponseDataError(f"df must be a pandas DataFrame, got {type(df).__name__}; "
+                                "read the file with read_responses(path, questionnaire)")
+    if df.columns.duplicated().any():
+        dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+        raise ResponseDataError(f"duplicated column name(s) {', '.join(dup)}; each column "
+                                "must appear once")
+    if (not isinstance(straight_line_min_items, int | np.integer)
+            or isinstance(straight_line_min_items, bool) or straight_line_min_items < 2):
+        raise ResponseDataError(f"straight_line_min_items must be an integer >= 2, got "
+                                f"{straight_line_min_items!r}")
+    if not isinstance(speeder_ratio, int | float) or not 0 < speeder_ratio < 1:
+        raise ResponseDataError(f"speeder_ratio must be a number between 0 and 1 (a fraction "
+                                f"of the median duration), got {speeder_ratio!r}")
+    wanted = list(RULES) if rules is None else [rules] if isinstance(rules, str) else list(rules)
+    unknown = [r for r in wanted if r not in RULES]
+    if unknown:
+        raise ResponseDataError(f"unknown rule(s) {', '.join(map(repr, unknown))}; "
+                                f"choose from {', '.join(RULES)}")
+    params = {"straight_line_min_items": int(straight_line_min_items),
+              "speeder_ratio": float(speeder_ratio), "rules": wanted}
+    run = _Checker(q, df, params)
+    run.all()
+    return run.result(wanted)
+
+
+class _Checker:
+    """Computes boolean masks per (rule, question) and formats the findings."""
+
+    def __init__(self, q: Questionnaire, df: pd.DataFrame, params: dict):
+        self.q, self.df, self.params = q, df, params
+        self.n = len(df)
+        self.vars = q.variables()
+        self.hits: list[tuple] = []      # (rule, question, positions, values, messages)
+        self.masks: dict[tuple[str, str], np.ndarray] = {}
+        self.ran: set[str] = set()
+        self._num: dict[str, np.ndarray] = {}
+        self._present: dict[str, np.ndarray] = {}
+        self.invalid: dict[str, np.ndarray] = {}        # routing cannot be trusted
+        self.invalid_value: dict[str, np.ndarray] = {}  # non_numeric | out_of_range
+        id_col = q.roles.respondent_id
+        source = df[id_col] if id_col in df.columns else df.index.to_series()
+        self.ids = source.to_numpy(dtype=object)
+        self.order = {name: i for i, name in enumerate(self.vars)}
+        for qu in q.questions:
+            self.order.setdefault(qu.id, self.order.get(q.columns_of(qu.id)[0], 0)
+                                  if q.columns_of(qu.id) else 0)
+
+    # -- column helpers ----------------------------------------------------------------
+    def num(self, name: str) -> np.ndarray:
+        if name not in self._num:
+            col = self.df[name]
+            if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+                values = col.to_numpy(dtype=float, na_value=np.nan)
+            else:
+                values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float,
+                                                                      na_value=np.nan)
+            self._num[name] = values
+        return self._num[name]
+
+    def present(self, name: str) -> np.ndarray:
+        if name not in self._present:
+            col = self.df[name]
+            mask = col.notna().to_numpy(copy=True)
+            if col.dtype == object or pd.api.types.is_string_dtype(col):
+                mask &= col.astype("str").str.strip().ne("").fillna(False).to_numpy(dtype=bool)
+            self._present[name] = mask
+        return self._present[name]
+
+    def valid(self, name: str) -> np.ndarray:
+        """Numbers with missing codes and invalid values as NaN."""
+        values = self.num(name).copy()
+        var = self.vars.get(name)
+        if var is not None and var.missing_codes:
+            values[np.isin(values, [c for c in var.missing_codes if _is_number(c)])] = np.nan
+        if name in self.invalid:
+            values[self.invalid[name]] = np.nan
+        return values
+
+    def raw(self, name: str, pos: int):
+        return self.df[name].iloc[pos]
+
+    def hit(self, rule: str, question: str, mask: np.ndarray, value, message) -> None:
+        """Record a finding for every True of ``mask``; ``value(pos)`` and
+        ``message(pos, shown_value)`` are called for those positions only."""
+        self.ran.add(rule)
+        key = (rule, question)
+        self.masks[key] = self.masks[key] | mask if key in self.masks else mask
+        positions = np.flatnonzero(mask)
+        if not positions.size:
+            return
+        pii = self._pii(question)
+        values = [_show(value(p)) for p in positions]
+        shown = [_PII if pii else v for v in values]
+        messages = [message(p, v) for p, v in zip(positions, shown, strict=True)]
+        self.hits.append((rule, question, positions, shown, messages))
+
+    def file_hit(self, rule: str, question: str, message: str) -> None:
+        self.ran.add(rule)
+        self.hits.append((rule, question, np.array([-1]), [None], [message]))
+
+    def _pii(self, name: str) -> bool:
+        var = self.vars.get(name)
+        if var is not None:
+            return var.pii
+        try:
+            return self.q.question(name).pii
+        except KeyError:
+            return False
+
+    # -- rules -------------------------------------------------------------------------
+    def all(self) -> None:
+        self.columns()
+        self.ids_rules()
+        self.values()
+        self.multi()
+        self.routing()
+        self.straight_lining()
+        self.speeders()
+
+    def columns(self) -> None:
+        self.ran.update({"missing_column", "unknown_column"})
+        for name, var in self.vars.items():
+            if var.kind != "derived" and name not in self.df.columns:
+                what = "" if var.question == name else f" (question {var.question!r})"
+                self.file_hit("missing_column", name,
+                              f"column {name!r}{what} is not in the data; its checks were "
+                              "skipped. Add it to the export, or fix the questionnaire")
+        known = list(self.vars)
+        for name in self.df.columns:
+            if name in self.vars or name in FLAG_COLUMNS:
+                continue
+            close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.8)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            self.file_hit("unknown_column", str(name),
+                          f"column {str(name)!r} is not in the questionnaire{hint}; it is kept "
+                          "but not checked. Rename it or add it to the questionnaire")
+
+    def ids_rules(self) -> None:
+        id_col = self.q.roles.respondent_id
+        if id_col not in self.df.columns:
+            return
+        present = self.present(id_col)
+        self.hit("missing_id", id_col, ~present, lambda p: None,
+                 lambda p, v: f"{id_col} is empty; give every respondent a unique id")
+        dup = self.df[id_col].duplicated(keep=False).to_numpy() & present
+        rows = {}
+        if dup.any():
+            pos = np.flatnonzero(dup)
+            for key, grp in pd.Series(pos).groupby(self.ids[pos], sort=False):
+                rows[key] = [self.df.index[i] for i in grp]
+        self.hit("duplicate_id", id_col, dup, lambda p: self.ids[p],
+                 lambda p, v: (f"{id_col} {v} appears {len(rows[self.ids[p]])} times "
+                               f"(rows {', '.join(map(str, rows[self.ids[p]]))}); clean() "
+                               "keeps the first"))
+
+    def values(self) -> None:
+        self.ran.update({"non_numeric", "out_of_range"})
+        for name, var in self.vars.items():
+            if name not in self.df.columns or var.kind == "derived":
+                continue
+            if var.kind in ("id", "customer_id", "open", "other_text"):
+                continue
+            if not is_numeric_variable(var):  # text codes
+                codes = set(var.value_labels) | set(var.missing_codes)
+                bad = self.present(name) & ~self.df[name].isin(codes).to_numpy()
+                self.invalid[name] = self.invalid_value[name] = bad
+                self.hit("out_of_range", name, bad, lambda p, n=name: self.raw(n, p),
+                         lambda p, v, n=name, c=codes: f"{n} = {v!r} is not one of the codes "
+                         f"{_codes_text(c)}; fix the source or let clean() set it to NaN")
+                continue
+            x = self.num(name)
+            text = self.present(name) & np.isnan(x)
+            labels = {str(lab).strip().lower(): c for c, lab in self.q.labels(name).items()}
+            self.hit("non_numeric", name, text, lambda p, n=name: self.raw(n, p),
+                     lambda p, v, n=name, lab=labels: _non_numeric_message(n, v, lab))
+            bad = self._out_of_range(name, var, x)
+            self.invalid[name] = self.invalid_value[name] = text | bad
+            self.hit("out_of_range", name, bad, lambda p, x=x: x[p],
+                     lambda p, v, n=name, var=var: self._range_message(n, var, v))
+
+    def _out_of_range(self, name, var, x: np.ndarray) -> np.ndarray:
+        finite = ~np.isnan(x)
+        missing = np.isin(x, [c for c in var.missing_codes if _is_number(c)])
+        if var.value_labels:
+            allowed = [c for c in var.value_labels if _is_number(c)]
+            return finite & ~missing & ~np.isin(x, allowed)
+        bad = np.zeros(self.n, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if var.min is not None:
+                bad |= x < var.min
+            if var.max is not None:
+                bad |= x > var.max
+            bad |= np.isinf(x)
+            if var.kind == "numeric" and getattr(self.q.question(var.question), "integer", False):
+                bad |= finite & (x != np.round(x))
+        return bad & finite & ~missing
+
+    def _range_message(self, name: str, var, v) -> str:
+        fix = "fix the source or let clean() set it to NaN"
+        if var.value_labels:
+            scale = f" of scale {var.scale!r}" if var.scale else ""
+            miss = [c for c in var.missing_codes]
+            extra = f"; missing codes {_codes_text(miss)}" if miss else ""
+            return (f"{name} = {v} is not a code{scale} (valid {_codes_text(var.value_labels)}"
+                    f"{extra}); {fix}")
+        lo = "-inf" if var.min is None else _show(var.min)
+        hi = "inf" if var.max is None else _show(var.max)
+        if var.min is not None and var.max is not None and var.min <= float(v) <= var.max:
+            return f"{name} = {v} is not a whole number; {fix}"
+        return f"{name} = {v} is outside the allowed range {lo} to {hi}; {fix}"
+
+    def multi(self) -> None:
+        self.ran.update({"exclusive_conflict", "too_many_choices"})
+        for qu in self.q.questions:
+            if qu.type != "multi":
+                continue
+            opts = [o for o in qu.options if f"{qu.id}_{o.code}" in self.df.columns]
+            if not opts:
+                continue
+            ticked = np.column_stack([self.num(f"{qu.id}_{o.code}") > 0 for o in opts])
+            excl = np.array([o.exclusive for o in opts])
+            n_ticked = ticked.sum(axis=1)
+
+            def codes(p, t=ticked, o=opts):
+                return "; ".join(str(o[j].code) for j in np.flatnonzero(t[p]))
+
+            if excl.any():
+                conflict = ticked[:, excl].any(axis=1) & (n_ticked >= 2)
+                self.hit("exclusive_conflict", qu.id, conflict, codes,
+                         lambda p, v, qu=qu, t=ticked, o=opts: _exclusive_message(qu, o, t[p]))
+                for o in opts:
+                    col = f"{qu.id}_{o.code}"
+                    self.invalid[col] = self.invalid.get(col, np.zeros(self.n, bool)) | conflict
+            if qu.max_choices:
+                over = n_ticked > qu.max_choices
+                self.hit("too_many_choices", qu.id, over, codes,
+                         lambda p, v, qu=qu, n=n_ticked: f"{qu.id}: {n[p]} options ticked "
+                         f"({v}) but at most {qu.max_choices} are allowed; fix the source")
+
+    def routing(self) -> None:
+        self.ran.update({"answered_not_asked", "asked_not_answered"})
+        for qu in self.q.questions:
+            main = [c for c in self.q.columns_of(qu.id)
+                    if self.vars[c].kind != "other_text" and c in self.df.columns]
+            if not main:
+                continue
+            asked, undetermined = routing_mask(self.q, qu, self.df, self.invalid)
+            if asked is None:
+                continue
+            if qu.type == "multi":
+                answered = np.column_stack([self.num(c) > 0 for c in main]).any(axis=1)
+            else:
+                answered = np.column_stack([self.present(c) for c in main]).any(axis=1)
+            rule_text = f"routing {qu.ask_if!r} is false"
+            if qu.ask_if:
+                self.hit("answered_not_asked", qu.id, answered & ~asked & ~undetermined,
+                         lambda p, m=main, qu=qu: self._answer_text(qu, m, p),
+                         lambda p, v, qu=qu, r=rule_text: f"{qu.id} answered ({v}) though not "
+                         f"asked: {r} for this respondent; check the routing or the data "
+                         "(clean() sets it to NaN)")
+            if qu.required:
+                need = asked & ~undetermined
+                why = "" if not qu.ask_if else f" (routing {qu.ask_if!r} is true)"
+                if qu.type == "grid":
+                    for c in main:
+                        self.hit("asked_not_answered", c, need & ~self.present(c),
+                                 lambda p: None,
+                                 lambda p, v, c=c, qu=qu, w=why: f"required item {c} of grid "
+                                 f"{qu.id!r} is empty though asked{w}; check the export or "
+                                 "mark the question required: false")
+                else:
+                    what = "has no option ticked" if qu.type == "multi" else "is empty"
+                    self.hit("asked_not_answered", qu.id, need & ~answered, lambda p: None,
+                             lambda p, v, qu=qu, w=why, t=what: f"required question {qu.id} "
+                             f"{t} though asked{w}; check the export or mark the question "
+                             "required: false")
+            self._other_text(qu, asked, undetermined)
+
+    def _other_text(self, qu, asked, undetermined) -> None:
+        for o in getattr(qu, "options", None) or []:
+            tcol = f"{qu.id}_{o.code}_text"
+            if not o.other or tcol not in self.df.columns:
+                continue
+            if qu.type == "multi":
+                ocol = f"{qu.id}_{o.code}"
+                if ocol not in self.df.columns:
+                    continue
+                selected = self.num(ocol) > 0
+            else:
+                ocol = qu.id
+                selected = (self.num(ocol) == o.code) if _is_number(o.code) else \
+                    self.df[ocol].eq(o.code).to_numpy(dtype=bool)
+            bad = self.present(tcol) & ~(asked & selected) & ~undetermined
+            bad &= ~self.invalid.get(ocol, np.zeros(self.n, bool))
+            self.hit("answered_not_asked", tcol, bad, lambda p, t=tcol: self.raw(t, p),
+                     lambda p, v, t=tcol, o=o, qu=qu: f"{t} has text though option {o.code} "
+                     f"({o.label!r}) of {qu.id} is not selected; clean() sets it to NaN")
+
+    def _answer_text(self, qu, main: list[str], p: int) -> str:
+        if qu.type == "multi":
+            return "; ".join(c[len(qu.id) + 1:] for c in main if self.num(c)[p] > 0)
+        if len(main) == 1:
+            return self.raw(main[0], p)
+        return "; ".join(f"{c}={_show(self.raw(c, p))}" for c in main if self.present(c)[p])
+
+    def straight_lining(self) -> None:
+        self.ran.add("straight_lining")
+        k = self.params["straight_line_min_items"]
+        for qu in self.q.questions:
+            if qu.type != "grid":
+                continue
+            items = [it.id for it in qu.items if it.id in self.df.columns]
+            if len(items) < k:
+                continue
+            m = np.column_stack([self.valid(c) for c in items])
+            nan = np.isnan(m)
+            count = (~nan).sum(axis=1)
+            hi = np.where(nan, -np.inf, m).max(axis=1)
+            lo = np.where(nan, np.inf, m).min(axis=1)
+            flag = (count >= k) & (hi == lo)
+            self.hit("straight_lining", qu.id, flag, lambda p, hi=hi: hi[p],
+                     lambda p, v, qu=qu, c=count: f"all {c[p]} answered items of grid {qu.id} "
+                     f"have code {v}; review the interview (clean() flags it, drops it only "
+                     "if asked)")
+
+    def speeders(self) -> None:
+        col = self.q.roles.duration
+        if not col or col not in self.df.columns:
+            return
+        self.ran.add("speeder")
+        ratio = self.params["speeder_ratio"]
+        d = self.num(col)
+        ok = ~np.isnan(d) & ~self.invalid.get(col, np.zeros(self.n, bool))
+        if not ok.any():
+            return
+        median = float(np.median(d[ok]))
+        cut = ratio * median
+        with np.errstate(invalid="ignore"):
+            flag = ok & (d < cut)
+        self.hit("speeder", col, flag, lambda p: d[p],
+                 lambda p, v: f"{col} = {v} is below {ratio:g} x the median {_show(median)} "
+                 f"(= {_show(round(cut, 1))}); review the interview (clean() flags it, drops "
+                 "it only if asked)")
+
+    # -- result ------------------------------------------------------------------------
+    def result(self, wanted: list[str]) -> CheckResult:
+        frames = []
+        for rule, question, positions, values, messages in self.hits:
+            if rule not in wanted:
+                continue
+            file_level = positions[0] < 0
+            frames.append(pd.DataFrame({
+                "respondent": [None] if file_level else self.ids[positions],
+                "question": question, "rule": rule, "severity": RULES[rule][0],
+                "value": pd.Series(values, dtype=object), "message": messages,
+                "row": [None] if file_level else self.df.index[positions].to_numpy(dtype=object),
+                "_pos": positions, "_q": self.order.get(question, len(self.order)),
+                "_r": list(RULES).index(rule)}))
+        if frames:
+            table = pd.concat(frames, ignore_index=True)
+            table = table.sort_values(["_pos", "_q", "_r"], kind="mergesort")
+            table = table.drop(columns=["_pos", "_q", "_r"]).reset_index(drop=True)
+            for c in ("respondent", "value", "row"):
+                table[c] = table[c].astype(object)
+        else:
+            table = pd.DataFrame({c: pd.Series(dtype=object) for c in TABLE_COLUMNS})
+        rows = []
+        for rule in (r for r in RULES if r in wanted and r in self.ran):
+            sub = table[table["rule"] == rule]
+            rows.append({"rule": rule, "severity": RULES[rule][0],
+                         "respondents": int(sub["row"].dropna().nunique()),
+                         "findings": len(sub), "description": RULES[rule][1]})
+        summary = pd.DataFrame(rows, columns=["rule", "severity", "respondents", "findings",
+                                              "description"])
+        masks = {k: v for k, v in self.masks.items() if k[0] in wanted}
+        masks.update({("_invalid_value", c): m for c, m in self.invalid_value.items()})
+        return CheckResult(table=table, summary=summary, n_respondents=self.n,
+                           n_columns=self.df.shape[1], questionnaire=self.q.id,
+                           params=self.params, masks=masks, index=self.df.index.copy())
+
+
+def routing_mask(q: Questionnaire, qu, df: pd.DataFrame, invalid: dict[str, np.ndarray]):
+    """``(asked, undetermined)`` boolean arrays for question ``qu`` on ``df``.
+
+    ``undetermined`` marks respondents for whom a column read by ``ask_if`` is in
+    ``invalid``. Returns ``(None, None)`` when the routing reads a column not in ``df``.
+    """
+    n = len(df)
+    if not qu.ask_if:
+        return np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+    variables = q.variables()
+    cols = []
+    for name in Expression.parse(qu.ask_if).names:
+        cols += [name] if name in variables else q.columns_of(name)
+    if not cols or any(c not in df.columns for c in cols):
+        return None, None
+    try:
+        asked = q.asked(df, qu.id).to_numpy(dtype=bool)
+    except (KeyError, ExpressionError):
+        return None, None
+    undetermined = np.zeros(n, dtype=bool)
+    for c in cols:
+        if c in invalid:
+            undetermined |= invalid[c]
+    return asked, undetermined
+
+
+# -- formatting ------------------------------------------------------------------------------
+def _is_number(code) -> bool:
+    return isinstance(code, int | float | np.integer | np.floating) and not isinstance(code, bool)
+
+
+def _show(v):
+    """Values for people: 3.0 -> 3, numpy scalars -> Python, text as is."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and np.isfinite(v) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _codes_text(codes) -> str:
+    codes = list(codes)
+    nums = sorted(c for c in codes if _is_number(c))
+    if len(nums) == len(codes) and len(nums) > 3 and nums == list(range(int(nums[0]),
+                                                                     int(nums[-1]) + 1)):
+        return f"{nums[0]}-{nums[-1]}"
+    shown = ", ".join(map(repr, codes[:12])) if len(nums) != len(codes) else \
+        ", ".join(map(str, codes[:12]))
+    return shown + (", ..." if len(codes) > 12 else "")
+
+
+def _non_numeric_message(name: str, value, labels: dict) -> str:
+    text = f"{name} = {value!r} is not a number"
+    code = labels.get(str(value).strip().lower()) if isinstance(value, str) else None
+    if code is not None:
+        text += f" (it is the label of code {code}: export codes, not labels)"
+    return text + "; fix the source or let clean() set it to NaN"
+
+
+def _exclusive_message(qu, opts, ticked_row) -> str:
+    chosen = [opts[j] for j in np.flatnonzero(ticked_row)]
+    excl = [o for o in chosen if o.exclusive]
+    others = [o for o in chosen if o is not excl[0]]
+    return (f"{qu.id}: exclusive option {excl[0].code} ({excl[0].label!r}) ticked together "
+            f"with {', '.join(f'{o.code} ({o.label!r})' for o in others)}; clean() keeps the "
+            "other options and unticks the exclusive one by default")
