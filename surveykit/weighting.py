@@ -337,22 +337,25 @@ def _encode(s: pd.Series) -> tuple[np.ndarray, list]:
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes = s.cat.codes.to_numpy().astype(np.int64)
         return codes, [_norm_key(c) for c in s.cat.categories]
-    if pd.api.types.is_bool_dtype(s.dtype):
-        s = s.astype(float)
+    if pd.api.types.is_bool_dtype(s.dtype) and not s.hasnans:
+        s = s.astype(np.int64)
+    if pd.api.types.is_integer_dtype(s.dtype) and not s.hasnans:
+        x = s.to_numpy(dtype=np.int64)
+        if len(x):
+            lo, hi = int(x.min()), int(x.max())
+            if hi - lo < 2_000:  # small integer codes: the offset is the code, no sort/hash
+                return x - lo, [float(v) for v in range(lo, hi + 1)]
     if pd.api.types.is_numeric_dtype(s.dtype):
         x = s.to_numpy(dtype=float, na_value=np.nan)
-        ok = np.isfinite(x)
+        ok = ~np.isnan(x)
         if ok.any():
             lo, hi = float(x[ok].min()), float(x[ok].max())
-            if hi - lo < 100_000:
+            if np.isfinite(lo) and np.isfinite(hi) and hi - lo < 2_000:
                 xi = np.where(ok, x - lo, 0.0)
                 ints = xi.astype(np.int64)
-                if np.array_equal(ints, xi):  # integer codes: direct offset, no sort/hash
-                    present = np.flatnonzero(np.bincount(ints[ok], minlength=1))
-                    remap = np.full(int(hi - lo) + 1, -1, dtype=np.int64)
-                    remap[present] = np.arange(len(present))
-                    codes = np.where(ok, remap[ints], -1)
-                    return codes, [float(lo + p) for p in present]
+                if np.array_equal(ints, xi):
+                    return (np.where(ok, ints, -1),
+                            [float(lo + v) for v in range(int(hi - lo) + 1)])
         codes, uniq = pd.factorize(x, sort=True, use_na_sentinel=True)
         return codes.astype(np.int64), [float(u) for u in uniq]
     codes, uniq = pd.factorize(s, sort=False, use_na_sentinel=True)
@@ -554,9 +557,14 @@ def _resolve_margin(des: _Design, spec: Margin, missing: str, targets: Targets,
 
 
 def _no_target(spec: Margin, key: tuple, nrows: float) -> int:
+    hint = ""
+    if any(isinstance(k, float) for k in key) and any(
+            isinstance(c, str) and _is_number(c) for tk in spec.targets for c in tk):
+        hint = (" (the targets' categories are text, e.g. '1', but the data's codes are "
+                "numbers: write them without quotes)")
     raise WeightingError(
         f"margin {spec.name!r}: {spec.describe(key)} has {int(nrows)} respondent(s) but no "
-        f"target; add a target for it or recode / drop those rows before weighting")
+        f"target{hint}; add a target for it or recode / drop those rows before weighting")
 
 
 def _check_margins(des: _Design, targets: Targets) -> None:
@@ -645,27 +653,29 @@ def _max_error(des: _Design, x: np.ndarray, total: float) -> tuple[float, int, i
     return worst
 
 
-def _capped_scale(x, m, cat, k, t, lo, hi):
+def _capped_scale(x, m, cat, k, t, lo, hi, inside):
     """Per category, the factor lam_k with sum m * clip(lam_k * x, lo, hi) = t_k.
 
-    Safeguarded Newton on a monotone piecewise-linear function: exact once the set of
-    clipped units is right (a few steps), bisection if a step leaves the bracket.
+    Plain scaling when it clips nothing (the usual case); otherwise safeguarded Newton on a
+    monotone piecewise-linear function, exact once the set of clipped units is right (a
+    few steps), with bisection if a step leaves the bracket.
     """
     mx = m * x
     s0 = np.bincount(cat, weights=mx, minlength=k + 1)[:k]
     with np.errstate(divide="ignore", invalid="ignore"):
         lam = np.where(s0 > 0, t / s0, 1.0)
+    ext = np.ones(k + 1)
+    ext[:k] = lam
+    y = ext[cat] * x
+    pos = inside & (x > 0)
+    if not (((y > hi) | (y < lo)) & pos).any():
+        return lam
     a = np.zeros(k)
     b = np.full(k, np.inf)
-    inside = cat < k
     for _ in range(100):
-        lam_u = np.append(lam, 1.0)[cat]
-        y = lam_u * x
-        low = (y <= lo) & inside & (x > 0)
         high = (y >= hi) & inside
-        free = inside & ~low & ~high
-        g = np.bincount(cat, weights=m * np.clip(y, lo, hi) * (x > 0) * inside,
-                        minlength=k + 1)[:k]
+        free = pos & ~high & (y > lo)
+        g = np.bincount(cat, weights=m * np.clip(y, lo, hi) * pos, minlength=k + 1)[:k]
         slope = np.bincount(cat, weights=mx * free, minlength=k + 1)[:k]
         diff = g - t
         done = np.abs(diff) <= 1e-13 * np.maximum(t, 1e-300)
@@ -678,36 +688,86 @@ def _capped_scale(x, m, cat, k, t, lo, hi):
         mid = np.where(np.isfinite(b), 0.5 * (a + b), 2 * np.maximum(a, lam) + 1e-12)
         ok = (slope > 0) & (step > a) & (step < b)
         lam = np.where(done, lam, np.where(ok, step, mid))
+        ext[:k] = lam
+        y = ext[cat] * x
     return lam
 
 
 def _rake_units(des: _Design, total: float, cap: tuple[float, float] | None, tol: float,
                 max_iter: int) -> tuple[np.ndarray, int, bool]:
-    """Iterative proportional fitting on the unit table; returns per-row weight of each unit."""
+    """Iterative proportional fitting on the unit table; returns per-row weight of each unit.
+
+    With caps this is bounded raking: the weight of a unit is ``clip(w0 * prod of its
+    margin factors, lo, hi)`` and each margin step re-solves that margin's factors with the
+    clipping taken into account (coordinate ascent on the dual of the raking distance under
+    bounds). Units inside the caps therefore keep the raking form, and every step leaves
+    its margin exact and the caps respected.
+    """
     m, w0 = des.m, des.w0
     base_total = float(np.dot(m, w0))
-    x = w0 * (total / base_total)
-    lo = hi = None
+    raw = w0 * (total / base_total)
+    inside = [mg.cat < mg.k for mg in des.margins]
+    exts = [np.ones(mg.k + 1) for mg in des.margins]
     if cap is not None:
         mean = total / float(m.sum())
         lo, hi = cap[0] * mean, cap[1] * mean
-        x = np.clip(x, lo, hi) * (x > 0)
+        pos = raw > 0
+        x = np.where(pos, np.clip(raw, lo, hi), 0.0)
+    else:
+        x = raw
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 - it is returned
-        for mg in des.margins:
+        for mg, ins, ext in zip(des.margins, inside, exts, strict=True):
             t = _margin_targets(mg, x, m, total)
             if cap is None:
                 s = np.bincount(mg.cat, weights=m * x, minlength=mg.k + 1)[: mg.k]
                 with np.errstate(divide="ignore", invalid="ignore"):
                     adj = np.where(s > 0, t / s, 1.0)
-                x = x * np.append(adj, 1.0)[mg.cat]
+                ext[: mg.k] = adj
+                x = x * ext[mg.cat]
             else:
-                lam = _capped_scale(x, m, mg.cat, mg.k, t, lo, hi)
-                y = x * np.append(lam, 1.0)[mg.cat]
-                x = np.where(mg.cat < mg.k, np.clip(y, lo, hi) * (x > 0), x)
+                base = raw / ext[mg.cat]  # this margin's current factors taken out
+                ext[: mg.k] = _capped_scale(base, m, mg.cat, mg.k, t, lo, hi, ins)
+                raw = base * ext[mg.cat]
+                x = np.where(pos, np.clip(raw, lo, hi), 0.0)
         if _max_error(des, x, total)[0] <= tol:
             return x, it, True
     return x, it, False
+
+
+def _feasible(des: _Design, total: float, cap, floor: float = 0.0) -> bool | None:
+    """Can the margins hold together (within the caps)? Linear programming on the units;
+    None when the table is too large to check quickly or the check itself fails."""
+    if len(des.m) > 20_000:
+        return None
+    try:
+        from scipy.optimize import linprog
+
+        rows, rhs = [], []
+        for mg in des.margins:
+            for j in range(mg.k):
+                r = des.m * (mg.cat == j)
+                if mg.scope is None:
+                    rows.append(r)
+                    rhs.append(mg.share[j] * total)
+                else:  # share of the group's total: r - share * group = 0
+                    rows.append(r - mg.share[j] * des.m * mg.scope)
+                    rhs.append(0.0)
+        rows.append(des.m.copy())
+        rhs.append(total)
+        mean = total / float(des.m.sum())
+        pos = des.w0 > 0
+        low = max(cap[0] if cap else 0.0, floor) * mean
+        bounds = [(low, (cap[1] * mean if cap else None)) if p else (0.0, 0.0) for p in pos]
+        res = linprog(np.zeros(len(des.m)), A_eq=np.array(rows), b_eq=np.array(rhs),
+                      bounds=bounds, method="highs")
+    except Exception:  # noqa: BLE001 - the diagnosis is a courtesy
+        return None
+    if res.status == 0:
+        return True
+    if res.status == 2:
+        return False
+    return None
 
 
 def _resolve_cap(cap) -> tuple[float, float] | None:
@@ -765,7 +825,7 @@ class WeightingReport:
     def __init__(self, weights: pd.Series, *, method: str, design: _Design | None = None,
                  total: float | None = None, unit: str = "percent", iterations: int = 0,
                  converged: bool = True, cap=None, tol: float | None = None,
-                 calibrated: bool = True):
+                 calibrated: bool = True, unit_totals: np.ndarray | None = None):
         self.weights = weights
         self.method = method
         self.iterations = iterations
@@ -775,6 +835,7 @@ class WeightingReport:
         self.unit = unit
         self._design = design
         self._calibrated = calibrated and design is not None
+        self._ut = unit_totals
         w = weights.to_numpy(dtype=float)
         used = w[w > 0]
         self.total = float(w.sum()) if total is None else float(total)
@@ -798,6 +859,8 @@ class WeightingReport:
         return d.row_unit, d.model_matrix(), d.w0
 
     def _unit_totals(self) -> np.ndarray:
+        if self._ut is not None:
+            return self._ut
         d = self._design
         ru = d.row_unit
         ok = ru >= 0
@@ -979,19 +1042,32 @@ def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
     x, it, conv = _rake_units(des, total_v, capr, tol, max_iter)
     weights = _row_weights(df, des, x, w0)
     report = WeightingReport(weights, method="rake", design=des, total=total_v, unit=t.unit,
-                             iterations=it, converged=conv, cap=capr, tol=tol)
+                             iterations=it, converged=conv, cap=capr, tol=tol,
+                             unit_totals=des.m * x)
     if not conv:
         err, i, j, got, want = _max_error(des, x, total_v)
         mg = des.margins[i]
         base = total_v if mg.scope is None else float(np.dot(des.m[mg.scope], x[mg.scope]))
-        msg = (f"raking did not converge in {it} iterations"
-               f"{' within the caps ' + str(capr) if capr else ''}: margin "
-               f"{mg.spec.name!r} category {mg.spec.describe(mg.keys[j])} got to "
-               f"{got / base * 100:.4f}% against a target of {want / base * 100:.4f}% "
-               f"(relative error {err:.2e}); the targets "
-               f"{'cannot be met within these caps' if capr else 'may contradict each other'}"
-               f" - check them, merge sparse categories{', widen the caps' if capr else ''} "
-               f"or raise max_iter")
+        feasible = _feasible(des, total_v, capr)
+        if feasible is False:
+            why = ("the targets cannot be reached together within the caps "
+                   f"{capr}; widen the caps or merge sparse categories" if capr else
+                   "the targets cannot be reached together (they contradict each other, or "
+                   "needed combinations have no respondents); check them")
+        elif feasible is True and _feasible(des, total_v, capr, floor=1e-4) is False:
+            why = ("the targets can only be met by giving some respondents (almost) zero "
+                   "weight: a combination of categories the targets need has too few "
+                   "respondents; merge sparse categories or check the targets")
+        elif feasible is True:
+            why = "the targets are reachable: raise max_iter"
+        else:
+            why = ("the targets may contradict each other"
+                   f"{' or be out of reach within the caps' if capr else ''}; check them, "
+                   "merge sparse categories or raise max_iter")
+        msg = (f"raking did not converge in {it} iterations: margin {mg.spec.name!r} "
+               f"category {mg.spec.describe(mg.keys[j])} got to {got / base * 100:.4f}% "
+               f"against a target of {want / base * 100:.4f}% (relative error {err:.2e}); "
+               f"{why}")
         if strict:
             raise WeightingError(msg)
         warnings.warn(msg, SurveykitWarning, stacklevel=2)
