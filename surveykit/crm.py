@@ -30,6 +30,7 @@ _PII_NAME = re.compile(
     r"national[-_]?id|id[-_]?card|ip[-_]?addr|iban|card[-_]?number|wechat|whatsapp)", re.I)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{8,20}$")
+_DATE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ T].*)?$|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$")
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,7 +136,8 @@ def _pii_suspects(df: pd.DataFrame, skip: set) -> dict[str, str]:
             continue
         if sample.str.match(_EMAIL).mean() > 0.5:
             found[c] = "its values look like e-mail addresses"
-        elif sample.str.match(_PHONE).mean() > 0.5 and sample.str.count(r"\d").min() >= 8:
+        elif (sample.str.match(_PHONE).mean() > 0.5 and sample.str.count(r"\d").min() >= 8
+              and sample.str.match(_DATE).mean() < 0.5):
             found[c] = "its values look like phone numbers"
     return found
 
@@ -252,10 +254,11 @@ def match_crm(responses: pd.DataFrame, crm: pd.DataFrame, *, on: str | None = No
     rcounts = rid.dropna().value_counts()
     dup_survey = sorted(rcounts.index[rcounts > 1].tolist(), key=str)
     survey_ids = set(rid.dropna())
-    unmatched = sorted({i for i, m in zip(rid, matched, strict=True) if i is not None and not m},
+    unmatched = sorted({i for i, m in zip(rid, matched, strict=True) if pd.notna(i) and not m},
                        key=str)
     crm_only = sorted(set(cid[cid_ok]) - survey_ids, key=str)
     n = len(responses)
+    dropped = sorted(set(drop_crm) | {c for c in responses.columns if c in declared})
     report = pd.DataFrame({"measure": [
         "survey rows", "survey rows without id", "distinct survey ids", "matched respondents",
         "unmatched respondents", "match rate", "CRM records", "CRM records without id",
@@ -264,8 +267,7 @@ def match_crm(responses: pd.DataFrame, crm: pd.DataFrame, *, on: str | None = No
         "value": [n, int(rid.isna().sum()), len(survey_ids), int(matched.sum()),
                   int(n - matched.sum()), matched.sum() / n if n else np.nan, len(crm),
                   int((~cid_ok).sum()), len(crm_only), len(dup_survey), len(dup_crm),
-                  len(drop_crm) + len([c for c in responses.columns if c in declared])]})
-    dropped = sorted(set(drop_crm) | {c for c in responses.columns if c in declared})
+                  len(dropped)]}, dtype=object)
     return CrmMatch(data, report, unmatched, crm_only, dup_survey, dup_crm, dropped)
 
 
@@ -297,7 +299,8 @@ def _days_since(df, col, as_of) -> pd.Series:
     s = df[col]
     if pd.api.types.is_numeric_dtype(s):
         return s.astype(float)
-    d = pd.to_datetime(s, errors="coerce")
+    d = (s if pd.api.types.is_datetime64_any_dtype(s)
+         else pd.to_datetime(s, errors="coerce", format="ISO8601"))
     bad = s.notna() & d.isna()
     if bad.any():
         row = bad.index[int(np.argmax(bad.to_numpy()))]
