@@ -247,19 +247,25 @@ def test_needs_bad_input(items, k, kwargs, match):
                     or not (DEMO / "responses.csv").exists()
                     or not (DEMO / "truth.json").exists(), reason="demo data not generated")
 def test_demo_needs_segments_recover_truth():
-    truth_json = json.loads((DEMO / "truth.json").read_text())["needs_segments"]
-    items, k = truth_json["items"], int(truth_json["k"])
-    df = pd.read_csv(DEMO / "responses.csv")
-    truth = pd.read_csv(DEMO / "truth_respondents.csv")
-    df = df.merge(truth[["resp_id", "needs_segment"]], on="resp_id", how="left")
-    m = needs_segments(df, items, k, n_boot=5, missing="mean")
-    ok = df["needs_segment"].notna().to_numpy()
-    tr = pd.factorize(df.loc[ok, "needs_segment"])[0]
-    ari = adjusted_rand_score(tr, m.labels.to_numpy(float)[ok])
-    filled = df[items].fillna(df[items].mean())
-    oracle = _oracle_ari(filled[ok], items, tr)
-    # the bar: 85% of what the true centres themselves achieve at the simulated separation
-    assert ari >= 0.85 * oracle, (ari, oracle, truth_json.get("separation"))
+    from surveykit.questionnaire import load_questionnaire
+
+    q = load_questionnaire(DEMO.parents[1] / "questionnaires" / "pc_customers.yaml")
+    spec = json.loads((DEMO / "truth.json").read_text())["needs_segments"]
+    items, k = spec["items"], int(spec["k"])
+    raw = pd.read_csv(DEMO / "responses.csv", low_memory=False)
+    df = pd.DataFrame({c: q.valid_values(raw, c) for c in items})     # missing codes -> NaN
+    for c in items:                                                    # off-scale -> NaN
+        df[c] = df[c].where(df[c].isin([float(v) for v in q.scale_of(c).valid_codes]))
+    truth = raw[["resp_id"]].merge(pd.read_csv(DEMO / "truth_respondents.csv"), on="resp_id",
+                                   how="left")["needs_segment"].to_numpy()
+    m = needs_segments(df, items, k, n_boot=5, missing="mean", questionnaire=q)
+    ari = adjusted_rand_score(truth, m.labels.to_numpy(int))
+    # the bar comes from the truth's separation: what the true centres themselves achieve
+    oracle = _oracle_ari(df.fillna(df.mean()), items, truth)
+    assert ari >= 0.9 * oracle, (ari, oracle, spec["separation"])
+    assert m.stability > 0.9
+    table = choose_k(df, items, k_range=range(2, 6), n_init=3, missing="mean")
+    assert table.loc[table.suggested, "k"].item() == k
 
 
 def test_profile_segments_with_apriori_labels(clustered):
