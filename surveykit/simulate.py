@@ -100,12 +100,12 @@ def default_truth() -> dict:
         return {a: big.get(a, small[a]) for a in attrs}
 
     weights = {
-        "1": w(sat_value=0.40, sat_battery=0.20, sat_portab=0.10),          # students: price
-        "2": w(sat_cpu=0.38, sat_screen=0.20, sat_portab=0.10),            # young pros: perf
-        "3": w(svc_speed=0.40, sat_value=0.20, sat_battery=0.08),          # older: service
-        "4": w(sat_security=0.36, sat_reliab=0.22, svc_speed=0.10),        # large: security
-        "5": w(sat_value=0.34, svc_speed=0.22, sat_reliab=0.10),           # SMEs: cost, service
-        "6": w(sat_security=0.32, sat_value=0.20, sat_compat=0.10),        # gov & edu
+        "1": w(sat_value=0.42, sat_battery=0.22, sat_portab=0.06),          # students: price
+        "2": w(sat_cpu=0.38, sat_screen=0.20, sat_portab=0.08),            # young pros: perf
+        "3": w(svc_speed=0.40, sat_value=0.20, sat_battery=0.06),          # older: service
+        "4": w(sat_security=0.36, sat_reliab=0.20, svc_speed=0.08),        # large: security
+        "5": w(sat_value=0.38, svc_speed=0.20, sat_reliab=0.06),           # SMEs: cost, service
+        "6": w(sat_security=0.38, sat_value=0.26, sat_compat=0.04),        # gov & edu
     }
     top = {s: sorted(ws, key=ws.get, reverse=True)[:2] for s, ws in weights.items()}
     return {
@@ -113,8 +113,8 @@ def default_truth() -> dict:
         "composition": {
             "segment": {"population": {"1": 14.0, "2": 24.0, "3": 22.0, "4": 14.0, "5": 16.0,
                                        "6": 10.0},
-                        "selection_factor": {"1": 0.9, "2": 1.6, "3": 0.55, "4": 0.9, "5": 1.15,
-                                             "6": 1.0},
+                        "selection_factor": {"1": 0.9, "2": 1.45, "3": 0.6, "4": 0.9, "5": 1.1,
+                                             "6": 1.3},
                         "labels": {str(k): v for k, v in SEGMENTS.items()}},
             "region_given_segment": {
                 "1": [0.22, 0.24, 0.24, 0.18, 0.12], "2": [0.26, 0.26, 0.22, 0.15, 0.11],
@@ -159,7 +159,7 @@ def default_truth() -> dict:
             "top": top,
             "segment_mean": {"1": 7.0, "2": 7.7, "3": 6.5, "4": 7.5, "5": 6.9, "6": 7.1},
             "region_shift": {"1": 0.3, "2": 0.15, "3": 0.0, "4": -0.15, "5": -0.3},
-            "noise_sd": 1.0,
+            "noise_sd": 0.9,
             "model": "overall_sat = round(clip(segment_mean[s] + region_shift[r] + "
                      "sum_j weights[s][j] * (x_j - item_means[j]) + N(0, noise_sd), 0, 10)); "
                      "x_j is the 0-10 code of attribute j (its true value where the answer "
@@ -185,10 +185,12 @@ def default_truth() -> dict:
             "k": 3,
             "labels": {str(k): v for k, v in NEEDS.items()},
             "traits": ["perf_orient", "value_orient", "service_orient"],
-            "trait_means": {"1": [1.1, -0.5, -0.3], "2": [-0.5, 1.1, -0.3],
-                            "3": [-0.4, -0.3, 1.1]},
+            "trait_means": {"1": [1.05, -0.5, -0.3], "2": [-0.5, 1.05, -0.3],
+                            "3": [-0.4, -0.3, 1.05]},
             "trait_sd_within": 0.55,
-            "item_noise_sd": 0.6,
+            "item_noise_sd": {"att_latest": 0.5, "att_paymore": 0.6, "att_specs": 0.8,
+                              "att_compare": 0.55, "att_deal": 0.65, "att_promo": 0.75,
+                              "att_service": 0.5, "att_inperson": 0.7, "att_onevendor": 0.8},
             "reverse_items": ["att_specs"],
             "class_probabilities_by_segment": {
                 "1": [0.25, 0.60, 0.15], "2": [0.55, 0.25, 0.20], "3": [0.10, 0.35, 0.55],
@@ -196,9 +198,9 @@ def default_truth() -> dict:
         },
         "missing": {
             "dont_know": {"sat_gpu": 0.02, "sat_updates": 0.03, "sat_compat": 0.02,
-                          "sat_security": 0.05, "default_attribute": 0.01, "service": 0.01,
+                          "sat_security": 0.03, "default_attribute": 0.01, "service": 0.01,
                           "repurchase": 0.02},
-            "not_used": {"individual": {"svc_speed": 0.08, "svc_resolution": 0.10,
+            "not_used": {"individual": {"svc_speed": 0.06, "svc_resolution": 0.10,
                                         "svc_warranty": 0.05, "svc_network": 0.15,
                                         "svc_onsite": 0.55, "svc_online": 0.20,
                                         "svc_staff": 0.25, "svc_delivery": 0.03},
@@ -786,7 +788,7 @@ class _PCModel:
         for j, item in enumerate(ns["items"]):
             sign = -1.0 if item in ns["reverse_items"] else 1.0
             z = sign * traits[:, j // 3] - offsets.get(item, 0.0)
-            z = z + ns["item_noise_sd"] * rng.standard_normal(n)
+            z = z + ns["item_noise_sd"][item] * rng.standard_normal(n)
             v[item] = 1.0 + (z[:, None] > cut[None, :]).sum(axis=1)
         return needs, traits
 
@@ -808,7 +810,11 @@ class _PCModel:
         p = np.vstack([info[s] for s in seg])
         ticks = rng.random((n, 7)) < p
         other = rng.random(n) < 0.03
-        none = (rng.random(n) < 0.04) | ~(ticks.any(axis=1) | other)
+        empty = ~(ticks.any(axis=1) | other)
+        top_source = np.argmax(p, axis=1)
+        rescue = empty & (rng.random(n) < 0.75)
+        ticks[np.flatnonzero(rescue), top_source[rescue]] = True
+        none = (rng.random(n) < 0.03) | (empty & ~rescue)
         ticks[none] = False
         other[none] = False
         for j in range(7):
@@ -929,7 +935,8 @@ class _PCModel:
         means = np.asarray([ns["trait_means"][str(c)] for c in (1, 2, 3)])
         sign = np.array([-1.0 if i in ns["reverse_items"] else 1.0 for i in ns["items"]])
         centroids = means[:, np.repeat(np.arange(3), 3)] * sign
-        within = np.sqrt(ns["trait_sd_within"] ** 2 + ns["item_noise_sd"] ** 2)
+        noise = np.array([ns["item_noise_sd"][i] for i in ns["items"]])
+        within = np.sqrt(ns["trait_sd_within"] ** 2 + np.mean(noise ** 2))
         pairs = [(0, 1), (0, 2), (1, 2)]
         dist = np.mean([np.linalg.norm(centroids[a] - centroids[b]) for a, b in pairs])
         ns["separation"] = float(dist / within)
@@ -951,7 +958,7 @@ class _PCModel:
         var_t = cls_p @ (means - mu) ** 2 + ns["trait_sd_within"] ** 2
         for j, item in enumerate(ns["items"]):
             k = j // 3
-            lam = np.sqrt(var_t[k] / (var_t[k] + ns["item_noise_sd"] ** 2))
+            lam = np.sqrt(var_t[k] / (var_t[k] + noise[j] ** 2))
             t["factors"].setdefault(ns["traits"][k], {})[item] = float(
                 sign[j] * lam)
         t["factors_note"] = ("standardized loadings on the latent (continuous) item before it "
