@@ -137,7 +137,8 @@ def _nps_score(x: np.ndarray, col: str) -> np.ndarray:
     bad = ok & ((x < 0) | (x > 10) | (x != np.round(x)))
     if bad.any():
         raise EstimationError(f"NPS needs 0-10 answers; column {col!r} has "
-                              f"{x[bad][0]!r} ({int(bad.sum())} value(s) outside 0..10)")
+                              f"{_tidy_value(x[bad][0])} ({int(bad.sum())} value(s) outside "
+                              f"0..10 or not whole numbers); recode them first")
     y = np.where(x >= 9, 100.0, np.where(x <= 6, -100.0, 0.0))
     y[~ok] = np.nan
     return y
