@@ -14,6 +14,7 @@ The numbers match R: ``psych`` (alpha, omega, KMO, Bartlett, fa, fa.parallel) an
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -31,7 +32,7 @@ from .estimates import effective_n
 __all__ = [
     "HeywoodWarning", "ItemWarning",
     "weighted_corr", "reliability", "kmo", "bartlett", "parallel_analysis", "efa", "cfa",
-    "construct_scores",
+    "construct_scores", "reliability_table", "from_questionnaire",
     "ReliabilityResult", "KMOResult", "BartlettResult", "ParallelResult", "EFAResult",
     "CFAResult",
 ]
@@ -213,6 +214,89 @@ def _check_pd(R: np.ndarray, items: list[str], context: str) -> None:
             f"(almost) linearly dependent: drop one, or use missing='listwise'")
 
 
+def _is_questionnaire(obj) -> bool:
+    return hasattr(obj, "construct_items") and hasattr(obj, "constructs")
+
+
+def from_questionnaire(questionnaire, constructs: Sequence[str] | None = None) -> dict:
+    """What a questionnaire declares about its constructs, as keyword arguments.
+
+    Returns ``{"model": {id: items}, "reverse": [...], "scale_range": {item: (low, high)},
+    "min_items": {id: n}, "labels": {id: label}}`` for the ``constructs`` named (default:
+    all). Reverse keys come from the construct and from ``reverse: true`` grid items; scale
+    ranges from each item's scale.
+    """
+    ids = [c.id for c in questionnaire.constructs]
+    if not ids:
+        raise MeasurementError(f"questionnaire {questionnaire.id!r} declares no constructs")
+    wanted = ids if constructs is None else as_list(constructs)
+    unknown = [c for c in wanted if c not in ids]
+    if unknown:
+        raise MeasurementError(f"construct(s) {', '.join(map(repr, unknown))} are not in "
+                               f"questionnaire {questionnaire.id!r}; it has {ids}")
+    model, reverse, ranges, min_items, labels = {}, [], {}, {}, {}
+    for c in questionnaire.constructs:
+        if c.id not in wanted:
+            continue
+        items, rev = questionnaire.construct_items(c.id)
+        model[c.id] = items
+        reverse += [i for i in rev if i not in reverse]
+        min_items[c.id] = c.required_items
+        labels[c.id] = c.label
+        for i in items:
+            sc = questionnaire.scale_of(i)
+            if sc is not None:
+                ranges[i] = (sc.low, sc.high)
+    return {"model": model, "reverse": reverse, "scale_range": ranges or None,
+            "min_items": min_items, "labels": labels}
+
+
+def reliability_table(df: pd.DataFrame, constructs, *, weights=None,
+                      missing: Missing = "listwise", reverse=None,
+                      scale_range: ScaleRange = None) -> pd.DataFrame:
+    """One row of reliability per construct, from a dict ``{name: [items]}`` or a questionnaire.
+
+    Columns: ``construct, label, n_items, alpha, std_alpha, omega_total, n, n_eff,
+    weakest_item`` (lowest item-rest r), ``weakest_item_rest_r``, ``alpha_if_deleted``
+    (alpha without the weakest item). With a questionnaire, its reverse keys and scale
+    ranges are used unless given here.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=200)
+    >>> d = pd.DataFrame({f"x{i}": f + rng.normal(size=200) for i in range(3)})
+    >>> reliability_table(d, {"X": ["x0", "x1", "x2"]})["n_items"].tolist()
+    [3]
+    """
+    labels: dict = {}
+    if _is_questionnaire(constructs):
+        spec = from_questionnaire(constructs)
+        constructs, labels = spec["model"], spec["labels"]
+        reverse = spec["reverse"] if reverse is None else reverse
+        scale_range = spec["scale_range"] if scale_range is None else scale_range
+    if not isinstance(constructs, Mapping) or not constructs:
+        raise MeasurementError("constructs must be a dict {name: [items]} or a questionnaire")
+    rows = []
+    rev = as_list(reverse)
+    for name, its in constructs.items():
+        its = as_list(its)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ItemWarning)
+            r = reliability(df, its, reverse=[c for c in rev if c in its],
+                            scale_range=scale_range, weights=weights, missing=missing,
+                            name=str(name))
+        t = r.item_table
+        weakest = t["item_rest_r"].idxmin()
+        rows.append({"construct": name, "label": labels.get(name, str(name)),
+                     "n_items": len(its), "alpha": r.alpha, "std_alpha": r.std_alpha,
+                     "omega_total": r.omega_total, "n": r.n, "n_eff": r.n_eff,
+                     "weakest_item": weakest,
+                     "weakest_item_rest_r": t.loc[weakest, "item_rest_r"],
+                     "alpha_if_deleted": t.loc[weakest, "alpha_if_deleted"]})
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------------------------
 # correlations
 # --------------------------------------------------------------------------------------------
@@ -285,7 +369,7 @@ def _omega_total(R: np.ndarray) -> float:
     """McDonald's omega total as psych::omega(nfactors=1): (sum R - sum u2) / sum R."""
     if R.shape[0] < 3:
         return float("nan")
-    L = _minres(R, 1)
+    L = _one_factor_minres(R)
     u2 = 1.0 - (L ** 2).sum(axis=1)
     return float((R.sum() - u2.sum()) / R.sum())
 
@@ -516,9 +600,48 @@ def bartlett(df: pd.DataFrame, items: Sequence[str], *, weights=None,
 # number of factors
 # --------------------------------------------------------------------------------------------
 
+def _one_factor_minres(R: np.ndarray) -> np.ndarray:
+    """One-factor minres loadings with an analytic gradient (fast path for parallel analysis).
+
+    The objective is factor_analyzer's (and psych's) minres criterion as a function of the
+    uniquenesses ``psi``: the sum of squared eigenvalues of ``R - diag(psi)`` beyond the
+    first, whose gradient is ``-2 sum_i lambda_i v_ij^2``; bounded L-BFGS-B from the SMC
+    start, 0.005 <= psi <= 1. Same solution as factor_analyzer (to ~1e-7), ~15x faster.
+    """
+    p = R.shape[0]
+    try:
+        start = np.clip(1.0 / np.diag(np.linalg.inv(R)), _PSI_LOWER, 1.0)
+    except np.linalg.LinAlgError:
+        start = np.full(p, 0.5)
+
+    def f(psi):
+        Rp = R.copy()
+        np.fill_diagonal(Rp, 1.0 - psi)
+        ev, V = np.linalg.eigh(Rp)
+        rest, Vr = ev[:-1], V[:, :-1]
+        return float(rest @ rest), -2.0 * (Vr ** 2) @ rest
+
+    res = optimize.minimize(f, start, jac=True, method="L-BFGS-B",
+                            bounds=[(_PSI_LOWER, 1.0)] * p)
+    Rp = R.copy()
+    np.fill_diagonal(Rp, 1.0 - res.x)
+    ev, V = np.linalg.eigh(Rp)
+    lam = V[:, -1] * math.sqrt(max(ev[-1], 0.0))
+    return (lam * (1 if lam.sum() >= 0 else -1))[:, None]
+
+
+def _one_thread():
+    """Single-threaded BLAS for the many tiny matrices of a simulation (threads only cost)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(1)
+
+
 def _fa_values(R: np.ndarray) -> np.ndarray:
     """psych's ``fa(R, nfactors=1)$values``: eigenvalues with communalities on the diagonal."""
-    L = _minres(R, 1)
+    L = _one_factor_minres(R)
     Rr = R.copy()
     np.fill_diagonal(Rr, (L ** 2).sum(axis=1))
     return np.sort(np.linalg.eigvalsh(Rr))[::-1]
@@ -602,10 +725,11 @@ def parallel_analysis(df: pd.DataFrame, items: Sequence[str], *, weights=None,
     rng = np.random.default_rng(seed)
     sim_pc = np.empty((int(n_iter), p))
     sim_fa = np.empty((int(n_iter), p))
-    for b in range(int(n_iter)):
-        Rs = np.corrcoef(rng.standard_normal((nsim, p)), rowvar=False)
-        sim_pc[b] = np.sort(np.linalg.eigvalsh(Rs))[::-1]
-        sim_fa[b] = _fa_values(Rs)
+    with _one_thread():
+        for b in range(int(n_iter)):
+            Rs = np.corrcoef(rng.standard_normal((nsim, p)), rowvar=False)
+            sim_pc[b] = np.sort(np.linalg.eigvalsh(Rs))[::-1]
+            sim_fa[b] = _fa_values(Rs)
     q_pc = np.percentile(sim_pc, percentile, axis=0)
     q_fa = np.percentile(sim_fa, percentile, axis=0)
 
@@ -1051,8 +1175,9 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
 
     Parameters
     ----------
-    model : dict
-        ``{factor: [items]}``, e.g. a questionnaire's constructs.
+    model : dict or Questionnaire
+        ``{factor: [items]}``, or a questionnaire: its constructs, reverse keys and scale
+        ranges (``reverse`` / ``scale_range`` given here take precedence).
     weights : None, str or array-like
         Respondent weights: the model is fitted to the weighted covariance matrix (point
         estimates and chi-square as lavaan with ``sampling.weights`` and ``estimator="ML"``,
@@ -1084,6 +1209,11 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
     if missing != "listwise":
         raise MeasurementError(f"missing={missing!r}: cfa uses complete rows only "
                                f"(missing='listwise')")
+    if _is_questionnaire(model):
+        spec = from_questionnaire(model)
+        model = spec["model"]
+        reverse = spec["reverse"] if reverse is None else reverse
+        scale_range = spec["scale_range"] if scale_range is None else scale_range
     if not isinstance(model, Mapping) or not model:
         raise MeasurementError("model must be a non-empty dict {factor: [items]}")
     model = {str(f): as_list(v) for f, v in model.items()}
@@ -1175,8 +1305,10 @@ def construct_scores(df: pd.DataFrame, constructs: Mapping[str, Sequence[str]], 
                      overwrite: bool = False) -> pd.DataFrame:
     """A copy of ``df`` with one score column per construct (mean or sum of its items).
 
-    Reverse-keyed items are re-coded first. A respondent gets a score when at least
-    ``min_items`` of the construct's items are answered (default: all of them); the mean
+    ``constructs`` is ``{name: [items]}`` or a questionnaire (its constructs, reverse keys,
+    scale ranges and ``min_items``). Reverse-keyed items are re-coded first. A respondent
+    gets a score when at least ``min_items`` of the construct's items are answered
+    (default: all of them, or the questionnaire's ``min_items``); the mean
     is then over the answered items and the sum is the mean times the number of items
     (prorated), otherwise NaN. The caller's DataFrame is not modified.
 
@@ -1188,6 +1320,12 @@ def construct_scores(df: pd.DataFrame, constructs: Mapping[str, Sequence[str]], 
     """
     if method not in ("mean", "sum"):
         raise MeasurementError(f"method={method!r}; use 'mean' or 'sum'")
+    if _is_questionnaire(constructs):
+        spec = from_questionnaire(constructs)
+        constructs = spec["model"]
+        reverse = spec["reverse"] if reverse is None else reverse
+        scale_range = spec["scale_range"] if scale_range is None else scale_range
+        min_items = spec["min_items"] if min_items is None else min_items
     if not isinstance(constructs, Mapping) or not constructs:
         raise MeasurementError("constructs must be a non-empty dict {name: [items]}")
     out = df.copy()
