@@ -1,0 +1,967 @@
+"""Per-segment findings: the sections of ``notebooks/segment_findings.ipynb``.
+
+Each method of :class:`SegmentFindings` calls the analysis modules (estimates, drivers,
+plots) for one segment and returns a :class:`Section`: two or three key-finding sentences
+generated from the results (with base and significance), then the tables and charts. The
+notebook holds the headings, the explanatory text and one call per section; all the work
+is here, where it is tested.
+
+Everything shown is HTML-escaped (labels, category names, open-text answers); charts are
+embedded as PNG data URIs, so a section renders the same in Jupyter, in the exported HTML
+and offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DriverAnalysisError, EstimationError, ReportError, SurveykitWarning
+from .names import value_text
+from .narrative import (
+    fmt_ci,
+    fmt_diff,
+    fmt_p,
+    fmt_value,
+    is_number,
+    join_words,
+    low_base_phrase,
+    margin_of_error,
+    sig_phrase,
+)
+from .spec import Metric, ReportSpec
+
+__all__ = ["Section", "SegmentFindings", "open_survey", "SIG_UP", "SIG_DOWN"]
+
+SIG_UP, SIG_DOWN = "▲", "▼"
+_EXPECTED = (EstimationError, DriverAnalysisError, ReportError, KeyError, ValueError)
+
+
+# ------------------------------------------------------------------------------------------
+# a section of the report
+# ------------------------------------------------------------------------------------------
+@dataclass
+class Section:
+    """One report section: key findings first, then tables, charts, quotes and notes.
+
+    ``findings`` and ``notes`` are plain text (escaped when shown); ``tables`` are
+    ``(caption, DataFrame)`` pairs of display-ready text; ``figures`` are matplotlib
+    Figures or PNG bytes; ``data`` keeps the underlying result objects for reuse.
+    """
+
+    key: str
+    title: str
+    findings: list[str] = field(default_factory=list)
+    tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    figures: list[Any] = field(default_factory=list)
+    quotes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: dict = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The first table (empty if none)."""
+        return self.tables[0][1].copy() if self.tables else pd.DataFrame()
+
+    def summary(self) -> str:
+        return f"{self.title}\n" + "\n".join(f"- {f}" for f in self.findings)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        parts = [f'<div class="sk-section" data-section="{esc(self.key)}">']
+        if self.findings:
+            parts.append('<div class="sk-findings"><ul>'
+                         + "".join(f"<li>{_flag(esc(f))}</li>" for f in self.findings)
+                         + "</ul></div>")
+        for caption, table in self.tables:
+            parts.append(_table_html(table, caption))
+        for fig in self.figures:
+            parts.append(_figure_html(fig, self.title))
+        if self.quotes:
+            parts.append('<p class="sk-note">In their own words (verbatim, unedited):</p>'
+                         '<ul class="sk-verbatims">'
+                         + "".join(f"<li>&ldquo;{esc(q)}&rdquo;</li>" for q in self.quotes)
+                         + "</ul>")
+        for n in self.notes:
+            parts.append(f'<p class="sk-note">{_flag(esc(n))}</p>')
+        parts.append("</div>")
+        return "".join(parts)
+
+
+def _flag(text: str) -> str:
+    return text.replace("low base", '<span class="sk-lowbase">low base</span>')
+
+
+def _table_html(table: pd.DataFrame, caption: str = "") -> str:
+    esc = html.escape
+    head = "".join(f'<th class="{"sk-text" if i == 0 else ""}">{esc(str(c))}</th>'
+                   for i, c in enumerate(table.columns))
+    rows = []
+    for _, r in table.iterrows():
+        cells = []
+        for i, v in enumerate(r):
+            text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+            cls = "sk-text" if i == 0 or not _numberish(text) else ""
+            body = esc(text)
+            if text.startswith(SIG_UP):
+                body = f'<span class="sk-up">{body}</span>'
+            elif text.startswith(SIG_DOWN):
+                body = f'<span class="sk-down">{body}</span>'
+            cells.append(f'<td class="{cls}">{_flag(body)}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (f'<table class="sk-table">{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table>')
+
+
+def _numberish(text: str) -> bool:
+    t = text.strip().lstrip("+-▲▼ ").replace(",", "").rstrip("% ")
+    try:
+        float(t.split()[0])
+        return True
+    except (ValueError, IndexError):
+        return False
+
+
+def _figure_html(fig, title: str) -> str:
+    if isinstance(fig, bytes | bytearray):
+        png = bytes(fig)
+    else:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        png = buf.getvalue()
+    b64 = base64.b64encode(png).decode("ascii")
+    return (f'<div class="sk-figure"><img alt="{html.escape(title, quote=True)} chart" '
+            f'src="data:image/png;base64,{b64}"></div>')
+
+
+def _sig_cell(diff, p, significant, n, min_base) -> str:
+    if not is_number(n) or n < min_base:
+        return "low base"
+    if not is_number(p):
+        return "not tested"
+    if significant:
+        return f"{SIG_UP if diff > 0 else SIG_DOWN} {fmt_p(p)}"
+    return fmt_p(p)
+
+
+# ------------------------------------------------------------------------------------------
+# opening the prepared survey
+# ------------------------------------------------------------------------------------------
+def open_survey(prepared=None, *, questionnaire=None, data=None, targets=None, crm=None):
+    """The prepared survey the runner handed over, or (run by hand) prepare it here.
+
+    Examples
+    --------
+    >>> survey = open_survey(None, questionnaire="questionnaires/pc_customers.yaml",
+    ...                      data="data/demo/responses.csv")  # doctest: +SKIP
+    """
+    from pathlib import Path
+
+    from ..survey import Survey
+
+    if prepared and Path(prepared).is_dir():
+        return Survey.load(prepared)
+    if questionnaire is None or data is None:
+        raise ReportError("give prepared= (a folder written by Survey.save) or the "
+                          "questionnaire= and data= files")
+    return Survey.from_files(questionnaire, data, targets=targets, crm=crm)
+
+
+# ------------------------------------------------------------------------------------------
+# the findings of one segment
+# ------------------------------------------------------------------------------------------
+class SegmentFindings:
+    """The sections of one segment's findings report.
+
+    Parameters
+    ----------
+    survey : Survey
+        The prepared survey (all respondents; the segment is compared with them).
+    segment_by : str
+        The segment variable.
+    segment : scalar
+        The segment's value (code or text).
+    min_base : int
+        Bases under this are flagged "low base" in the text and not tested.
+    spec : dict, optional
+        Overrides of :meth:`ReportSpec.infer` (which question is which).
+    alpha : float
+        Significance level.
+
+    Examples
+    --------
+    >>> f = SegmentFindings(survey, "segment", 2, min_base=30)  # doctest: +SKIP
+    >>> f.key_metrics()  # doctest: +SKIP
+    """
+
+    def __init__(self, survey, segment_by: str, segment, *, min_base: int = 30,
+                 spec: dict | None = None, alpha: float = 0.05):
+        self.survey = survey
+        self.q = survey.questionnaire
+        self.df = survey.data
+        self.weights = survey.weights
+        self.segment_by = segment_by
+        self.mask = survey.segment_mask(segment_by, segment).to_numpy()
+        if not self.mask.any():
+            present = sorted(map(value_text, pd.unique(self.df[segment_by].dropna())))
+            raise ReportError(f"segment {segment!r} of {segment_by!r} has no respondents; "
+                              f"values present: {present}")
+        self.segment = segment
+        self.min_base = int(min_base)
+        self.alpha = alpha
+        labels = self.q.labels(segment_by) or {}
+        self.label = next((str(v) for k, v in labels.items()
+                           if value_text(k) == value_text(segment)), value_text(segment))
+        self.spec = ReportSpec.infer(self.q, self.df.columns, segment_by=segment_by) \
+            .updated(spec)
+        self.w = survey.weight_array()
+        self.n = int(self.mask.sum())
+        self.low_base = self.n < self.min_base
+        self._cache: dict[str, Any] = {}
+
+    # -- helpers ------------------------------------------------------------------------
+    def _var_label(self, name: str) -> str:
+        try:
+            return self.q.variable(name).label
+        except KeyError:
+            return name.replace("_", " ").capitalize()
+
+    def _cat_label(self, name: str, code) -> str:
+        labels = self.survey.labels(name) or {}
+        for k, v in labels.items():
+            if value_text(k) == value_text(code):
+                return str(v)
+        return value_text(code)
+
+    def _row(self, frame: pd.DataFrame) -> pd.Series | None:
+        """The row of ``frame`` (an estimate/compare result with ``group``) for this segment."""
+        if frame is None or frame.empty or "group" not in frame:
+            return None
+        hit = frame[frame["group"].map(value_text) == value_text(self.segment)]
+        return None if hit.empty else hit.iloc[0]
+
+    def _estimate(self, columns, **kw) -> pd.DataFrame:
+        from ..estimates import estimate
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SurveykitWarning)
+            return estimate(self.df, columns, weights=self.weights, **kw)
+
+    def _compare(self, columns, **kw) -> pd.DataFrame:
+        from ..estimates import compare
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SurveykitWarning)
+            return compare(self.df, columns, by=self.segment_by, weights=self.weights,
+                           reference="total", alpha=self.alpha, **kw)
+
+    def _sig(self, r) -> str:
+        return sig_phrase(r["difference"], r["p_value"], bool(r["significant"]), n=r["n"],
+                          min_base=self.min_base)
+
+    def _columns_of(self, qid: str) -> list[str]:
+        if qid in self.df.columns:
+            return [qid]
+        cols = [c for c in self.q.columns_of(qid) if c in self.df.columns]
+        return [c for c in cols if not c.endswith("_text")]
+
+    # -- title ------------------------------------------------------------------------------
+    def header(self) -> Section:
+        """Title block: segment name, survey, base, date, and a link back to the index."""
+        share = float(self.w[self.mask].sum() / self.w.sum()) if self.w.sum() else np.nan
+        s = Section("header", f"{self.label}: findings")
+        s.data.update({"n": self.n, "share": share})
+        return s
+
+    def header_html(self) -> str:
+        esc = html.escape
+        share = self.header().data["share"]
+        low = (f' <span class="sk-lowbase">low base (under {self.min_base})</span>'
+               if self.low_base else "")
+        return (f'<p class="sk-meta"><a href="index.html">&larr; all segments</a></p>'
+                f"<h1>{esc(self.label)}</h1>"
+                f'<p class="sk-meta">{esc(self.q.title)} &middot; segment of '
+                f"{esc(self._var_label(self.segment_by))} &middot; base n = {self.n:,}"
+                f"{low} &middot; {fmt_value(share, 'percent', digits=1)} of the weighted "
+                f"sample &middot; {date.today().isoformat()}</p>")
+
+    # -- 1. profile ---------------------------------------------------------------------------
+    def profile(self) -> Section:
+        """Profile card: base n, weighted share and who they are vs the total."""
+        s = Section("profile", "Profile")
+        share = float(self.w[self.mask].sum() / self.w.sum()) if self.w.sum() else np.nan
+        n_total = len(self.df)
+        weighted = "weighted " if self.weights else ""
+        s.findings.append(
+            f"{self.label} are {fmt_value(share, 'percent', digits=1)} of the {weighted}sample "
+            f"(base n = {self.n:,} of {n_total:,} respondents)"
+            + (f"; {low_base_phrase(self.n, self.min_base)}." if self.low_base else "."))
+        rows, distinct = [], []
+        for var in self.spec.profile:
+            if var not in self.df.columns:
+                continue
+            try:
+                seg = self._estimate(var, stat="proportion", by=self.segment_by)
+                tot = self._estimate(var, stat="proportion")
+            except _EXPECTED:
+                continue
+            if "category" not in seg:
+                continue
+            seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
+            if seg.empty:
+                continue
+            for _, r in seg.iterrows():
+                cat = r["category"]
+                t = tot[tot["category"].map(value_text) == value_text(cat)]
+                total_est = float(t["estimate"].iloc[0]) if not t.empty else np.nan
+                p, sig, diff = np.nan, False, r["estimate"] - total_est
+                if not self.low_base and r["n"] >= self.min_base:
+                    try:
+                        c = self._row(self._compare(var, stat="proportion", codes=[cat]))
+                        if c is not None:
+                            p, sig = float(c["p_value"]), bool(c["significant"])
+                    except _EXPECTED:
+                        pass
+                label = self._cat_label(var, cat)
+                rows.append({"Characteristic": self._var_label(var), "Category": label,
+                             "Segment": fmt_value(r["estimate"], "percent"),
+                             "Total": fmt_value(total_est, "percent"),
+                             "Difference": fmt_diff(diff, "percent"),
+                             "Test vs rest": _sig_cell(diff, p, sig, r["n"], self.min_base),
+                             "n": f"{int(r['n']):,}"})
+                if sig and diff > 0:
+                    distinct.append((diff, self._var_label(var), label, r["estimate"],
+                                     total_est, p, int(r["n"])))
+        distinct.sort(key=lambda t: -t[0])
+        if distinct:
+            parts = [f"{_lower_first(lab)} "
+                     f"({_lower_first(var)}: {fmt_value(e, 'percent')} vs "
+                     f"{fmt_value(t, 'percent')} "
+                     f"in total, {fmt_p(p)})" for _, var, lab, e, t, p, _ in distinct[:3]]
+            s.findings.append(f"Compared with the total they are significantly more often "
+                              f"{join_words(parts)}.")
+        elif self.low_base:
+            s.findings.append("With so few respondents the profile is shown for orientation "
+                              "only; no differences were tested.")
+        elif rows:
+            s.findings.append("Their profile does not differ significantly from the total on "
+                              "the characteristics shown.")
+        if rows:
+            s.tables.append(("Who they are: % of the segment vs the total (column %)",
+                             pd.DataFrame(rows)))
+        s.data.update({"n": self.n, "share": share})
+        return s
+
+    # -- 2. key metrics ---------------------------------------------------------------------
+    def _metric_rows(self) -> list[dict]:
+        if "metrics" in self._cache:
+            return self._cache["metrics"]
+        out = []
+        for m in self.spec.metrics(self.q):
+            if m.column not in self.df.columns:
+                continue
+            kw = m.kwargs()
+            try:
+                seg = self._row(self._estimate(m.column, by=self.segment_by, **kw))
+                tot = self._estimate(m.column, **kw).iloc[0]
+            except _EXPECTED as exc:
+                out.append({"metric": m, "error": str(exc)})
+                continue
+            cmp_row = None
+            if seg is not None and seg["n"] >= self.min_base:
+                try:
+                    cmp_row = self._row(self._compare(m.column, **kw))
+                except _EXPECTED:
+                    cmp_row = None
+            out.append({"metric": m, "seg": seg, "tot": tot, "cmp": cmp_row})
+        self._cache["metrics"] = out
+        return out
+
+    def key_metrics(self) -> Section:
+        """Satisfaction, NPS, repurchase and complaint rate with CIs, vs the total."""
+        s = Section("key_metrics", "Key metrics")
+        rows, phrases, sig_names = [], [], []
+        for item in self._metric_rows():
+            m: Metric = item["metric"]
+            seg, tot, c = item.get("seg"), item.get("tot"), item.get("cmp")
+            if seg is None:
+                rows.append({"Metric": m.label, "Segment": "n/a", "95% CI": "",
+                             "Total": "", "Difference": "", "Test vs rest": "",
+                             "n": "0"})
+                continue
+            diff = seg["estimate"] - tot["estimate"]
+            p = float(c["p_value"]) if c is not None else np.nan
+            sig = bool(c["significant"]) if c is not None else False
+            n = int(seg["n"])
+            rows.append({
+                "Metric": m.label + (f" ({m.note})" if m.note else ""),
+                "Segment": fmt_value(seg["estimate"], m.kind),
+                "95% CI": fmt_ci(seg["ci_low"], seg["ci_high"], m.kind).replace("95% CI ", ""),
+                "Total": fmt_value(tot["estimate"], m.kind),
+                "Difference": fmt_diff(diff, m.kind),
+                "Test vs rest": _sig_cell(diff, p, sig, n, self.min_base),
+                "n": f"{n:,}"})
+            sig_text = (low_base_phrase(n, self.min_base) if n < self.min_base else
+                        sig_phrase(diff, p, sig, n=n, min_base=self.min_base))
+            phrases.append(f"{m.label} {fmt_value(seg['estimate'], m.kind)} "
+                           f"({fmt_ci(seg['ci_low'], seg['ci_high'], m.kind)}, n = {n:,}; "
+                           f"total {fmt_value(tot['estimate'], m.kind)}), {sig_text}")
+            if sig:
+                sig_names.append(f"{m.label.lower() if m.key != 'nps' else 'NPS'} "
+                                 f"({'higher' if diff > 0 else 'lower'})")
+        if phrases:
+            s.findings.append(f"Among {self.label}: {phrases[0]}.")
+        if len(phrases) > 1:
+            s.findings.append(f"{'; '.join(phrases[1:])}.")
+        if self.low_base:
+            s.findings.append(f"The segment base is low (n = {self.n}); differences from the "
+                              "total are not tested.")
+        elif sig_names:
+            s.findings.append(f"{len(sig_names)} of {len(phrases)} key metrics differ "
+                              f"significantly from the rest of the sample at the "
+                              f"{100 * self.alpha:.0f}% level: {join_words(sig_names)}.")
+        elif phrases:
+            s.findings.append(f"None of the {len(phrases)} key metrics differs significantly "
+                              f"from the rest of the sample at the {100 * self.alpha:.0f}% "
+                              "level.")
+        if rows:
+            s.tables.append(("Key metrics: segment vs total", pd.DataFrame(rows)))
+        s.notes.append("▲ / ▼: significantly higher / lower than the rest of the sample; "
+                       "CIs are 95% (NPS: adjusted Wald).")
+        return s
+
+    def headline(self) -> dict:
+        """Base, share and the key metrics (with significance) for the index page."""
+        metrics, total = [], []
+        for item in self._metric_rows():
+            m: Metric = item["metric"]
+            seg, tot, c = item.get("seg"), item.get("tot"), item.get("cmp")
+            if tot is not None:
+                total.append({"key": m.key, "label": m.label,
+                              "estimate": _num(tot["estimate"]),
+                              "display": fmt_value(tot["estimate"], m.kind)})
+            if seg is None:
+                continue
+            diff = seg["estimate"] - tot["estimate"]
+            sig = bool(c["significant"]) if c is not None else False
+            p = _num(c["p_value"]) if c is not None else None
+            metrics.append({
+                "key": m.key, "label": m.label, "estimate": _num(seg["estimate"]),
+                "display": fmt_value(seg["estimate"], m.kind), "n": int(seg["n"]),
+                "ci_low": _num(seg["ci_low"]), "ci_high": _num(seg["ci_high"]),
+                "total": _num(tot["estimate"]), "p_value": p,
+                "sig": ("higher" if diff > 0 else "lower") if sig else None,
+                "low_base": int(seg["n"]) < self.min_base,
+                "note": f"total {fmt_value(tot['estimate'], m.kind)}; {fmt_p(p)}"})
+        share = self.header().data["share"]
+        return {"segment": value_text(self.segment), "label": self.label, "base": self.n,
+                "weighted_share": _num(share), "low_base": self.low_base,
+                "metrics": metrics, "total": total}
+
+    def record(self) -> None:
+        """Hand the headline to the runner (a display output the HTML export leaves out)."""
+        import json
+
+        from IPython.display import display
+
+        from .export import HEADLINE_MIME
+
+        display({HEADLINE_MIME: json.dumps(self.headline())}, raw=True)
+
+    # -- 3. attribute satisfaction -------------------------------------------------------------
+    def _attribute_table(self) -> pd.DataFrame | None:
+        if "attributes" in self._cache:
+            return self._cache["attributes"]
+        items = [c for c in self.spec.attributes if c in self.df.columns]
+        res = None
+        if items:
+            try:
+                seg = self._estimate(items, by=self.segment_by)
+                seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
+                tot = self._estimate(items).set_index("variable")
+                cmp_ = (self._compare(items) if not self.low_base else None)
+            except _EXPECTED:
+                seg = None
+            if seg is not None and not seg.empty:
+                seg = seg.set_index("variable")
+                rows = []
+                for item in items:
+                    if item not in seg.index:
+                        continue
+                    r = seg.loc[item]
+                    c = self._row(cmp_[cmp_["variable"] == item]) if cmp_ is not None else None
+                    rows.append({"item": item, "label": self._var_label(item),
+                                 "estimate": r["estimate"], "ci_low": r["ci_low"],
+                                 "ci_high": r["ci_high"], "n": int(r["n"]),
+                                 "total": tot.loc[item, "estimate"],
+                                 "difference": r["estimate"] - tot.loc[item, "estimate"],
+                                 "p_value": np.nan if c is None else float(c["p_value"]),
+                                 "significant": False if c is None else bool(c["significant"])})
+                res = pd.DataFrame(rows).sort_values("estimate", ascending=False)
+        self._cache["attributes"] = res
+        return res
+
+    def attributes(self) -> Section:
+        """Satisfaction with each attribute and service aspect, vs the total."""
+        s = Section("attributes", "Attribute satisfaction")
+        t = self._attribute_table()
+        if t is None or t.empty:
+            s.findings.append("No attribute ratings are available for this segment.")
+            return s
+        sc = self.q.scale_of(t["item"].iloc[0])
+        scale_txt = f" on the {sc.low:g}-{sc.high:g} scale" if sc is not None else ""
+        best, worst = t.iloc[0], t.iloc[-1]
+        s.findings.append(
+            f"{self.label} rate {best['label']} highest (mean {fmt_value(best['estimate'], 'mean')}"
+            f"{scale_txt}, n = {best['n']:,}) and {worst['label']} lowest "
+            f"({fmt_value(worst['estimate'], 'mean')}, n = {worst['n']:,}).")
+        up = t[t["significant"] & (t["difference"] > 0)]
+        down = t[t["significant"] & (t["difference"] < 0)]
+        if self.low_base:
+            s.findings.append(f"The base is low (n = {self.n}); differences from the total "
+                              "are not tested.")
+        elif len(up) or len(down):
+            bits = []
+            if len(up):
+                bits.append("significantly above the rest of the sample on "
+                            + join_words([f"{r['label']} ({fmt_diff(r['difference'], 'mean')})"
+                                          for _, r in up.head(3).iterrows()]))
+            if len(down):
+                bits.append("significantly below on "
+                            + join_words([f"{r['label']} ({fmt_diff(r['difference'], 'mean')})"
+                                          for _, r in down.head(3).iterrows()]))
+            s.findings.append(f"Of {len(t)} attributes, they are {'; '.join(bits)} "
+                              f"(p < {self.alpha:g}).")
+        else:
+            s.findings.append(f"None of the {len(t)} attributes differs significantly from the "
+                              f"rest of the sample (p ≥ {self.alpha:g}).")
+        low_items = t[t["n"] < self.min_base]
+        if len(low_items) and not self.low_base:
+            s.findings.append(f"{len(low_items)} aspect(s) rest on a low base "
+                              f"(under {self.min_base} who rated them): "
+                              f"{join_words(low_items['label'].tolist())}; indicative only.")
+        table = pd.DataFrame({
+            "Attribute": t["label"],
+            "Segment mean": [fmt_value(v, "mean") for v in t["estimate"]],
+            "95% CI": [fmt_ci(lo, hi, "mean").replace("95% CI ", "")
+                       for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
+            "Total": [fmt_value(v, "mean") for v in t["total"]],
+            "Difference": [fmt_diff(v, "mean") for v in t["difference"]],
+            "Test vs rest": [_sig_cell(d, p, g, n, self.min_base) for d, p, g, n in
+                             zip(t["difference"], t["p_value"], t["significant"], t["n"],
+                                 strict=True)],
+            "n": [f"{n:,}" for n in t["n"]]})
+        s.tables.append((f"Mean satisfaction{scale_txt}, highest first", table))
+        try:
+            from .. import plots
+
+            if hasattr(plots, "comparison_chart"):
+                s.figures.append(plots.comparison_chart(
+                    t, value="estimate", reference="total", label="label",
+                    significant="significant", value_name=self.label,
+                    title=f"Attribute satisfaction: {self.label} vs total"))
+        except Exception:  # noqa: BLE001 - a chart never stops the report
+            pass
+        s.data["table"] = t
+        return s
+
+    # -- 4. drivers ----------------------------------------------------------------------------
+    def drivers(self) -> Section:
+        """Key drivers of overall satisfaction in this segment, and the IPA grid."""
+        s = Section("drivers", "Key drivers and where to act")
+        drivers = [c for c in self.spec.drivers if c in self.df.columns]
+        outcome = self.spec.satisfaction
+        if not drivers or not outcome or outcome not in self.df.columns:
+            s.findings.append("No driver analysis: the questionnaire has no overall "
+                              "satisfaction question or attribute grid to relate it to.")
+            return s
+        sub = self.df.loc[self.mask].reset_index(drop=True)
+        needed = max(self.min_base, 5 * len(drivers))
+        if len(sub) < len(drivers) + 10:
+            s.findings.append(f"Too few respondents (n = {self.n}) to estimate the importance of "
+                              f"{len(drivers)} attributes; driver analysis is left out for this "
+                              "segment (" + low_base_phrase(self.n, self.min_base) + ").")
+            return s
+        from ..drivers import importance_performance
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SurveykitWarning)
+                ipa = importance_performance(sub, outcome, drivers, weights=self.weights)
+        except _EXPECTED as exc:
+            s.findings.append(f"The driver analysis could not be run for this segment: {exc}")
+            return s
+        t = ipa.table.copy()
+        models = ipa.drivers_result.models
+        r2 = float(models["r2"].iloc[0]) if "r2" in models else np.nan
+        n_model = int(models["n"].iloc[0]) if "n" in models else self.n
+        t = t.sort_values("importance", ascending=False)
+        top = t.head(3)
+        strongest = join_words(_shares([self._var_label(d) for d in top["driver"]],
+                                       top["importance"]))
+        s.findings.append(
+            f"The strongest drivers of {self._var_label(outcome).lower()} among {self.label} "
+            f"are {strongest} "
+            f"(Shapley decomposition of R² = {r2:.2f}, n = {n_model:,}).")
+        acts = [d for segs in ipa.act_here.values() for d in segs]
+        if acts:
+            s.findings.append(
+                f"Act here: {join_words([self._var_label(d) for d in acts])} "
+                f"{'is' if len(acts) == 1 else 'are'} of above-median importance but rated "
+                "below the segment's median performance.")
+        else:
+            s.findings.append("No attribute falls in the 'act here' quadrant (above-median "
+                              "importance with below-median performance).")
+        if n_model < needed:
+            s.findings.append(f"The model rests on a low base for {len(drivers)} drivers "
+                              f"(n = {n_model}, under {needed}): low base, indicative only.")
+        table = pd.DataFrame({
+            "Attribute": [self._var_label(d) for d in t["driver"]],
+            "Importance (% of R²)": [f"{v:.1f}" for v in t["importance"]],
+            "Performance (mean)": [fmt_value(v, "mean") for v in t["performance"]],
+            "Quadrant": t["quadrant"].tolist()})
+        s.tables.append(("Importance and performance, most important first", table))
+        try:
+            labels = {d: _short(self._var_label(d)) for d in drivers}
+            s.figures.append(ipa.plot(labels=labels,
+                                      title=f"Importance vs performance: {self.label}"))
+        except Exception:  # noqa: BLE001 - a chart never stops the report
+            pass
+        s.data.update({"ipa": ipa, "act_here": acts})
+        self._cache["act_here"] = acts
+        return s
+
+    # -- 5. pain points -----------------------------------------------------------------------
+    def _option_table(self, qids: Sequence[str]) -> pd.DataFrame:
+        """Share choosing each option of multi / single questions: segment vs total."""
+        rows = []
+        for qid in qids:
+            cols = self._columns_of(qid)
+            if not cols:
+                continue
+            try:
+                qtype = self.q.question(qid).type
+            except KeyError:
+                qtype = "single"
+            if qtype == "multi":
+                try:
+                    seg = self._estimate(cols, stat="proportion", by=self.segment_by)
+                    tot = self._estimate(cols, stat="proportion").set_index("variable")
+                    cmp_ = None if self.low_base else self._compare(cols, stat="proportion")
+                except _EXPECTED:
+                    continue
+                seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
+                for _, r in seg.iterrows():
+                    c = (self._row(cmp_[cmp_["variable"] == r["variable"]])
+                         if cmp_ is not None else None)
+                    rows.append(self._option_row(
+                        qid, self._var_label(r["variable"]).split(": ", 1)[-1], r,
+                        tot.loc[r["variable"], "estimate"], c,
+                        exclusive=self._is_exclusive(qid, r["variable"])))
+            else:
+                var = cols[0]
+                try:
+                    seg = self._estimate(var, stat="proportion", by=self.segment_by)
+                    tot = self._estimate(var, stat="proportion")
+                except _EXPECTED:
+                    continue
+                seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
+                for _, r in seg.iterrows():
+                    cat = r["category"]
+                    t = tot[tot["category"].map(value_text) == value_text(cat)]
+                    c = None
+                    if not self.low_base and r["n"] >= self.min_base:
+                        try:
+                            c = self._row(self._compare(var, stat="proportion", codes=[cat]))
+                        except _EXPECTED:
+                            c = None
+                    rows.append(self._option_row(qid, self._cat_label(var, cat), r,
+                                                 t["estimate"].iloc[0] if not t.empty
+                                                 else np.nan, c))
+        t = pd.DataFrame(rows)
+        return t.sort_values("estimate", ascending=False) if not t.empty else t
+
+    def _is_exclusive(self, qid: str, column: str) -> bool:
+        try:
+            opts = self.q.question(qid).options or []
+        except (KeyError, AttributeError):
+            return False
+        return any(f"{qid}_{o.code}" == column and o.exclusive for o in opts)
+
+    def _option_row(self, qid, label, r, total, c, *, exclusive: bool = False) -> dict:
+        return {"question": qid, "question_label": self._var_label(qid)
+                if qid in self.df.columns else self.q.question(qid).short_label,
+                "option": label, "exclusive": exclusive,
+                "estimate": float(r["estimate"]), "n": int(r["n"]),
+                "total": float(total), "difference": float(r["estimate"]) - float(total),
+                "p_value": np.nan if c is None else float(c["p_value"]),
+                "significant": False if c is None else bool(c["significant"])}
+
+    def _option_findings(self, t: pd.DataFrame, what: str, *, who: str | None = None
+                         ) -> list[str]:
+        out = []
+        if t.empty:
+            return [f"No {what} data are available for this segment."]
+        base = int(t["n"].max())
+        top = t[~t["exclusive"]].head(3) if "exclusive" in t else t.head(3)
+        if top.empty:
+            top = t.head(3)
+        who = who or f"among {self.label}"
+        out.append(f"The most frequent {what} {who} are "
+                   + join_words([f"{r['option']} ({fmt_value(r['estimate'], 'percent')} vs "
+                                 f"{fmt_value(r['total'], 'percent')} in total)"
+                                 for _, r in top.iterrows()])
+                   + f" (base n = {base:,}"
+                   + (f"; {low_base_phrase(base, self.min_base)})." if base < self.min_base
+                      else ")."))
+        sig = t[t["significant"]]
+        if base >= self.min_base and not self.low_base:
+            if len(sig):
+                out.append("Significantly different from the rest of the sample: "
+                           + join_words([f"{r['option']} "
+                                         f"({'more' if r['difference'] > 0 else 'less'} often, "
+                                         f"{fmt_diff(r['difference'], 'percent')}, "
+                                         f"{fmt_p(r['p_value'])})"
+                                         for _, r in sig.head(4).iterrows()]) + ".")
+            else:
+                out.append(f"None of these differs significantly from the rest of the sample "
+                           f"(p ≥ {self.alpha:g}).")
+        return out
+
+    def _option_display(self, t: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({
+            "Answer": t["option"],
+            "Question": t["question_label"],
+            "Segment": [fmt_value(v, "percent") for v in t["estimate"]],
+            "Total": [fmt_value(v, "percent") for v in t["total"]],
+            "Difference": [fmt_diff(v, "percent") for v in t["difference"]],
+            "Test vs rest": [_sig_cell(d, p, g, n, self.min_base) for d, p, g, n in
+                             zip(t["difference"], t["p_value"], t["significant"], t["n"],
+                                 strict=True)],
+            "n": [f"{n:,}" for n in t["n"]]})
+
+    def pain_points(self, *, quotes: int = 5) -> Section:
+        """Pain points ranked, vs the total, with a few verbatim comments (escaped)."""
+        s = Section("pain_points", "Pain points")
+        t = self._option_table(self.spec.pain_points)
+        for i, qid in enumerate(self.spec.pain_points):
+            sub = t[t["question"] == qid] if not t.empty else t
+            if sub.empty:
+                continue
+            qlabel = sub["question_label"].iloc[0]
+            try:
+                asked = self.q.question(qid).ask_if
+            except KeyError:
+                asked = None
+            if i == 0:
+                s.findings.extend(self._option_findings(sub, "pain points")[:2])
+            else:
+                who = (f"among {self.label} asked about {qlabel.lower()}" if asked
+                       else f"({qlabel.lower()}) among {self.label}")
+                s.findings.extend(self._option_findings(sub, "answers", who=who)[:1])
+            s.tables.append((f"{qlabel}: % mentioning, highest first"
+                             + (" (asked only where relevant)" if asked else ""),
+                             self._option_display(sub)))
+        for qid in self.spec.open_text:
+            if qid not in self.df.columns:
+                continue
+            answers = self.df.loc[self.mask, qid].dropna().astype(str).str.strip()
+            answers = answers[answers != ""]
+            if len(answers):
+                s.quotes.extend(answers.head(quotes).tolist())
+                s.notes.append(f"{len(answers):,} of {self.n:,} respondents in the segment "
+                               f"answered '{self._var_label(qid)}'; the first "
+                               f"{min(quotes, len(answers))} are shown.")
+        s.data["table"] = t
+        self._cache["pain"] = t
+        return s
+
+    # -- 6. channels and sources ------------------------------------------------------------
+    def channels(self) -> Section:
+        """Purchase channels and information sources, vs the total."""
+        s = Section("channels", "Channels and information sources")
+        ch = self._option_table(self.spec.channels)
+        src = self._option_table(self.spec.sources)
+        if not ch.empty:
+            s.findings.extend(self._option_findings(ch, "purchase channels")[:2])
+            s.tables.append(("Purchase channel", self._option_display(ch)))
+        if not src.empty:
+            s.findings.extend(self._option_findings(src, "information sources")[:1])
+            s.tables.append(("Information sources used before buying",
+                             self._option_display(src)))
+        if ch.empty and src.empty:
+            s.findings.append("The questionnaire has no channel or information-source "
+                              "questions.")
+        return s
+
+    # -- 7. value tier and lifecycle -------------------------------------------------------------
+    def value_lifecycle(self) -> Section:
+        """Value tier and lifecycle mix (CRM data), vs the total."""
+        s = Section("value_lifecycle", "Value tier and lifecycle")
+        cols = [c for c in (self.spec.value_tier, self.spec.lifecycle)
+                if c and c in self.df.columns]
+        if not cols:
+            s.findings.append("No CRM data were joined for this run, so value tier and "
+                              "lifecycle mix are not shown (run with --crm to add them).")
+            return s
+        rows = []
+        for col in cols:
+            try:
+                seg = self._estimate(col, stat="proportion", by=self.segment_by)
+                tot = self._estimate(col, stat="proportion")
+            except _EXPECTED:
+                continue
+            seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
+            for _, r in seg.iterrows():
+                cat = r["category"]
+                t = tot[tot["category"].map(value_text) == value_text(cat)]
+                c = None
+                if not self.low_base:
+                    try:
+                        c = self._row(self._compare(col, stat="proportion", codes=[cat]))
+                    except _EXPECTED:
+                        c = None
+                rows.append(self._option_row(col, self._cat_label(col, cat), r,
+                                             t["estimate"].iloc[0] if not t.empty else np.nan,
+                                             c) | {"question_label": self._var_label(col)})
+        t = pd.DataFrame(rows)
+        for col in cols:
+            sub = t[t["question"] == col] if not t.empty else t
+            if not sub.empty:
+                s.findings.extend(self._option_findings(
+                    sub.sort_values("estimate", ascending=False),
+                    self._var_label(col).lower() + " groups")[:2])
+        if not t.empty:
+            s.tables.append(("Value tier and lifecycle stage (CRM)", self._option_display(t)))
+        return s
+
+    # -- 8. recommendations ----------------------------------------------------------------
+    def recommendations(self) -> Section:
+        """What to act on, from the drivers, the attribute gaps and the pain points."""
+        s = Section("recommendations", "Recommendations")
+        acts = self._cache.get("act_here")
+        if acts is None:
+            acts = self.drivers().data.get("act_here", [])
+        if acts:
+            s.findings.append(f"Prioritise {join_words([self._var_label(a) for a in acts[:3]])}: "
+                              "these matter most for satisfaction in this segment and perform "
+                              "below its median.")
+        t = self._attribute_table()
+        if t is not None and not self.low_base:
+            weak = t[t["significant"] & (t["difference"] < 0)]
+            if len(weak):
+                r = weak.sort_values("difference").iloc[0]
+                s.findings.append(f"Close the gap on {r['label']}: "
+                                  f"{fmt_value(r['estimate'], 'mean')} vs "
+                                  f"{fmt_value(r['total'], 'mean')} in total "
+                                  f"({fmt_p(r['p_value'])}).")
+        pain = self._cache.get("pain")
+        if pain is None:
+            pain = self._option_table(self.spec.pain_points)
+        if pain is not None and not pain.empty:
+            main = pain[(pain["question"] == pain["question"].iloc[0]) & ~pain["exclusive"]]
+            if self.spec.pain_points:
+                first = pain[pain["question"] == self.spec.pain_points[-1]]
+                main = first[~first["exclusive"]] if not first.empty else main
+            r = (main if not main.empty else pain).iloc[0]
+            s.findings.append(f"Address the most common pain point, {r['option']} "
+                              f"({fmt_value(r['estimate'], 'percent')} of the segment).")
+        if not s.findings:
+            s.findings.append("The analysis points to no specific action for this segment.")
+        if self.low_base:
+            s.findings.append(low_base_phrase(self.n, self.min_base).capitalize() + ".")
+        return s
+
+    # -- 9. method note ----------------------------------------------------------------------
+    def method_note(self) -> Section:
+        """Sample, weighting efficiency, margin of error and the tests used."""
+        from ..estimates import effective_n
+
+        s = Section("method", "Method note")
+        meta = self.survey.meta or {}
+        w_seg = self.w[self.mask]
+        neff = effective_n(w_seg)
+        eff = neff / self.n if self.n else np.nan
+        moe = margin_of_error(neff)
+        n_total = len(self.df)
+        if self.weights:
+            eff_all = meta.get("weighting_efficiency")
+            eff_all_txt = (f" (overall weighting efficiency {100 * eff_all:.0f}%)"
+                           if eff_all is not None else "")
+            targets = ", ".join(self._var_label(v) for v in self.q.roles.weighting) or \
+                "the target variables"
+            s.findings.append(
+                f"Base: {self.n:,} of {n_total:,} respondents, weighted to population targets "
+                f"on {targets}{eff_all_txt}. Within the segment the weighting efficiency is "
+                f"{100 * eff:.0f}%, an effective base of {neff:,.0f}.")
+        else:
+            s.findings.append(f"Base: {self.n:,} of {n_total:,} respondents, unweighted.")
+        s.findings.append(
+            f"The margin of error for a percentage in this segment is up to ±{100 * moe:.1f} "
+            f"points at 95% confidence (50% on the effective base of {neff:,.0f})"
+            + (f"; {low_base_phrase(self.n, self.min_base)}." if self.low_base else "."))
+        tests = set()
+        for item in self._metric_rows():
+            c = item.get("cmp")
+            if c is not None and "test" in c:
+                tests.add(str(c["test"]))
+        t = self._attribute_table()
+        if t is not None and not t.empty:
+            tests.add("Welch t (effective bases)")
+        s.findings.append(
+            f"Each result is tested against the rest of the sample (two-sided, "
+            f"{100 * self.alpha:.0f}% level, no adjustment for multiple comparisons): "
+            f"{join_words(sorted(tests)) or 'tests on Kish effective bases'}. Bases under "
+            f"{self.min_base} are flagged and not tested.")
+        rows = [("Respondents in the survey", f"{n_total:,}"),
+                ("Respondents in the segment (base)", f"{self.n:,}"),
+                ("Effective base (Kish)", f"{neff:,.0f}"),
+                ("Weighting efficiency in the segment", fmt_value(eff, "percent")),
+                ("Margin of error (95%, p = 50%)", f"±{100 * moe:.1f} points"),
+                ("Significance level", f"{self.alpha:g}"),
+                ("Minimum base for tests", f"{self.min_base}")]
+        if meta.get("check_errors") is not None:
+            rows.append(("Data-check errors found before cleaning", f"{meta['check_errors']:,}"))
+        if meta.get("dropped_columns"):
+            rows.append(("Personal-data columns removed before analysis",
+                         f"{len(meta['dropped_columns'])}"))
+        s.tables.append(("Sample and method", pd.DataFrame(rows, columns=["Item", "Value"])))
+        s.notes.append("Standard errors: Taylor linearisation with the final weights "
+                       "(R survey svymean equivalent); CIs are Wald intervals, NPS adjusted "
+                       "Wald. Means of 0-10 ratings treat the scale as interval.")
+        s.data.update({"n_eff": neff, "efficiency": eff, "moe": moe})
+        return s
+
+
+def _shares(labels, values) -> list[str]:
+    out = []
+    for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
+        out.append(f"{lab} ({v:.0f}% of explained variance)" if i == 0 else f"{lab} ({v:.0f}%)")
+    return out
+
+
+def _lower_first(label: str) -> str:
+    """``"Technology / IT"`` -> ``"technology / IT"``; acronyms stay as they are."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def _num(x):
+    return float(x) if is_number(x) else None
+
+
+def _short(text: str, n: int = 28) -> str:
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"

@@ -1,0 +1,117 @@
+"""``manifest.json`` and ``index.html``: one row per segment, linking to its report."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from .._util import atomic_write
+from .export import house_css
+
+__all__ = ["write_manifest", "write_index", "index_html"]
+
+
+def write_manifest(path, run: dict, segments: list[dict]) -> Path:
+    """Write ``manifest.json``: the run's settings and, per segment, status, time, base,
+    error, file names and headline metrics."""
+    doc = {"run": run, "segments": segments}
+    return atomic_write(path, json.dumps(doc, indent=2, ensure_ascii=False, default=_default)
+                        + "\n")
+
+
+def _default(obj):
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if hasattr(obj, "item"):
+        return obj.item()
+    return str(obj)
+
+
+def _fmt_metric(m: dict) -> str:
+    """One headline metric cell: estimate, arrow when significantly different from total."""
+    est = m.get("estimate")
+    if est is None or (isinstance(est, float) and not math.isfinite(est)):
+        return '<span class="sk-note">n/a</span>'
+    text = html.escape(str(m.get("display") or f"{est:.1f}"))
+    sig = m.get("sig")
+    title = html.escape(m.get("note") or "", quote=True)
+    if sig == "higher":
+        text = f'<span class="sk-up" title="{title}">{text}&nbsp;&#9650;</span>'
+    elif sig == "lower":
+        text = f'<span class="sk-down" title="{title}">{text}&nbsp;&#9660;</span>'
+    if m.get("low_base"):
+        text += ' <span class="sk-lowbase" title="low base">low base</span>'
+    return text
+
+
+def index_html(title: str, segments: list[dict], *, total: dict | None = None,
+               notes: list[str] | None = None, subtitle: str | None = None) -> str:
+    """The index page (self-contained HTML: inline style, no script)."""
+    esc = html.escape
+    # headline metric columns, in first-seen order
+    keys: list[tuple[str, str]] = []
+    for s in segments:
+        for m in s.get("headline", {}).get("metrics", []) or []:
+            if (m["key"], m.get("label", m["key"])) not in keys and \
+                    m["key"] not in [k for k, _ in keys]:
+                keys.append((m["key"], m.get("label", m["key"])))
+    head = "".join(f"<th>{esc(lab)}</th>" for _, lab in keys)
+    rows = []
+    if total:
+        cells = "".join(f"<td>{_fmt_metric(total.get(k, {}))}</td>" for k, _ in keys)
+        rows.append(f'<tr class="sk-total"><td class="sk-text"><b>Total</b></td>'
+                    f'<td>{total.get("base", "")}</td><td>100%</td>{cells}'
+                    f'<td class="sk-text"></td></tr>')
+    for s in segments:
+        label = esc(s["label"])
+        link = f'<a href="{esc(quote(s["html"]))}">{label}</a>' if s.get("html") else label
+        metrics = {m["key"]: m for m in s.get("headline", {}).get("metrics", []) or []}
+        cells = "".join(f"<td>{_fmt_metric(metrics[k]) if k in metrics else ''}</td>"
+                        for k, _ in keys)
+        base = s.get("base")
+        low = s.get("low_base")
+        base_txt = f"{base:,}" if isinstance(base, int) else esc(str(base))
+        if low:
+            base_txt += ' <span class="sk-lowbase">low base</span>'
+        share = s.get("weighted_share")
+        share_txt = f"{100 * share:.1f}%" if isinstance(share, float) else ""
+        status = s.get("status", "")
+        if status == "ok":
+            st = '<span class="sk-ok">ok</span>'
+        else:
+            err = esc(str(s.get("error") or ""), quote=True)
+            st = f'<span class="sk-failed" title="{err}">{esc(status)}</span>'
+        rows.append(f'<tr><td class="sk-text">{link}</td><td>{base_txt}</td><td>{share_txt}</td>'
+                    f'{cells}<td class="sk-text">{st}</td></tr>')
+    note_html = "".join(f"<li>{esc(n)}</li>" for n in (notes or []))
+    n_failed = sum(s.get("status") != "ok" for s in segments)
+    failed = (f'<p class="sk-failed">{n_failed} of {len(segments)} segment report(s) failed; '
+              f'their pages show the error.</p>' if n_failed else "")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{esc(title)}</title>
+<style type="text/css">{house_css()}</style></head>
+<body><div class="sk-page">
+<h1>{esc(title)}</h1>
+<p class="sk-meta">{esc(subtitle or '')}</p>
+{failed}
+<table class="sk-index">
+<thead><tr><th class="sk-text">Segment</th><th>Base (n)</th><th>Weighted share</th>{head}
+<th class="sk-text">Report</th></tr></thead>
+<tbody>
+{''.join(rows)}
+</tbody></table>
+<ul class="sk-note">{note_html}</ul>
+<p class="sk-note">Written {datetime.now().strftime('%Y-%m-%d %H:%M')} by surveykit.</p>
+</div></body></html>
+"""
+
+
+def write_index(path, title: str, segments: list[dict], **kwargs) -> Path:
+    """Write :func:`index_html` to ``path`` atomically."""
+    return atomic_write(path, index_html(title, segments, **kwargs))

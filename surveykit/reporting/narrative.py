@@ -1,0 +1,137 @@
+"""Key-finding sentences from result tables: numbers, bases and significance in words.
+
+Nothing here computes a statistic; these helpers only turn the rows that
+:mod:`surveykit.estimates`, :mod:`surveykit.drivers` and friends return into text a
+stakeholder can read without the charts. Every sentence that states a segment result
+carries its base, and a base under ``min_base`` is said out loud ("low base") rather than
+hidden.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+__all__ = ["fmt_value", "fmt_diff", "fmt_p", "fmt_ci", "sig_phrase", "low_base_phrase",
+           "join_words", "margin_of_error", "is_number"]
+
+
+def is_number(x) -> bool:
+    """True for a finite real number (not NaN, not None)."""
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_value(x, kind: str, *, digits: int | None = None) -> str:
+    """Format an estimate: ``kind`` is ``percent`` (0..1 shown as %), ``nps`` (signed
+    points), ``mean`` (one decimal) or ``count``.
+
+    Examples
+    --------
+    >>> fmt_value(0.4234, "percent"), fmt_value(12.4, "nps"), fmt_value(7.25, "mean")
+    ('42%', '+12', '7.2')
+    """
+    if not is_number(x):
+        return "n/a"
+    x = float(x)
+    if kind == "percent":
+        return f"{100 * x:.{0 if digits is None else digits}f}%"
+    if kind == "nps":
+        text = f"{x:+.{0 if digits is None else digits}f}"
+        return text[1:] if float(text) == 0 else text
+    if kind == "count":
+        return f"{x:,.0f}"
+    return f"{x:.{1 if digits is None else digits}f}"
+
+
+def fmt_diff(d, kind: str) -> str:
+    """A difference in the metric's own units: points for percentages and NPS.
+
+    Examples
+    --------
+    >>> fmt_diff(0.062, "percent"), fmt_diff(-0.35, "mean"), fmt_diff(4, "nps")
+    ('+6 points', '-0.3', '+4 points')
+    """
+    if not is_number(d):
+        return "n/a"
+    d = float(d)
+    if kind == "percent":
+        return f"{100 * d:+.0f} points"
+    if kind == "nps":
+        return f"{d:+.0f} points"
+    return f"{d:+.1f}"
+
+
+def fmt_p(p) -> str:
+    """``p = 0.012``; ``p < 0.001``."""
+    if not is_number(p):
+        return "not tested"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def fmt_ci(lo, hi, kind: str) -> str:
+    """``95% CI 6.8 to 7.4`` in the metric's units."""
+    if not (is_number(lo) and is_number(hi)):
+        return "CI n/a"
+    return f"95% CI {fmt_value(lo, kind)} to {fmt_value(hi, kind)}"
+
+
+def low_base_phrase(n, min_base: int) -> str:
+    """The low-base flag put into every sentence that rests on a small base.
+
+    Examples
+    --------
+    >>> low_base_phrase(18, 30)
+    'low base (n = 18, under 30): indicative only, not tested'
+    """
+    return f"low base (n = {int(n)}, under {min_base}): indicative only, not tested"
+
+
+def sig_phrase(diff, p, significant, *, n, min_base: int, what: str = "the rest of the sample",
+               alpha: float = 0.05) -> str:
+    """"significantly higher than the rest of the sample (p = 0.004)" and friends.
+
+    Examples
+    --------
+    >>> sig_phrase(0.4, 0.004, True, n=120, min_base=30)
+    'significantly higher than the rest of the sample (p = 0.004)'
+    >>> sig_phrase(-0.1, 0.41, False, n=120, min_base=30)
+    'not significantly different from the rest of the sample (p = 0.410)'
+    """
+    if not is_number(n) or n < min_base:
+        return low_base_phrase(n if is_number(n) else 0, min_base)
+    if not is_number(p):
+        return "not tested"
+    if significant:
+        side = "higher" if diff > 0 else "lower"
+        return f"significantly {side} than {what} ({fmt_p(p)})"
+    return f"not significantly different from {what} ({fmt_p(p)})"
+
+
+def join_words(items: Sequence[str], *, conj: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    items = [str(i) for i in items]
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} {conj} {items[-1]}"
+
+
+def margin_of_error(n_eff, *, p: float = 0.5, z: float = 1.959963984540054) -> float:
+    """Half-width of the 95% CI of a proportion ``p`` on an effective base.
+
+    ``z * sqrt(p * (1 - p) / n_eff)``.
+
+    The conventional "margin of error" of a survey quotes ``p = 0.5`` (its largest value).
+
+    Examples
+    --------
+    >>> round(margin_of_error(400), 4)
+    0.049
+    """
+    if not is_number(n_eff) or n_eff <= 0:
+        return math.nan
+    return z * math.sqrt(p * (1 - p) / float(n_eff))

@@ -1,0 +1,527 @@
+"""The report runner: prepare once, run one notebook per segment in parallel, export HTML.
+
+:func:`run_report` checks its parameters against the notebook's ``parameters`` cell,
+prepares the checked, cleaned and weighted data **once** (:class:`surveykit.survey.Survey`,
+saved to a temporary folder that every run loads), runs the findings notebook for every
+segment in worker processes with papermill (progress bar, per-notebook timeout, one retry
+for kernel start-up failures only), exports each executed notebook to self-contained HTML
+in the worker, and writes ``manifest.json`` and ``index.html``. One failing segment never
+stops the others: its page shows the error, the index marks it failed and
+:attr:`ReportResult.ok` is False.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import multiprocessing as mp
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import __version__
+from ..errors import ReportError
+from .export import HEADLINE_MIME, export_html, failure_page
+from .index import write_index, write_manifest
+from .names import inside, unique_names, value_text
+
+__all__ = ["run_report", "ReportResult", "check_parameters", "notebook_parameters",
+           "DEFAULT_NOTEBOOK", "segment_values"]
+
+DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "segment_findings.ipynb"
+#: parameters the runner itself passes to every notebook run
+RUNNER_PARAMETERS = ("questionnaire", "data", "targets", "crm", "segment_by", "segment", "out",
+                     "min_base", "prepared")
+
+
+@dataclass
+class ReportResult:
+    """What :func:`run_report` wrote.
+
+    Attributes
+    ----------
+    out : Path
+        The output folder.
+    index_path, manifest_path : Path
+    segments : list of dict
+        Per segment: ``value, label, status, seconds, base, weighted_share, low_base,
+        error, html, notebook, headline`` (as in ``manifest.json``).
+    ok : bool
+        True when every segment's report was produced.
+    seconds : float
+        Wall time of the whole run.
+    """
+
+    out: Path
+    index_path: Path
+    manifest_path: Path
+    segments: list[dict] = field(default_factory=list)
+    ok: bool = True
+    seconds: float = 0.0
+    prepare_seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[dict]:
+        return [s for s in self.segments if s["status"] != "ok"]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per segment: label, status, base, seconds, error, html."""
+        cols = ["value", "label", "status", "base", "weighted_share", "seconds", "error", "html"]
+        return pd.DataFrame([{c: s.get(c) for c in cols} for s in self.segments], columns=cols)
+
+    def summary(self) -> str:
+        n_ok = sum(s["status"] == "ok" for s in self.segments)
+        return (f"{n_ok} of {len(self.segments)} segment reports written in "
+                f"{self.seconds:.1f} s; index: {self.index_path}")
+
+    def __repr__(self) -> str:
+        return f"ReportResult({self.summary()})"
+
+    def _repr_html_(self) -> str:
+        return (f"<p>{html.escape(self.summary())}</p>"
+                + self.to_frame().to_html(index=False, na_rep=""))
+
+
+# ------------------------------------------------------------------------------------------
+# parameters
+# ------------------------------------------------------------------------------------------
+def notebook_parameters(notebook) -> dict[str, dict]:
+    """The parameters declared in a notebook's ``parameters`` cell (papermill's view).
+
+    Raises
+    ------
+    ReportError
+        When the notebook does not exist or has no cell tagged ``parameters``.
+    """
+    import papermill
+
+    path = Path(notebook)
+    if not path.is_file():
+        raise ReportError(f"notebook {path} does not exist; pass notebook= the path of a "
+                          "findings notebook with a 'parameters' cell")
+    params = papermill.inspect_notebook(str(path))
+    if not params:
+        raise ReportError(f"notebook {path} has no cell tagged 'parameters' (or it is "
+                          "empty); tag the cell that sets the defaults with 'parameters'")
+    return params
+
+
+def check_parameters(notebook, names) -> None:
+    """Refuse parameter names that the notebook's ``parameters`` cell does not declare.
+
+    papermill only warns about unknown names (and the run then silently ignores them);
+    here they are an error naming the parameter and listing the known ones.
+
+    Examples
+    --------
+    >>> check_parameters("notebooks/segment_findings.ipynb", ["segment", "colour"])
+    Traceback (most recent call last):
+    ...
+    surveykit.errors.ReportError: unknown notebook parameter 'colour' ...
+    """
+    known = notebook_parameters(notebook)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        word = "parameter" if len(unknown) == 1 else "parameters"
+        raise ReportError(
+            f"unknown notebook {word} {', '.join(map(repr, unknown))} for {notebook}; "
+            f"its parameters cell declares: {', '.join(known)}")
+
+
+# ------------------------------------------------------------------------------------------
+# segments
+# ------------------------------------------------------------------------------------------
+def _python_value(v):
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+        return int(v)
+    return v
+
+
+def segment_values(survey, segment_by: str, segments=None) -> list[tuple[Any, str]]:
+    """``(value, label)`` of every segment present in the data, in questionnaire order.
+
+    ``segments`` restricts them; each entry may be a code (``"1"`` matches ``1``) or a
+    label (case-insensitive). Unknown entries raise :class:`ReportError` listing the
+    available ones.
+    """
+    df = survey.data
+    if segment_by not in df.columns:
+        from ..survey import segment_variables
+
+        raise ReportError(f"segment variable {segment_by!r} is not in the prepared data; "
+                          f"segment variables declared in the questionnaire: "
+                          f"{segment_variables(survey) or 'none'}; other columns: "
+                          f"{', '.join(list(df.columns)[:15])} ...")
+    labels = survey.questionnaire.labels(segment_by) or {}
+    present = [_python_value(v) for v in pd.unique(df[segment_by].dropna())]
+    order = {value_text(k): i for i, k in enumerate(labels)}
+    present.sort(key=lambda v: (order.get(value_text(v), len(order)), value_text(v)))
+    label_of = {value_text(k): str(v) for k, v in labels.items()}
+    avail = [(v, label_of.get(value_text(v), value_text(v))) for v in present]
+    if not avail:
+        raise ReportError(f"segment variable {segment_by!r} has no non-missing values")
+    if segments is None:
+        return avail
+    chosen = []
+    for want in segments:
+        hit = [a for a in avail if value_text(a[0]) == value_text(want)
+               or a[1].casefold() == str(want).casefold()]
+        if not hit:
+            raise ReportError(
+                f"segment {want!r} of {segment_by!r} is not in the data; available: "
+                + ", ".join(f"{value_text(v)} ({lab})" for v, lab in avail))
+        if hit[0] not in chosen:
+            chosen.append(hit[0])
+    return chosen
+
+
+# ------------------------------------------------------------------------------------------
+# the worker
+# ------------------------------------------------------------------------------------------
+def _started_cells(output: str) -> int:
+    try:
+        import nbformat
+
+        nb = nbformat.read(output, as_version=4)
+    except Exception:  # noqa: BLE001 - no notebook written yet
+        return 0
+    return sum(1 for c in nb.cells if c.get("metadata", {}).get("papermill", {})
+               .get("start_time"))
+
+
+def _is_startup_failure(exc: BaseException, output: str) -> bool:
+    """A kernel that never ran a cell (died or hung while starting), not a notebook error."""
+    from nbclient.exceptions import CellTimeoutError
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError | CellTimeoutError | ReportError):
+        return False
+    try:
+        from jupyter_client.kernelspec import NoSuchKernel
+
+        if isinstance(exc, NoSuchKernel):
+            return False
+    except ImportError:  # pragma: no cover
+        pass
+    return _started_cells(output) == 0
+
+
+def _describe(exc: BaseException, timeout: float) -> tuple[str, str, str]:
+    """``(status, one-line error, details)`` of a failed run."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return ("failed", f"{exc.ename}: {exc.evalue} (notebook cell In [{exc.exec_count}])",
+                "\n".join(exc.traceback))
+    if isinstance(exc, CellTimeoutError | TimeoutError) and not isinstance(exc, DeadKernelError):
+        return ("timeout", f"the notebook did not finish within the {timeout:g} s timeout",
+                str(exc))
+    return ("failed", f"{type(exc).__name__}: {exc}",
+            "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+
+
+def _headline(nb) -> dict:
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data") or {}
+            if HEADLINE_MIME in data:
+                value = data[HEADLINE_MIME]
+                return json.loads(value) if isinstance(value, str) else dict(value)
+    return {}
+
+
+def _run_segment(job: dict) -> dict:
+    """Execute one segment's notebook (one retry on kernel start-up failure), export it."""
+    import nbformat
+    import papermill
+
+    t0 = time.monotonic()
+    deadline = t0 + job["timeout"]
+    output, page = job["output"], job["html"]
+    status, error, details, attempts, headline = "ok", None, None, 0, {}
+    while True:
+        attempts += 1
+        try:
+            papermill.execute_notebook(
+                job["notebook"], output, parameters=job["parameters"],
+                kernel_name=job["kernel_name"], progress_bar=False, log_output=False,
+                start_timeout=job["start_timeout"], execution_timeout=job["timeout"],
+                timeout_func=lambda cell: max(1.0, deadline - time.monotonic()),
+                cwd=job["cwd"])
+            break
+        except Exception as exc:  # noqa: BLE001 - a failed segment is reported, not raised
+            if attempts == 1 and _is_startup_failure(exc, output):
+                continue
+            status, error, details = _describe(exc, job["timeout"])
+            break
+    if status == "ok":
+        try:
+            nb = nbformat.read(output, as_version=4)
+            headline = _headline(nb)
+            export_html(nb, page, title=job["title"])
+        except Exception as exc:  # noqa: BLE001
+            status, error, details = _describe(exc, job["timeout"])
+    if status != "ok":
+        failure_page(job["title"], error or "unknown error", details=details,
+                     notebook_name=Path(output).name if Path(output).exists() else None,
+                     html_path=page)
+    return {"status": status, "error": error, "attempts": attempts, "headline": headline,
+            "seconds": round(time.monotonic() - t0, 3)}
+
+
+# ------------------------------------------------------------------------------------------
+# the runner
+# ------------------------------------------------------------------------------------------
+def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
+               segments=None, workers: int | None = None, timeout: float = 600,
+               min_base: int = 30, out="reports", notebook=None,
+               parameters: dict | None = None, kernel_name: str = "python3",
+               start_timeout: float = 60, progress: bool = True,
+               keep_data: bool = False) -> ReportResult:
+    """Per-segment findings: prepare once, run a notebook per segment, write HTML + index.
+
+    Parameters
+    ----------
+    questionnaire, data : path
+        Questionnaire YAML and responses file.
+    targets : path, optional
+        Weighting targets (the data are raked to them once, before any notebook runs).
+    crm : path, optional
+        CRM extract joined on the questionnaire's customer id.
+    segment_by : str
+        The segment variable (question or derived variable id).
+    segments : list, optional
+        Only these segment codes or labels (default: every value present in the data).
+    workers : int, optional
+        Notebooks run in parallel (default: the number of cores).
+    timeout : float
+        Seconds allowed per notebook (kernel start-up excluded).
+    min_base : int
+        Bases below this are flagged as low in the text and not tested.
+    out : path
+        Output folder: ``index.html``, ``manifest.json``, one ``<segment>.html`` and the
+        executed ``<segment>.ipynb`` beside it.
+    notebook : path, optional
+        The findings notebook (default ``notebooks/segment_findings.ipynb``).
+    parameters : dict, optional
+        Extra notebook parameters; every name must be declared in its parameters cell.
+    kernel_name : str
+        Jupyter kernel for the runs.
+    start_timeout : float
+        Seconds a kernel may take to start.
+    progress : bool
+        Show a progress bar (on stderr).
+    keep_data : bool
+        Keep the prepared data in ``out/_prepared`` (default: a temporary folder, deleted
+        afterwards, so respondent-level data never ship with the reports).
+
+    Returns
+    -------
+    ReportResult
+        ``.index_path``, ``.manifest_path``, ``.segments``, ``.ok``.
+
+    Raises
+    ------
+    ReportError
+        Bad parameters (unknown notebook parameter, unknown segment, workers < 1...);
+        raised before anything runs. Errors in the inputs raise their own typed errors
+        (QuestionnaireError, ResponseDataError, WeightingError).
+
+    Examples
+    --------
+    >>> r = run_report("questionnaires/pc_customers.yaml", "data/demo/responses.csv",
+    ...                targets="data/demo/targets.yaml", segment_by="segment",
+    ...                out="reports/demo")  # doctest: +SKIP
+    >>> r.ok, r.index_path  # doctest: +SKIP
+    (True, PosixPath('reports/demo/index.html'))
+    """
+    t_start = time.monotonic()
+    started = datetime.now().isoformat(timespec="seconds")
+    nb_path = Path(notebook) if notebook is not None else DEFAULT_NOTEBOOK
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ReportError(f"workers must be a positive integer, not {workers!r}")
+    if not isinstance(timeout, int | float) or not timeout > 0:
+        raise ReportError(f"timeout must be a positive number of seconds, not {timeout!r}")
+    if not isinstance(min_base, int) or isinstance(min_base, bool) or min_base < 1:
+        raise ReportError(f"min_base must be a positive integer, not {min_base!r}")
+    if not segment_by or not isinstance(segment_by, str):
+        raise ReportError(f"segment_by must name the segment variable, not {segment_by!r}")
+    if segments is not None and isinstance(segments, str | int | float):
+        segments = [segments]
+    if segments is not None and len(segments) == 0:
+        raise ReportError("segments is empty; leave it out to report every segment")
+    extra = dict(parameters or {})
+    clash = [k for k in extra if k in RUNNER_PARAMETERS]
+    if clash:
+        raise ReportError(f"parameters {clash} are set by run_report itself; pass them as its "
+                          "own arguments")
+    check_parameters(nb_path, [*RUNNER_PARAMETERS, *extra])
+    for name, path in (("questionnaire", questionnaire), ("data", data),
+                       ("targets", targets), ("crm", crm)):
+        if path is not None and not Path(path).is_file():
+            raise ReportError(f"{name} file {path} does not exist")
+
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+
+    # 1. prepare once
+    from ..survey import Survey
+
+    survey = Survey.from_files(questionnaire, data, targets=targets, crm=crm)
+    chosen = segment_values(survey, segment_by, segments)
+    if keep_data:
+        prepared = out / "_prepared"
+    else:
+        prepared = Path(tempfile.mkdtemp(prefix="surveykit-report-"))
+    survey.save(prepared)
+    prepare_seconds = time.monotonic() - t_start
+
+    w = survey.weight_array()
+    total_w = float(w.sum())
+    stems = unique_names(f"{value_text(v)}-{lab}" if value_text(v) != lab else lab
+                         for v, lab in chosen)
+    abspath = {name: (str(Path(p).resolve()) if p is not None else None)
+               for name, p in (("questionnaire", questionnaire), ("data", data),
+                               ("targets", targets), ("crm", crm))}
+    jobs, entries = [], []
+    for (value, label), stem in zip(chosen, stems, strict=True):
+        page = inside(out, f"{stem}.html")
+        nb_out = inside(out, f"{stem}.ipynb")
+        mask = survey.segment_mask(segment_by, value).to_numpy()
+        base = int(mask.sum())
+        entries.append({
+            "value": value, "label": label, "status": "pending", "seconds": None,
+            "base": base, "weighted_share": float(w[mask].sum() / total_w) if total_w else None,
+            "low_base": base < min_base, "error": None, "html": page.name,
+            "notebook": nb_out.name, "headline": {}, "attempts": 0})
+        jobs.append({
+            "notebook": str(nb_path.resolve()), "output": str(nb_out), "html": str(page),
+            "title": f"{label}: findings", "kernel_name": kernel_name,
+            "timeout": float(timeout), "start_timeout": float(start_timeout),
+            "cwd": str(out),
+            "parameters": {**abspath, "segment_by": segment_by, "segment": value,
+                           "out": str(out), "min_base": int(min_base),
+                           "prepared": str(prepared), **extra},
+        })
+
+    # 2. run in parallel
+    try:
+        _execute_all(jobs, entries, workers=min(workers, len(jobs)), progress=progress)
+    finally:
+        if not keep_data:
+            shutil.rmtree(prepared, ignore_errors=True)
+
+    # 3. manifest and index
+    ok = all(e["status"] == "ok" for e in entries)
+    seconds = time.monotonic() - t_start
+    seg_label = _variable_label(survey, segment_by)
+    run = {
+        "surveykit": __version__, "started": started, "seconds": round(seconds, 3),
+        "prepare_seconds": round(prepare_seconds, 3),
+        "questionnaire": abspath["questionnaire"], "data": abspath["data"],
+        "targets": abspath["targets"], "crm": abspath["crm"], "segment_by": segment_by,
+        "segment_label": seg_label, "segments": [e["value"] for e in entries],
+        "workers": workers, "timeout": timeout, "min_base": min_base,
+        "notebook": str(nb_path), "parameters": extra, "n": int(len(survey.data)),
+        "weighted": survey.weights is not None,
+        "weighting_efficiency": survey.meta.get("weighting_efficiency"),
+        "ok": ok,
+    }
+    manifest_path = write_manifest(out / "manifest.json", run, entries)
+    title = f"{survey.questionnaire.title}: findings by {seg_label}"
+    total = _total_row(entries, len(survey.data))
+    notes = _index_notes(survey, min_base)
+    sub = (f"{len(survey.data):,} respondents; {len(entries)} segments of {seg_label}; "
+           f"{'weighted' if survey.weights else 'unweighted'}"
+           + (f" (weighting efficiency {100 * survey.meta['weighting_efficiency']:.0f}%)"
+              if survey.meta.get("weighting_efficiency") is not None else ""))
+    index_path = write_index(out / "index.html", title, entries, total=total, notes=notes,
+                             subtitle=sub)
+    return ReportResult(out, index_path, manifest_path, entries, ok, seconds, prepare_seconds)
+
+
+def _variable_label(survey, name: str) -> str:
+    try:
+        return survey.questionnaire.variable(name).label
+    except KeyError:
+        return name
+
+
+def _total_row(entries: list[dict], n: int) -> dict:
+    total: dict[str, Any] = {"base": f"{n:,}"}
+    for e in entries:
+        for m in e.get("headline", {}).get("total", []) or []:
+            total.setdefault(m["key"], m)
+    return total
+
+
+def _index_notes(survey, min_base: int) -> list[str]:
+    return [
+        "Arrows mark segment results significantly higher (▲) or lower (▼) than the rest of "
+        "the sample at the 5% level (two-sided tests on effective bases; details in each "
+        "report's method note).",
+        f"Bases under {min_base} respondents are flagged 'low base' and not tested.",
+        "Base = unweighted respondents; share = weighted share of the sample.",
+    ]
+
+
+def _mark(entry: dict, result: dict) -> None:
+    entry.update({k: result[k] for k in ("status", "error", "seconds", "headline", "attempts")})
+
+
+def _execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
+                 progress: bool) -> None:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(jobs), desc="segment reports", unit="report", disable=not progress)
+    try:
+        if workers == 1:
+            for job, entry in zip(jobs, entries, strict=True):
+                _mark(entry, _safe_run(job))
+                bar.update(1)
+            return
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_run_segment, job): i for i, job in enumerate(jobs)}
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    result = fut.result()
+                except (BrokenProcessPool, Exception) as exc:  # noqa: BLE001
+                    result = _crashed(jobs[i], exc)
+                _mark(entries[i], result)
+                bar.update(1)
+                bar.set_postfix_str(f"{entries[i]['label'][:20]}: {entries[i]['status']}")
+    finally:
+        bar.close()
+
+
+def _safe_run(job: dict) -> dict:
+    try:
+        return _run_segment(job)
+    except Exception as exc:  # noqa: BLE001
+        return _crashed(job, exc)
+
+
+def _crashed(job: dict, exc: BaseException) -> dict:
+    error = f"the worker process failed: {type(exc).__name__}: {exc}"
+    try:
+        failure_page(job["title"], error, html_path=job["html"])
+    except Exception:  # noqa: BLE001, S110 - nothing more can be done
+        pass
+    return {"status": "failed", "error": error, "seconds": None, "headline": {}, "attempts": 1}

@@ -1,0 +1,329 @@
+"""A small :class:`Survey`: questionnaire + clean responses + weights, travelling together.
+
+Every analysis function in surveykit works on a plain DataFrame with ``weights=``; a
+``Survey`` only saves passing the same three things again and again, and lets the report
+runner prepare (check, clean, weight, join CRM, drop personal data) **once** and hand the
+result to every per-segment notebook (:meth:`Survey.save` / :meth:`Survey.load`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._util import atomic_write, resolve_weights
+from .errors import ReportError, SurveykitWarning
+
+__all__ = ["Survey", "WEIGHT_COLUMN"]
+
+WEIGHT_COLUMN = "weight"
+_DATA_FILE = "responses.parquet"
+_META_FILE = "survey.json"
+_QUESTIONNAIRE_FILE = "questionnaire.yaml"
+_WEIGHTING_FILE = "weighting.pkl"
+
+
+@dataclass
+class Survey:
+    """Questionnaire, analysis-ready responses and the weight column, together.
+
+    Parameters
+    ----------
+    questionnaire : Questionnaire
+        The loaded questionnaire (labels, scales, constructs, roles).
+    data : DataFrame
+        One row per respondent, cleaned (missing codes NaN, derived variables added),
+        without personal-data columns.
+    weights : str or None
+        Name of the weight column of ``data`` (``None``: unweighted).
+    weighting : WeightingReport, optional
+        The raking report, when the data were weighted to targets.
+    meta : dict
+        What was done while preparing: source files, check summary, CRM columns joined,
+        personal-data columns dropped.
+
+    Examples
+    --------
+    >>> s = Survey.from_files("questionnaires/pc_customers.yaml",
+    ...                       "data/demo/responses.csv",
+    ...                       targets="data/demo/targets.yaml")  # doctest: +SKIP
+    >>> s.apply(estimates.nps, "nps", by="segment")  # doctest: +SKIP
+    """
+
+    questionnaire: Any
+    data: pd.DataFrame
+    weights: str | None = WEIGHT_COLUMN
+    weighting: Any = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.weights is not None:
+            resolve_weights(self.data, self.weights, error=ReportError)
+
+    # -- building ------------------------------------------------------------------------
+    @classmethod
+    def from_files(cls, questionnaire, data, *, targets=None, crm=None,
+                   weight_options: dict | None = None) -> Survey:
+        """Load, check, clean, weight and (optionally) join CRM data, dropping personal data.
+
+        Parameters
+        ----------
+        questionnaire : path or Questionnaire
+        data : path or DataFrame
+            Raw responses (read with :func:`surveykit.responses.read_responses`).
+        targets : path, mapping or Targets, optional
+            Population margins; the data are raked to them
+            (:func:`surveykit.weighting.rake`). Without targets the questionnaire's design
+            weight (``roles.base_weight``) is used if declared, else no weights.
+        crm : path or DataFrame, optional
+            CRM extract joined on the questionnaire's ``roles.customer_id``
+            (:func:`surveykit.segments.join_crm`).
+        weight_options : dict, optional
+            Extra keyword arguments for :func:`surveykit.weighting.rake` (``cap=``...).
+
+        Returns
+        -------
+        Survey
+
+        Examples
+        --------
+        >>> s = Survey.from_files("q.yaml", "responses.csv",
+        ...                       targets="targets.yaml")  # doctest: +SKIP
+        """
+        from .questionnaire import Questionnaire, load_questionnaire
+        from .responses import check_responses, clean, read_responses
+
+        q = questionnaire if isinstance(questionnaire, Questionnaire) else \
+            load_questionnaire(questionnaire)
+        raw = data.copy() if isinstance(data, pd.DataFrame) else read_responses(data, q)
+        checked = check_responses(q, raw)
+        df, log = clean(q, raw, checked)
+        meta: dict[str, Any] = {
+            "questionnaire": str(getattr(q, "source", None) or questionnaire),
+            "data": None if isinstance(data, pd.DataFrame) else str(data),
+            "targets": None if targets is None or not isinstance(targets, str | os.PathLike)
+            else str(targets),
+            "crm": None if crm is None or isinstance(crm, pd.DataFrame) else str(crm),
+            "n_raw": int(len(raw)),
+            "n": int(len(df)),
+            "check_errors": int(getattr(checked, "n_errors", 0) or 0),
+            "check_summary": _jsonable(getattr(checked, "summary", None)),
+            "cleaning_log_rows": int(len(log)) if hasattr(log, "__len__") else None,
+        }
+        roles = q.roles
+        crm_columns: list[str] = []
+        labels: dict[str, dict] = {}
+        if crm is not None:
+            crm_df = crm.copy() if isinstance(crm, pd.DataFrame) else _read_table(crm)
+            df, crm_columns, labels, notes = _join_crm(q, df, crm_df)
+            meta["crm_notes"] = notes
+        meta["crm_columns"] = crm_columns
+        meta["labels"] = labels
+
+        weighting, weights = None, None
+        if targets is not None:
+            from .weighting import rake
+
+            opts = dict(weight_options or {})
+            # respondents with a missing weighting variable cannot be placed in the
+            # targets: they get weight 0 (counted in meta) rather than stopping the run
+            opts.setdefault("missing", "exclude")
+            if roles.base_weight and roles.base_weight in df.columns:
+                opts.setdefault("base_weight", roles.base_weight)
+            weighting = rake(df, targets, **opts)
+            df[WEIGHT_COLUMN] = weighting.weights.reindex(df.index).to_numpy(dtype=float)
+            weights = WEIGHT_COLUMN
+        elif roles.base_weight and roles.base_weight in df.columns:
+            df[WEIGHT_COLUMN] = pd.to_numeric(df[roles.base_weight], errors="coerce")
+            weights = WEIGHT_COLUMN
+        meta["weighted"] = weights is not None
+        if weights is not None:
+            meta["zero_weight"] = int((df[WEIGHT_COLUMN].fillna(0) <= 0).sum())
+        if weighting is not None:
+            meta["weighting_efficiency"] = float(weighting.efficiency)
+            meta["weighting_n_eff"] = float(weighting.n_eff)
+
+        df, dropped = drop_personal_data(q, df)
+        meta["dropped_columns"] = dropped
+        return cls(q, df.reset_index(drop=True), weights, weighting, meta)
+
+    # -- persistence -----------------------------------------------------------------------
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write the prepared survey to ``folder`` (Parquet data, questionnaire copy, JSON
+        metadata, pickled weighting report) so worker processes can :meth:`load` it.
+
+        Examples
+        --------
+        >>> s.save("/tmp/prepared")  # doctest: +SKIP
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{_DATA_FILE}.tmp"
+        self.data.to_parquet(tmp, index=False)
+        os.replace(tmp, folder / _DATA_FILE)
+        source = getattr(self.questionnaire, "source", None)
+        if source and Path(source).is_file():
+            shutil.copyfile(source, folder / _QUESTIONNAIRE_FILE)
+        with open(folder / _WEIGHTING_FILE, "wb") as fh:
+            pickle.dump({"questionnaire": self.questionnaire, "weighting": self.weighting}, fh)
+        atomic_write(folder / _META_FILE, json.dumps(
+            {"weights": self.weights, "meta": _jsonable(self.meta)}, indent=2,
+            ensure_ascii=False))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> Survey:
+        """Read a survey written by :meth:`save`.
+
+        Examples
+        --------
+        >>> s = Survey.load("/tmp/prepared")  # doctest: +SKIP
+        """
+        folder = Path(folder)
+        if not (folder / _META_FILE).is_file():
+            raise ReportError(f"{folder} is not a prepared survey folder (no {_META_FILE}); "
+                              "write one with Survey.save()")
+        meta = json.loads((folder / _META_FILE).read_text(encoding="utf-8"))
+        with open(folder / _WEIGHTING_FILE, "rb") as fh:
+            objs = pickle.load(fh)  # noqa: S301 - our own file, written by save()
+        data = pd.read_parquet(folder / _DATA_FILE)
+        return cls(objs["questionnaire"], data, meta["weights"], objs["weighting"], meta["meta"])
+
+    # -- using ----------------------------------------------------------------------------
+    def weight_array(self) -> np.ndarray:
+        """The weights as an array aligned with :attr:`data` (ones when unweighted)."""
+        return resolve_weights(self.data, self.weights, error=ReportError)
+
+    def apply(self, func: Callable, *args, **kwargs):
+        """Call ``func(self.data, *args, weights=self.weights, **kwargs)``.
+
+        Examples
+        --------
+        >>> from surveykit import estimates
+        >>> s.apply(estimates.mean, "sat_overall", by="segment")  # doctest: +SKIP
+        """
+        kwargs.setdefault("weights", self.weights)
+        return func(self.data, *args, **kwargs)
+
+    def labels(self, name: str) -> dict:
+        """Value labels of a column: the questionnaire's, else those of CRM-derived columns
+        (value tier, lifecycle stage) recorded while preparing."""
+        lab = self.questionnaire.labels(name)
+        if lab:
+            return lab
+        return dict((self.meta.get("labels") or {}).get(name, {}))
+
+    def segment_mask(self, by: str, value) -> pd.Series:
+        """Boolean mask of the respondents whose ``by`` equals ``value`` (codes compared
+        as numbers when both sides are numeric, so ``"1"`` matches ``1.0``)."""
+        if by not in self.data.columns:
+            raise ReportError(f"segment variable {by!r} is not in the data; known segment "
+                              f"variables: {segment_variables(self)}")
+        return _equals(self.data[by], value)
+
+    def subset(self, by: str, value) -> Survey:
+        """The survey restricted to one segment (a new object; this one is unchanged)."""
+        mask = self.segment_mask(by, value)
+        return Survey(self.questionnaire, self.data.loc[mask].reset_index(drop=True),
+                      self.weights, self.weighting, dict(self.meta))
+
+    def __repr__(self) -> str:
+        w = f"weights={self.weights!r}" if self.weights else "unweighted"
+        return f"Survey({self.questionnaire.id!r}, n={len(self.data)}, {w})"
+
+
+def segment_variables(survey: Survey) -> list[str]:
+    """Segment variables declared in the questionnaire's roles that are in the data."""
+    return [s for s in survey.questionnaire.roles.segments if s in survey.data.columns]
+
+
+def drop_personal_data(q, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Remove ``pii: true`` columns (and the CRM key) so they never reach a report."""
+    drop = list(q.pii_columns)
+    if q.roles.customer_id:
+        drop.append(q.roles.customer_id)
+    dropped = [c for c in drop if c in df.columns]
+    return df.drop(columns=dropped), dropped
+
+
+def _join_crm(q, df: pd.DataFrame, crm_df: pd.DataFrame):
+    """Join the CRM extract; add value tier and lifecycle stage (as numeric codes + labels)
+    when the extract has spend and purchase dates. Returns ``(df, new columns, labels,
+    notes)``; warnings of the join (e.g. undeclared personal data dropped) become notes."""
+    from .crm import join_crm, lifecycle_stage, value_tiers
+
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SurveykitWarning)
+        if "spend_12m" in crm_df.columns:
+            crm_df["value_tier"] = value_tiers(crm_df, "spend_12m")
+        if {"first_purchase", "last_purchase"} <= set(crm_df.columns):
+            as_of = pd.to_datetime(crm_df["last_purchase"], errors="coerce").max()
+            if pd.notna(as_of):
+                crm_df["lifecycle"] = lifecycle_stage(crm_df, as_of=as_of)
+                notes.append(f"lifecycle stages as of {as_of.date()} (latest purchase in the "
+                             "CRM extract)")
+        before = set(df.columns)
+        df = join_crm(df, crm_df, questionnaire=q)
+    notes.extend(str(w.message) for w in caught if issubclass(w.category, SurveykitWarning))
+    new = [c for c in df.columns if c not in before]
+    labels: dict[str, dict] = {}
+    for col in new:
+        s = df[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = list(s.cat.categories)
+            codes = s.cat.codes.astype(float).where(s.cat.codes >= 0)
+            df[col] = codes + 1
+            labels[col] = {i + 1: str(c) for i, c in enumerate(cats)}
+        elif s.dtype == bool:
+            df[col] = s.astype(float)
+    return df, new, labels, notes
+
+
+def _equals(col: pd.Series, value) -> pd.Series:
+    num = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
+    if pd.notna(num):
+        as_num = pd.to_numeric(col, errors="coerce")
+        if as_num.notna().any():
+            return (as_num == num).fillna(False).astype(bool)
+    return (col.astype(str) == str(value)).fillna(False).astype(bool)
+
+
+def _read_table(path) -> pd.DataFrame:
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        return pd.read_excel(path)
+    return pd.read_csv(path)
+
+
+def _jsonable(obj):
+    """A JSON-safe copy of small metadata (DataFrames become records)."""
+    if obj is None or isinstance(obj, str | bool | int):
+        return obj
+    if isinstance(obj, float | np.floating):
+        return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, pd.DataFrame):
+        return _jsonable(obj.to_dict(orient="records"))
+    if isinstance(obj, pd.Series):
+        return _jsonable(obj.to_dict())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveykitWarning)
+        return str(obj)
