@@ -348,7 +348,7 @@ class _Checker:
             if var.kind in ("id", "customer_id", "open", "other_text"):
                 continue
             if not is_numeric_variable(var):  # text codes
-                codes = set(var.value_labels) | set(var.missing_codes)
+                codes = [*var.value_labels, *var.missing_codes]
                 bad = self.present(name) & ~self.df[name].isin(codes).to_numpy()
                 self.invalid[name] = self.invalid_value[name] = bad
                 self.hit("out_of_range", name, bad, lambda p, n=name: self.raw(n, p),

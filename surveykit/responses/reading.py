@@ -132,7 +132,9 @@ def read_responses(path: str | os.PathLike, questionnaire: Questionnaire, *,
     na = set(na_values)
     spss = None
     if fmt == "csv":
-        raw = _read_csv(path, sep or ("\t" if path.suffix.lower() == ".tsv" else ","), encoding)
+        text_cols = [n for n, v in q.variables().items() if not is_numeric_variable(v)]
+        raw = _read_csv(path, sep or ("\t" if path.suffix.lower() == ".tsv" else ","), encoding,
+                        na, text_cols)
     elif fmt == "parquet":
         raw = _read_parquet(path)
     elif fmt == "excel":
@@ -199,7 +201,9 @@ def is_numeric_variable(var: Variable) -> bool:
     return not any(isinstance(code, str) for code in var.value_labels)
 
 
-def _read_csv(path: Path, sep: str, encoding: str) -> pd.DataFrame:
+def _read_csv(path: Path, sep: str, encoding: str, na: set, text_cols: list[str]) -> pd.DataFrame:
+    """Numbers are parsed by pandas' C parser (fast); a column that holds any other text
+    comes back as text and is typed later. Text and id columns are read as text."""
     enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
         with open(path, newline="", encoding=enc) as fh:
@@ -207,8 +211,10 @@ def _read_csv(path: Path, sep: str, encoding: str) -> pd.DataFrame:
         if header is None:
             raise _fail(path, "file is empty; expected a header row with column names")
         _no_duplicates(path, header)
-        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_filter=False,
-                         encoding=enc, skip_blank_lines=True)
+        dtype = {c: str for c in header if c in set(text_cols)}
+        df = pd.read_csv(path, sep=sep, dtype=dtype, keep_default_na=False, na_values=sorted(na),
+                         encoding=enc, skip_blank_lines=True,
+                         true_values=[], false_values=[])
     except UnicodeDecodeError as exc:
         raise _fail(path, f"not {encoding} text ({exc.reason} at byte {exc.start}); save it as "
                     "UTF-8 or pass encoding= (e.g. 'cp1252')") from None
@@ -256,7 +262,8 @@ def _read_excel(path: Path, sheet) -> pd.DataFrame:
         if head.empty:
             raise _fail(path, f"sheet {sheet!r} is empty; expected a header row")
         _no_duplicates(path, [str(v) for v in head.iloc[0].tolist()])
-        return pd.read_excel(path, sheet_name=sheet, dtype=object)
+        return pd.read_excel(path, sheet_name=sheet, dtype=object, keep_default_na=False,
+                             na_values=[])
     except ResponseDataError:
         raise
     except (ValueError, KeyError) as exc:
@@ -292,6 +299,8 @@ def _read_sav(path: Path) -> tuple[pd.DataFrame, dict]:
 
 
 def _type_numeric(s: pd.Series, na: set) -> pd.Series:
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiub":
+        return s if s.dtype == np.float64 else s.astype("float64")
     if is_bool_dtype(s) or is_numeric_dtype(s):
         return s.astype("float64")
     text = s.astype("str").str.strip()
