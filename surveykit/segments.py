@@ -25,7 +25,6 @@ from .crm import (
     value_tiers,
 )
 from .errors import SegmentationError, TableError
-from .tables import banner
 
 __all__ = ["apriori_segments", "choose_k", "needs_segments", "SegmentModel", "profile_segments",
            "segment_summary", "join_crm", "match_crm", "rfm_scores", "value_tiers", "clv",
@@ -456,54 +455,105 @@ def _suggest_names(centers_z: pd.DataFrame, labels: dict, n_features: int = 2) -
 def profile_segments(df: pd.DataFrame, segments: str | pd.Series, variables: Sequence[str], *,
                      weights=None, questionnaire=None, types: Mapping[str, str] | None = None,
                      labels=None, value_labels=None, scales=None, alpha: float = 0.05,
-                     correction: str = "holm", min_base: int = 30) -> pd.DataFrame:
+                     correction: str = "holm", min_base: int = 30,
+                     method: str = "effective_base") -> pd.DataFrame:
     """Profile of every segment against the total: estimate, total, index (100 = total) and
-    significance (part-whole z / t test on effective bases, as in :func:`~surveykit.tables.banner`
-    with ``compare="total"``).
+    significance, for every row a banner would show (category %, top/bottom box, means, NPS).
+
+    The test is :func:`surveykit.estimates.compare` with ``reference="total"`` (each segment
+    against the rest of the sample, on effective bases, or ``method="design"``), with
+    ``correction`` across the segments of each row. Segments with an unweighted base under
+    ``min_base`` are flagged and not tested.
 
     ``segments`` is a column of ``df`` or a Series aligned with it (e.g. ``model.labels``).
+
+    Returns
+    -------
+    DataFrame
+        ``variable, question_label, row, row_label, stat, segment, estimate, total, index,
+        difference, sig ("+" / "-"), p_value, p_adj, n, n_eff, low_base, test``; the method
+        note is in ``.attrs["footnotes"]``.
 
     Examples
     --------
     >>> profile_segments(df, "pc_segment", ["sat", "nps", "channel"], weights="w")  # doctest: +SKIP
     """
-    labels = dict(labels or {})
+    from .estimates import compare
+    from .tables import _Meta, _question_matrix, adjust_pvalues
+
     if isinstance(segments, str):
         check_columns(df, [segments], error=SegmentationError, what="segment column")
-        seg, name = df[segments], segments
+        seg = df[segments]
     else:
         seg = pd.Series(segments)
         if len(seg) != len(df) or not seg.index.equals(df.index):
             raise SegmentationError("segments must be a column name or a Series with the same "
                                     "index as df")
-        name = "__segment__"
-        labels.setdefault(name, str(seg.name or "Segment"))
-    if isinstance(seg.dtype, pd.CategoricalDtype):
-        value_labels = {**(value_labels or {}), name: {c: c for c in seg.cat.categories}}
-    data = df.assign(**{name: seg.to_numpy()}) if name == "__segment__" else df
-    try:
-        t = banner(data, as_list(variables), [name], weights=weights, questionnaire=questionnaire,
-                   types=types, labels=labels, value_labels=value_labels, scales=scales,
-                   alpha=alpha, correction=correction, min_base=min_base, compare="total")
-    except TableError as exc:
-        raise SegmentationError(str(exc)) from None
-    f = t.to_frame()
-    tot = f[f["banner"] == "Total"].set_index(["question", "row"])["estimate"]
-    seg_rows = f[f["banner"] != "Total"].copy()
-    seg_rows["total"] = tot.reindex(list(zip(seg_rows["question"], seg_rows["row"],
-                                             strict=True))).to_numpy()
+    if seg.notna().sum() == 0:
+        raise SegmentationError("no respondent has a segment (all missing)")
+    w = resolve_weights(df, weights, error=SegmentationError)
+    meta = _Meta(df, questionnaire, types, labels, value_labels, scales, 2, SegmentationError)
+    work, rows = {"__segment__": seg.to_numpy() if not isinstance(seg.dtype, pd.CategoricalDtype)
+                  else seg.array}, []
+    for var in as_list(variables):
+        spec = meta.spec(var, role="profile")
+        try:
+            valid, P, X, rdesc = _question_matrix(meta, spec)
+        except TableError as exc:
+            raise SegmentationError(str(exc)) from None
+        if not valid.any():
+            raise SegmentationError(f"profile variable {var!r} has no answers (all missing)")
+        for key, rlabel, stat, kind, j in rdesc:
+            name = f"__y{len(rows)}"
+            if kind == "p":
+                y, cstat = np.where(valid, P[:, j], np.nan), "proportion"
+            elif stat == "nps":
+                x = pd.to_numeric(meta.values(var), errors="coerce").to_numpy(float)
+                y, cstat = np.where(valid, x, np.nan), "nps"
+            else:
+                y, cstat = np.where(valid, X[:, j], np.nan), "mean"
+            work[name] = y
+            rows.append({"__name__": name, "variable": var, "question_label": spec.label,
+                         "row": str(key if not isinstance(key, float) or not key.is_integer()
+                                    else int(key)), "row_label": rlabel, "stat": stat,
+                         "__cstat__": cstat})
+    work = pd.DataFrame(work, index=df.index)
+    parts = []
+    for cstat in ("proportion", "mean", "nps"):
+        names = [r["__name__"] for r in rows if r["__cstat__"] == cstat]
+        if names:
+            parts.append(compare(work, names, by="__segment__", stat=cstat, weights=w,
+                                 reference="total", alpha=alpha, method=method))
+    res = pd.concat(parts, ignore_index=True).drop(columns=["stat"]).rename(
+        columns={"variable": "__name__", "group": "segment", "reference_estimate": "total"})
+    info = pd.DataFrame(rows)
+    info["__order__"] = np.arange(len(info))
+    res = res.merge(info, on="__name__", how="left")
+    res = res.sort_values("__order__", kind="stable").reset_index(drop=True)
+    res["low_base"] = res["n"] < min_base
+    p = res["p_value"].where(~res["low_base"]).to_numpy(float)
+    p_adj = np.full(len(res), np.nan)
+    for pos in res.groupby("__order__").indices.values():
+        p_adj[pos] = adjust_pvalues(p[pos], correction)
+    res["p_adj"] = p_adj
+    sig = p_adj < alpha
+    res["sig"] = np.where(sig & (res["difference"] > 0), "+",
+                          np.where(sig & (res["difference"] < 0), "-", ""))
     with np.errstate(divide="ignore", invalid="ignore"):
-        idx = 100 * seg_rows["estimate"] / seg_rows["total"]
-    seg_rows["index"] = np.where(seg_rows["stat"] == "nps", np.nan, idx)
-    tests = t.tests.set_index(["question", "row", "column_a"])["p_adj"]
-    seg_rows["p_adj"] = tests.reindex(list(zip(seg_rows["question"], seg_rows["row"],
-                                               seg_rows["column"], strict=True))).to_numpy()
-    out = seg_rows.rename(columns={"question": "variable", "column_label": "segment",
-                                   "column_code": "segment_code"})
-    out = out[["variable", "question_label", "row", "row_label", "stat", "segment_code",
-               "segment", "estimate", "total", "index", "sig", "p_adj", "n", "n_eff",
-               "low_base"]].reset_index(drop=True)
-    out.attrs["footnotes"] = t.footnotes
+        index = 100 * res["estimate"] / res["total"]
+    res["index"] = np.where(res["stat"] == "nps", np.nan, index)
+    out = res[["variable", "question_label", "row", "row_label", "stat", "segment", "estimate",
+               "total", "index", "difference", "sig", "p_value", "p_adj", "n", "n_eff",
+               "low_base", "test"]]
+    corr = {"none": "no correction", "bonferroni": "Bonferroni correction",
+            "holm": "Holm correction", "fdr": "Benjamini-Hochberg (FDR) correction"}[correction]
+    out.attrs["footnotes"] = [
+        "Each segment tested against the rest of the sample (surveykit.estimates.compare, "
+        f"reference='total'): {'; '.join(sorted(res['test'].unique()))}; alpha = {alpha:g}; "
+        f"{corr} across the segments of each row. + / - : significantly above / below the "
+        "Total. Index = 100 x segment / Total.",
+        f"Segments with an unweighted base under {min_base} are flagged, not tested.",
+        "Weighted." if weights is not None else "Unweighted."]
     return out
 
 

@@ -10,11 +10,11 @@ tests exactly as much as it costs in precision.
 
 Test details (``a``, ``b`` two columns; ``W`` sum of weights, ``W2`` sum of squared weights
 of the respondents with an answer; ``ab`` the respondents in both columns, empty unless the
-banner variable is multi-response or one side is the Total):
+banner variable is multi-response):
 
 * ``f = W2_a/W_a**2 + W2_b/W_b**2 - 2*W2_ab/(W_a*W_b)``; unweighted and disjoint this is
-  ``1/n_a + 1/n_b``; weighted it is ``1/n_eff_a + 1/n_eff_b`` (Kish); against the Total it is
-  the part-whole ``1/n_a - 1/n`` (unweighted).
+  ``1/n_a + 1/n_b``; weighted it is ``1/n_eff_a + 1/n_eff_b`` (Kish); the overlap term is
+  the covariance of two columns that share respondents.
 * proportions: ``p`` pooled over the respondents in either column (each counted once),
   ``z = (p_a - p_b) / sqrt(p*(1-p)*f)``, two-sided normal p-value;
 * means: ``s2_j`` the weighted variance with divisor ``W_j*(n_eff_j-1)/n_eff_j``,
@@ -25,7 +25,8 @@ banner variable is multi-response or one side is the Total):
 Without weights these are ``prop.test(correct=FALSE)`` and ``t.test(var.equal=TRUE)`` of R
 (tested against both). P-values are corrected within each row and banner variable (``none``,
 ``bonferroni``, ``holm``, ``fdr`` = Benjamini-Hochberg). Columns whose unweighted base is under
-``min_base`` are flagged and not tested.
+``min_base`` are flagged and not tested. Segment-vs-total tests are
+:func:`surveykit.estimates.compare` (used by :func:`surveykit.segments.profile_segments`).
 """
 
 from __future__ import annotations
@@ -640,7 +641,7 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
            labels: Mapping[str, str] | None = None,
            value_labels: Mapping[str, Mapping] | None = None,
            scales: Mapping[str, Sequence[float]] | None = None, alpha: float = 0.05,
-           correction: str = "none", min_base: int = 30, compare: str = "columns",
+           correction: str = "none", min_base: int = 30,
            top_box: int = 2, total: bool = True, decimals: int = 0) -> BannerTable:
     """Cross row questions with banner variables, with significance letters.
 
@@ -669,9 +670,6 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
         Multiple-comparison correction within each row and banner variable.
     min_base : int
         Columns with fewer respondents (unweighted) answering are flagged ``*`` and not tested.
-    compare : {"columns", "total"}
-        ``columns``: letters of the columns a cell beats. ``total``: ``+``/``-`` where a column
-        differs from the Total (part-whole test).
     top_box : int
         Number of top (and bottom) scale points in the box scores when the questionnaire does
         not say.
@@ -707,10 +705,6 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     if correction not in CORRECTIONS:
         raise TableError(f"correction {correction!r} is not known; use one of "
                          f"{', '.join(CORRECTIONS)}")
-    if compare not in ("columns", "total"):
-        raise TableError(f"compare must be 'columns' or 'total', not {compare!r}")
-    if compare == "total" and not total:
-        raise TableError("compare='total' needs the Total column: set total=True")
     if isinstance(min_base, bool) or not isinstance(min_base, int | np.integer) or min_base < 0:
         raise TableError(f"min_base must be a whole number >= 0, not {min_base!r}")
     if not isinstance(top_box, int | np.integer) or top_box < 1:
@@ -724,17 +718,13 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     B = np.hstack([M, M * w[:, None], M * (w ** 2)[:, None]])
 
     # pairs to test and, where columns can overlap, their intersection matrices
-    if compare == "columns":
-        fams = [(var, [(a, b) for i, a in enumerate(ix) for b in ix[i + 1:]]) for var, ix in blocks]
-    else:
-        fams = [(var, [(c, 0) for c in ix]) for var, ix in blocks]
+    fams = [(var, [(a, b) for i, a in enumerate(ix) for b in ix[i + 1:]]) for var, ix in blocks]
     pairs = [p for _, ps in fams for p in ps]
     pa = np.array([p[0] for p in pairs], dtype=int)
     pb = np.array([p[1] for p in pairs], dtype=int)
     fam_of = np.concatenate([[k] * len(ps) for k, (_, ps) in enumerate(fams)]).astype(int) \
         if pairs else np.zeros(0, int)
-    ov = [k for k, (a, b) in enumerate(pairs)
-          if compare == "columns" and cols["banner"].iat[a] in overlapping]
+    ov = [k for k, (a, _) in enumerate(pairs) if cols["banner"].iat[a] in overlapping]
     both = M[:, pa[ov]] * M[:, pb[ov]] if ov else np.zeros((len(df), 0))
     OB = np.hstack([both * w[:, None], both * (w ** 2)[:, None]])
 
@@ -758,9 +748,7 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
         npair = len(pairs)
         iW, iW2 = np.zeros(npair), np.zeros(npair)
         iSP, iSX = np.zeros((kp, npair)), np.zeros((km, npair))
-        if compare == "total":
-            iW, iW2, iSP, iSX = W[pa], W2[pa], SP[:, pa], SX[:, pa]
-        elif ov:
+        if ov:
             vo = valid.astype(float) @ OB
             iW[ov], iW2[ov] = vo[:len(ov)], vo[len(ov):]
             so = np.hstack([P, X]).T @ OB[:, :len(ov)]
@@ -797,14 +785,11 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
             diff = res[kind][0][j]
             for q in np.flatnonzero(sig[r]):
                 a, b = pa[q], pb[q]
-                if compare == "total":
-                    cell_sig[r][a] = "+" if diff[q] > 0 else "-"
-                elif diff[q] > 0:
+                if diff[q] > 0:
                     cell_sig[r][a] += cols["letter"].iat[b]
                 elif diff[q] < 0:
                     cell_sig[r][b] += cols["letter"].iat[a]
-        cell_sig = ["".join(sorted(s, key=lambda x: (len(x), x))) if compare == "columns" else s
-                    for row in cell_sig for s in row]
+        cell_sig = ["".join(sorted(s, key=lambda x: (len(x), x))) for row in cell_sig for s in row]
         E = np.vstack([est[kind][j] for (_, _, _, kind, j) in rdesc])
         rkeys = [str(_fmt_code(r[0])) for r in rdesc]
         for k, v in (("question", [qid] * (R * C)), ("question_label", [spec.label] * (R * C)),
@@ -848,25 +833,21 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
             columns=["banner_label_a", "banner_label_b", "banner_b"])
         test_frame = test_frame.rename(columns={"banner_a": "banner"})
     base_frame = build(bases)
-    notes = _footnotes(df, w, weights, alpha, correction, min_base, compare, overlapping)
-    options = dict(alpha=alpha, correction=correction, min_base=min_base, compare=compare,
+    notes = _footnotes(df, w, weights, alpha, correction, min_base, overlapping)
+    options = dict(alpha=alpha, correction=correction, min_base=min_base,
                    decimals=int(decimals), weighted=weights is not None)
     return BannerTable(frame, test_frame, base_frame, cols, specs, notes, options)
 
 
-def _footnotes(df, w, weights, alpha, correction, min_base, compare, overlapping) -> list[str]:
+def _footnotes(df, w, weights, alpha, correction, min_base, overlapping) -> list[str]:
     corr = {"none": "no correction for multiple comparisons",
             "bonferroni": "Bonferroni correction", "holm": "Holm correction",
             "fdr": "Benjamini-Hochberg (FDR) correction"}[correction]
-    scope = ("against the other columns of the same banner variable"
-             if compare == "columns" else "against the Total (part-whole test)")
     notes = [f"Significance: proportions by two-sided z-test (pooled proportion), means and NPS "
-             f"by two-sided t-test (pooled variance), {scope}, on effective bases; "
-             f"alpha = {alpha:g}; {corr} within each row and banner variable."]
-    if compare == "columns":
-        notes.append("Letters show the columns a cell is significantly higher than.")
-    else:
-        notes.append("+ / - : significantly higher / lower than the Total.")
+             "by two-sided t-test (pooled variance), between the columns of each banner "
+             f"variable, on effective bases; alpha = {alpha:g}; {corr} within each row and "
+             "banner variable.",
+             "Letters show the columns a cell is significantly higher than."]
     if weights is None:
         notes.append(f"Unweighted; n = {len(df):,}.")
     else:

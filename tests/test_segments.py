@@ -19,7 +19,6 @@ from surveykit.segments import (
     profile_segments,
     segment_summary,
 )
-from surveykit.tables import banner
 
 ITEMS = [f"att_{i}" for i in range(1, 7)]
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
@@ -172,28 +171,42 @@ def test_names_profiles_and_assignment(clustered, model):
     assert pd.isna(model.predict(new).iat[0])
 
 
-def test_profile_index_and_significance_reuse_banner_test(clustered, model):
+def test_profile_index_and_significance_use_estimates_compare(clustered, model):
+    from surveykit.estimates import compare
+
     df, _ = clustered
     prof = model.profile(df, ["sat", "nps"], types={"sat": "rating", "nps": "nps"})
     row = prof[(prof.variable == "sat") & (prof.row == "mean")]
     lab = model.labels.to_numpy(float)
     w = df["w"].to_numpy()
+    tot = np.average(df["sat"], weights=w)
     for r in row.itertuples():
-        m = lab == r.segment_code
+        m = lab == r.segment
         est = np.average(df["sat"][m], weights=w[m])
-        tot = np.average(df["sat"], weights=w)
         assert r.estimate == pytest.approx(est) and r.total == pytest.approx(tot)
         assert r.index == pytest.approx(100 * est / tot)
-    # the significance is the banner's part-whole test, Holm-corrected
-    data = df.assign(seg=model.labels)
-    t = banner(data, ["sat"], ["seg"], weights="w", types={"sat": "rating"}, compare="total",
-               correction="holm")
-    ref = t.tests[t.tests.row == "mean"]
-    np.testing.assert_allclose(row.p_adj.to_numpy(), ref.p_adj.to_numpy())
+    # the significance is estimates.compare (segment vs rest), Holm-corrected over segments
+    ref = compare(df.assign(seg=model.labels), "sat", by="seg", stat="mean", weights="w",
+                  reference="total")
+    np.testing.assert_allclose(row.p_value.to_numpy(), ref.p_value.to_numpy())
+    np.testing.assert_allclose(row.p_adj.to_numpy(),
+                               np.minimum(1, np.maximum.accumulate(
+                                   np.sort(ref.p_value.to_numpy()) * [3, 2, 1]))[
+                                   np.argsort(np.argsort(ref.p_value.to_numpy()))])
+    nps = prof[(prof.variable == "nps") & (prof.row == "nps")]
+    ref_nps = compare(df.assign(seg=model.labels), "nps", by="seg", stat="nps", weights="w",
+                      reference="total")
+    np.testing.assert_allclose(nps.estimate.to_numpy(), ref_nps.estimate.to_numpy())
+    np.testing.assert_allclose(nps.p_value.to_numpy(), ref_nps.p_value.to_numpy())
+    top = prof[(prof.variable == "sat") & (prof.row == "top_box")]
+    for r in top.itertuples():
+        m = lab == r.segment
+        assert r.estimate == pytest.approx(np.average(df["sat"][m] >= 4, weights=w[m]))
     # simulated: truth segment 2 (high on items 5-6) is more satisfied -> '+' for its segment
     hi = row.loc[row.estimate.idxmax()]
     assert hi.sig == "+"
     assert (row.sig != "").sum() >= 2
+    assert "estimates.compare" in prof.attrs["footnotes"][0]
 
 
 def test_validation_and_segment_summary(clustered, model):

@@ -36,26 +36,23 @@ def ref_tests():
     return ref
 
 
-def _mine(small, bv, weighted, compare, correction="none"):
+def _mine(small, bv, weighted, correction="none"):
     return banner(small, ["sat", "nps", "x"], [bv], weights="w" if weighted else None,
-                  types=TYPES, scales=SCALES, compare=compare, correction=correction,
-                  min_base=0)
+                  types=TYPES, scales=SCALES, correction=correction, min_base=0)
 
 
 def _key(frame):
-    code_b = frame["code_b"].map(lambda c: "Total" if c is None or c != c else str(int(float(c)))
-                                 if str(c).replace(".", "").isdigit() else str(c))
     code_a = frame["code_a"].map(lambda c: str(int(float(c))))
+    code_b = frame["code_b"].map(lambda c: str(int(float(c))))
     return list(zip(frame["question"], frame["row"], code_a, code_b, strict=True))
 
 
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("bv", ["g", "m"])
-@pytest.mark.parametrize("compare", ["columns", "total"])
-def test_pairwise_statistics_match_reference(small, ref_tests, weighted, bv, compare):
-    ref = ref_tests[(ref_tests["weighted"] == weighted) & (ref_tests["banner"] == bv)
-                    & (ref_tests["compare"] == compare)]
-    got = _mine(small, bv, weighted, compare).tests
+def test_pairwise_statistics_match_reference(small, ref_tests, weighted, bv):
+    """g: single-coded banner; m: multi-response banner (overlapping columns)."""
+    ref = ref_tests[(ref_tests["weighted"] == weighted) & (ref_tests["banner"] == bv)]
+    got = _mine(small, bv, weighted).tests
     got = got.assign(key=_key(got)).set_index("key")
     ref = ref.assign(key=_key(ref)).set_index("key")
     assert len(got) == len(ref) > 0
@@ -74,10 +71,9 @@ def test_pairwise_statistics_match_reference(small, ref_tests, weighted, bv, com
                                             ("bonferroni", "p_bonferroni")])
 def test_corrections_match_p_adjust(small, ref_tests, correction, col):
     for weighted in (False, True):
-        for compare in ("columns", "total"):
-            ref = ref_tests[(ref_tests["weighted"] == weighted) & (ref_tests["banner"] == "g")
-                            & (ref_tests["compare"] == compare)]
-            got = _mine(small, "g", weighted, compare, correction).tests
+        for bv in ("g", "m"):
+            ref = ref_tests[(ref_tests["weighted"] == weighted) & (ref_tests["banner"] == bv)]
+            got = _mine(small, bv, weighted, correction).tests
             got = got.assign(key=_key(got)).set_index("key")
             ref = ref.assign(key=_key(ref)).set_index("key")
             np.testing.assert_allclose(got.loc[ref.index, "p_adj"], ref[col], rtol=1e-7)
@@ -86,9 +82,8 @@ def test_corrections_match_p_adjust(small, ref_tests, correction, col):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_letters_follow_reference_tests(small, ref_tests, weighted):
     """A cell shows the letters of the columns it is significantly higher than."""
-    ref = ref_tests[(ref_tests["weighted"] == weighted) & (ref_tests["banner"] == "g")
-                    & (ref_tests["compare"] == "columns")]
-    t = _mine(small, "g", weighted, "columns", "holm")
+    ref = ref_tests[(ref_tests["weighted"] == weighted) & (ref_tests["banner"] == "g")]
+    t = _mine(small, "g", weighted, "holm")
     letter = dict(zip(t.columns["code"].astype(str).str.replace(".0", ""),
                       t.columns["letter"], strict=True))
     expected: dict[tuple, str] = {}
@@ -330,7 +325,6 @@ def test_questionnaire_supplies_types_labels_scale_and_missing():
     (dict(rows=["sat"], columns=["region"], correction="sidak"), "sidak"),
     (dict(rows=["sat"], columns=["region"], types={"sat": "likert"}), "likert"),
     (dict(rows=["sat"], columns=["region"], weights="nope"), "'nope'"),
-    (dict(rows=["sat"], columns=["region"], compare="rest"), "compare"),
     (dict(rows=["bad"], columns=["region"], types={"bad": "rating"}, scales={"bad": (1, 5)}),
      "row 3 has 99, not on its scale \\[1, 2, 3, 4, 5\\]"),
     (dict(rows=["sat"], columns=["badmulti"]), "other than 0/1"),
