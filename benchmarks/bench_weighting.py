@@ -100,9 +100,9 @@ def run_ipfn(df: pd.DataFrame, targets: dict):
     dims = [[var] for var in targets]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = ipfn.ipfn(agg, aggregates, dims, weight_col="total", convergence_rate=1e-10,
-                        max_iteration=2000).iteration()
-    cellw = fit["total"].to_numpy() / agg["total"].to_numpy()
+        fit = ipfn.ipfn(agg.copy(), aggregates, dims, weight_col="total",
+                        convergence_rate=1e-10, max_iteration=2000).iteration()
+    cellw = fit["total"].to_numpy() / agg["total"].to_numpy()  # ipfn keeps the row order
     key = pd.MultiIndex.from_frame(df[list(targets)])
     idx = pd.MultiIndex.from_frame(agg[list(targets)]).get_indexer(key)
     return cellw[idx]
