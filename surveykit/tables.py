@@ -272,6 +272,7 @@ _CSS = """<style>
 .sk-banner{border-collapse:collapse;font:12px/1.35 system-ui,sans-serif;margin:0 0 14px 0}
 .sk-banner caption{text-align:left;font-weight:600;padding:4px 0}
 .sk-banner th,.sk-banner td{border:1px solid #d0d4da;padding:2px 6px;text-align:right}
+.sk-banner td{white-space:nowrap}
 .sk-banner th{background:#f2f4f7}.sk-banner td.lab,.sk-banner th.lab{text-align:left}
 .sk-banner tr.base td{color:#555;font-style:italic}.sk-banner .let{color:#b00020;font-weight:600}
 .sk-banner .low{color:#999}.sk-banner .up{color:#0a7d2c;font-weight:600}
@@ -356,10 +357,12 @@ class BannerTable:
         """Self-contained styled HTML of the tab book (or of some questions)."""
         cols = self.columns
         head1 = ['<th class="lab" rowspan="2"></th>']
-        for _, grp in cols.groupby("banner", sort=False):
+        for bvar, grp in cols.groupby("banner", sort=False):
             lab = html.escape(str(grp["banner_label"].iat[0]))
-            head1.append(f'<th colspan="{len(grp)}">{lab}</th>')
-        head2 = [f'<th>{html.escape(str(h))}</th>' for h in cols["header"]]
+            span = 'rowspan="2"' if bvar == "Total" else f'colspan="{len(grp)}"'
+            head1.append(f'<th {span}>{lab}</th>')
+        head2 = [f'<th>{html.escape(str(h))}</th>'
+                 for b, h in zip(cols["banner"], cols["header"], strict=True) if b != "Total"]
         parts = [_CSS]
         for qid in as_list(questions) or self.questions:
             spec = self._specs[qid]
@@ -712,6 +715,7 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     if len(df) == 0:
         raise TableError("the data have no rows")
     w = resolve_weights(df, weights, error=TableError)
+    rows = _expand_grids(rows, questionnaire, df)
     meta = _Meta(df, questionnaire, types, labels, value_labels, scales, top_box, TableError)
     M, cols, blocks, overlapping = _banner_columns(meta, columns, total)
     C = M.shape[1]
@@ -837,6 +841,32 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     options = dict(alpha=alpha, correction=correction, min_base=min_base,
                    decimals=int(decimals), weighted=weights is not None)
     return BannerTable(frame, test_frame, base_frame, cols, specs, notes, options)
+
+
+def _expand_grids(rows: list[str], questionnaire, df: pd.DataFrame) -> list[str]:
+    """A grid (or rank) question id stands for its item columns, one row question each."""
+    if questionnaire is None:
+        return rows
+    out: list[str] = []
+    for qid in rows:
+        qtype = None
+        if qid not in df.columns:
+            try:
+                qtype = questionnaire.question(qid).type
+            except KeyError:
+                qtype = None
+        if qtype == "open":
+            raise TableError(f"{qid!r} is an open-ended question; it cannot be tabulated "
+                             "(code it into categories first)")
+        if qtype in ("grid", "rank"):
+            out.extend(c for c in questionnaire.columns_of(qid) if c in df.columns)
+        else:
+            out.append(qid)
+    dup = sorted({c for c in out if out.count(c) > 1})
+    if dup:
+        raise TableError(f"rows list {', '.join(map(repr, dup))} more than once (directly and "
+                         "through a grid)")
+    return out
 
 
 def _footnotes(df, w, weights, alpha, correction, min_base, overlapping) -> list[str]:

@@ -350,3 +350,29 @@ def test_no_warnings_on_clean_input():
         warnings.simplefilter("error")
         banner(df, ["sat", "nps", "ch"], ["region", "ch"], weights="w", types={"sat": "rating"},
                correction="fdr")
+
+
+def test_grid_question_expands_to_its_items_and_open_is_refused():
+    from surveykit.questionnaire import questionnaire_from_dict
+
+    q = questionnaire_from_dict({
+        "id": "t", "title": "T",
+        "scales": {"s5": {"codes": {1: "Poor", 2: "Fair", 3: "Good", 4: "Very good",
+                                    5: "Excellent"}}},
+        "questions": [
+            {"id": "region", "type": "single", "text": "Region?",
+             "options": {1: "North", 2: "South"}},
+            {"id": "attr", "type": "grid", "text": "Rate", "scale": "s5",
+             "items": [{"id": "a_cpu", "text": "CPU"}, {"id": "a_screen", "text": "Screen"}]},
+            {"id": "why", "type": "open", "text": "Why?"},
+        ]})
+    df = pd.DataFrame({"region": [1, 2, 1, 2.0], "a_cpu": [5, 4, 1, 2.0],
+                       "a_screen": [3, 3, 4, 5.0], "why": ["a", "b", "c", "d"]})
+    t = banner(df, ["attr"], ["region"], questionnaire=q, min_base=0)
+    assert t.questions == ["a_cpu", "a_screen"]
+    f = t.to_frame()
+    assert f[(f.question == "a_cpu") & (f.row == "top_box") & (f.banner == "Total")
+             ].estimate.item() == pytest.approx(0.5)
+    assert f[f.question == "a_screen"].question_label.iat[0] == "Screen"
+    with pytest.raises(TableError, match="'why' is an open-ended question"):
+        banner(df, ["why"], ["region"], questionnaire=q)
