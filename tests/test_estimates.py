@@ -77,10 +77,10 @@ def test_estimates_match_r_svymean_svyby(data, r_est, designs, design, stat):
         groups = ours["group"].dropna().astype(float).tolist()
         assert groups == theirs["group"].dropna().astype(float).tolist()
     scale = 100 if stat == "nps" else 1  # NPS can sit near 0: compare on its own scale
-    np.testing.assert_allclose(ours["estimate"], theirs["estimate"], rtol=1e-6,
-                               atol=1e-6 * scale)
-    np.testing.assert_allclose(ours["se"], theirs["se"], rtol=1e-6)
-    np.testing.assert_allclose(ours["deff"], theirs["deff"], rtol=1e-6)
+    np.testing.assert_allclose(ours["estimate"], theirs["estimate"], rtol=1e-9,
+                               atol=1e-9 * scale)
+    np.testing.assert_allclose(ours["se"], theirs["se"], rtol=1e-9)
+    np.testing.assert_allclose(ours["deff"], theirs["deff"], rtol=1e-9)
 
 
 def test_r_rake_design_ses_are_the_10_sweep_approximation(data, r_est, designs):
