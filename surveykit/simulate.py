@@ -324,7 +324,8 @@ def simulate(questionnaire: Questionnaire, n: int = 4000, seed: int = 20261122,
     if truth is None:
         truth = default_truth() if pc else {"questionnaire": questionnaire.id}
     truth = json.loads(json.dumps(truth))  # a private, JSON-clean copy
-    if pc and "drivers" in truth:
+    if "drivers" in truth:
+        _check_truth(questionnaire, truth, pc)
         model = _PCModel(questionnaire, truth)
         intended, respondents = model.sample(np.random.default_rng(sample_ss), n)
     else:
@@ -389,6 +390,39 @@ def _is_pc(q: Questionnaire) -> bool:
     return need <= set(cols)
 
 
+TRUTH_KEYS = ("composition", "factors", "factor_correlations", "item_means", "item_sd",
+              "factor_shifts", "drivers", "links", "needs_segments", "missing", "crm")
+
+
+def _check_truth(q: Questionnaire, truth: dict, pc: bool) -> None:
+    """A ground-truth model must be complete and name columns the questionnaire has."""
+    if not pc:
+        raise SimulationError(f"the ground-truth model (truth['drivers']) is written for the PC "
+                              f"customer questionnaire; {q.id!r} lacks its columns. Pass "
+                              "truth=None for generic answers that obey routing and scales")
+    missing = [k for k in TRUTH_KEYS if k not in truth]
+    if missing:
+        raise SimulationError(f"truth lacks {', '.join(missing)}; start from default_truth() "
+                              "and change the values you need")
+    cols = q.variables()
+    named = [i for items in truth["factors"].values() for i in items]
+    named += list(truth["drivers"]["attributes"]) + list(truth["needs_segments"]["items"])
+    unknown = sorted({c for c in named if c not in cols})
+    if unknown:
+        raise SimulationError(f"truth names columns the questionnaire {q.id!r} does not have: "
+                              f"{', '.join(unknown)}")
+    factor_items = {i for items in truth["factors"].values() for i in items}
+    loose = [a for a in truth["drivers"]["attributes"] if a not in factor_items]
+    if loose:
+        raise SimulationError(f"driver attributes {', '.join(loose)} have no factor loading; "
+                              "add them to truth['factors']")
+    for seg, weights in truth["drivers"]["weights"].items():
+        extra = sorted(set(weights) - set(truth["drivers"]["attributes"]))
+        if extra:
+            raise SimulationError(f"drivers.weights[{seg!r}] names {', '.join(extra)}, which "
+                                  "are not in drivers.attributes")
+
+
 def _valid_codes(q: Questionnaire, name: str) -> list:
     var = q.variable(name)
     return [c for c in var.value_labels if isinstance(c, int | float)]
@@ -441,8 +475,7 @@ def _assemble(q: Questionnaire, n: int, intended: dict, rng) -> pd.DataFrame:
         asked = q.asked(df, question.id).to_numpy()
         df.loc[~asked, names] = np.nan
         _complete(q, question, df, asked, rng, intended)
-    for question in q.questions:
-        if question.type == "grid":
+        if question.type == "grid":  # before any later question is routed on its items
             _break_straight_lines(q, df, [it.id for it in question.items])
     return df
 
