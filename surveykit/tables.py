@@ -849,12 +849,10 @@ def _expand_grids(rows: list[str], questionnaire, df: pd.DataFrame) -> list[str]
         return rows
     out: list[str] = []
     for qid in rows:
-        qtype = None
-        if qid not in df.columns:
-            try:
-                qtype = questionnaire.question(qid).type
-            except KeyError:
-                qtype = None
+        try:
+            qtype = questionnaire.question(qid).type
+        except KeyError:
+            qtype = None
         if qtype == "open":
             raise TableError(f"{qid!r} is an open-ended question; it cannot be tabulated "
                              "(code it into categories first)")
