@@ -298,3 +298,21 @@ def test_profile_segments_with_apriori_labels(clustered):
     assert "Total" in " ".join(prof.attrs["footnotes"])
     with pytest.raises(SegmentationError, match="same index"):
         profile_segments(df, seg.reset_index(drop=True).iloc[:10], ["nps"])
+
+
+@pytest.mark.skipif(not (DEMO / "truth_respondents.csv").exists()
+                    or not (DEMO / "responses.csv").exists(), reason="demo data not generated")
+def test_demo_apriori_segments_match_simulated_segments():
+    from surveykit.questionnaire import load_questionnaire
+
+    q = load_questionnaire(DEMO.parents[1] / "questionnaires" / "pc_customers.yaml")
+    raw = pd.read_csv(DEMO / "responses.csv", low_memory=False)
+    seg = apriori_segments(raw.drop(columns=["segment"], errors="ignore"), "segment",
+                           questionnaire=q)
+    truth = raw[["resp_id"]].merge(pd.read_csv(DEMO / "truth_respondents.csv"), on="resp_id",
+                                   how="left")["segment"].to_numpy()
+    labels = {d.code: d.label for d in next(d for d in q.derived if d.id == "segment").rules}
+    agree = (seg.astype(object).to_numpy() == np.array([labels.get(t) for t in truth])).mean()
+    assert agree > 0.99        # the planted data problems account for the rest
+    s = segment_summary(raw.assign(s=seg), "s")
+    assert s.n.sum() == seg.notna().sum() and list(s.segment) == list(seg.cat.categories)
