@@ -479,6 +479,9 @@ def test_clean_defaults(q, raw):
     assert out.loc[12, "age"] == 30.0 and out.loc[20, "nps"] == 5.0
     assert out.loc[20, ["compl_1", "compl_99"]].tolist() == [1.0, 0.0]
     assert out["interviewer"].equals(raw.loc[out.index, "interviewer"])   # unknown: untouched
+    assert out.attrs["cleaned"] == {"drop": ["duplicate_id"], "exclusive": "keep_others",
+                                    "keep_missing_codes": False, "changes": len(log)}
+    assert "unparsed" not in out.attrs and out.attrs["unknown_columns"] == ["interviewer"]
 
 
 def test_clean_log_covers_every_change(q, raw):

@@ -53,7 +53,7 @@ TABLE_COLUMNS = ["respondent", "question", "rule", "severity", "value", "message
 _PII = "[pii hidden]"
 
 
-@dataclass
+@dataclass(eq=False)
 class CheckResult:
     """Findings of :func:`check_responses`.
 
@@ -245,11 +245,20 @@ class _Checker:
         return self._num[name]
 
     def present(self, name: str) -> np.ndarray:
+        """True where a cell holds a value (blank or whitespace-only text is no value)."""
         if name not in self._present:
             col = self.df[name]
-            mask = col.notna().to_numpy(copy=True)
-            if col.dtype == object or pd.api.types.is_string_dtype(col):
-                mask &= col.astype("str").str.strip().ne("").fillna(False).to_numpy(dtype=bool)
+            if isinstance(col.dtype, np.dtype) and col.dtype.kind in "fiub":
+                mask = col.notna().to_numpy(copy=True)
+            elif pd.api.types.is_string_dtype(col) and col.dtype != object:
+                mask = (col.notna() & col.str.strip().ne("").fillna(False)).to_numpy(
+                    dtype=bool, copy=True)
+            else:
+                mask = col.notna().to_numpy(copy=True)
+                numbers = pd.to_numeric(col, errors="coerce").notna().to_numpy()
+                values = col.to_numpy(dtype=object)
+                for p in np.flatnonzero(mask & ~numbers):  # text cells only
+                    mask[p] = str(values[p]).strip() != ""
             self._present[name] = mask
         return self._present[name]
 
@@ -531,32 +540,45 @@ class _Checker:
 
     # -- result ------------------------------------------------------------------------
     def result(self, wanted: list[str]) -> CheckResult:
-        frames = []
+        cols = {c: [] for c in (*TABLE_COLUMNS, "_pos", "_q", "_r")}
+        rule_rank = {r: i for i, r in enumerate(RULES)}
+        index = self.df.index
         for rule, question, positions, values, messages in self.hits:
             if rule not in wanted:
                 continue
-            file_level = positions[0] < 0
-            frames.append(pd.DataFrame({
-                "respondent": [None] if file_level else self.ids[positions],
-                "question": question, "rule": rule, "severity": RULES[rule][0],
-                "value": pd.Series(values, dtype=object), "message": messages,
-                "row": [None] if file_level else self.df.index[positions].to_numpy(dtype=object),
-                "_pos": positions, "_q": self.order.get(question, len(self.order)),
-                "_r": list(RULES).index(rule)}))
-        if frames:
-            table = pd.concat(frames, ignore_index=True)
-            table = table.sort_values(["_pos", "_q", "_r"], kind="mergesort")
-            table = table.drop(columns=["_pos", "_q", "_r"]).reset_index(drop=True)
-            for c in ("respondent", "value", "row"):
-                table[c] = table[c].astype(object)
-        else:
-            table = pd.DataFrame({c: pd.Series(dtype=object) for c in TABLE_COLUMNS})
+            k = len(positions)
+            if positions[0] < 0:
+                cols["respondent"].append(None)
+                cols["row"].append(None)
+            else:
+                cols["respondent"].extend(self.ids[positions].tolist())
+                cols["row"].extend(index[positions].tolist())
+            cols["question"] += [question] * k
+            cols["rule"] += [rule] * k
+            cols["severity"] += [RULES[rule][0]] * k
+            cols["value"] += values
+            cols["message"] += messages
+            cols["_pos"] += positions.tolist()
+            cols["_q"] += [self.order.get(question, len(self.order))] * k
+            cols["_r"] += [rule_rank[rule]] * k
+        table = pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in cols.items()
+                              if not c.startswith("_")})
+        for c in ("question", "rule", "severity", "message"):
+            table[c] = table[c].astype("str")
+        positions = np.asarray(cols["_pos"], dtype=np.int64)
+        if len(table):
+            order = np.lexsort((cols["_r"], cols["_q"], positions))
+            table = table.iloc[order].reset_index(drop=True)
+            positions = positions[order]
+        counts: dict[str, list] = {}
+        for rule, pos in zip(table["rule"], positions.tolist(), strict=True):
+            counts.setdefault(rule, []).append(pos)
         rows = []
         for rule in (r for r in RULES if r in wanted and r in self.ran):
-            sub = table[table["rule"] == rule]
+            pos = counts.get(rule, [])
             rows.append({"rule": rule, "severity": RULES[rule][0],
-                         "respondents": int(sub["row"].dropna().nunique()),
-                         "findings": len(sub), "description": RULES[rule][1]})
+                         "respondents": len({p for p in pos if p >= 0}),
+                         "findings": len(pos), "description": RULES[rule][1]})
         summary = pd.DataFrame(rows, columns=["rule", "severity", "respondents", "findings",
                                               "description"])
         masks = {k: v for k, v in self.masks.items() if k[0] in wanted}

@@ -178,6 +178,10 @@ class _Cleaner:
         out = self.derive(out)
         log = (pd.concat(self.logs, ignore_index=True) if self.logs else
                pd.DataFrame({c: pd.Series(dtype=object) for c in LOG_COLUMNS}))
+        out.attrs = {**{k: v for k, v in df.attrs.items() if k != "unparsed"},
+                     "cleaned": {"drop": list(self.drop), "exclusive": self.exclusive,
+                                 "keep_missing_codes": self.keep_missing,
+                                 "changes": len(log)}}
         return out, log[LOG_COLUMNS]
 
     def rows(self) -> np.ndarray:
