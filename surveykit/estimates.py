@@ -200,28 +200,48 @@ class _Sums:
         return m + self.c, var, s2, n, W, neff
 
 
-def _calibrated_var(y, w, g, G, N, means, cal) -> np.ndarray:
-    """Variance of each group's mean with influence values residualized on the margins."""
+def _calibrated_var(y, w, g, G, N, means, cal, *, rest: bool = False) -> np.ndarray:
+    """Variance of each domain mean with influence values residualized on the margins.
+
+    Domains are the groups (or, with ``rest``, everything but each group). The influence
+    ``z_i = w_i (y_i - c_d) / W_d`` is replaced by ``z_i - w_i (M beta_d)_u(i)`` where
+    ``beta_d`` is the base-weighted regression of ``z / w`` on the calibration model ``M``
+    (R ``calibrate()``); every sum needed is a linear combination of per-(group, unit)
+    moments, so all domains cost a few bincounts.
+    """
     row_unit, M, w0u = cal
     U = M.shape[0]
     ok = np.isfinite(y) & (g >= 0) & (row_unit >= 0)
     gg, uu, ww = g[ok], row_unit[ok], w[ok]
-    W = np.bincount(gg, ww, G)
+    shift = float(np.mean(y[ok])) if ok.any() else 0.0
+    yy = y[ok] - shift
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = ww * (y[ok] - means[gg]) / W[gg]
-        rho = np.where(ww > 0, w0u[uu] / ww, 0.0)
+        rho_w = np.where(ww > 0, w0u[uu], 0.0)  # rho * w = w0
     key = gg * U + uu
-    R = np.bincount(key, rho * z, G * U).reshape(G, U)
-    ZW = np.bincount(key, z * ww, G * U).reshape(G, U)
-    sz2 = np.bincount(gg, z * z, G)
+    w2 = ww * ww
+
+    def mom(v):
+        return np.bincount(key, v, G * U).reshape(G, U)
+
+    A1, A2 = mom(rho_w), mom(rho_w * yy)
+    B1, B2, B3 = mom(w2), mom(w2 * yy), mom(w2 * yy * yy)
+    Wg = np.bincount(gg, ww, G)
+    if rest:
+        A1, A2, B1, B2, B3 = (X.sum(0, keepdims=True) - X for X in (A1, A2, B1, B2, B3))
+        Wg = Wg.sum() - Wg
+    c = np.asarray(means, dtype=float) - shift
+    with np.errstate(divide="ignore", invalid="ignore"):
+        R = (A2 - c[:, None] * A1) / Wg[:, None]                  # sum rho z per unit
+        ZW = (B2 - c[:, None] * B1) / Wg[:, None]                 # sum z w per unit
+        sz2 = (B3 - 2 * c[:, None] * B2 + (c * c)[:, None] * B1).sum(1) / (Wg * Wg)
     allu = row_unit >= 0
     uw = np.bincount(row_unit[allu], w[allu], U)
     uw2 = np.bincount(row_unit[allu], w[allu] ** 2, U)
     b0 = np.bincount(row_unit[allu], w0u[row_unit[allu]], U)
     A = M.T @ (M * b0[:, None])
-    beta = np.linalg.pinv(A) @ (M.T @ R.T)          # (K, G)
-    h = M @ beta                                     # (U, G)
-    s_cal2 = sz2 - 2 * np.einsum("gu,ug->g", ZW, h) + (h * h * uw2[:, None]).sum(0)
+    beta = np.linalg.pinv(A) @ (M.T @ np.nan_to_num(R).T)          # (K, G)
+    h = M @ beta                                                   # (U, G)
+    s_cal2 = sz2 - 2 * np.einsum("gu,ug->g", np.nan_to_num(ZW), h) + (h * h * uw2[:, None]).sum(0)
     s_cal = -(h * uw[:, None]).sum(0)
     return N / (N - 1) * np.maximum(s_cal2 - s_cal * s_cal / N, 0.0)
 
@@ -456,10 +476,7 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
         if ref_idx is None:
             e2, v2, s22, n2, _, ne2 = sums.stats(minus=True, N=N)
             if cal is not None:
-                rest_mean = np.array(e2)
-                v2 = np.array([_calibrated_var(y, w, np.where((g >= 0) & (g != k), 0, -1), 1,
-                                               N, rest_mean[k:k + 1], cal)[0]
-                               for k in range(G)])
+                v2 = _calibrated_var(y, w, g, G, N, e2, cal, rest=True)
             tot = sums.stats(idx=np.arange(G), N=N)
             total_est = (tot[0] * tot[4]).sum() / tot[4].sum() if tot[4].sum() > 0 else np.nan
             keep = np.arange(G)

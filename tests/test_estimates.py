@@ -251,9 +251,17 @@ def test_compare_vs_total_shows_difference_from_total_tests_vs_rest(data):
     assert (vs_total["reference"] == "total").all() and len(vs_total) == 8
 
 
-def test_compare_calibrated_runs_and_reports_every_group(data, designs):
-    out = compare(data, "sat", by="seg", weights=designs["raked"], method="design")
-    assert len(out) == 8 and out["se"].gt(0).all()
+def test_compare_calibrated_rest_equals_two_group_estimates(data, designs):
+    rep = designs["raked"]
+    out = compare(data, "sat", by="seg", weights=rep, method="design")
+    assert len(out) == 8
+    for k in (1, 5):
+        two = data.assign(k=np.where(data["seg"] == k, "in", "out"))
+        est = estimate(two, "sat", by="k", weights=rep).set_index("group")
+        row = out[out["group"] == k].iloc[0]
+        assert row["reference_estimate"] == pytest.approx(est.loc["out", "estimate"], rel=1e-12)
+        assert row["se"] ** 2 == pytest.approx(est.loc["in", "se"] ** 2
+                                               + est.loc["out", "se"] ** 2, rel=1e-9)
 
 
 # ----------------------------------------------------------------------------- errors
