@@ -240,6 +240,17 @@ def test_sav_refuses_text_in_numeric_column(q, raw, tmp_path):
     assert not (tmp_path / "raw.sav").exists()
 
 
+def test_text_output_writes_codes_as_whole_numbers(q, good, tmp_path):
+    text = write_responses(good, tmp_path / "out.csv", q).read_text()
+    assert text.splitlines()[1] == "1,610,1,,34,,4,2,5,4,1,0,,0,8,Fast delivery,"
+
+
+def test_excel_numeric_ids_are_int(q, tmp_path):
+    pd.DataFrame({"resp_id": [101.0, 102.0], "cust_type": [1, 2]}).to_excel(
+        tmp_path / "ids.xlsx", index=False)
+    assert read_responses(tmp_path / "ids.xlsx", q)["resp_id"].tolist() == [101, 102]
+
+
 def test_excel_and_parquet_text_in_numeric_column_is_kept(q, tmp_path):
     df = pd.DataFrame({"resp_id": [1, 2], "cust_type": [1, 1], "age": [30, "n/a"]},
                       dtype=object)
@@ -484,6 +495,25 @@ def test_clean_defaults(q, raw):
     assert "unparsed" not in out.attrs and out.attrs["unknown_columns"] == ["interviewer"]
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx", ".sav"])
+def test_cleaned_frame_round_trip(q, raw, tmp_path, suffix):
+    out, _ = clean(q, raw)
+    back = read_responses(write_responses(out, tmp_path / f"c{suffix}", q), q)
+    expected = out.reset_index(drop=True)
+    expected.attrs = {}
+    back.attrs = {}
+    pd.testing.assert_frame_equal(back, expected)
+
+
+def test_derived_columns_in_the_file_are_recomputed_and_logged(q, raw):
+    df = raw.assign(segment=1.0)
+    out, log = clean(q, df)
+    derived = log[log.rule == "derived"]
+    assert (out["segment"] != 1.0).sum() == len(derived) > 0
+    assert set(derived["column"]) == {"segment"}
+    assert check_responses(q, df).table["question"].ne("segment").all()   # not checked
+
+
 def test_clean_log_covers_every_change(q, raw):
     out, log = clean(q, raw)
     logged = {(row, col) for row, col in zip(log["row"], log["column"], strict=True)}
@@ -539,6 +569,7 @@ def test_clean_keep_missing_codes_and_recheck(q, raw):
     assert out.loc[5, "sat_a"] == 9.0 and "missing_code" not in set(log["rule"])
     again = check_responses(q, out)
     left = again.table
+    assert set(left[left.rule == "unknown_column"]["question"]) == {"interviewer"}  # not flags
     assert not set(left["rule"]) & {"non_numeric", "out_of_range", "exclusive_conflict",
                                     "duplicate_id"}
     # what remains of routing is caused by values clean set to NaN

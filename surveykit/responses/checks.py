@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..errors import ExpressionError, ResponseDataError
 from ..questionnaire import Expression, Questionnaire
-from .reading import _check_questionnaire, is_numeric_variable
+from .reading import FLAG_COLUMNS, _check_questionnaire, is_numeric_variable
 
 __all__ = ["check_responses", "CheckResult", "RULES", "FLAG_COLUMNS"]
 
@@ -47,8 +47,6 @@ RULES: dict[str, tuple[str, str]] = {
     "straight_lining": ("warning", "the same code on every answered item of a grid"),
     "speeder": ("warning", "interview much shorter than the median"),
 }
-#: Columns added by :func:`clean`; never reported as unknown.
-FLAG_COLUMNS = ("flag_speeder", "flag_straight_lining")
 TABLE_COLUMNS = ["respondent", "question", "rule", "severity", "value", "message", "row"]
 _PII = "[pii hidden]"
 

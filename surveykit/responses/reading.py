@@ -42,12 +42,15 @@ from .._util import atomic_write
 from ..errors import Problem, ResponseDataError, SurveykitWarning
 from ..questionnaire import Questionnaire, Variable
 
-__all__ = ["read_responses", "write_responses", "FORMATS", "NA_VALUES"]
+__all__ = ["read_responses", "write_responses", "type_responses", "FORMATS", "NA_VALUES",
+           "FLAG_COLUMNS"]
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet",
            ".xlsx": "excel", ".xlsm": "excel", ".sav": "sav", ".zsav": "sav"}
 NA_VALUES = ("", "NA", "NaN", "nan", "<NA>")
-TEXT_KINDS = ("open", "other_text")
+#: Boolean columns added by :func:`~surveykit.responses.clean` (read back as bool).
+FLAG_COLUMNS = ("flag_speeder", "flag_straight_lining")
+_BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
 ID_KINDS = ("id", "customer_id")
 _INT_TEXT = r"-?(0|[1-9]\d{0,17})"
 _MEASURE = {"id": "nominal", "customer_id": "nominal", "single": "nominal",
@@ -170,7 +173,9 @@ def type_responses(raw: pd.DataFrame, questionnaire: Questionnaire, *,
     for name in raw.columns:
         s = raw[name]
         var = variables.get(name)
-        if var is None:
+        if var is None and name in FLAG_COLUMNS:
+            cols[name] = _type_flag(s)
+        elif var is None:
             cols[name] = _type_unknown(s, na)
         elif var.kind in ID_KINDS:
             cols[name] = _type_id(s, na)
@@ -320,6 +325,11 @@ def _type_text(s: pd.Series, na: set) -> pd.Series:
 
 
 def _type_id(s: pd.Series, na: set) -> pd.Series:
+    if s.dtype == object:  # Excel: numbers arrive as Python numbers
+        given = s.dropna()
+        if len(given) and given.map(lambda v: isinstance(v, int | float | np.number)
+                                    and not isinstance(v, bool)).all():
+            s = pd.to_numeric(s)
     if is_numeric_dtype(s) and not is_bool_dtype(s):
         v = s.astype("float64")
         if v.notna().all() and np.isfinite(v).all() and (v == np.round(v)).all():
@@ -329,6 +339,14 @@ def _type_id(s: pd.Series, na: set) -> pd.Series:
     if text.notna().all() and text.str.fullmatch(_INT_TEXT).all():
         return text.astype("int64")
     return text
+
+
+def _type_flag(s: pd.Series) -> pd.Series:
+    """A flag written to any format (bool, 0/1, "True"/"False") back to bool, else as is."""
+    if is_bool_dtype(s):
+        return s.astype(bool)
+    mapped = s.map(lambda v: _BOOL_TEXT.get(str(v).strip().lower()) if pd.notna(v) else None)
+    return mapped.astype(bool) if mapped.notna().all() else s
 
 
 def _type_unknown(s: pd.Series, na: set) -> pd.Series:
@@ -371,7 +389,8 @@ def write_responses(df: pd.DataFrame, path: str | os.PathLike,
     fmt = _format_of(path)
     if fmt == "csv":
         sep = "\t" if path.suffix.lower() == ".tsv" else ","
-        return atomic_write(path, df.to_csv(index=False, sep=sep, lineterminator="\n"))
+        return atomic_write(path, _whole_numbers(df).to_csv(index=False, sep=sep,
+                                                            lineterminator="\n"))
     if fmt == "parquet":
         buf = io.BytesIO()
         try:
@@ -382,9 +401,25 @@ def write_responses(df: pd.DataFrame, path: str | os.PathLike,
         return atomic_write(path, buf.getvalue())
     if fmt == "excel":
         buf = io.BytesIO()
-        df.to_excel(buf, index=False)
+        _whole_numbers(df).to_excel(buf, index=False)
         return atomic_write(path, buf.getvalue())
     return atomic_write(path, _sav_bytes(df, q, path))
+
+
+def _whole_numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """Float columns holding only whole numbers as nullable integers, so that text files
+    show codes as ``3`` rather than ``3.0`` (read back as float)."""
+    out = _plain_frame(df)
+    for name in out.columns:
+        col = out[name]
+        if col.dtype == np.float64:
+            values = col.to_numpy()
+            finite = values[np.isfinite(values)]
+            if np.isinf(values).any() or np.abs(finite).max(initial=0) >= 2**53:
+                continue
+            if np.array_equal(finite, np.round(finite)):
+                out[name] = col.astype("Int64")
+    return out
 
 
 def _plain_frame(df: pd.DataFrame) -> pd.DataFrame:
