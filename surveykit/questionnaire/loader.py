@@ -116,8 +116,11 @@ def questionnaire_from_text(text: str, *, source: str = "<string>") -> Questionn
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise QuestionnaireError(Problem(f"YAML syntax error: {exc.problem or exc.context}",
-                                         line=line, file=source)) from None
+        message = f"YAML syntax error: {exc.problem or exc.context}"
+        if exc.problem and exc.context:
+            where = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
+            message += f" ({exc.context}{where})"
+        raise QuestionnaireError(Problem(message, line=line, file=source)) from None
     if not isinstance(doc, dict):
         raise QuestionnaireError(Problem("the file must be a YAML mapping with keys such as "
                                          "id, title, scales, questions", file=source, line=1))
@@ -214,8 +217,9 @@ def _plain(node, path: tuple, lines: dict):
                 lines[(*path, key)] = node.lc.key(key)[0] + 1
             except (KeyError, TypeError, AttributeError):
                 pass
-            if key in _TEXT_KEYS and not isinstance(value, str | bool | dict | list | None):
-                out[key] = _as_written(value)
+            text_value = key in _TEXT_KEYS or (path and path[-1] in _CODE_MAPS)
+            if text_value and not isinstance(value, str | bool | dict | list | None):
+                out[key] = _as_written(value)  # a label or text written as a number
             else:
                 out[key] = _plain(value, (*path, key), lines)
         return out
@@ -302,8 +306,9 @@ def _message(err: dict) -> str:
     if kind == "union_tag_not_found":
         return f"question has no 'type'; use one of {_TYPES_TEXT}"
     if kind == "string_pattern_mismatch":
+        extra = " . -" if err["loc"] == ("id",) else ""
         return (f"{err.get('input')!r} is not a valid id; ids start with a letter and use "
-                "only letters, digits and _")
+                f"only letters, digits and _{extra}")
     return msg[0].lower() + msg[1:] if msg else kind
 
 
@@ -653,7 +658,8 @@ def _unique_codes(codes: list, path: tuple, problem, what: str = "code") -> None
             dup.append(code)
         seen.add(code)
     if dup:
-        problem(path, f"{what}s are not unique: {', '.join(map(repr, dup))} appear more than once")
+        problem(path, f"{what}s are not unique: {', '.join(map(repr, dup))} "
+                f"{'appears' if len(dup) == 1 else 'appear'} more than once")
 
 
 def _missing_clash(valid: list, missing: list, path: tuple, problem) -> None:

@@ -266,7 +266,8 @@ class Roles(_Model):
 class QuestionnaireModel(_Model):
     """The document as written (see :class:`Questionnaire` for the loaded object)."""
 
-    id: str
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$",
+                    description="Questionnaire id: letters, digits, _ . -")
     title: str
     version: str = "1"
     language: str = "en"
@@ -484,14 +485,21 @@ class Questionnaire:
                                                 if c in df.columns]
         if not cols:
             raise KeyError(f"answered({qid}): no column of {qid!r} in the data")
-        sub = df[cols]
-        present = sub.notna() & sub.astype(str).apply(lambda s: s.str.strip() != "")
-        var = self._variables.get(qid)
-        if var is None and qid in self._questions and self._questions[qid].type == "multi":
+        question = self._questions.get(qid)
+        if qid not in df.columns and question is not None and question.type == "multi":
             # a multi question counts as answered when any option is ticked
-            ticked = sub.apply(pd.to_numeric, errors="coerce").fillna(0) > 0
+            options = [c for c in cols if self._variables[c].kind == "multi_option"]
+            ticked = pd.DataFrame({c: pd.to_numeric(df[c], errors="coerce") > 0
+                                   for c in options}, index=df.index)
             return ticked.any(axis=1)
-        return present.any(axis=1)
+        present = pd.Series(False, index=df.index)
+        for c in cols:
+            col = df[c]
+            ok = col.notna().to_numpy(dtype=bool)
+            if not pd.api.types.is_numeric_dtype(col):  # blank text is no answer
+                ok = ok & (col.astype(str).str.strip() != "").to_numpy(dtype=bool)
+            present = present | ok
+        return present
 
     def _evaluate(self, expr: Expression, df: pd.DataFrame) -> pd.Series:
         def value(name):

@@ -100,14 +100,14 @@ class _Words:
             shown = f'"{value}"'
         else:
             shown = _num(value)
-        if value in labels and not isinstance(value, bool):
+        if value in labels and labels[value] != _num(value):
             return f'"{labels[value]}"'
         return shown
 
     def ordinal_value(self, name: str | None, value) -> str:
         """For <, <=, >, >=: the number first, then its label (``4 ("Satisfied")``)."""
         labels = self.q.labels(name) if name else {}
-        if value in labels and not isinstance(value, str):
+        if value in labels and not isinstance(value, str) and labels[value] != _num(value):
             return f'{_num(value)} ("{labels[value]}")'
         return self.value(None, value)
 
