@@ -404,6 +404,11 @@ questions:
     options:
       - {code: 1, label: Price}
       - {code: 2, label: Service}
+  - id: follow
+    type: single
+    text: Was the price complaint resolved?
+    ask_if: selected(reasons, 1)
+    options: {1: "yes", 2: "no"}
   - id: contact
     type: open
     text: Email
@@ -425,8 +430,10 @@ def routed():
 def test_pii_values_hidden_and_text_codes(routed):
     df = pd.DataFrame({"resp_id": [1, 2, 3], "complaint": [1.0, 2.0, 2.0],
                        "reasons_1": [1.0, 0.0, 1.0], "reasons_2": [0.0, 0.0, 0.0],
+                       "follow": [1.0, np.nan, np.nan],
                        "contact": [None, "x@example.com", None], "tier": ["A", "B", "C"]})
     t = check_responses(routed, df).table
+    # 3: the stray reasons_1 tick does not make 'follow' asked (no cascade finding)
     assert t[["respondent", "question", "rule"]].values.tolist() == [
         [2, "contact", "answered_not_asked"], [3, "reasons", "answered_not_asked"],
         [3, "tier", "out_of_range"]]
@@ -439,13 +446,19 @@ def test_pii_values_hidden_and_text_codes(routed):
 def test_clean_not_asked_multi_leaves_the_base(routed):
     df = pd.DataFrame({"resp_id": [1, 2, 3], "complaint": [1.0, 2.0, 2.0],
                        "reasons_1": [1.0, 0.0, 1.0], "reasons_2": [0.0, 0.0, 0.0],
+                       "follow": [1.0, np.nan, 2.0],
                        "contact": [None, None, None], "tier": ["A", "B", "A"]})
     out, log = clean(routed, df)
     assert out["reasons_1"].tolist()[0] == 1.0 and out["reasons_1"].iloc[1:].isna().all()
     assert out["reasons_2"].tolist()[0] == 0.0 and out["reasons_2"].iloc[1:].isna().all()
+    # the cascade: 3's stray tick goes, so 'follow' is no longer asked and goes too
+    assert out["follow"].tolist()[0] == 1.0 and out["follow"].iloc[1:].isna().all()
     got = sorted(map(tuple, log[["respondent", "column", "rule"]].values.tolist()))
     assert got == [(2, "reasons_1", "not_asked"), (2, "reasons_2", "not_asked"),
+                   (3, "follow", "answered_not_asked"),
                    (3, "reasons_1", "answered_not_asked"), (3, "reasons_2", "not_asked")]
+    assert check_responses(routed, df).table.query("respondent == 3")["question"].tolist() \
+        == ["reasons"]
 
 
 # -- clean ---------------------------------------------------------------------------------

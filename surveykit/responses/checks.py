@@ -7,13 +7,14 @@ Routing and invalid values
 --------------------------
 Routing is evaluated with :meth:`Questionnaire.asked` on the values as given. When a value
 that a question's ``ask_if`` reads is itself invalid for a respondent (``out_of_range``,
-``non_numeric``, or an ``exclusive_conflict`` in a multi-response question), that
-respondent's routing for the question cannot be known: a code 7 in a yes/no filter says
-neither "yes" nor "no". Such respondents get no ``answered_not_asked`` /
-``asked_not_answered`` finding for that question; the root cause is reported once, on the
-invalid value. This keeps one bad code in a filter question from cascading into a finding
-for every question behind the filter. A missing answer or a declared missing code
-(don't know) is not invalid: the routing language defines it (comparisons are false).
+``non_numeric``, an ``exclusive_conflict`` in a multi-response question, or an answer that
+is itself ``answered_not_asked``), that respondent's routing for the question cannot be
+known: a code 7 in a yes/no filter says neither "yes" nor "no". Such respondents get no
+``answered_not_asked`` / ``asked_not_answered`` finding for that question; the root cause
+is reported once, on the invalid value. This keeps one bad code in a filter question from
+cascading into a finding for every question behind the filter. A missing answer or a
+declared missing code (don't know) is not invalid: the routing language defines it
+(comparisons are false). :func:`clean` then settles such respondents question by question.
 """
 
 from __future__ import annotations
@@ -447,11 +448,15 @@ class _Checker:
                 answered = np.column_stack([self.present(c) for c in main]).any(axis=1)
             rule_text = f"routing {qu.ask_if!r} is false"
             if qu.ask_if:
-                self.hit("answered_not_asked", qu.id, answered & ~asked & ~undetermined,
+                stray = answered & ~asked & ~undetermined
+                self.hit("answered_not_asked", qu.id, stray,
                          lambda p, m=main, qu=qu: self._answer_text(qu, m, p),
                          lambda p, v, qu=qu, r=rule_text: f"{qu.id} answered ({v}) though not "
                          f"asked: {r} for this respondent; check the routing or the data "
                          "(clean() sets it to NaN)")
+                # a stray answer must not drive the routing of later questions
+                for c in self.q.columns_of(qu.id):
+                    self.invalid[c] = self.invalid.get(c, np.zeros(self.n, bool)) | stray
             if qu.required:
                 need = asked & ~undetermined
                 why = "" if not qu.ask_if else f" (routing {qu.ask_if!r} is true)"
