@@ -31,6 +31,7 @@ Without weights these are ``prop.test(correct=FALSE)`` and ``t.test(var.equal=TR
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import re
@@ -639,6 +640,19 @@ def _pair_stats(kind, sums, pa, pb, inter, min_base):
     return ea - eb, np.where(ok, stat, np.nan), np.where(ok, dfree, np.nan), p
 
 
+def _one_thread(func):
+    """Run ``func`` with BLAS/OpenMP limited to one thread: the sums here are memory-bound,
+    and on a shared machine extra threads only add contention."""
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            return func(*args, **kwargs)
+    return run
+
+
+@_one_thread
 def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[str], *,
            weights=None, questionnaire=None, types: Mapping[str, str] | None = None,
            labels: Mapping[str, str] | None = None,
@@ -719,7 +733,9 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     meta = _Meta(df, questionnaire, types, labels, value_labels, scales, top_box, TableError)
     M, cols, blocks, overlapping = _banner_columns(meta, columns, total)
     C = M.shape[1]
-    B = np.hstack([M, M * w[:, None], M * (w ** 2)[:, None]])
+    Mw = M * w[:, None]
+    B = np.hstack([M, Mw, M * (w ** 2)[:, None]])
+    letters = cols["letter"].tolist()
 
     # pairs to test and, where columns can overlap, their intersection matrices
     fams = [(var, [(a, b) for i, a in enumerate(ix) for b in ix[i + 1:]]) for var, ix in blocks]
@@ -744,10 +760,8 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
         specs[qid] = spec
         vB = valid.astype(float) @ B
         n, W, W2 = np.rint(vB[:C]).astype(np.int64), vB[C:2 * C], vB[2 * C:]
-        Z = np.hstack([P, X, X ** 2])
-        SW = Z.T @ B[:, C:2 * C]
         kp, km = P.shape[1], X.shape[1]
-        SP, SX, SX2 = SW[:kp], SW[kp:kp + km], SW[kp + km:]
+        SP, SX, SX2 = P.T @ Mw, X.T @ Mw, (X * X).T @ Mw
         # intersections of the pairs
         npair = len(pairs)
         iW, iW2 = np.zeros(npair), np.zeros(npair)
@@ -755,8 +769,8 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
         if ov:
             vo = valid.astype(float) @ OB
             iW[ov], iW2[ov] = vo[:len(ov)], vo[len(ov):]
-            so = np.hstack([P, X]).T @ OB[:, :len(ov)]
-            iSP[:, ov], iSX[:, ov] = so[:kp], so[kp:]
+            ow = OB[:, :len(ov)]
+            iSP[:, ov], iSX[:, ov] = P.T @ ow, X.T @ ow
         sums = {"n": n, "W": W, "W2": W2}
         res = {}
         if kp:
@@ -790,9 +804,9 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
             for q in np.flatnonzero(sig[r]):
                 a, b = pa[q], pb[q]
                 if diff[q] > 0:
-                    cell_sig[r][a] += cols["letter"].iat[b]
+                    cell_sig[r][a] += letters[b]
                 elif diff[q] < 0:
-                    cell_sig[r][b] += cols["letter"].iat[a]
+                    cell_sig[r][b] += letters[a]
         cell_sig = ["".join(sorted(s, key=lambda x: (len(x), x))) for row in cell_sig for s in row]
         E = np.vstack([est[kind][j] for (_, _, _, kind, j) in rdesc])
         rkeys = [str(_fmt_code(r[0])) for r in rdesc]
