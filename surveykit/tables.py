@@ -175,6 +175,8 @@ class _Meta:
             s = self.values(qid)
             numeric = pd.api.types.is_numeric_dtype(s)
             codes = [(_as_number(k) if numeric else k) for k in vl]
+            if isinstance(s.dtype, pd.CategoricalDtype):     # keep the categories' order
+                codes += [c for c in s.cat.categories if c not in set(codes)]
             seen = set(codes)
             extra = [c for c in pd.unique(s.dropna()) if c not in seen]
             try:

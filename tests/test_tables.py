@@ -376,3 +376,12 @@ def test_grid_question_expands_to_its_items_and_open_is_refused():
     assert f[f.question == "a_screen"].question_label.iat[0] == "Screen"
     with pytest.raises(TableError, match="'why' is an open-ended question"):
         banner(df, ["why"], ["region"], questionnaire=q)
+
+
+def test_categorical_banner_keeps_category_order():
+    df = _demo_df()
+    df["tier"] = pd.Categorical(np.where(df.region == 1, "low", np.where(df.region == 2,
+                                                                        "medium", "high")),
+                                categories=["low", "medium", "high"])
+    t = banner(df, ["sat"], ["tier"], types={"sat": "rating"})
+    assert t.columns.label.tolist() == ["Total", "low", "medium", "high"]
