@@ -228,6 +228,12 @@ derived:
 
 
 # -- YAML 1.2 and text fields ---------------------------------------------------------------
+def test_whole_float_codes_become_integers():
+    q = questionnaire_from_text(HEAD + "questions: [{id: a, type: single, text: A, "
+                                "options: [{code: 1.0, label: x}, {code: 2, label: y}]}]\n")
+    assert q.labels("a") == {1: "x", 2: "y"} and q.variable("a").numeric
+
+
 def test_yaml_1_2_keeps_yes_no_on_off_as_strings():
     q = load_questionnaire(FIX / "yaml12_booleans.yaml")
     assert q.labels("consent") == {1: "yes", 2: "no", 3: "on", 4: "off", 5: "Y", 6: "n"}
@@ -445,6 +451,12 @@ questions: [{id: 1a, type: open, text: A}]
 questions: [{id: a, text: A}]
 """, "questions[0]", 3, "question has no 'type'"),
     ("""
+questions: [{id: a, type: single, text: A, options: [{code: 1.5, label: x}, {code: 2, label: y}]}]
+""", "questions[0].options[0].code", 3, "code 1.5 must be a whole number or text"),
+    ("""
+questions: [{id: a, type: multi, text: A, options: {true: x, 2: y}}]
+""", "questions[0].options.True.code", 3, "not true/false (quote it if you mean the word)"),
+    ("""
 scales: {s: {codes: {1: x, 2: [y]}}}
 questions: [{id: a, type: rating, text: A, scale: s}]
 """, "scales.s.codes[2].label", 3, "valid string"),
@@ -513,6 +525,17 @@ def test_questionnaire_from_dict_matches_the_file_loader():
     data["questions"][1]["ask_if"] = "a == 2"
     assert questionnaire_from_dict(data).asked(pd.DataFrame({"a": [1, 2]}), "b").tolist() == [
         False, True]
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from surveykit.questionnaire import expressions, loader, models
+
+    for module in (expressions, loader, models):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
+        assert result.attempted > 0
 
 
 # -- the JSON Schema ------------------------------------------------------------------------

@@ -287,7 +287,7 @@ def _clean_loc(loc: tuple, data) -> tuple:
 def _format_path(loc: tuple) -> str:
     text = ""
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) and not isinstance(part, bool):
             text += f"[{part}]"
         else:
             text += f".{part}" if text else str(part)
@@ -309,6 +309,8 @@ def _message(err: dict) -> str:
         extra = " . -" if err["loc"] == ("id",) else ""
         return (f"{err.get('input')!r} is not a valid id; ids start with a letter and use "
                 f"only letters, digits and _{extra}")
+    if kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
     return msg[0].lower() + msg[1:] if msg else kind
 
 

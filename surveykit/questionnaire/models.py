@@ -14,11 +14,24 @@ from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from .expressions import Expression
 
-Code = int | str
+
+def _whole_code(v):
+    """Codes are whole numbers or text: ``1.0`` becomes 1; ``1.5`` and true/false are refused."""
+    if isinstance(v, bool):
+        raise ValueError("a code must be a whole number or text, not true/false "
+                         "(quote it if you mean the word)")
+    if isinstance(v, float):
+        if v.is_integer():
+            return int(v)
+        raise ValueError(f"code {v} must be a whole number or text")
+    return v
+
+
+Code = Annotated[int | str, BeforeValidator(_whole_code)]
 MissingKind = Literal["dont_know", "refused", "not_applicable"]
 
 
@@ -319,6 +332,36 @@ class Questionnaire:
     asks it, rather than re-declaring: :meth:`variables` (the codebook), :meth:`question`,
     :meth:`scale_of`, :meth:`asked` (routing masks), :meth:`derive` (bands and segments),
     :attr:`constructs` and :attr:`roles`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from surveykit.questionnaire import questionnaire_from_text
+    >>> q = questionnaire_from_text('''
+    ... id: demo
+    ... title: Demo
+    ... scales:
+    ...   sat: {codes: {1: Bad, 2: OK, 3: Good}, missing: {9: Don't know}}
+    ... questions:
+    ...   - {id: age, type: numeric, text: Your age?, min: 18}
+    ...   - {id: sat, type: rating, text: Satisfied?, scale: sat, ask_if: age >= 25}
+    ... derived:
+    ...   - id: band
+    ...     label: Age band
+    ...     from: age
+    ...     bands: [{code: 1, label: young, max: 24}, {code: 2, label: older, min: 25}]
+    ... ''')
+    >>> list(q.variables())
+    ['resp_id', 'age', 'sat', 'band']
+    >>> q.labels("sat")
+    {1: 'Bad', 2: 'OK', 3: 'Good', 9: "Don't know"}
+    >>> df = pd.DataFrame({"age": [20, 30, 40], "sat": [None, 3, 9]})
+    >>> q.asked(df, "sat").tolist()
+    [False, True, True]
+    >>> q.valid_values(df, "sat").tolist()
+    [nan, 3.0, nan]
+    >>> q.derive(df)["band"].tolist()
+    [1, 2, 2]
     """
 
     def __init__(self, model: QuestionnaireModel, *, source: str | None = None,
@@ -544,6 +587,9 @@ class Questionnaire:
         for d in self.model.derived:
             result = pd.Series(np.nan, index=out.index, dtype=object)
             if d.bands:
+                if d.from_ not in out.columns:
+                    raise KeyError(f"derived variable {d.id!r} needs column {d.from_!r}, "
+                                   "which is not in the data")
                 x = self.valid_values(out, d.from_)
                 for b in d.bands:
                     hit = x.notna() & result.isna()
