@@ -44,6 +44,7 @@ import pandas as pd
 from ..errors import ExpressionError, Problem
 
 FUNCTIONS = {"answered": 1, "selected": 2}
+MAX_LENGTH = 2000  # characters; routing conditions are short, and this bounds parsing work
 
 _COMPARE = {
     ast.Eq: operator.eq,
@@ -91,12 +92,18 @@ class Expression:
         if not isinstance(text, str) or not text.strip():
             raise ExpressionError(Problem("expression is empty; write a condition such as "
                                           "'q1 == 1'", path=where, line=line, file=file))
+        if len(text) > MAX_LENGTH:
+            raise ExpressionError(Problem(
+                f"expression is {len(text)} characters long (at most {MAX_LENGTH}); split the "
+                "condition with a derived variable", path=where, line=line, file=file))
         try:
             tree = ast.parse(text.strip(), mode="eval")
+            v = _Validator(text, fail)
+            v.condition(tree.body)
         except SyntaxError as exc:
             raise fail(f"syntax error at column {exc.offset}: {exc.msg}") from None
-        v = _Validator(text, fail)
-        v.condition(tree.body)
+        except RecursionError:
+            raise fail("expression is nested too deeply") from None
         return cls(text=text, tree=tree, names=frozenset(v.names),
                    selected=frozenset(v.selected), values=frozenset(v.values))
 
