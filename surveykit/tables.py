@@ -509,7 +509,7 @@ def _banner_columns(meta: _Meta, columns: list[str], total: bool):
             s = meta.values(var)
             codes = spec.codes
             labels = spec.code_labels
-            idx = pd.Categorical(s, categories=codes).codes if codes else np.full(n, -1)
+            idx = _code_index(s, codes) if codes else np.full(n, -1)
             m = (idx[:, None] == np.arange(len(codes))[None, :]).astype(float)
         else:
             raise TableError(f"banner variable {var!r} is {spec.type}; a banner needs a "
@@ -538,6 +538,21 @@ def _banner_columns(meta: _Meta, columns: list[str], total: bool):
     return np.hstack(mats), cols, blocks, overlapping
 
 
+def _code_index(s: pd.Series, codes: list) -> np.ndarray:
+    """Position of each value in ``codes`` (-1: missing or not a code)."""
+    if not len(codes):
+        return np.full(len(s), -1, dtype=np.int64)
+    if (pd.api.types.is_numeric_dtype(s) and not isinstance(s.dtype, pd.CategoricalDtype)
+            and all(isinstance(c, int | float | np.integer | np.floating) for c in codes)):
+        x = s.to_numpy(dtype=float, na_value=np.nan)
+        c = np.asarray(codes, dtype=float)
+        order = np.argsort(c, kind="stable")
+        pos = np.clip(np.searchsorted(c[order], x), 0, len(c) - 1)
+        hit = c[order][pos] == x
+        return np.where(hit, order[pos], -1)
+    return np.asarray(pd.Categorical(s, categories=codes).codes, dtype=np.int64)
+
+
 def _question_matrix(meta: _Meta, spec: _Spec):
     """Valid mask, 0/1 indicator matrix P (proportion rows), value matrix X (mean rows), and
     the row descriptions [(row key, label, stat, 'p'|'m', index)]."""
@@ -559,7 +574,7 @@ def _question_matrix(meta: _Meta, spec: _Spec):
         return valid, P, X, rows
     s = meta.values(qid)
     if spec.type == "single":
-        idx = pd.Categorical(s, categories=spec.codes).codes
+        idx = _code_index(s, spec.codes)
         valid = idx >= 0
         P = (idx[:, None] == np.arange(len(spec.codes))[None, :]).astype(float)
         rows = [(c, lab, "pct", "p", j) for j, (c, lab) in
