@@ -662,8 +662,10 @@ def _one_thread(func):
     and on a shared machine extra threads only add contention."""
     @functools.wraps(func)
     def run(*args, **kwargs):
-        from threadpoolctl import threadpool_limits
-
+        try:        # threadpoolctl comes with scikit-learn
+            from threadpoolctl import threadpool_limits
+        except ImportError:                                # pragma: no cover
+            return func(*args, **kwargs)
         with threadpool_limits(limits=1):
             return func(*args, **kwargs)
     return run
