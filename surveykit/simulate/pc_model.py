@@ -208,6 +208,8 @@ class _PCModel:
         ids = rng.choice(900000, size=n, replace=False) + 100000
         v["customer_id"] = np.array([f"C{i:06d}" for i in ids], dtype=object)
         v["resp_id"] = np.arange(100001, 100001 + n)
+        refresh = np.where(ind, 14.0, 20.0)  # organisations keep machines longer
+        v["months_owned"] = np.clip(np.rint(rng.gamma(1.6, refresh / 1.6)), 0, 96)
         respondents = pd.DataFrame({"resp_id": v["resp_id"], "segment": seg,
                                     "needs_segment": needs})
         for j, f in enumerate(self.factors):

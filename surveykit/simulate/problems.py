@@ -77,6 +77,10 @@ def _plant_problems(q: Questionnaire, clean: pd.DataFrame, rng,
     by_kind["grid_item"] = [grid_firsts[g] for g in dict.fromkeys(
         q.variable(c).question for c in by_kind["grid_item"])]
     numeric_cols = [c for k in kinds_order for c in by_kind[k]]
+    # keep routing, segment rules and weighting intact, so that cleaning a planted value
+    # leaves the respondent's routing, segment and weighting cells as they were
+    protected = routing_names | set(q.roles.weighting)
+    numeric_cols = [c for c in numeric_cols if c not in protected] or numeric_cols
     texts = ["n/a", "-", "ten", "N/A", "?", "x"]
     for rule in ("out_of_range", "non_numeric"):
         for i, col in enumerate(cycle(numeric_cols, per_rule)):
@@ -89,7 +93,7 @@ def _plant_problems(q: Questionnaire, clean: pd.DataFrame, rng,
                 detail = f"text {value!r} in a numeric column"
             elif var.kind == "numeric":
                 value = float((var.max if var.max is not None else 100) + 51)
-                detail = f"{value:.0f} above the maximum {var.max}"
+                detail = f"{value:.0f} above the maximum {var.max:g}"
             else:
                 codes = [c for c in _valid_codes(q, col)]
                 bad = max(codes) + 1
