@@ -530,9 +530,9 @@ def test_questionnaire_from_dict_matches_the_file_loader():
 def test_docstring_examples_run():
     import doctest
 
-    from surveykit.questionnaire import expressions, loader, models
+    from surveykit.questionnaire import core, expressions, loader
 
-    for module in (expressions, loader, models):
+    for module in (expressions, loader, core):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__
         assert result.attempted > 0

@@ -1,6 +1,7 @@
 """Questionnaires: the schema, YAML loading with located errors, routing expressions and the
 printable questionnaire / codebook."""
 
+from .core import Questionnaire, Variable
 from .expressions import Expression
 from .loader import (
     json_schema,
@@ -8,7 +9,7 @@ from .loader import (
     questionnaire_from_dict,
     questionnaire_from_text,
 )
-from .models import NPS_SCALE, Construct, Questionnaire, QuestionnaireModel, Scale, Variable
+from .models import NPS_SCALE, Construct, QuestionnaireModel, Scale
 from .render import describe_condition, render_html, render_markdown, write_document
 
 __all__ = [

@@ -22,8 +22,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .._util import atomic_write
 from ..errors import ReportError
+from .core import Questionnaire
 from .expressions import Expression, constant_value
-from .models import NPS_SCALE, Questionnaire
+from .models import NPS_SCALE
 
 __all__ = ["describe_condition", "render_html", "render_markdown", "write_document"]
 
