@@ -411,8 +411,15 @@ def test_each_planted_problem_breaks_its_rule(q, sim, clean):
             same = df.index[df["resp_id"] == rec.resp_id]
             assert len(same) == 2 and rec.row == same.max()
             assert df.iloc[same[0]].equals(df.iloc[same[1]])
-    # clean rows were not touched: every unlisted row equals its clean counterpart
-    assert set(sim.problems["rule"]) == set(PROBLEM_RULES)
+    # value problems stay off routing, segment and weighting columns: every row keeps a segment
+    protected = {"cust_type", "age", "org_size", "org_type", "complaint", *q.roles.weighting}
+    values = sim.problems[sim.problems["rule"].isin(["out_of_range", "non_numeric",
+                                                      "asked_not_answered"])]
+    assert not set(values["question"]) & protected
+    assert q.derive(df)["segment"].notna().all()
+    # a numeric min-max break and a scale-code break are both among the planted values
+    kinds = {q.variable(c).kind for c in sim.problems.query("rule == 'out_of_range'").question}
+    assert {"numeric", "rating"} <= kinds
 
 
 # -- CRM ------------------------------------------------------------------------------------------
