@@ -332,7 +332,15 @@ def _targets_from_long(df: pd.DataFrame) -> Targets:
 
 
 # ----------------------------------------------------------------------------- encoding
-def _encode(s: pd.Series) -> tuple[np.ndarray, list]:
+@dataclass
+class _Offset:
+    """Integer codes stored as raw values: code = values - lo (no missing values)."""
+
+    values: np.ndarray
+    lo: int
+
+
+def _encode(s: pd.Series) -> tuple[np.ndarray | _Offset, list]:
     """Integer codes (-1 = missing) and the normalized level of each code."""
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes = s.cat.codes.to_numpy().astype(np.int64)
@@ -344,7 +352,7 @@ def _encode(s: pd.Series) -> tuple[np.ndarray, list]:
         if len(x):
             lo, hi = int(x.min()), int(x.max())
             if hi - lo < 2_000:  # small integer codes: the offset is the code, no sort/hash
-                return x - lo, [float(v) for v in range(lo, hi + 1)]
+                return _Offset(x, lo), [float(v) for v in range(lo, hi + 1)]
     if pd.api.types.is_numeric_dtype(s.dtype):
         x = s.to_numpy(dtype=float, na_value=np.nan)
         ok = ~np.isnan(x)
@@ -413,20 +421,33 @@ def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missi
     codes, levels, sizes = [], [], []
     for v in variables:
         c, lv = _encode(df[v])
-        miss = c < 0
-        if miss.any():  # missing gets its own level index for the cell structure
-            c = np.where(miss, len(lv), c)
-            lv = [*lv, _MISSING]
+        if not isinstance(c, _Offset):
+            miss = c < 0
+            if miss.any():  # missing gets its own level index for the cell structure
+                c = np.where(miss, len(lv), c)
+                lv = [*lv, _MISSING]
         codes.append(c)
         levels.append(lv)
         sizes.append(len(lv))
     total_cells = math.prod(sizes)
     if total_cells < 2**62:
+        # cell = sum(code_j * stride_j), built in place; raw integer values are used as
+        # they are and their offsets subtracted once at the end
         cell = np.zeros(n, dtype=np.int64)
+        off = 0
         for c, k in zip(codes, sizes, strict=True):
-            cell = cell * k + c
+            cell *= k
+            off *= k
+            if isinstance(c, _Offset):
+                cell += c.values
+                off += c.lo
+            else:
+                cell += c
+        if off:
+            cell -= off
     else:  # pragma: no cover - astronomically many level combinations
-        cell = pd.MultiIndex.from_arrays(codes).factorize()[0]
+        cell = pd.MultiIndex.from_arrays(
+            [c.values - c.lo if isinstance(c, _Offset) else c for c in codes]).factorize()[0]
     # units: cells, or (cell, base weight) pairs when base weights vary within cells
     uniform_w0 = bool(np.all(w0_rows == w0_rows[0])) if n else True
     small = total_cells <= 4 * n + 1_000_000
@@ -911,15 +932,27 @@ class WeightingReport:
         self._design = design
         self._calibrated = calibrated and design is not None
         self._ut = unit_totals
-        w = weights.to_numpy(dtype=float)
-        used = w[w > 0]
-        self.total = float(w.sum()) if total is None else float(total)
-        self.n = int(len(used))
-        self.n_eff = effective_n(used)
+        if design is not None and unit_totals is not None:
+            # per-row weight is constant within a unit: statistics from the small table
+            keep = unit_totals > 0
+            m, ut = design.m[keep], unit_totals[keep]
+            per = ut / m
+            sw, sw2 = float(ut.sum()), float(np.dot(ut, per))
+            self.total = sw if total is None else float(total)
+            self.n = int(m.sum())
+            self.n_eff = sw * sw / sw2 if sw2 > 0 else 0.0
+            self.min = float(per.min()) if len(per) else float("nan")
+            self.max = float(per.max()) if len(per) else float("nan")
+        else:
+            w = weights.to_numpy(dtype=float)
+            used = w[w > 0]
+            self.total = float(w.sum()) if total is None else float(total)
+            self.n = int(len(used))
+            self.n_eff = effective_n(used)
+            self.min = float(used.min()) if len(used) else float("nan")
+            self.max = float(used.max()) if len(used) else float("nan")
         self.efficiency = self.n_eff / self.n if self.n else float("nan")
-        self.min = float(used.min()) if len(used) else float("nan")
-        self.max = float(used.max()) if len(used) else float("nan")
-        self.ratio = self.max / self.min if len(used) else float("nan")
+        self.ratio = self.max / self.min if self.n else float("nan")
         self.max_error = float("nan")
         if design is not None and design.margins:
             ut = self._unit_totals()
@@ -1106,7 +1139,7 @@ def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
     capr = _resolve_cap(cap)
     if len(df) == 0:
         raise WeightingError("the data have no rows to weight")
-    w0, _ = _base_weights(df, base_weight)
+    w0, given = _base_weights(df, base_weight)
     des = _build_design(df, t, w0, missing)
     if not np.any(des.m * des.w0 > 0):
         raise WeightingError("every base weight is 0; nothing to rake")
@@ -1115,7 +1148,7 @@ def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
     if capr is not None:
         _check_caps_reachable(des, total_v, capr)
     x, it, conv = _rake_units(des, total_v, capr, tol, max_iter)
-    weights = _row_weights(df, des, x, w0)
+    weights = _row_weights(df, des, x, w0, unit_base=not given)
     report = WeightingReport(weights, method="rake", design=des, total=total_v, unit=t.unit,
                              iterations=it, converged=conv, cap=capr, tol=tol,
                              unit_totals=des.m * x)
@@ -1149,14 +1182,18 @@ def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
     return report
 
 
-def _row_weights(df: pd.DataFrame, des: _Design, x: np.ndarray, w0: np.ndarray) -> pd.Series:
+def _row_weights(df: pd.DataFrame, des: _Design, x: np.ndarray, w0: np.ndarray,
+                 unit_base: bool = False) -> pd.Series:
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.where(des.w0 > 0, x / des.w0, 0.0)
     ru = des.row_unit
     if des.n_excluded:
         f = np.append(f, 0.0)
         ru = np.where(ru >= 0, ru, len(f) - 1)
-    return pd.Series(f[ru] * w0, index=df.index, name="weight")
+    w = f[ru]
+    if not unit_base:
+        w *= w0
+    return pd.Series(w, index=df.index, name="weight", copy=False)
 
 
 def post_stratify(df: pd.DataFrame, targets: Any, *, variables=None, base_weight=None,
