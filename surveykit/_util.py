@@ -62,12 +62,18 @@ def check_columns(df: pd.DataFrame, columns: Iterable[str], *, error=EstimationE
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
     """Write ``data`` to a temporary file beside ``path`` and move it into place."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(21, f"{path} is a folder; give a file name such as "
+                                    f"{path / 'output'}", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = "wb" if isinstance(data, bytes) else "w"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
             fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=600, help="seconds per notebook (%(default)s)")
     p.add_argument("--min-base", type=int, default=30, help="minimum base for tests (%(default)s)")
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (%(default)s)")
+    p.add_argument("--notebook", type=Path,
+                   help="findings notebook to run (default: notebooks/segment_findings.ipynb)")
     p.set_defaults(func=_cmd_report)
     return parser
 
@@ -145,8 +147,12 @@ def _cmd_report(args) -> int:
     result = run_report(
         questionnaire=args.questionnaire, data=args.data, targets=args.targets, crm=args.crm,
         segment_by=args.segment_by, segments=args.segments, workers=args.workers,
-        timeout=args.timeout, min_base=args.min_base, out=args.out,
+        timeout=args.timeout, min_base=args.min_base, out=args.out, notebook=args.notebook,
     )
+    if not result.ok:
+        for seg in result.failed:
+            print(f"surveykit report: segment {seg['label']!r} {seg['status']}: {seg['error']}",
+                  file=sys.stderr)
     print(result.index_path)
     return 0 if result.ok else 1
 
@@ -161,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except FileNotFoundError as exc:
         print(f"surveykit {args.command}: error: file not found: {exc.filename}", file=sys.stderr)
+        return 2
+    except (IsADirectoryError, PermissionError) as exc:
+        print(f"surveykit {args.command}: error: cannot write {exc.filename}: {exc.strerror}",
+              file=sys.stderr)
         return 2
 
 

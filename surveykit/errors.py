@@ -66,6 +66,10 @@ class ResponseDataError(ProblemsError):
     """Response data do not fit the questionnaire (file, column, row, value)."""
 
 
+class SimulationError(SurveykitError, ValueError):
+    """Bad arguments to the simulator (n, seed, truth that does not fit the questionnaire)."""
+
+
 class WeightingError(SurveykitError):
     """Weighting targets or weighting variables are unusable, or raking cannot converge."""
 

@@ -134,9 +134,6 @@ def test_bad_input_exits_2_with_a_clear_message(capsys, args, fragment):
     assert err.startswith(f"surveykit {args[0]}: error: ") and fragment in err
 
 
-@pytest.mark.xfail(reason="cli._cmd_schema passes a folder to atomic_write, which raises "
-                          "IsADirectoryError (exit 1, traceback); cli.py is the lead's",
-                   raises=IsADirectoryError, strict=True)
 def test_schema_output_to_a_folder_is_refused(capsys, tmp_path):
     code, _, err = run(capsys, "schema", "--out", str(tmp_path))
     assert code == 2 and "folder" in err

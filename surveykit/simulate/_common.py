@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import SurveykitError
+from ..errors import SimulationError
 from ..questionnaire import Questionnaire
 
 PROBLEM_RULES = ("straight_lining", "speeder", "out_of_range", "non_numeric",
@@ -10,10 +10,6 @@ PROBLEM_RULES = ("straight_lining", "speeder", "out_of_range", "non_numeric",
 
 DEMO_FILES = ("responses.csv", "targets.yaml", "truth.json", "planted_problems.csv", "crm.csv",
               "truth_respondents.csv")
-
-
-class SimulationError(SurveykitError, ValueError):
-    """Bad arguments to the simulator (n, seed, truth that does not fit the questionnaire)."""
 
 
 def _valid_codes(q: Questionnaire, name: str) -> list:
