@@ -61,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
                    default=Path("questionnaires/pc_customers.yaml"), help="%(default)s")
     p.add_argument("--n", type=int, default=4000, help="respondents (default %(default)s)")
     p.add_argument("--seed", type=int, default=20261122, help="random seed (default %(default)s)")
-    p.add_argument("--out", type=Path, default=Path("data/demo"), help="folder (default %(default)s)")
+    p.add_argument("--out", type=Path, default=Path("data/demo"),
+                   help="folder (default %(default)s)")
     p.set_defaults(func=_cmd_simulate)
 
     p = sub.add_parser("report", help="per-segment HTML findings and an index page",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import SimulationError
+from ..errors import SimulationError  # noqa: F401  (re-exported to the engine)
 from ..questionnaire import Questionnaire
 
 PROBLEM_RULES = ("straight_lining", "speeder", "out_of_range", "non_numeric",
