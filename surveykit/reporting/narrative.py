@@ -37,7 +37,7 @@ def fmt_value(x, kind: str, *, digits: int | None = None) -> str:
         return "n/a"
     x = float(x)
     if kind == "percent":
-        return f"{100 * x:.{0 if digits is None else digits}f}%"
+        return _no_negative_zero(f"{100 * x:.{0 if digits is None else digits}f}") + "%"
     if kind == "nps":
         text = f"{x:+.{0 if digits is None else digits}f}"
         return text[1:] if float(text) == 0 else text
@@ -58,10 +58,15 @@ def fmt_diff(d, kind: str) -> str:
         return "n/a"
     d = float(d)
     if kind == "percent":
-        return f"{100 * d:+.0f} points"
+        return _no_negative_zero(f"{100 * d:+.0f}") + " points"
     if kind == "nps":
-        return f"{d:+.0f} points"
-    return f"{d:+.1f}"
+        return _no_negative_zero(f"{d:+.0f}") + " points"
+    return _no_negative_zero(f"{d:+.1f}")
+
+
+def _no_negative_zero(text: str) -> str:
+    """``"-0"`` / ``"+0.0"`` -> ``"0"`` / ``"0.0"`` (a rounded zero has no sign)."""
+    return text.lstrip("+-") if float(text) == 0 else text
 
 
 def fmt_p(p) -> str:

@@ -2,12 +2,19 @@
 
 :func:`run_report` checks its parameters against the notebook's ``parameters`` cell,
 prepares the checked, cleaned and weighted data **once** (:class:`surveykit.survey.Survey`,
-saved to a temporary folder that every run loads), runs the findings notebook for every
-segment in worker processes with papermill (progress bar, per-notebook timeout, one retry
-for kernel start-up failures only), exports each executed notebook to self-contained HTML
-in the worker, and writes ``manifest.json`` and ``index.html``. One failing segment never
-stops the others: its page shows the error, the index marks it failed and
-:attr:`ReportResult.ok` is False.
+saved to a temporary folder that every run loads), and runs the findings notebook for every
+segment in worker processes (default: one per core) with a progress bar. Each notebook is
+parameterised by papermill and executed by nbclient with a per-notebook timeout, on a kernel
+the worker keeps warm across its segments (namespace reset in between; one retry for kernel
+start-up failures only; a kernel that timed out or died is replaced, never reused). The
+worker exports each executed notebook to self-contained HTML in-process and keeps the
+executed ``.ipynb`` beside it. Then ``manifest.json`` and ``index.html`` are written. One
+failing segment never stops the others: its page shows the error, the index marks it failed
+and :attr:`ReportResult.ok` is False.
+
+Worker processes are started with ``spawn``: a script that calls :func:`run_report` needs
+the usual ``if __name__ == "__main__":`` guard (the ``surveykit`` command and Jupyter need
+nothing).
 """
 
 from __future__ import annotations
@@ -189,47 +196,158 @@ def segment_values(survey, segment_by: str, segments=None) -> list[tuple[Any, st
 
 
 # ------------------------------------------------------------------------------------------
-# the worker
+# the worker: papermill parameterises, nbclient executes on a warm kernel
 # ------------------------------------------------------------------------------------------
-def _started_cells(output: str) -> int:
-    try:
+class KernelStartError(ReportError):
+    """A Jupyter kernel could not be started (after one retry)."""
+
+
+class _Kernel:
+    """One Jupyter kernel kept warm by a worker process across its segments.
+
+    Between notebooks the user namespace is cleared (``%reset -f``) and the working folder
+    restored, so each notebook starts from its parameters; imported modules stay loaded,
+    which is where a fresh kernel spends most of its start-up time.
+    """
+
+    def __init__(self, kernel_name: str, cwd: str, start_timeout: float):
+        self.kernel_name, self.cwd, self.start_timeout = kernel_name, cwd, start_timeout
+        self._owner = None
+        self.km = self.kc = None
+        self.runs = 0
+
+    def start(self) -> None:
+        import nbformat
+        from nbclient import NotebookClient
+
+        owner = NotebookClient(nbformat.v4.new_notebook(), kernel_name=self.kernel_name,
+                               startup_timeout=int(self.start_timeout),
+                               resources={"metadata": {"path": self.cwd}})
+        owner.km = owner.create_kernel_manager()
+        # the kernel's own log (e.g. ipykernel's transport notice) goes to a file, not the
+        # terminal; cell output travels over the kernel protocol as usual
+        self._log = tempfile.TemporaryFile(prefix="surveykit-kernel-")
+        try:
+            owner.start_new_kernel(stdout=self._log, stderr=self._log)
+            owner.start_new_kernel_client()
+        except BaseException as exc:
+            self._owner = owner
+            log = self.log_tail()
+            self.stop()
+            if log:
+                raise RuntimeError(f"{type(exc).__name__}: {exc}; kernel log: {log}") from exc
+            raise
+        self._owner, self.km, self.kc, self.runs = owner, owner.km, owner.kc, 0
+
+    def log_tail(self, n: int = 800) -> str:
+        log = getattr(self, "_log", None)
+        if log is None:
+            return ""
+        try:
+            log.seek(0)
+            return log.read().decode("utf-8", "replace")[-n:].strip()
+        except (OSError, ValueError):
+            return ""
+
+    def alive(self) -> bool:
+        if self.km is None:
+            return False
+        from jupyter_core.utils import run_sync
+        from nbclient.util import ensure_async
+
+        async def _alive():
+            return await ensure_async(self.km.is_alive())
+
+        try:
+            return bool(run_sync(_alive)())
+        except Exception:  # noqa: BLE001
+            return False
+
+    def stop(self) -> None:
+        owner, self._owner, self.km, self.kc = self._owner, None, None, None
+        if owner is not None and owner.km is not None:
+            try:
+                owner._cleanup_kernel()
+            except Exception:  # noqa: BLE001, S110 - shutting down anyway
+                pass
+        log, self._log = getattr(self, "_log", None), None
+        if log is not None:
+            log.close()
+
+    def client(self, nb, deadline: float | None = None):
+        from nbclient import NotebookClient
+
+        c = NotebookClient(
+            nb, km=self.km, kernel_name=self.kernel_name, record_timing=True,
+            startup_timeout=int(self.start_timeout), allow_errors=False,
+            timeout_func=(lambda cell: max(1.0, deadline - time.monotonic()))
+            if deadline is not None else None,
+            resources={"metadata": {"path": self.cwd}})
+        c.kc = self.kc
+        return c
+
+    def reset(self) -> None:
         import nbformat
 
-        nb = nbformat.read(output, as_version=4)
-    except Exception:  # noqa: BLE001 - no notebook written yet
-        return 0
-    return sum(1 for c in nb.cells if c.get("metadata", {}).get("papermill", {})
-               .get("start_time"))
+        cell = nbformat.v4.new_code_cell(
+            f"%reset -f\nimport os as _os\n_os.chdir({self.cwd!r})\ndel _os")
+        self.client(nbformat.v4.new_notebook(cells=[cell]),
+                    deadline=time.monotonic() + self.start_timeout).execute()
 
 
-def _is_startup_failure(exc: BaseException, output: str) -> bool:
-    """A kernel that never ran a cell (died or hung while starting), not a notebook error."""
-    from nbclient.exceptions import CellTimeoutError
-    from papermill.exceptions import PapermillExecutionError
+_KERNELS: dict[tuple, _Kernel] = {}
 
-    if isinstance(exc, PapermillExecutionError | CellTimeoutError | ReportError):
-        return False
-    try:
-        from jupyter_client.kernelspec import NoSuchKernel
 
-        if isinstance(exc, NoSuchKernel):
-            return False
-    except ImportError:  # pragma: no cover
-        pass
-    return _started_cells(output) == 0
+def _shutdown_kernels() -> None:
+    while _KERNELS:
+        _, k = _KERNELS.popitem()
+        k.stop()
+
+
+def _warm_kernel(job: dict) -> tuple[_Kernel, int]:
+    """The worker's kernel for ``job``: reused if alive, else started (one retry).
+
+    Returns the kernel and how many start attempts were made.
+    """
+    key = (job["kernel_name"], job["cwd"])
+    k = _KERNELS.get(key)
+    if k is not None and k.alive():
+        try:
+            k.reset()
+            return k, 0
+        except Exception:  # noqa: BLE001 - a kernel that cannot reset is replaced
+            k.stop()
+    if not _KERNELS:
+        import atexit
+
+        atexit.register(_shutdown_kernels)
+    k = _Kernel(job["kernel_name"], job["cwd"], job["start_timeout"])
+    _KERNELS[key] = k
+    for attempt in (1, 2):  # one retry, for kernel start-up failures only
+        try:
+            k.start()
+            return k, attempt
+        except Exception as exc:  # noqa: BLE001
+            if attempt == 2:
+                _KERNELS.pop(key, None)
+                raise KernelStartError(
+                    f"the {job['kernel_name']!r} kernel did not start (2 attempts): "
+                    f"{type(exc).__name__}: {exc}") from exc
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _describe(exc: BaseException, timeout: float) -> tuple[str, str, str]:
     """``(status, one-line error, details)`` of a failed run."""
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    from papermill.exceptions import PapermillExecutionError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    if isinstance(exc, PapermillExecutionError):
-        return ("failed", f"{exc.ename}: {exc.evalue} (notebook cell In [{exc.exec_count}])",
-                "\n".join(exc.traceback))
-    if isinstance(exc, CellTimeoutError | TimeoutError) and not isinstance(exc, DeadKernelError):
+    if isinstance(exc, CellExecutionError):
+        tb = str(exc)
+        return ("failed", f"{exc.ename}: {exc.evalue}", tb)
+    if isinstance(exc, CellTimeoutError):
         return ("timeout", f"the notebook did not finish within the {timeout:g} s timeout",
                 str(exc))
+    if isinstance(exc, DeadKernelError):
+        return ("failed", f"the kernel died while running the notebook: {exc}", str(exc))
     return ("failed", f"{type(exc).__name__}: {exc}",
             "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
 
@@ -245,32 +363,45 @@ def _headline(nb) -> dict:
 
 
 def _run_segment(job: dict) -> dict:
-    """Execute one segment's notebook (one retry on kernel start-up failure), export it."""
+    """Execute one segment's notebook on the worker's warm kernel and export it."""
     import nbformat
-    import papermill
+    from nbclient.exceptions import CellExecutionError
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
 
     t0 = time.monotonic()
-    deadline = t0 + job["timeout"]
     output, page = job["output"], job["html"]
-    status, error, details, attempts, headline = "ok", None, None, 0, {}
-    while True:
-        attempts += 1
+    status, error, details, starts, headline = "ok", None, None, 0, {}
+    nb = None
+    try:
+        template = load_notebook_node(job["notebook"])
+        nb = parameterize_notebook(template, job["parameters"],
+                                   kernel_name=job["kernel_name"], language="python")
+        kernel, starts = _warm_kernel(job)
+        deadline = time.monotonic() + job["timeout"]
         try:
-            papermill.execute_notebook(
-                job["notebook"], output, parameters=job["parameters"],
-                kernel_name=job["kernel_name"], progress_bar=False, log_output=False,
-                start_timeout=job["start_timeout"], execution_timeout=job["timeout"],
-                timeout_func=lambda cell: max(1.0, deadline - time.monotonic()),
-                cwd=job["cwd"])
-            break
-        except Exception as exc:  # noqa: BLE001 - a failed segment is reported, not raised
-            if attempts == 1 and _is_startup_failure(exc, output):
-                continue
-            status, error, details = _describe(exc, job["timeout"])
-            break
+            kernel.client(nb, deadline).execute()
+            kernel.runs += 1
+        except CellExecutionError:
+            kernel.runs += 1  # the kernel is fine: the notebook raised
+            raise
+        except BaseException:
+            kernel.stop()  # timed out, died or unknown state: never reuse it
+            _KERNELS.pop((job["kernel_name"], job["cwd"]), None)
+            raise
+        finally:
+            if not job.get("reuse_kernel", True):
+                kernel.stop()
+                _KERNELS.pop((job["kernel_name"], job["cwd"]), None)
+    except Exception as exc:  # noqa: BLE001 - a failed segment is reported, not raised
+        status, error, details = _describe(exc, job["timeout"])
+    if nb is not None:
+        try:
+            nbformat.write(nb, output)
+        except Exception:  # noqa: BLE001, S110 - the HTML matters more
+            pass
     if status == "ok":
         try:
-            nb = nbformat.read(output, as_version=4)
             headline = _headline(nb)
             export_html(nb, page, title=job["title"])
         except Exception as exc:  # noqa: BLE001
@@ -279,7 +410,7 @@ def _run_segment(job: dict) -> dict:
         failure_page(job["title"], error or "unknown error", details=details,
                      notebook_name=Path(output).name if Path(output).exists() else None,
                      html_path=page)
-    return {"status": status, "error": error, "attempts": attempts, "headline": headline,
+    return {"status": status, "error": error, "attempts": starts, "headline": headline,
             "seconds": round(time.monotonic() - t0, 3)}
 
 
@@ -291,7 +422,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
                min_base: int = 30, out="reports", notebook=None,
                parameters: dict | None = None, kernel_name: str = "python3",
                start_timeout: float = 60, progress: bool = True,
-               keep_data: bool = False) -> ReportResult:
+               keep_data: bool = False, reuse_kernels: bool = True) -> ReportResult:
     """Per-segment findings: prepare once, run a notebook per segment, write HTML + index.
 
     Parameters
@@ -328,6 +459,9 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
     keep_data : bool
         Keep the prepared data in ``out/_prepared`` (default: a temporary folder, deleted
         afterwards, so respondent-level data never ship with the reports).
+    reuse_kernels : bool
+        Keep one kernel warm per worker across its segments (namespace reset between
+        notebooks; default). False starts a fresh kernel for every notebook.
 
     Returns
     -------
@@ -413,7 +547,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
             "notebook": str(nb_path.resolve()), "output": str(nb_out), "html": str(page),
             "title": f"{label}: findings", "kernel_name": kernel_name,
             "timeout": float(timeout), "start_timeout": float(start_timeout),
-            "cwd": str(out),
+            "cwd": str(out), "reuse_kernel": bool(reuse_kernels),
             "parameters": {**abspath, "segment_by": segment_by, "segment": value,
                            "out": str(out), "min_base": int(min_base),
                            "prepared": str(prepared), **extra},
@@ -491,9 +625,12 @@ def _execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
     bar = tqdm(total=len(jobs), desc="segment reports", unit="report", disable=not progress)
     try:
         if workers == 1:
-            for job, entry in zip(jobs, entries, strict=True):
-                _mark(entry, _safe_run(job))
-                bar.update(1)
+            try:
+                for job, entry in zip(jobs, entries, strict=True):
+                    _mark(entry, _safe_run(job))
+                    bar.update(1)
+            finally:
+                _shutdown_kernels()
             return
         ctx = mp.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:

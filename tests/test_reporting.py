@@ -1,0 +1,431 @@
+"""Reporting: safe names, parameter checks, offline export, findings text, and the real
+pipeline end to end on a small fixture survey (tests/fixtures/reporting/)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from surveykit import cli
+from surveykit.errors import ReportError
+from surveykit.estimates import estimate
+from surveykit.reporting import (
+    ReportSpec,
+    SegmentFindings,
+    check_parameters,
+    export_html,
+    failure_page,
+    index_html,
+    inside,
+    remote_references,
+    run_report,
+    safe_name,
+    unique_names,
+)
+from surveykit.reporting.narrative import fmt_diff, fmt_p, fmt_value, margin_of_error
+from surveykit.reporting.runner import DEFAULT_NOTEBOOK
+from surveykit.survey import Survey
+
+ROOT = Path(__file__).resolve().parents[1]
+FIX = ROOT / "tests" / "fixtures" / "reporting"
+Q, DATA, TARGETS, CRM = (FIX / n for n in ("questionnaire.yaml", "responses.csv",
+                                           "targets.yaml", "crm.csv"))
+NOTEBOOKS = [ROOT / "notebooks" / "segment_findings.ipynb", ROOT / "notebooks" / "overview.ipynb"]
+XSS = '<script>alert("pwned")</script>'
+EMAIL = "secret.person@example.com"
+FAIL_SEGMENT = "a/b c"
+
+
+# ------------------------------------------------------------------------------------------
+# names
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("../../etc", "etc"),
+    ("..", "segment"),
+    ("", "segment"),
+    ("a/b c", "a-b-c"),
+    ("a\\b", "a-b"),
+    ("中文 客户", "中文-客户"),
+    ("index", "index-segment"),
+    ("CON", "CON-segment"),
+    (1.0, "1"),
+    ("x\x00y\ny", "xyy"),
+    (".hidden", "hidden"),
+])
+def test_safe_name(text, expected):
+    assert safe_name(text) == expected
+
+
+def test_safe_name_is_bounded_and_unique_names_dedupe():
+    assert len(safe_name("é" * 500)) == 60
+    assert unique_names(["a/b", "a b", "A-B", "x"]) == ["a-b", "a-b-2", "A-B-3", "x"]
+
+
+def test_inside_refuses_escapes(tmp_path):
+    assert inside(tmp_path, "a.html") == (tmp_path / "a.html").resolve()
+    with pytest.raises(ReportError, match="outside"):
+        inside(tmp_path, "../x.html")
+
+
+# ------------------------------------------------------------------------------------------
+# parameters
+# ------------------------------------------------------------------------------------------
+def test_notebooks_are_committed_without_outputs_and_declare_the_parameters():
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert code, path
+        assert all(c.outputs == [] and c.execution_count is None for c in code), path
+        tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, path
+    import papermill
+
+    params = papermill.inspect_notebook(str(NOTEBOOKS[0]))
+    for name in ("questionnaire", "data", "targets", "crm", "segment_by", "segment", "out",
+                 "min_base", "prepared", "spec"):
+        assert name in params
+
+
+def test_unknown_parameter_is_refused_naming_it_and_the_known_ones():
+    with pytest.raises(ReportError) as err:
+        check_parameters(DEFAULT_NOTEBOOK, ["segment", "colour"])
+    msg = str(err.value)
+    assert "'colour'" in msg and "segment_by" in msg and "min_base" in msg
+
+
+def test_notebook_without_parameters_cell_is_refused(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    path = tmp_path / "plain.ipynb"
+    nbformat.write(nb, path)
+    with pytest.raises(ReportError, match="parameters"):
+        check_parameters(path, ["segment"])
+
+
+def test_run_report_refuses_bad_arguments_before_running(tmp_path):
+    common = dict(targets=TARGETS, segment_by="segment", out=tmp_path / "r", progress=False)
+    with pytest.raises(ReportError, match="workers"):
+        run_report(Q, DATA, workers=0, **common)
+    with pytest.raises(ReportError, match="min_base"):
+        run_report(Q, DATA, min_base=0, **common)
+    with pytest.raises(ReportError, match="'colour'"):
+        run_report(Q, DATA, parameters={"colour": "red"}, **common)
+    with pytest.raises(ReportError, match="set by run_report"):
+        run_report(Q, DATA, parameters={"segment": 1}, **common)
+    with pytest.raises(ReportError, match="does not exist"):
+        run_report(Q, FIX / "nope.csv", **common)
+    with pytest.raises(ReportError, match="available: .*中文 客户"):
+        run_report(Q, DATA, segments=["nope"], **common)
+    with pytest.raises(ReportError, match="not in the prepared data"):
+        run_report(Q, DATA, **{**common, "segment_by": "colour"})
+    assert not list((tmp_path / "r").glob("*.html"))
+
+
+# ------------------------------------------------------------------------------------------
+# offline export
+# ------------------------------------------------------------------------------------------
+def test_remote_references_finds_scripts_styles_and_imports():
+    page = ('<script src="https://cdn.x/require.js"></script>'
+            '<link rel="stylesheet" href="//fonts.x/css">'
+            '<style>@import url("http://x/y.css")</style><img src="http://x/a.png">')
+    found = " ".join(remote_references(page))
+    for kind in ("<script", "<link", "@import", "<img"):
+        assert kind in found
+    assert remote_references('<p>&lt;script src="http://x"&gt;</p><a href="http://x">x</a>') == []
+
+
+def _notebook_with_outputs(extra_html: str = "") -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    md = nbformat.v4.new_markdown_cell("## A heading\n\nSome narrative.")
+    code = nbformat.v4.new_code_cell("secret_code_marker = 1\nprint('x')")
+    code.outputs = [
+        nbformat.v4.new_output("display_data", data={
+            "text/html": f"<p>shown result</p>{extra_html}", "text/plain": "r"}),
+        nbformat.v4.new_output("stream", name="stderr", text="a warning nobody should see"),
+        nbformat.v4.new_output("display_data", data={
+            "image/png": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+            "text/plain": "<Figure>"}),
+    ]
+    nb.cells = [md, code]
+    return nb
+
+
+def test_export_html_is_self_contained_without_code(tmp_path):
+    page = export_html(_notebook_with_outputs(), tmp_path / "r.html", title="A <title>")
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert text == page
+    assert remote_references(text) == []
+    assert "<script" not in text                      # no require.js / MathJax at all
+    assert "secret_code_marker" not in text          # code hidden
+    assert "a warning nobody should see" not in text  # stderr left to the notebook
+    assert "shown result" in text and "A heading" in text
+    assert "data:image/png;base64,iVBORw0KGgo" in text  # chart embedded
+    assert "<title>A &lt;title&gt;</title>" in text
+    assert (tmp_path / "r.html").stat().st_mode & 0o044  # readable by others (umask)
+
+
+def test_export_refuses_an_output_that_loads_from_the_network(tmp_path):
+    nb = _notebook_with_outputs('<script src="https://cdn.example/x.js"></script>')
+    with pytest.raises(ReportError, match="network"):
+        export_html(nb, tmp_path / "r.html")
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_failure_page_and_index_escape_text():
+    page = failure_page("<b>seg</b>", f"ValueError: {XSS}", details="\x1b[31mred\x1b[0m")
+    assert XSS not in page and "&lt;script&gt;" in page and "\x1b" not in page
+    assert remote_references(page) == []
+    segs = [{"label": "<i>x</i>", "html": "a b.html", "base": 12, "status": "failed",
+             "error": XSS, "low_base": True, "weighted_share": 0.5,
+             "headline": {"metrics": [{"key": "nps", "label": "NPS", "estimate": 5.0,
+                                       "display": "+5", "sig": "higher"}]}}]
+    idx = index_html("T <t>", segs)
+    assert XSS not in idx and "<i>x</i>" not in idx
+    assert 'href="a%20b.html"' in idx and "low base" in idx and "failed" in idx
+    assert "+5&nbsp;&#9650;" in idx
+
+
+# ------------------------------------------------------------------------------------------
+# narrative
+# ------------------------------------------------------------------------------------------
+def test_number_formats():
+    assert fmt_value(0.4234, "percent") == "42%"
+    assert fmt_value(-0.001, "percent") == "0%"
+    assert fmt_value(12.4, "nps") == "+12" and fmt_value(-0.3, "nps") == "0"
+    assert fmt_value(7.25, "mean") == "7.2" and fmt_value(np.nan, "mean") == "n/a"
+    assert fmt_diff(0.062, "percent") == "+6 points" and fmt_diff(-0.04, "mean") == "0.0"
+    assert fmt_p(0.0004) == "p < 0.001" and fmt_p(0.0123) == "p = 0.012"
+    # closed form: 1.96 * sqrt(.25 / 400) = 0.049
+    assert margin_of_error(400) == pytest.approx(1.959963984540054 * 0.025)
+
+
+# ------------------------------------------------------------------------------------------
+# Survey and findings (in process)
+# ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def survey():
+    return Survey.from_files(Q, DATA, targets=TARGETS, crm=CRM)
+
+
+def test_survey_prepares_without_personal_data_and_leaves_input_alone(tmp_path):
+    raw = pd.read_csv(DATA)
+    before = raw.copy()
+    s = Survey.from_files(Q, raw, targets=TARGETS)
+    pd.testing.assert_frame_equal(raw, before)
+    assert "email" not in s.data and "customer_id" not in s.data
+    assert s.weights == "weight" and s.data["weight"].sum() == pytest.approx(len(s.data))
+    s.save(tmp_path / "prep")
+    back = Survey.load(tmp_path / "prep")
+    pd.testing.assert_frame_equal(back.data, s.data, check_dtype=False)
+    assert back.questionnaire.id == "fixture_shop"
+
+
+def test_spec_infers_the_demo_questionnaire_and_refuses_unknown_keys():
+    from surveykit.questionnaire import load_questionnaire
+
+    q = load_questionnaire(ROOT / "questionnaires" / "pc_customers.yaml")
+    spec = ReportSpec.infer(q, segment_by="segment")
+    assert (spec.satisfaction, spec.nps, spec.repurchase, spec.complaint) == \
+        ("overall_sat", "nps", "repurchase", "complaint")
+    assert spec.drivers[0] == "sat_cpu" and len(spec.drivers) == 14
+    assert "svc_speed" in spec.attributes and spec.channels == ["channel"]
+    assert spec.sources == ["info_sources"] and "pain_points" in spec.pain_points
+    assert spec.open_text == ["pain_text"] and "segment" not in spec.profile
+    assert [m.key for m in spec.metrics(q)] == ["satisfaction", "nps", "repurchase", "complaint"]
+    assert spec.metrics(q)[2].codes == (5, 4)
+    with pytest.raises(ReportError, match="colour"):
+        spec.updated({"colour": "red"})
+
+
+def test_key_metrics_equal_the_package_estimates(survey):
+    f = SegmentFindings(survey, "segment", "../../etc", min_base=30)
+    head = f.headline()
+    df, seg = survey.data, df_mask(survey, "../../etc")
+    nps = estimate(df, "nps", stat="nps", weights="weight", by="segment")
+    row = nps[nps["group"] == "../../etc"].iloc[0]
+    got = {m["key"]: m for m in head["metrics"]}
+    assert got["nps"]["estimate"] == pytest.approx(row["estimate"])
+    assert got["nps"]["n"] == row["n"] == int(seg.sum())
+    assert got["nps"]["ci_low"] == pytest.approx(row["ci_low"])
+    tot = estimate(df, "overall_sat", weights="weight")["estimate"].iloc[0]
+    assert got["satisfaction"]["total"] == pytest.approx(tot)
+    # repurchase = share in the top two codes (4, 5), complaint = share of "Yes" (1)
+    w = df["weight"].to_numpy()
+    r = df["repurchase"].to_numpy()
+    ok = seg & np.isfinite(r)
+    assert got["repurchase"]["estimate"] == pytest.approx(
+        np.average(np.isin(r[ok], [4, 5]), weights=w[ok]))
+    c = df["complaint"].to_numpy()
+    ok = seg & np.isfinite(c)
+    assert got["complaint"]["estimate"] == pytest.approx(np.average(c[ok] == 1, weights=w[ok]))
+    assert head["base"] == int(seg.sum())
+    assert head["weighted_share"] == pytest.approx(w[seg].sum() / w.sum())
+
+
+def df_mask(survey, value):
+    return (survey.data["segment"] == value).to_numpy()
+
+
+def test_every_section_opens_with_findings_and_flags_low_bases(survey):
+    f = SegmentFindings(survey, "segment", "tiny", min_base=30)
+    assert f.n == 15 and f.low_base
+    sections = [f.profile(), f.key_metrics(), f.attributes(), f.drivers(), f.pain_points(),
+                f.channels(), f.value_lifecycle(), f.recommendations(), f.method_note()]
+    for s in sections:
+        assert 1 <= len(s.findings), s.key
+    text = " ".join(" ".join(s.findings) for s in sections)
+    assert text.count("low base") >= 3
+    km = sections[1]
+    assert "not tested" in " ".join(km.findings)
+    assert all(v == "low base" for v in km.to_frame()["Test vs rest"])
+    html = km._repr_html_()
+    assert 'class="sk-lowbase"' in html
+
+
+def test_section_html_escapes_labels_and_open_text(survey):
+    f = SegmentFindings(survey, "segment", "../../etc", min_base=30)
+    pain = f.pain_points()._repr_html_()
+    assert XSS not in pain and "&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;" in pain
+    prof = f.profile()._repr_html_()
+    assert "<b>East</b>" not in prof and "&lt;b&gt;East&lt;/b&gt; &amp; co" in prof
+
+
+def test_method_note_reports_the_effective_base_and_margin_of_error(survey):
+    from surveykit.estimates import effective_n
+
+    f = SegmentFindings(survey, "segment", "a/b c", min_base=30)
+    m = f.method_note()
+    w = survey.data["weight"].to_numpy()[df_mask(survey, "a/b c")]
+    assert m.data["n_eff"] == pytest.approx(effective_n(w))
+    assert m.data["moe"] == pytest.approx(1.959963984540054 * np.sqrt(0.25 / effective_n(w)))
+    assert f"±{100 * m.data['moe']:.1f} points" in " ".join(m.findings)
+
+
+# ------------------------------------------------------------------------------------------
+# the real pipeline, once for the module
+# ------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """Run `surveykit report` on the fixture with a notebook copy that fails one segment."""
+    base = tmp_path_factory.mktemp("pipeline")
+    nb = nbformat.read(DEFAULT_NOTEBOOK, as_version=4)
+    boom = nbformat.v4.new_code_cell(
+        f"if segment == {FAIL_SEGMENT!r}:\n    raise RuntimeError('forced failure for the test')")
+    nb.cells.insert(3, boom)
+    notebook = base / "failing_copy.ipynb"
+    nbformat.write(nb, notebook)
+    out = base / "deep" / "reports"
+    rc = cli.main(["report", "--questionnaire", str(Q), "--data", str(DATA),
+                   "--targets", str(TARGETS), "--crm", str(CRM), "--segment-by", "segment",
+                   "--workers", "2", "--timeout", "300", "--out", str(out),
+                   "--notebook", str(notebook)])
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return {"rc": rc, "out": out, "base": base, "manifest": manifest,
+            "by_value": {s["value"]: s for s in manifest["segments"]}}
+
+
+def _html(pipeline, value) -> str:
+    return (pipeline["out"] / pipeline["by_value"][value]["html"]).read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_pipeline_writes_one_page_per_segment_plus_index(pipeline):
+    out = pipeline["out"]
+    segs = pipeline["manifest"]["segments"]
+    assert [s["value"] for s in segs] == ["../../etc", "a/b c", "中文 客户", "tiny"]
+    pages = sorted(p.name for p in out.glob("*.html"))
+    assert pages == sorted(["index.html", *(s["html"] for s in segs)])
+    assert {s["html"] for s in segs} == {"etc.html", "a-b-c.html", "中文-客户.html",
+                                         "tiny-Tiny.html"}
+    for s in segs:  # executed notebooks kept beside the HTML
+        assert (out / s["notebook"]).is_file()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for s in segs:
+        assert f'href="{__import__("urllib.parse").parse.quote(s["html"])}"' in index
+
+
+@pytest.mark.slow
+def test_pipeline_pages_are_offline_and_show_no_code(pipeline):
+    for page in pipeline["out"].glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", text, re.I), page
+        assert not re.search(r"<link[^>]+href=[\"']?(https?:)?//", text, re.I), page
+        assert remote_references(text) == [], page
+        for code in ("findings.profile()", "open_survey(", "import ", "SegmentFindings("):
+            assert code not in text, (page, code)
+        assert "jp-InputArea-editor" not in text and "highlight hl-ipython3" not in text
+
+
+@pytest.mark.slow
+def test_pipeline_report_prints_the_package_estimates(pipeline):
+    survey = Survey.from_files(Q, DATA, targets=TARGETS, crm=CRM)
+    for value in ("../../etc", "中文 客户"):
+        page = _html(pipeline, value)
+        n = int(df_mask(survey, value).sum())
+        nps = estimate(survey.data, "nps", stat="nps", weights="weight", by="segment")
+        row = nps[nps["group"] == value].iloc[0]
+        assert f"base n = {n:,}" in page
+        section = page.split('data-section="key_metrics"')[1].split('data-section=')[0]
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", section)
+        i = next(k for k, c in enumerate(cells) if c.startswith("NPS"))
+        assert cells[i + 1] == fmt_value(row["estimate"], "nps")
+        assert cells[i + 2] == (f"{fmt_value(row['ci_low'], 'nps')} to "
+                                f"{fmt_value(row['ci_high'], 'nps')}")
+        assert cells[i + 6] == f"{int(row['n']):,}"
+        assert pipeline["by_value"][value]["base"] == n
+        head = {m["key"]: m for m in pipeline["by_value"][value]["headline"]["metrics"]}
+        assert head["nps"]["estimate"] == pytest.approx(row["estimate"])
+
+
+@pytest.mark.slow
+def test_pipeline_failure_is_isolated_and_exits_non_zero(pipeline):
+    assert pipeline["rc"] == 1
+    seg = pipeline["by_value"][FAIL_SEGMENT]
+    assert seg["status"] == "failed" and "forced failure for the test" in seg["error"]
+    assert pipeline["manifest"]["run"]["ok"] is False
+    page = _html(pipeline, FAIL_SEGMENT)
+    assert "could not be produced" in page and "forced failure for the test" in page
+    others = [s for s in pipeline["manifest"]["segments"] if s["value"] != FAIL_SEGMENT]
+    assert all(s["status"] == "ok" and s["seconds"] > 0 for s in others)
+    for s in others:
+        page = _html(pipeline, s["value"])
+        assert 'data-section="method"' in page and "could not be produced" not in page
+    index = (pipeline["out"] / "index.html").read_text(encoding="utf-8")
+    assert "1 of 4 segment report(s) failed" in index
+
+
+@pytest.mark.slow
+def test_pipeline_escapes_open_text_and_keeps_paths_inside(pipeline):
+    out, base = pipeline["out"], pipeline["base"]
+    page = _html(pipeline, "../../etc")
+    assert re.search(r"&lt;script&gt;alert\((&quot;|\")pwned(&quot;|\")\)&lt;/script&gt;", page)
+    for p in out.rglob("*"):
+        if p.is_file():
+            assert out.resolve() in p.resolve().parents
+            if p.suffix in (".html", ".json", ".ipynb"):
+                text = p.read_text(encoding="utf-8")
+                assert EMAIL not in text, p          # pii: true never appears
+                if p.suffix == ".html":
+                    assert XSS not in text, p
+    assert not (base / "etc").exists() and not (out.parent.parent / "etc.html").exists()
+    assert not (out / "_prepared").exists()           # respondent data not shipped
+
+
+@pytest.mark.slow
+def test_pipeline_flags_the_low_base_segment(pipeline):
+    tiny = pipeline["by_value"]["tiny"]
+    assert tiny["low_base"] and tiny["base"] == 15
+    page = _html(pipeline, "tiny")
+    assert page.count('class="sk-lowbase"') >= 3 and "not tested" in page
+
+
+def test_cli_report_has_the_documented_options():
+    parser = cli.build_parser()
+    args = parser.parse_args(["report", "--questionnaire", "q", "--data", "d",
+                              "--segment-by", "s", "--segments", "1", "2", "--workers", "3"])
+    assert args.segments == ["1", "2"] and args.workers == 3 and args.notebook is None
