@@ -40,6 +40,8 @@ NOTEBOOKS = [ROOT / "notebooks" / "segment_findings.ipynb", ROOT / "notebooks" /
 XSS = '<script>alert("pwned")</script>'
 EMAIL = "secret.person@example.com"
 FAIL_SEGMENT = "a/b c"
+PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"
+           "RU5ErkJggg==")
 
 
 # ------------------------------------------------------------------------------------------
@@ -148,7 +150,7 @@ def _notebook_with_outputs(extra_html: str = "") -> nbformat.NotebookNode:
             "text/html": f"<p>shown result</p>{extra_html}", "text/plain": "r"}),
         nbformat.v4.new_output("stream", name="stderr", text="a warning nobody should see"),
         nbformat.v4.new_output("display_data", data={
-            "image/png": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+            "image/png": PNG_1PX,
             "text/plain": "<Figure>"}),
     ]
     nb.cells = [md, code]
@@ -309,24 +311,24 @@ def test_method_note_reports_the_effective_base_and_margin_of_error(survey):
 # ------------------------------------------------------------------------------------------
 # the real pipeline, once for the module
 # ------------------------------------------------------------------------------------------
+def _pipeline_module():
+    import importlib.util
+    import sys
+
+    name = "_surveykit_reporting_pipeline"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, FIX / "pipeline.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
+
+
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    """Run `surveykit report` on the fixture with a notebook copy that fails one segment."""
-    base = tmp_path_factory.mktemp("pipeline")
-    nb = nbformat.read(DEFAULT_NOTEBOOK, as_version=4)
-    boom = nbformat.v4.new_code_cell(
-        f"if segment == {FAIL_SEGMENT!r}:\n    raise RuntimeError('forced failure for the test')")
-    nb.cells.insert(3, boom)
-    notebook = base / "failing_copy.ipynb"
-    nbformat.write(nb, notebook)
-    out = base / "deep" / "reports"
-    rc = cli.main(["report", "--questionnaire", str(Q), "--data", str(DATA),
-                   "--targets", str(TARGETS), "--crm", str(CRM), "--segment-by", "segment",
-                   "--workers", "2", "--timeout", "300", "--out", str(out),
-                   "--notebook", str(notebook)])
-    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    return {"rc": rc, "out": out, "base": base, "manifest": manifest,
-            "by_value": {s["value"]: s for s in manifest["segments"]}}
+    """`surveykit report` on the fixture, with a notebook copy that fails one segment
+    (run once per session; tests/test_browser.py reuses it)."""
+    return _pipeline_module().run_once(tmp_path_factory)
 
 
 def _html(pipeline, value) -> str:
@@ -429,3 +431,77 @@ def test_cli_report_has_the_documented_options():
     args = parser.parse_args(["report", "--questionnaire", "q", "--data", "d",
                               "--segment-by", "s", "--segments", "1", "2", "--workers", "3"])
     assert args.segments == ["1", "2"] and args.workers == 3 and args.notebook is None
+
+
+# ------------------------------------------------------------------------------------------
+# timeouts and kernel start-up retries (a minimal notebook: fast)
+# ------------------------------------------------------------------------------------------
+def _minimal_notebook(path: Path, body: str) -> Path:
+    params = nbformat.v4.new_code_cell(
+        "".join(f"{n} = None\n" for n in ("questionnaire", "data", "targets", "crm",
+                                          "prepared", "spec", "segment"))
+        + "segment_by = 'segment'\nout = '.'\nmin_base = 30")
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(body)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.slow
+def test_timeout_and_notebook_errors_fail_only_their_segment(tmp_path):
+    nb = _minimal_notebook(tmp_path / "slow.ipynb",
+                           "import time\nif segment == 'tiny':\n    time.sleep(60)\n"
+                           "if segment == '../../etc':\n    raise ValueError('bad ' + segment)\n"
+                           "print('done', segment)")
+    r = run_report(Q, DATA, segment_by="segment", segments=["tiny", "a/b c", "../../etc"],
+                   workers=1, timeout=4, out=tmp_path / "out", notebook=nb, progress=False)
+    tiny, ok, err = r.segments
+    assert not r.ok
+    assert tiny["status"] == "timeout" and "4 s timeout" in tiny["error"]
+    assert tiny["seconds"] < 30
+    # the timed-out kernel was replaced by a fresh one (one start), which then stays warm
+    assert ok["status"] == "ok" and ok["attempts"] == 1
+    assert "done a/b c" in (tmp_path / "out" / ok["html"]).read_text(encoding="utf-8")
+    # a notebook error is not a start-up failure: no retry, the warm kernel is reused
+    assert err["status"] == "failed" and err["attempts"] == 0
+    assert err["error"] == "ValueError: bad ../../etc"
+    kept = nbformat.read(tmp_path / "out" / err["notebook"], as_version=4)
+    assert any(o.get("output_type") == "error" for c in kept.cells for o in c.get("outputs", []))
+    assert "bad ../../etc" in (tmp_path / "out" / err["html"]).read_text(encoding="utf-8")
+
+
+def _kernelspec(root: Path, name: str, script: str) -> None:
+    import sys
+
+    d = root / "kernels" / name
+    d.mkdir(parents=True)
+    (d / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", script, "{connection_file}"],
+        "display_name": name, "language": "python"}), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_kernel_start_up_failure_is_retried_once(tmp_path, monkeypatch):
+    marker = tmp_path / "first-start-happened"
+    flaky = ("import os, sys\n"
+             f"m = {str(marker)!r}\n"
+             "if not os.path.exists(m):\n"
+             "    open(m, 'w').close()\n"
+             "    sys.exit('simulated start-up crash')\n"
+             "from ipykernel import kernelapp\n"
+             "kernelapp.launch_new_instance(argv=['-f', sys.argv[1]])\n")
+    _kernelspec(tmp_path / "jp", "flaky", flaky)
+    _kernelspec(tmp_path / "jp", "broken", "import sys; sys.exit('never starts')")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jp"))
+    nb = _minimal_notebook(tmp_path / "m.ipynb", "print('ran', segment)")
+    common = dict(segment_by="segment", segments=["tiny"], workers=1, timeout=60,
+                  start_timeout=20, notebook=nb, progress=False)
+    r = run_report(Q, DATA, out=tmp_path / "a", kernel_name="flaky", **common)
+    assert r.ok and r.segments[0]["attempts"] == 2 and marker.exists()
+    r = run_report(Q, DATA, out=tmp_path / "b", kernel_name="broken", **common)
+    seg = r.segments[0]
+    assert not r.ok and seg["status"] == "failed"
+    assert "did not start (2 attempts)" in seg["error"]
+    assert "did not start" in (tmp_path / "b" / seg["html"]).read_text(encoding="utf-8")

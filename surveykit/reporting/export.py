@@ -38,15 +38,6 @@ _REMOTE = [
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def publish(path) -> Path:
-    """Give a file written by ``atomic_write`` (mode 0600, from ``mkstemp``) the usual
-    permissions of a new file (``0666`` less the umask), so reports can be shared."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-    return Path(path)
-
-
 @lru_cache(maxsize=1)
 def house_css() -> str:
     """The house stylesheet shared by reports, failure pages and the index."""
@@ -147,7 +138,7 @@ def export_html(notebook, html_path: str | os.PathLike | None = None, *,
                           f"network (first: {remote[0]!r}); reports must work offline: remove "
                           "the output that embeds it")
     if html_path is not None:
-        publish(atomic_write(html_path, body))
+        atomic_write(html_path, body)
     return body
 
 
@@ -184,7 +175,7 @@ reports are unaffected.</p>
 </div></body></html>
 """
     if html_path is not None:
-        publish(atomic_write(html_path, page))
+        atomic_write(html_path, page)
     return page
 
 

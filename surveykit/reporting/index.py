@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .._util import atomic_write
-from .export import house_css, publish
+from .export import house_css
 
 __all__ = ["write_manifest", "write_index", "index_html"]
 
@@ -19,8 +19,8 @@ def write_manifest(path, run: dict, segments: list[dict]) -> Path:
     """Write ``manifest.json``: the run's settings and, per segment, status, time, base,
     error, file names and headline metrics."""
     doc = {"run": run, "segments": segments}
-    return publish(atomic_write(
-        path, json.dumps(doc, indent=2, ensure_ascii=False, default=_default) + "\n"))
+    return atomic_write(
+        path, json.dumps(doc, indent=2, ensure_ascii=False, default=_default) + "\n")
 
 
 def _default(obj):
@@ -114,4 +114,4 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
 
 def write_index(path, title: str, segments: list[dict], **kwargs) -> Path:
     """Write :func:`index_html` to ``path`` atomically."""
-    return publish(atomic_write(path, index_html(title, segments, **kwargs)))
+    return atomic_write(path, index_html(title, segments, **kwargs))

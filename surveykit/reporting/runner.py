@@ -117,7 +117,10 @@ def notebook_parameters(notebook) -> dict[str, dict]:
     if not path.is_file():
         raise ReportError(f"notebook {path} does not exist; pass notebook= the path of a "
                           "findings notebook with a 'parameters' cell")
-    params = papermill.inspect_notebook(str(path))
+    try:
+        params = papermill.inspect_notebook(str(path))
+    except ValueError as exc:  # e.g. no kernelspec in the notebook's metadata
+        raise ReportError(f"cannot read the parameters of {path}: {exc}") from None
     if not params:
         raise ReportError(f"notebook {path} has no cell tagged 'parameters' (or it is "
                           "empty); tag the cell that sets the defaults with 'parameters'")
