@@ -30,6 +30,7 @@ from scipy import optimize, stats
 from ._util import as_list, check_columns, resolve_weights
 from .errors import DriverAnalysisError, SurveykitWarning
 from .estimates import effective_n
+from .measurement import _one_thread
 
 __all__ = [
     "CollinearityWarning", "DriverMethodWarning",
@@ -446,8 +447,10 @@ class DriverResult:
     def _repr_html_(self) -> str:
         notes = "".join(f"<p><i>note: {n}</i></p>" for n in self.notes)
         show = self.table.copy()
-        for c in [c for c in show if c.startswith("share") and "diff" not in c]:
+        for c in [c for c in show if c.startswith("share") or c.startswith("diff_ci")]:
             show[c] = show[c] * 100
+        show = show.rename(columns=lambda c: c.replace("share", "share_%")
+                           .replace("diff_ci", "diff_%_ci"))
         return (f"<h4>{self._title}</h4>{notes}" + self.models.to_html(index=False)
                 + show.to_html(index=False, float_format="%.3f"))
 
@@ -546,6 +549,14 @@ def key_drivers(df: pd.DataFrame, outcome: str, drivers: Sequence[str], *, weigh
     label = {"shapley": "Shapley (LMG)",
              "relative_weights": f"relative weights ({kind})"}[used]
 
+    with _one_thread():
+        return _key_drivers(outcome, drivers, by, groups, total, used, kind, label, notes,
+                            int(bootstrap), seed, ci)
+
+
+def _key_drivers(outcome, drivers, by, groups, total, used, kind, label, notes, bootstrap,
+                 seed, ci):
+    p = len(drivers)
     blocks = [total, *groups]
     corrs = []
     for b in blocks:
@@ -571,9 +582,12 @@ def key_drivers(df: pd.DataFrame, outcome: str, drivers: Sequence[str], *, weigh
         notes.append(f"{total.n_dropped} respondent(s) with a missing outcome or driver (or "
                      f"zero weight) were left out (listwise)")
     if bootstrap:
-        _add_bootstrap(table, models, blocks, used, kind, int(bootstrap), seed, ci, notes)
+        _add_bootstrap(table, models, blocks, used, kind, bootstrap, seed, ci, notes)
+    elif groups:
+        notes.append("pass bootstrap=200 (or more) to test whether each segment's driver "
+                     "shares differ from the total")
     return DriverResult(outcome=outcome, drivers=drivers, method=used, outcome_type=kind,
-                        table=table, models=models, notes=notes, bootstrap=int(bootstrap),
+                        table=table, models=models, notes=notes, bootstrap=bootstrap,
                         seed=seed, ci=ci, by=by)
 
 
