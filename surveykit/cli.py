@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (%(default)s)")
     p.add_argument("--notebook", type=Path,
                    help="findings notebook to run (default: notebooks/segment_findings.ipynb)")
+    p.add_argument("--no-overview", action="store_true",
+                   help="skip the whole-sample overview page (notebooks/overview.ipynb)")
     p.set_defaults(func=_cmd_report)
     return parser
 
@@ -149,6 +151,7 @@ def _cmd_report(args) -> int:
         questionnaire=args.questionnaire, data=args.data, targets=args.targets, crm=args.crm,
         segment_by=args.segment_by, segments=args.segments, workers=args.workers,
         timeout=args.timeout, min_base=args.min_base, out=args.out, notebook=args.notebook,
+        overview=not args.no_overview,
     )
     if not result.ok:
         for seg in result.failed:

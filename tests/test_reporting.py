@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import nbformat
 import numpy as np
@@ -92,6 +93,8 @@ def test_notebooks_are_committed_without_outputs_and_declare_the_parameters():
     for name in ("questionnaire", "data", "targets", "crm", "segment_by", "segment", "out",
                  "min_base", "prepared", "spec"):
         assert name in params
+    overview = papermill.inspect_notebook(str(NOTEBOOKS[1]))
+    assert set(params) - set(overview) == {"segment"}
 
 
 def test_unknown_parameter_is_refused_naming_it_and_the_known_ones():
@@ -341,14 +344,20 @@ def test_pipeline_writes_one_page_per_segment_plus_index(pipeline):
     segs = pipeline["manifest"]["segments"]
     assert [s["value"] for s in segs] == ["../../etc", "a/b c", "中文 客户", "tiny"]
     pages = sorted(p.name for p in out.glob("*.html"))
-    assert pages == sorted(["index.html", *(s["html"] for s in segs)])
+    assert pages == sorted(["index.html", "overview.html", *(s["html"] for s in segs)])
     assert {s["html"] for s in segs} == {"etc.html", "a-b-c.html", "中文-客户.html",
                                          "tiny-Tiny.html"}
     for s in segs:  # executed notebooks kept beside the HTML
         assert (out / s["notebook"]).is_file()
     index = (out / "index.html").read_text(encoding="utf-8")
     for s in segs:
-        assert f'href="{__import__("urllib.parse").parse.quote(s["html"])}"' in index
+        assert f'href="{quote(s["html"])}"' in index
+    # the whole-sample overview ran too, and the index links to it
+    ov = pipeline["manifest"]["run"]["overview"]
+    assert ov["status"] == "ok" and 'href="overview.html"' in index
+    page = (out / "overview.html").read_text(encoding="utf-8")
+    for key in ("segment_comparison", "weighting", "reliability", "factor_structure", "banner"):
+        assert f'data-section="{key}"' in page
 
 
 @pytest.mark.slow
@@ -456,7 +465,8 @@ def test_timeout_and_notebook_errors_fail_only_their_segment(tmp_path):
                            "if segment == '../../etc':\n    raise ValueError('bad ' + segment)\n"
                            "print('done', segment)")
     r = run_report(Q, DATA, segment_by="segment", segments=["tiny", "a/b c", "../../etc"],
-                   workers=1, timeout=4, out=tmp_path / "out", notebook=nb, progress=False)
+                   workers=1, timeout=4, out=tmp_path / "out", notebook=nb, progress=False,
+                   overview=False)
     tiny, ok, err = r.segments
     assert not r.ok
     assert tiny["status"] == "timeout" and "4 s timeout" in tiny["error"]
@@ -497,7 +507,7 @@ def test_kernel_start_up_failure_is_retried_once(tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jp"))
     nb = _minimal_notebook(tmp_path / "m.ipynb", "print('ran', segment)")
     common = dict(segment_by="segment", segments=["tiny"], workers=1, timeout=60,
-                  start_timeout=20, notebook=nb, progress=False)
+                  start_timeout=20, notebook=nb, progress=False, overview=False)
     r = run_report(Q, DATA, out=tmp_path / "a", kernel_name="flaky", **common)
     assert r.ok and r.segments[0]["attempts"] == 2 and marker.exists()
     r = run_report(Q, DATA, out=tmp_path / "b", kernel_name="broken", **common)

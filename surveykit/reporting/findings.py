@@ -55,7 +55,9 @@ class Section:
 
     ``findings`` and ``notes`` are plain text (escaped when shown); ``tables`` are
     ``(caption, DataFrame)`` pairs of display-ready text; ``figures`` are matplotlib
-    Figures or PNG bytes; ``data`` keeps the underlying result objects for reuse.
+    Figures or PNG bytes; ``blocks`` are HTML fragments rendered by package objects that
+    escape their own text (e.g. a banner table); ``data`` keeps the underlying result
+    objects for reuse.
     """
 
     key: str
@@ -66,6 +68,7 @@ class Section:
     quotes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     data: dict = field(default_factory=dict)
+    blocks: list[str] = field(default_factory=list)
 
     def to_frame(self) -> pd.DataFrame:
         """The first table (empty if none)."""
@@ -86,6 +89,7 @@ class Section:
                          + "</ul></div>")
         for caption, table in self.tables:
             parts.append(_table_html(table, caption))
+        parts.extend(self.blocks)
         for fig in self.figures:
             parts.append(_figure_html(fig, self.title))
         if self.quotes:

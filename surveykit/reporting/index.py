@@ -49,7 +49,8 @@ def _fmt_metric(m: dict) -> str:
 
 
 def index_html(title: str, segments: list[dict], *, total: dict | None = None,
-               notes: list[str] | None = None, subtitle: str | None = None) -> str:
+               notes: list[str] | None = None, subtitle: str | None = None,
+               overview: dict | None = None) -> str:
     """The index page (self-contained HTML: inline style, no script)."""
     esc = html.escape
     # headline metric columns, in first-seen order
@@ -88,6 +89,15 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
         rows.append(f'<tr><td class="sk-text">{link}</td><td>{base_txt}</td><td>{share_txt}</td>'
                     f'{cells}<td class="sk-text">{st}</td></tr>')
     note_html = "".join(f"<li>{esc(n)}</li>" for n in (notes or []))
+    ov = ""
+    if overview:
+        link = f'<a href="{esc(quote(overview["html"]))}">{esc(overview["label"])}</a>'
+        err = esc(str(overview.get("error") or ""), quote=True)
+        state = ("" if overview.get("status") == "ok" else
+                 f' <span class="sk-failed" title="{err}">'
+                 f'{esc(str(overview.get("status")))}</span>')
+        ov = (f'<p>{link}{state}: segment comparison, weighting, reliability and factor '
+              f'structure, banner tables.</p>')
     n_failed = sum(s.get("status") != "ok" for s in segments)
     failed = (f'<p class="sk-failed">{n_failed} of {len(segments)} segment report(s) failed; '
               f'their pages show the error.</p>' if n_failed else "")
@@ -100,6 +110,7 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
 <h1>{esc(title)}</h1>
 <p class="sk-meta">{esc(subtitle or '')}</p>
 {failed}
+{ov}
 <table class="sk-index">
 <thead><tr><th class="sk-text">Segment</th><th>Base (n)</th><th>Weighted share</th>{head}
 <th class="sk-text">Report</th></tr></thead>

@@ -15,7 +15,7 @@ __all__ = ["safe_name", "unique_names", "inside", "value_text"]
 _BAD = re.compile(r"[^\w.\-]+", flags=re.UNICODE)
 _DASHES = re.compile(r"-{2,}")
 _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
-             *(f"lpt{i}" for i in range(10)), "index", "manifest"}
+             *(f"lpt{i}" for i in range(10)), "index", "manifest", "overview"}
 
 
 def value_text(value) -> str:

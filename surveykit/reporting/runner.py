@@ -47,6 +47,7 @@ __all__ = ["run_report", "ReportResult", "check_parameters", "notebook_parameter
            "DEFAULT_NOTEBOOK", "segment_values"]
 
 DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "segment_findings.ipynb"
+DEFAULT_OVERVIEW = Path(__file__).resolve().parents[2] / "notebooks" / "overview.ipynb"
 #: parameters the runner itself passes to every notebook run
 RUNNER_PARAMETERS = ("questionnaire", "data", "targets", "crm", "segment_by", "segment", "out",
                      "min_base", "prepared")
@@ -77,10 +78,15 @@ class ReportResult:
     ok: bool = True
     seconds: float = 0.0
     prepare_seconds: float = 0.0
+    overview: dict | None = None
 
     @property
     def failed(self) -> list[dict]:
-        return [s for s in self.segments if s["status"] != "ok"]
+        """Entries (segments, then the overview) whose page shows an error."""
+        out = [s for s in self.segments if s["status"] != "ok"]
+        if self.overview is not None and self.overview["status"] != "ok":
+            out.append(self.overview)
+        return out
 
     def to_frame(self) -> pd.DataFrame:
         """One row per segment: label, status, base, seconds, error, html."""
@@ -425,7 +431,8 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
                min_base: int = 30, out="reports", notebook=None,
                parameters: dict | None = None, kernel_name: str = "python3",
                start_timeout: float = 60, progress: bool = True,
-               keep_data: bool = False, reuse_kernels: bool = True) -> ReportResult:
+               keep_data: bool = False, reuse_kernels: bool = True,
+               overview=True) -> ReportResult:
     """Per-segment findings: prepare once, run a notebook per segment, write HTML + index.
 
     Parameters
@@ -465,6 +472,10 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
     reuse_kernels : bool
         Keep one kernel warm per worker across its segments (namespace reset between
         notebooks; default). False starts a fresh kernel for every notebook.
+    overview : bool or path
+        Also run the whole-sample overview notebook (``notebooks/overview.ipynb``, or this
+        path) to ``overview.html``, linked from the index. Its failure is reported like a
+        segment's.
 
     Returns
     -------
@@ -508,6 +519,11 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
         raise ReportError(f"parameters {clash} are set by run_report itself; pass them as its "
                           "own arguments")
     check_parameters(nb_path, [*RUNNER_PARAMETERS, *extra])
+    ov_path = None
+    if overview:
+        ov_path = DEFAULT_OVERVIEW if overview is True else Path(overview)
+        ov_known = notebook_parameters(ov_path)
+        check_parameters(ov_path, [p for p in RUNNER_PARAMETERS if p != "segment"])
     for name, path in (("questionnaire", questionnaire), ("data", data),
                        ("targets", targets), ("crm", crm)):
         if path is not None and not Path(path).is_file():
@@ -556,15 +572,31 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
                            "prepared": str(prepared), **extra},
         })
 
+    ov_entry = None
+    if ov_path is not None:
+        page, nb_out = inside(out, "overview.html"), inside(out, "overview.ipynb")
+        ov_entry = {"value": None, "label": "Whole-sample overview", "status": "pending",
+                    "seconds": None, "error": None, "html": page.name,
+                    "notebook": nb_out.name, "headline": {}, "attempts": 0}
+        params = {k: v for k, v in jobs[0]["parameters"].items()
+                  if k in ov_known and k != "segment"}
+        jobs.insert(0, {**jobs[0], "notebook": str(ov_path.resolve()), "output": str(nb_out),
+                        "html": str(page), "title": f"{survey.questionnaire.title}: overview",
+                        "parameters": params})
+        entries.insert(0, ov_entry)
+
     # 2. run in parallel
     try:
         _execute_all(jobs, entries, workers=min(workers, len(jobs)), progress=progress)
+        if ov_entry is not None:
+            entries.pop(0)
     finally:
         if not keep_data:
             shutil.rmtree(prepared, ignore_errors=True)
 
     # 3. manifest and index
-    ok = all(e["status"] == "ok" for e in entries)
+    ok = all(e["status"] == "ok" for e in entries) and (
+        ov_entry is None or ov_entry["status"] == "ok")
     seconds = time.monotonic() - t_start
     seg_label = _variable_label(survey, segment_by)
     run = {
@@ -577,7 +609,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
         "notebook": str(nb_path), "parameters": extra, "n": int(len(survey.data)),
         "weighted": survey.weights is not None,
         "weighting_efficiency": survey.meta.get("weighting_efficiency"),
-        "ok": ok,
+        "overview": ov_entry, "ok": ok,
     }
     manifest_path = write_manifest(out / "manifest.json", run, entries)
     title = f"{survey.questionnaire.title}: findings by {seg_label}"
@@ -588,8 +620,9 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
            + (f" (weighting efficiency {100 * survey.meta['weighting_efficiency']:.0f}%)"
               if survey.meta.get("weighting_efficiency") is not None else ""))
     index_path = write_index(out / "index.html", title, entries, total=total, notes=notes,
-                             subtitle=sub)
-    return ReportResult(out, index_path, manifest_path, entries, ok, seconds, prepare_seconds)
+                             subtitle=sub, overview=ov_entry)
+    return ReportResult(out, index_path, manifest_path, entries, ok, seconds, prepare_seconds,
+                        ov_entry)
 
 
 def _variable_label(survey, name: str) -> str:

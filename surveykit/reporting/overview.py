@@ -1,0 +1,259 @@
+"""Whole-sample overview: the sections of ``notebooks/overview.ipynb``.
+
+Segment comparison of the key metrics, the weighting report, reliability and factor
+structure, and the banner tables; each section opens with key-finding sentences. All
+numbers come from :mod:`surveykit.estimates`, :mod:`surveykit.weighting`,
+:mod:`surveykit.measurement` and :mod:`surveykit.tables`.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from datetime import date
+
+import pandas as pd
+
+from ..errors import SurveykitWarning
+from .findings import _EXPECTED, SIG_DOWN, SIG_UP, Section
+from .names import value_text
+from .narrative import fmt_value, join_words
+from .spec import ReportSpec
+
+__all__ = ["Overview"]
+
+
+class Overview:
+    """The whole-sample overview of a prepared survey.
+
+    Parameters
+    ----------
+    survey : Survey
+    segment_by : str
+        The segment variable compared in :meth:`segment_comparison` and the banners.
+    min_base : int
+        Bases under this are flagged and not tested.
+    spec : dict, optional
+        Overrides of :meth:`ReportSpec.infer`.
+
+    Examples
+    --------
+    >>> ov = Overview(survey, "segment")  # doctest: +SKIP
+    >>> ov.segment_comparison()  # doctest: +SKIP
+    """
+
+    def __init__(self, survey, segment_by: str, *, min_base: int = 30,
+                 spec: dict | None = None, alpha: float = 0.05):
+        self.survey, self.q, self.df = survey, survey.questionnaire, survey.data
+        self.weights, self.segment_by = survey.weights, segment_by
+        self.min_base, self.alpha = int(min_base), alpha
+        self.spec = ReportSpec.infer(self.q, self.df.columns, segment_by=segment_by) \
+            .updated(spec)
+
+    def _label(self, name: str) -> str:
+        try:
+            return self.q.variable(name).label
+        except KeyError:
+            return name
+
+    def header_html(self) -> str:
+        esc = html.escape
+        w = self.survey.weight_array()
+        eff = self.survey.meta.get("weighting_efficiency")
+        return (f'<p class="sk-meta"><a href="index.html">&larr; all segments</a></p>'
+                f"<h1>{esc(self.q.title)}: overview</h1>"
+                f'<p class="sk-meta">{len(self.df):,} respondents &middot; '
+                f"{'weighted' if self.weights else 'unweighted'}"
+                + (f" (efficiency {100 * eff:.0f}%)" if eff is not None else "")
+                + f" &middot; weighted total {w.sum():,.0f} &middot; {date.today().isoformat()}"
+                  "</p>")
+
+    # -- 1 ------------------------------------------------------------------------------------
+    def segment_comparison(self) -> Section:
+        """Key metrics of every segment, with significance against the rest of the sample."""
+        from ..estimates import compare, estimate
+
+        s = Section("segment_comparison", "Segment comparison")
+        labels = self.survey.labels(self.segment_by)
+        lab = {value_text(k): str(v) for k, v in labels.items()}
+        metrics = [m for m in self.spec.metrics(self.q) if m.column in self.df.columns]
+        table: dict = {}
+        notes = []
+        for m in metrics:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SurveykitWarning)
+                try:
+                    est = estimate(self.df, m.column, weights=self.weights, by=self.segment_by,
+                                   **m.kwargs())
+                    cmp_ = compare(self.df, m.column, by=self.segment_by, weights=self.weights,
+                                   reference="total", alpha=self.alpha, **m.kwargs())
+                    tot = estimate(self.df, m.column, weights=self.weights, **m.kwargs())
+                except _EXPECTED:
+                    continue
+            table.setdefault("Total", {})["Base (n)"] = f"{len(self.df):,}"
+            table["Total"][m.label] = fmt_value(tot["estimate"].iloc[0], m.kind)
+            best = est.sort_values("estimate").iloc[-1 if m.key != "complaint" else 0]
+            worst = est.sort_values("estimate").iloc[0 if m.key != "complaint" else -1]
+            notes.append(f"{m.label}: best {lab.get(value_text(best['group']), best['group'])} "
+                         f"({fmt_value(best['estimate'], m.kind)}), weakest "
+                         f"{lab.get(value_text(worst['group']), worst['group'])} "
+                         f"({fmt_value(worst['estimate'], m.kind)}); total "
+                         f"{fmt_value(tot['estimate'].iloc[0], m.kind)}")
+            for _, r in est.iterrows():
+                name = lab.get(value_text(r["group"]), value_text(r["group"]))
+                c = cmp_[cmp_["group"].map(value_text) == value_text(r["group"])]
+                cell = fmt_value(r["estimate"], m.kind)
+                row = table.setdefault(name, {})
+                row["Base (n)"] = f"{int(r['n']):,}"
+                if int(r["n"]) < self.min_base:
+                    cell += " (low base)"
+                elif not c.empty and bool(c["significant"].iloc[0]):
+                    up = c["difference"].iloc[0] > 0
+                    cell = f"{SIG_UP if up else SIG_DOWN} {cell}"
+                row[m.label] = cell
+        if not table:
+            s.findings.append("No key metrics are available for a segment comparison.")
+            return s
+        frame = pd.DataFrame.from_dict(table, orient="index").rename_axis("Segment") \
+            .reset_index()
+        s.findings.extend(n + "." for n in notes[:3])
+        s.tables.append((f"Key metrics by {self._label(self.segment_by)} (▲ / ▼: significantly "
+                         f"higher / lower than the rest, p < {self.alpha:g})", frame))
+        return s
+
+    # -- 2 ------------------------------------------------------------------------------------
+    def weighting(self) -> Section:
+        """Target vs achieved shares, weight range and efficiency."""
+        s = Section("weighting", "Weighting")
+        rep = self.survey.weighting
+        if rep is None:
+            s.findings.append("The data were not weighted to population targets"
+                              + (" (design weights only)." if self.weights else "."))
+            return s
+        summ = rep.summary()
+        t = rep.to_frame()
+        s.findings.append(
+            f"{int(summ['n']):,} respondents were raked to {t['margin'].nunique()} margins "
+            f"({join_words([self._label(v) for v in dict.fromkeys(t['variable'])])}); "
+            f"{'converged' if summ['converged'] else 'did NOT converge'} after "
+            f"{int(summ['iterations'])} iterations.")
+        s.findings.append(
+            f"Weighting efficiency {100 * summ['efficiency']:.0f}% (effective base "
+            f"{summ['n_eff']:,.0f}); weights range {summ['min']:.2f} to {summ['max']:.2f} "
+            f"(ratio {summ['ratio']:.1f})"
+            + (f"; {int(summ['n_excluded'])} respondent(s) with a missing weighting variable "
+               "got weight 0." if summ.get("n_excluded") else "."))
+        show = pd.DataFrame({
+            "Variable": t["variable"].map(self._label),
+            "Category": [self._cat(v, c) for v, c in zip(t["variable"], t["category"],
+                                                         strict=True)],
+            "n": t["n"].map(lambda v: f"{int(v):,}"),
+            "Sample %": t["sample_pct"].map(lambda v: f"{v:.1f}"),
+            "Target %": t["target_pct"].map(lambda v: f"{v:.1f}"),
+            "Achieved %": t["achieved_pct"].map(lambda v: f"{v:.1f}"),
+            "Mean weight": t["mean_weight"].map(lambda v: f"{v:.2f}")})
+        s.tables.append(("Weighting margins: sample, target and achieved shares", show))
+        return s
+
+    def _cat(self, var, code) -> str:
+        labels = self.survey.labels(var)
+        for k, v in labels.items():
+            if value_text(k) == value_text(code):
+                return str(v)
+        return value_text(code)
+
+    # -- 3 ------------------------------------------------------------------------------------
+    def reliability(self) -> Section:
+        """Cronbach's alpha and omega of every construct in the questionnaire."""
+        from ..measurement import reliability_table
+
+        s = Section("reliability", "Reliability")
+        if not self.q.constructs:
+            s.findings.append("The questionnaire declares no constructs.")
+            return s
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SurveykitWarning)
+            try:
+                t = reliability_table(self.df, self.q, weights=self.weights)
+            except _EXPECTED as exc:
+                s.findings.append(f"Reliability could not be computed: {exc}")
+                return s
+        weak = t[t["alpha"] < 0.7]
+        weak_list = [f"{r.label} ({r.alpha:.2f})" for r in weak.itertuples()]
+        s.findings.append(
+            f"{len(t) - len(weak)} of {len(t)} constructs reach Cronbach's alpha ≥ 0.70"
+            + (f"; below it: {join_words(weak_list)}." if len(weak) else "."))
+        show = pd.DataFrame({
+            "Construct": t["label"], "Items": t["n_items"],
+            "Alpha": t["alpha"].map(lambda v: f"{v:.2f}"),
+            "Omega total": t["omega_total"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
+            "n": t["n"].map(lambda v: f"{int(v):,}"),
+            "Weakest item": t["weakest_item"].map(self._label)})
+        s.tables.append(("Reliability by construct", show))
+        return s
+
+    def factor_structure(self) -> Section:
+        """Parallel analysis and an oblimin EFA of the attribute ratings."""
+        from ..measurement import efa, parallel_analysis
+
+        s = Section("factor_structure", "Factor structure")
+        items = [c for c in self.spec.drivers if c in self.df.columns]
+        if len(items) < 3:
+            s.findings.append("Too few attribute ratings for a factor analysis.")
+            return s
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SurveykitWarning)
+            try:
+                pa = parallel_analysis(self.df, items, weights=self.weights)
+                k = max(1, int(pa.n_factors))
+                fa = efa(self.df, items, k, weights=self.weights)
+            except _EXPECTED as exc:
+                s.findings.append(f"The factor analysis could not be run: {exc}")
+                return s
+        s.findings.append(f"Parallel analysis of the {len(items)} attribute ratings suggests "
+                          f"{pa.n_factors} factor(s) (n = {pa.n:,}); the oblimin solution "
+                          f"below uses {k}.")
+        L = fa.loadings
+        main = L.abs().idxmax(axis=1)
+        groups = [f"{f}: {join_words([self._label(i) for i in main[main == f].index][:4])}"
+                  for f in L.columns]
+        s.findings.append("Items load mainly as " + "; ".join(groups) + ".")
+        show = L.copy()
+        show.index = [self._label(i) for i in show.index]
+        show = show.map(lambda v: "" if abs(v) < 0.3 else f"{v:.2f}").rename_axis("Item") \
+            .reset_index()
+        s.tables.append(("Pattern loadings (|loading| < 0.30 blank)", show))
+        try:
+            s.figures.append(pa.plot())
+        except Exception:  # noqa: BLE001 - a chart never stops the report
+            pass
+        return s
+
+    # -- 4 ------------------------------------------------------------------------------------
+    def banner_tables(self) -> Section:
+        """The key questions by segment, with column-significance letters."""
+        from ..tables import banner
+
+        s = Section("banner", "Banner tables")
+        rows = [m.column for m in self.spec.metrics(self.q) if m.column in self.df.columns]
+        rows += [r for r in (*self.spec.channels, *self.spec.pain_points)
+                 if r in self.df.columns or any(c.startswith(f"{r}_") for c in self.df.columns)]
+        if not rows:
+            s.findings.append("No questions to tabulate.")
+            return s
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SurveykitWarning)
+            try:
+                b = banner(self.df, rows, self.segment_by, weights=self.weights,
+                           questionnaire=self.q, min_base=self.min_base, alpha=self.alpha)
+            except _EXPECTED as exc:
+                s.findings.append(f"The banner tables could not be built: {exc}")
+                return s
+        s.findings.append(
+            f"{len(rows)} questions by {self._label(self.segment_by)}; letters mark columns "
+            f"a cell is significantly higher than (p < {self.alpha:g}, tests on effective "
+            f"bases); columns under {self.min_base} respondents are not tested.")
+        s.data["banner"] = b
+        s.blocks.append(b.to_html())
+        return s
+
