@@ -19,7 +19,8 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 
 __all__ = ["PALETTE", "QUADRANT_COLORS", "set_style", "house_style", "new_figure",
-           "quadrant_chart", "importance_chart", "scree_chart", "loadings_chart"]
+           "quadrant_chart", "importance_chart", "scree_chart", "loadings_chart",
+           "comparison_chart"]
 
 #: Categorical palette: ink blue first, then muted, colour-blind-safe companions.
 PALETTE = ["#1f4e79", "#e07b39", "#3a9e8f", "#c44e52", "#8172b3", "#937860", "#da8bc3",
@@ -186,4 +187,47 @@ def loadings_chart(efa_result, *, blank: float | None = None,
                     linewidths=0.5, linecolor="white", cbar_kws={"shrink": 0.6}, ax=ax)
         ax.set_title(title or f"Loadings ({efa_result.method}, {efa_result.rotation})")
         ax.set_ylabel("")
+    return fig
+
+
+def comparison_chart(table: pd.DataFrame, *, value: str = "estimate",
+                     reference: str = "total", label: str = "label",
+                     significant: str | None = None, value_name: str = "Segment",
+                     reference_name: str = "Total", xlabel: str = "mean rating",
+                     title: str | None = None) -> Figure:
+    """Dot plot of one group against a reference, one row per item (e.g. attributes).
+
+    ``table`` has a row per item with the group's ``value`` and the ``reference`` value;
+    a boolean ``significant`` column fills the group's dot (hollow when not significant).
+    Rows are drawn in table order, first at the top.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"label": ["a", "b"], "estimate": [7.0, 6.0], "total": [6.5, 6.4],
+    ...                   "significant": [True, False]})
+    >>> fig = comparison_chart(t, significant="significant")
+    >>> [tx.get_text() for tx in fig.axes[0].get_yticklabels()]
+    ['a', 'b']
+    """
+    t = table.reset_index(drop=True)
+    y = np.arange(len(t))[::-1]
+    sig = (t[significant].astype(bool).to_numpy() if significant is not None
+           else np.ones(len(t), bool))
+    with house_style():
+        fig = new_figure(7.5, 0.32 * len(t) + 1.4)
+        ax = fig.subplots()
+        ax.hlines(y, t[[value, reference]].min(axis=1), t[[value, reference]].max(axis=1),
+                  color="#c8c8c8", lw=2, zorder=1)
+        ax.scatter(t[reference], y, marker="|", s=180, color="#4d4d4d", zorder=2,
+                   label=reference_name)
+        ax.scatter(t[value][sig], y[sig], s=55, color=PALETTE[0], zorder=3,
+                   label=f"{value_name} (significant)")
+        ax.scatter(t[value][~sig], y[~sig], s=55, facecolors="white", edgecolors=PALETTE[0],
+                   zorder=3, label=f"{value_name} (not significant)")
+        ax.set_yticks(y, [str(v) for v in t[label]])
+        ax.set_xlabel(xlabel)
+        ax.grid(axis="y", visible=False)
+        ax.set_title(title or f"{value_name} vs {reference_name}")
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3,
+                   fontsize=8.5)
     return fig
