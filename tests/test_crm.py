@@ -293,3 +293,19 @@ def test_demo_crm_join_and_rfm_hand_calculation():
     d = m.data[m.data["crm_matched"]]
     nps = pd.to_numeric(d["nps"], errors="coerce")
     assert d.loc[nps >= 9, "spend_12m"].mean() > d.loc[nps <= 6, "spend_12m"].mean()
+
+
+@needs_demo
+def test_demo_join_with_the_questionnaire_drops_declared_pii_without_warning():
+    import warnings
+
+    from surveykit.questionnaire import load_questionnaire
+
+    q = load_questionnaire(DEMO.parents[1] / "questionnaires" / "pc_customers.yaml")
+    crm = pd.read_csv(DEMO / "crm.csv")
+    df = pd.read_csv(DEMO / "responses.csv", low_memory=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SurveykitWarning)   # roles.pii declares 'phone'
+        m = match_crm(df, crm, questionnaire=q)
+    assert set(m.pii_dropped) == {"email", "phone"}
+    assert {"email", "phone"}.isdisjoint(m.data.columns)

@@ -615,3 +615,25 @@ def test_pc_questionnaire_loads():
     q = load_questionnaire(BUNDLED / "pc_customers.yaml")
     assert q.variables() and q.questions
     assert q.roles.respondent_id in q.variables()
+
+
+def test_roles_pii_declares_personal_data_outside_the_questions():
+    q = questionnaire_from_text(
+        "id: t\ntitle: T\nquestions:\n"
+        "  - {id: q1, type: single, text: Q, options: {1: a, 2: b}}\n"
+        "  - {id: email, type: open, text: E, pii: true}\n"
+        "roles: {respondent_id: rid, customer_id: cid, pii: [phone]}\n")
+    assert q.pii_columns == ["email", "phone"]
+
+
+@pytest.mark.parametrize("pii, message", [
+    ("[cid]", "'cid' is the respondent or customer id"),
+    ("[q1]", "'q1' is a question or derived variable; mark the question itself 'pii: true'"),
+])
+def test_roles_pii_refuses_ids_and_questions(pii, message):
+    with pytest.raises(QuestionnaireError) as err:
+        questionnaire_from_text(
+            "id: t\ntitle: T\nquestions:\n"
+            "  - {id: q1, type: single, text: Q, options: {1: a, 2: b}}\n"
+            f"roles: {{respondent_id: rid, customer_id: cid, pii: {pii}}}\n", source="t.yaml")
+    assert "roles.pii[0]" in str(err.value) and message in str(err.value)

@@ -62,7 +62,7 @@ def test_questionnaire_is_valid_and_complete(q, capsys):
     assert q.variable("svc_speed").missing_codes[97].kind == "not_applicable"
     assert q.variable("nps").kind == "nps"
     assert q.scale_of("repurchase").valid_codes == [1, 2, 3, 4, 5]
-    assert q.variable("email").pii and q.pii_columns == ["email"]
+    assert q.variable("email").pii and q.pii_columns == ["email", "phone"]
     assert q.question("complaint_reasons").ask_if == "complaint == 1"
     assert any(o.exclusive for o in q.question("info_sources").options)
     assert any(o.other for o in q.question("info_sources").options)

@@ -349,9 +349,17 @@ def check_document(doc: Doc, source: str, line_of) -> list[Problem]:
                 elif name not in categorical:
                     problem(("roles", role, j), f"{role} variable {name!r} must be a "
                             f"single-choice question or a derived variable, not {kinds[name]}")
-                elif name in pii:
+                elif name in pii or name in r.pii:
                     problem(("roles", role, j), f"{name!r} is marked pii and cannot be a "
                             f"{role} variable")
+        keys = {r.respondent_id, r.customer_id}
+        for j, name in enumerate(r.pii):
+            if name in keys:
+                problem(("roles", "pii", j), f"{name!r} is the respondent or customer id; ids "
+                        "are pseudonymous keys, not personal data to drop")
+            elif name in kinds:
+                problem(("roles", "pii", j), f"{name!r} is a question or derived variable; mark "
+                        "the question itself 'pii: true' instead")
     return problems
 
 

@@ -151,7 +151,9 @@ class Questionnaire:
 
     @property
     def pii_columns(self) -> list[str]:
-        return [v.name for v in self._variables.values() if v.pii]
+        """Columns that hold personal data: ``pii: true`` questions and ``roles.pii``."""
+        names = [v.name for v in self._variables.values() if v.pii]
+        return names + [c for c in self.model.roles.pii if c not in names]
 
     def codebook(self) -> pd.DataFrame:
         """One row per column: variable, question, kind, label, codes, missing codes, range."""

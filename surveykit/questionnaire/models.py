@@ -260,7 +260,8 @@ class Construct(_Model):
 
 class Roles(_Model):
     """Columns with a job: respondent id, CRM key, duration, design weight, weighting and
-    segment variables."""
+    segment variables, and ``pii``: personal-data columns that are not questions (e.g. a CRM
+    extract's ``phone``), which never leave a CRM join and never reach a report."""
 
     respondent_id: str = "resp_id"
     customer_id: str | None = Field(default=None, description="Pseudonymous CRM key")
@@ -268,6 +269,8 @@ class Roles(_Model):
     base_weight: str | None = Field(default=None, description="Design weight column")
     weighting: list[str] = []
     segments: list[str] = []
+    pii: list[str] = Field(default=[], description="Personal-data columns outside the "
+                           "questions (e.g. in a CRM extract); never shown in a report")
 
 
 class QuestionnaireModel(_Model):
