@@ -79,7 +79,7 @@ def refit_estimate(d: pd.DataFrame, drivers: list[str], sample: int, seed: int =
             t0 = time.perf_counter()
             refit_r2(d, drivers, int(mask))
             times.append(time.perf_counter() - t0)
-        total += np.mean(times) * math.comb(p, k)
+        total += np.median(times) * math.comb(p, k)
     return total
 
 
