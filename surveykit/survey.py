@@ -154,7 +154,8 @@ class Survey:
             meta["weighting_n_eff"] = float(weighting.n_eff)
 
         df, dropped = drop_personal_data(q, df)
-        meta["dropped_columns"] = dropped
+        declared = set(q.pii_columns) | ({roles.customer_id} if roles.customer_id else set())
+        meta["dropped_columns"] = sorted(set(dropped) | (declared & set(raw.columns)))
         return cls(q, df.reset_index(drop=True), weights, weighting, meta)
 
     # -- persistence -----------------------------------------------------------------------

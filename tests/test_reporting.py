@@ -192,7 +192,11 @@ def test_failure_page_and_index_escape_text():
     idx = index_html("T <t>", segs)
     assert XSS not in idx and "<i>x</i>" not in idx
     assert 'href="a%20b.html"' in idx and "low base" in idx and "failed" in idx
-    assert "+5&nbsp;&#9650;" in idx
+    assert '<span class="sk-good" title="">+5&nbsp;&#9650;</span>' in idx
+    worse = [{**segs[0], "headline": {"metrics": [
+        {"key": "complaint", "label": "Complaint rate", "estimate": 0.3, "display": "30%",
+         "sig": "higher", "higher_is_better": False}]}}]
+    assert '<span class="sk-bad" title="">30%&nbsp;&#9650;</span>' in index_html("T", worse)
 
 
 # ------------------------------------------------------------------------------------------

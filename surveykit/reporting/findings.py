@@ -118,10 +118,8 @@ def _table_html(table: pd.DataFrame, caption: str = "") -> str:
             text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
             cls = "sk-text" if i == 0 or not _numberish(text) else ""
             body = esc(text)
-            if text.startswith(SIG_UP):
-                body = f'<span class="sk-up">{body}</span>'
-            elif text.startswith(SIG_DOWN):
-                body = f'<span class="sk-down">{body}</span>'
+            if text.startswith((SIG_UP, SIG_DOWN)):  # direction only: not good or bad
+                body = f'<span class="sk-sig">{body}</span>'
             cells.append(f'<td class="{cls}">{_flag(body)}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
@@ -467,6 +465,7 @@ class SegmentFindings:
                 "ci_low": _num(seg["ci_low"]), "ci_high": _num(seg["ci_high"]),
                 "total": _num(tot["estimate"]), "p_value": p,
                 "sig": ("higher" if diff > 0 else "lower") if sig else None,
+                "higher_is_better": m.higher_is_better,
                 "low_base": int(seg["n"]) < self.min_base,
                 "note": f"total {fmt_value(tot['estimate'], m.kind)}; {fmt_p(p)}"})
         share = self.header().data["share"]
@@ -759,22 +758,29 @@ class SegmentFindings:
     def pain_points(self, *, quotes: int = 5) -> Section:
         """Pain points ranked, vs the total, with a few verbatim comments (escaped)."""
         s = Section("pain_points", "Pain points")
-        t = self._option_table(self.spec.pain_points)
-        for i, qid in enumerate(self.spec.pain_points):
+        order = self._pain_questions()
+        t = self._option_table(order)
+        for i, qid in enumerate(order):
             sub = t[t["question"] == qid] if not t.empty else t
             if sub.empty:
                 continue
             qlabel = sub["question_label"].iloc[0]
-            try:
-                asked = self.q.question(qid).ask_if
-            except KeyError:
-                asked = None
-            if i == 0:
+            asked = self._routed(qid)
+            if i == 0 and not asked:
                 s.findings.extend(self._option_findings(sub, "pain points")[:2])
             else:
-                who = (f"among {self.label} asked about {qlabel.lower()}" if asked
-                       else f"({qlabel.lower()}) among {self.label}")
-                s.findings.extend(self._option_findings(sub, "answers", who=who)[:1])
+                base = int(sub["n"].max())
+                top = sub[~sub["exclusive"]].head(3)
+                s.findings.append(
+                    f"{qlabel} ({'asked only where relevant, ' if asked else ''}base n = "
+                    f"{base:,}"
+                    + (f"; {low_base_phrase(base, self.min_base)}" if base < self.min_base
+                       else "")
+                    + "): most often "
+                    + join_words([f"{_lower_first(r['option'])} "
+                                  f"({fmt_value(r['estimate'], 'percent')} vs "
+                                  f"{fmt_value(r['total'], 'percent')} in total)"
+                                  for _, r in top.iterrows()]) + ".")
             s.tables.append((f"{qlabel}: % mentioning, highest first"
                              + (" (asked only where relevant)" if asked else ""),
                              self._option_display(sub)))
@@ -784,13 +790,24 @@ class SegmentFindings:
             answers = self.df.loc[self.mask, qid].dropna().astype(str).str.strip()
             answers = answers[answers != ""]
             if len(answers):
-                s.quotes.extend(answers.head(quotes).tolist())
+                shown = answers.drop_duplicates().head(quotes).tolist()
+                s.quotes.extend(shown)
                 s.notes.append(f"{len(answers):,} of {self.n:,} respondents in the segment "
-                               f"answered '{self._var_label(qid)}'; the first "
-                               f"{min(quotes, len(answers))} are shown.")
+                               f"answered '{self._var_label(qid)}'; the first {len(shown)} "
+                               "different answers are shown.")
         s.data["table"] = t
         self._cache["pain"] = t
         return s
+
+    def _routed(self, qid: str) -> bool:
+        try:
+            return bool(self.q.question(qid).ask_if)
+        except KeyError:
+            return False
+
+    def _pain_questions(self) -> list[str]:
+        """Pain-point questions, those asked of everyone first (questionnaire order kept)."""
+        return sorted(self.spec.pain_points, key=self._routed)
 
     # -- 6. channels and sources ------------------------------------------------------------
     def channels(self) -> Section:
@@ -873,15 +890,15 @@ class SegmentFindings:
                                   f"({fmt_p(r['p_value'])}).")
         pain = self._cache.get("pain")
         if pain is None:
-            pain = self._option_table(self.spec.pain_points)
+            pain = self._option_table(self._pain_questions())
         if pain is not None and not pain.empty:
-            main = pain[(pain["question"] == pain["question"].iloc[0]) & ~pain["exclusive"]]
-            if self.spec.pain_points:
-                first = pain[pain["question"] == self.spec.pain_points[-1]]
-                main = first[~first["exclusive"]] if not first.empty else main
-            r = (main if not main.empty else pain).iloc[0]
-            s.findings.append(f"Address the most common pain point, {r['option']} "
-                              f"({fmt_value(r['estimate'], 'percent')} of the segment).")
+            qid = next(q for q in self._pain_questions() if (pain["question"] == q).any())
+            first = pain[pain["question"] == qid]
+            main = first[~first["exclusive"]]
+            r = (main if not main.empty else first).iloc[0]
+            who = "of those asked" if self._routed(qid) else "of the segment"
+            s.findings.append(f"Address the most common pain point, {_lower_first(r['option'])}"
+                              f" ({fmt_value(r['estimate'], 'percent')} {who}).")
         if not s.findings:
             s.findings.append("The analysis points to no specific action for this segment.")
         if self.low_base:

@@ -39,10 +39,11 @@ def _fmt_metric(m: dict) -> str:
     text = html.escape(str(m.get("display") or f"{est:.1f}"))
     sig = m.get("sig")
     title = html.escape(m.get("note") or "", quote=True)
-    if sig == "higher":
-        text = f'<span class="sk-up" title="{title}">{text}&nbsp;&#9650;</span>'
-    elif sig == "lower":
-        text = f'<span class="sk-down" title="{title}">{text}&nbsp;&#9660;</span>'
+    if sig in ("higher", "lower"):
+        good = (sig == "higher") == bool(m.get("higher_is_better", True))
+        arrow = "&#9650;" if sig == "higher" else "&#9660;"
+        text = (f'<span class="{"sk-good" if good else "sk-bad"}" title="{title}">'
+                f'{text}&nbsp;{arrow}</span>')
     if m.get("low_base"):
         text += ' <span class="sk-lowbase" title="low base">low base</span>'
     return text

@@ -675,7 +675,8 @@ def _index_notes(survey, min_base: int) -> list[str]:
     return [
         "Arrows mark segment results significantly higher (▲) or lower (▼) than the rest of "
         "the sample at the 5% level (two-sided tests on effective bases; details in each "
-        "report's method note).",
+        "report's method note); green is better, red is worse (a lower complaint rate is "
+        "better).",
         f"Bases under {min_base} respondents are flagged 'low base' and not tested.",
         "Base = unweighted respondents; share = weighted share of the sample.",
     ]
@@ -690,7 +691,7 @@ def _execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
                  progress: bool) -> None:
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(jobs), desc="segment reports", unit="report", disable=not progress)
+    bar = tqdm(total=len(jobs), desc="reports", unit="page", disable=not progress)
     try:
         if workers == 1:
             try:

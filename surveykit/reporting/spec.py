@@ -37,6 +37,7 @@ class Metric:
     scale: tuple[float, float] | None = None
     box: int = 2
     note: str = ""
+    higher_is_better: bool = True
 
     def kwargs(self) -> dict:
         """Keyword arguments for :func:`surveykit.estimates.estimate` / ``compare``."""
@@ -199,7 +200,8 @@ class ReportSpec:
             yes = [c for c, lab in labels.items() if str(lab).strip().lower() in ("yes", "y")]
             code = yes[0] if yes else 1
             out.append(Metric("complaint", self.complaint, "Complaint rate", "proportion",
-                              "percent", codes=(code,), note=f"% {labels.get(code, code)}"))
+                              "percent", codes=(code,), note=f"% {labels.get(code, code)}",
+                              higher_is_better=False))
         return out
 
 
