@@ -792,7 +792,7 @@ class IPAResult:
 
     def plot(self, segment=TOTAL, **kwargs):
         """Seaborn quadrant chart for ``segment``; returns the Figure."""
-        from .plots import quadrant_chart
+        from .plots import quadrant_chart, segment_name
 
         t = self.table[self.table["segment"] == segment]
         if t.empty:
@@ -802,7 +802,8 @@ class IPAResult:
         return quadrant_chart(t, importance_cut=c["importance_cut"],
                               performance_cut=c["performance_cut"],
                               performance_label=perf_label,
-                              title=kwargs.pop("title", f"Importance vs performance: {segment}"),
+                              title=kwargs.pop("title", "Importance vs performance: "
+                                               + segment_name(segment)),
                               **kwargs)
 
 

@@ -10,6 +10,7 @@ it the session default for other charts too.
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from collections.abc import Iterator
 
 import numpy as np
@@ -17,8 +18,9 @@ import pandas as pd
 import seaborn as sns
 from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-__all__ = ["PALETTE", "QUADRANT_COLORS", "set_style", "house_style", "new_figure",
+__all__ = ["PALETTE", "QUADRANT_COLORS", "set_style", "house_style", "new_figure", "segment_name",
            "quadrant_chart", "importance_chart", "scree_chart", "loadings_chart",
            "comparison_chart"]
 
@@ -53,6 +55,17 @@ def house_style() -> Iterator[None]:
     """Context manager applying the house style temporarily (used by every chart)."""
     with sns.axes_style("whitegrid", rc=_RC), rc_context(_RC), sns.color_palette(PALETTE):
         yield
+
+
+def segment_name(value) -> str:
+    """A segment code as text: ``2.0`` -> ``"2"`` (codes read from CSV are floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _title(text: str, width: int = 70) -> str:
+    return textwrap.fill(text, width)
 
 
 def new_figure(width: float = 7.0, height: float = 4.5) -> Figure:
@@ -106,7 +119,7 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
                     color=QUADRANT_COLORS[name], fontweight="bold", alpha=0.9)
         ax.set_xlabel("importance (% of R²)")
         ax.set_ylabel(performance_label)
-        ax.set_title(title or "Importance vs performance")
+        ax.set_title(_title(title or "Importance vs performance"))
         if ax.get_legend() is not None:
             ax.get_legend().remove()
     return fig
@@ -143,8 +156,8 @@ def importance_chart(result, *, segment="Total", labels: dict | None = None,
         ax.invert_yaxis()
         ax.set_xlabel("share of R² (%)")
         mod = result.models[result.models["segment"] == segment].iloc[0]
-        ax.set_title(title or f"Drivers of {result.outcome}: {segment} "
-                              f"(R² = {mod['r2']:.2f}, n = {mod['n']:.0f})")
+        ax.set_title(_title(title or f"Drivers of {result.outcome}: {segment_name(segment)} "
+                                     f"(R² = {mod['r2']:.2f}, n = {mod['n']:.0f})", 55))
     return fig
 
 
@@ -165,12 +178,12 @@ def scree_chart(parallel, *, title: str | None = None) -> Figure:
         ax.plot(x, t["sim_fa_pct"], ls="--", color=PALETTE[1], alpha=0.7,
                 label=f"factors: simulated {parallel.percentile:g}th pct")
         ax.axhline(1.0, color="#8c8c8c", lw=0.8)
-        ax.set_xticks(x)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(len(x), 15)))
         ax.set_xlabel("number")
         ax.set_ylabel("eigenvalue")
         ax.legend()
-        ax.set_title(title or f"Parallel analysis: {parallel.n_factors} factor(s), "
-                              f"{parallel.n_components} component(s)")
+        ax.set_title(_title(title or f"Parallel analysis: {parallel.n_factors} factor(s), "
+                                     f"{parallel.n_components} component(s)"))
     return fig
 
 
@@ -185,7 +198,8 @@ def loadings_chart(efa_result, *, blank: float | None = None,
         ax = fig.subplots()
         sns.heatmap(L, annot=annot, fmt="", cmap="RdBu_r", vmin=-1, vmax=1, center=0,
                     linewidths=0.5, linecolor="white", cbar_kws={"shrink": 0.6}, ax=ax)
-        ax.set_title(title or f"Loadings ({efa_result.method}, {efa_result.rotation})")
+        ax.set_title(_title(title or f"Loadings ({efa_result.method}, "
+                                     f"{efa_result.rotation})", 40))
         ax.set_ylabel("")
     return fig
 

@@ -325,6 +325,24 @@ def test_importance_performance_quadrants():
         dr.importance_performance(d, "y", list("abcd"), performance="top2box")
 
 
+def test_plots_are_pyplot_free_and_in_house_style():
+    import matplotlib.pyplot as plt
+
+    from surveykit import plots
+
+    d = _sim(n=300, p=3, seed=16, by=True)
+    res = dr.importance_performance(d, "y", ["x0", "x1", "x2"], by="seg")
+    before = plt.get_fignums()
+    fig = res.plot(segment="a", labels={"x0": "Price"})
+    assert plt.get_fignums() == before                     # no global pyplot state
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "Price" in texts and "ACT HERE" in texts
+    assert plots.segment_name(2.0) == "2" and plots.segment_name("b") == "b"
+    with matplotlib.rc_context():                           # do not leak the style
+        plots.set_style()
+        assert plt.rcParams["axes.spines.top"] is False
+
+
 # -------------------------------------------------------------------------------- loyalty link
 
 def test_loyalty_link_closed_form():

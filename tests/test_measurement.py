@@ -163,6 +163,7 @@ def test_parallel_analysis_matches_psych(data):
     np.testing.assert_allclose(res.table["sim_fa_mean"], ref["fa_sim"], atol=0.03)
     assert (res.n_factors, res.n_components) == (ref["nfact"], ref["ncomp"]) == (3, 3)
     assert (res.table["sim_pc_pct"] > res.table["sim_pc_mean"]).all()
+    assert res.plot().axes[0].get_ylabel() == "eigenvalue"
 
 
 def test_parallel_analysis_is_seeded(data):
