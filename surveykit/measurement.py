@@ -1084,6 +1084,45 @@ def _cfa_ml(S: np.ndarray, pattern: np.ndarray, max_iter: int = 500):
     return t, f, L, Phi, Th, Sig, H, converged
 
 
+def _cfa_sandwich(t, X, w, S, pattern) -> np.ndarray:
+    """Huber-White covariance of the CFA estimates under sampling weights.
+
+    ``A^-1 B A^-1`` with ``A`` the observed information of the weighted likelihood
+    (numerical Hessian of the analytic gradient) and ``B = sum w_i^2 s_i s_i'`` from the
+    casewise scores, weights scaled to sum to N: lavaan's robust SEs with
+    ``sampling.weights``.
+    """
+    p = pattern.shape[0]
+    li, tri = _cfa_parts(pattern)
+    N = len(w)
+    w = w / w.sum() * N
+    D = X - w @ X / N
+
+    def grad(tt):
+        L, Phi, Th = _cfa_unpack(tt, pattern, li, tri)
+        Sig = L @ Phi @ L.T + np.diag(Th)
+        Si = np.linalg.inv(Sig)
+        return np.einsum("ij,tij->t", Si @ (Sig - S) @ Si, _cfa_dsigma(L, Phi, li, tri, p))
+
+    q = len(t)
+    Hn = np.empty((q, q))
+    for k in range(q):
+        h = 1e-6 * max(1.0, abs(t[k]))
+        e = np.zeros(q)
+        e[k] = h
+        Hn[:, k] = (grad(t + e) - grad(t - e)) / (2 * h)
+    A = 0.25 * N * (Hn + Hn.T)                    # observed information of the log-likelihood
+    L, Phi, Th = _cfa_unpack(t, pattern, li, tri)
+    Si = np.linalg.inv(L @ Phi @ L.T + np.diag(Th))
+    dS = _cfa_dsigma(L, Phi, li, tri, p)
+    Q = D @ Si
+    scores = (-0.5 * np.einsum("ij,tji->t", Si, dS)[None, :]
+              + 0.5 * np.einsum("ni,tij,nj->nt", Q, dS, Q))
+    B = (scores * (w ** 2)[:, None]).T @ scores
+    Ai = np.linalg.inv(A)
+    return Ai @ B @ Ai
+
+
 def _rmsea_ci(chi2: float, dof: int, n: float, level: float = 0.90) -> tuple[float, float]:
     lo_p, hi_p = 1 - (1 - level) / 2, (1 - level) / 2
 
@@ -1184,8 +1223,9 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
     weights : None, str or array-like
         Respondent weights: the model is fitted to the weighted covariance matrix (point
         estimates and chi-square as lavaan with ``sampling.weights`` and ``estimator="ML"``,
-        i.e. the weighted covariance matrix with the unweighted N). Standard errors stay
-        normal-theory (expected information), not lavaan's robust ones under weights.
+        i.e. the weighted covariance matrix with the unweighted N), and robust
+        (Huber-White) standard errors as lavaan's under sampling weights. Unweighted, the
+        standard errors come from the expected information (lavaan's default).
     missing : {"listwise"}
         Complete rows only (full-information ML is not offered).
 
@@ -1267,7 +1307,10 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
                      "baseline_df": float(base_df), "n": N,
                      "n_eff": float(neff)}, name="fit")
     try:
-        cov_t = np.linalg.inv(H) * 2.0 / N
+        if weights is None:                       # expected information, lavaan's default
+            cov_t = np.linalg.inv(H) * 2.0 / N
+        else:                                     # robust sandwich, as lavaan with weights
+            cov_t = _cfa_sandwich(t, X[rows], w[rows], S, pattern)
         se_all = np.sqrt(np.maximum(np.diag(cov_t), 0.0))
     except np.linalg.LinAlgError:
         se_all = np.full(len(t), np.nan)

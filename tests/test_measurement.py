@@ -278,8 +278,7 @@ def test_cfa_matches_lavaan(data, key, model, weights):
     assert res.loadings["item"].tolist() == L["item"]
     np.testing.assert_allclose(res.loadings["std"], L["std"], atol=1e-5)
     np.testing.assert_allclose(res.loadings["estimate"], L["est"], atol=1e-5)
-    if weights is None:
-        np.testing.assert_allclose(res.loadings["se"], L["se"], atol=1e-5)
+    np.testing.assert_allclose(res.loadings["se"], L["se"], atol=1e-5)   # robust if weighted
     np.testing.assert_allclose(res.scores(data).to_numpy()[:5], ref["scores_first5"],
                                atol=1e-5)
     if len(model) > 1:
