@@ -234,6 +234,17 @@ def test_survey_prepares_without_personal_data_and_leaves_input_alone(tmp_path):
     assert back.questionnaire.id == "fixture_shop"
 
 
+def test_survey_hands_data_and_weights_to_plain_dataframe_functions(survey):
+    got = survey.apply(estimate, "nps", stat="nps", by="segment")
+    want = estimate(survey.data, "nps", stat="nps", by="segment", weights="weight")
+    pd.testing.assert_frame_equal(got, want)
+    sub = survey.subset("segment", "a/b c")
+    assert len(sub.data) == int(df_mask(survey, "a/b c").sum()) and len(survey.data) == 320
+    assert survey.labels("value_tier") == {1: "low", 2: "medium", 3: "high"}
+    with pytest.raises(ReportError, match="segment variable 'nope'"):
+        survey.segment_mask("nope", 1)
+
+
 def test_spec_infers_the_demo_questionnaire_and_refuses_unknown_keys():
     from surveykit.questionnaire import load_questionnaire
 
@@ -366,6 +377,8 @@ def test_pipeline_writes_one_page_per_segment_plus_index(pipeline):
 
 @pytest.mark.slow
 def test_pipeline_pages_are_offline_and_show_no_code(pipeline):
+    for value in ("../../etc", "中文 客户"):  # charts embedded: attributes and IPA grid
+        assert _html(pipeline, value).count('src="data:image/png;base64,') >= 2
     for page in pipeline["out"].glob("*.html"):
         text = page.read_text(encoding="utf-8")
         assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", text, re.I), page
@@ -519,3 +532,29 @@ def test_kernel_start_up_failure_is_retried_once(tmp_path, monkeypatch):
     assert not r.ok and seg["status"] == "failed"
     assert "did not start (2 attempts)" in seg["error"]
     assert "did not start" in (tmp_path / "b" / seg["html"]).read_text(encoding="utf-8")
+
+
+def _run_or_die(job: dict) -> dict:
+    """A stand-in job function: kills its worker process for segment 'tiny'."""
+    import os
+
+    if job["parameters"]["segment"] == "tiny":
+        os._exit(3)
+    return {"status": "ok", "error": None, "seconds": 0.01, "headline": {}, "attempts": 0,
+            "phases": {}}
+
+
+@pytest.mark.slow
+def test_a_dying_worker_process_fails_only_its_own_segment(tmp_path):
+    from surveykit.reporting.runner import _execute_all
+
+    values = ["../../etc", "tiny", "a/b c", "中文 客户"]
+    jobs = [{"parameters": {"segment": v}, "title": f"{v}: findings",
+             "html": str(tmp_path / f"{i}.html")} for i, v in enumerate(values)]
+    entries = [{"label": v, "status": "pending"} for v in values]
+    _execute_all(jobs, entries, workers=2, progress=False, run=_run_or_die)
+    status = {e["label"]: e["status"] for e in entries}
+    assert status == {"../../etc": "ok", "tiny": "failed", "a/b c": "ok", "中文 客户": "ok"}
+    tiny = entries[1]
+    assert "worker process failed" in tiny["error"]
+    assert "could not be produced" in (tmp_path / "1.html").read_text(encoding="utf-8")

@@ -688,38 +688,57 @@ def _mark(entry: dict, result: dict) -> None:
 
 
 def _execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
-                 progress: bool) -> None:
+                 progress: bool, run=None) -> None:
+    """Run every job, filling ``entries`` in place.
+
+    ``workers == 1`` runs in this process. Otherwise a pool of spawned worker processes
+    runs them; if a worker process itself dies (which breaks the whole pool), the jobs that
+    had not finished are run again one per fresh single-worker pool, so a job that kills
+    its worker fails alone. ``run`` is the job function (default :func:`_run_segment`).
+    """
     from tqdm.auto import tqdm
 
+    run = run or _run_segment
     bar = tqdm(total=len(jobs), desc="reports", unit="page", disable=not progress)
+
+    def done(i: int, result: dict) -> None:
+        _mark(entries[i], result)
+        bar.update(1)
+        bar.set_postfix_str(f"{entries[i]['label'][:20]}: {entries[i]['status']}")
+
     try:
         if workers == 1:
             try:
-                for job, entry in zip(jobs, entries, strict=True):
-                    _mark(entry, _safe_run(job))
-                    bar.update(1)
+                for i, job in enumerate(jobs):
+                    done(i, _safe_run(job, run))
             finally:
                 _shutdown_kernels()
             return
         ctx = mp.get_context("spawn")
+        broken: list[int] = []
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_run_segment, job): i for i, job in enumerate(jobs)}
+            futures = {pool.submit(run, job): i for i, job in enumerate(jobs)}
             for fut in as_completed(futures):
                 i = futures[fut]
                 try:
-                    result = fut.result()
-                except (BrokenProcessPool, Exception) as exc:  # noqa: BLE001
-                    result = _crashed(jobs[i], exc)
-                _mark(entries[i], result)
-                bar.update(1)
-                bar.set_postfix_str(f"{entries[i]['label'][:20]}: {entries[i]['status']}")
+                    done(i, fut.result())
+                except BrokenProcessPool:
+                    broken.append(i)
+                except Exception as exc:  # noqa: BLE001 - reported on the segment's page
+                    done(i, _crashed(jobs[i], exc))
+        for i in sorted(broken):  # isolate: one fresh worker process per job
+            with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+                try:
+                    done(i, pool.submit(run, jobs[i]).result())
+                except Exception as exc:  # noqa: BLE001
+                    done(i, _crashed(jobs[i], exc))
     finally:
         bar.close()
 
 
-def _safe_run(job: dict) -> dict:
+def _safe_run(job: dict, run=None) -> dict:
     try:
-        return _run_segment(job)
+        return (run or _run_segment)(job)
     except Exception as exc:  # noqa: BLE001
         return _crashed(job, exc)
 
