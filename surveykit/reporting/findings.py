@@ -876,9 +876,11 @@ class SegmentFindings:
         if acts is None:
             acts = self.drivers().data.get("act_here", [])
         if acts:
+            one = len(acts[:3]) == 1
             s.findings.append(f"Prioritise {join_words([self._var_label(a) for a in acts[:3]])}: "
-                              "these matter most for satisfaction in this segment and perform "
-                              "below its median.")
+                              f"{'it is' if one else 'they are'} of above-median importance "
+                              f"for satisfaction in this segment but "
+                              f"{'performs' if one else 'perform'} below its median.")
         t = self._attribute_table()
         if t is not None and not self.low_base:
             weak = t[t["significant"] & (t["difference"] < 0)]
