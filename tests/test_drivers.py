@@ -24,6 +24,7 @@ import statsmodels.api as sm  # noqa: E402
 from scipy import linalg  # noqa: E402
 
 from surveykit import drivers as dr  # noqa: E402
+from surveykit.drivers import _core  # noqa: E402
 from surveykit.errors import DriverAnalysisError, SurveykitWarning  # noqa: E402
 
 DEMO = Path(__file__).parents[1] / "data" / "demo"
@@ -55,7 +56,7 @@ def test_subset_r2_matches_all_subsets_weighted_regression_loop():
     d = _sim(p=6)
     drivers = [f"x{i}" for i in range(6)]
     res = dr.key_drivers(d, "y", drivers, weights="w")
-    corr = dr._wcorr(d[drivers].to_numpy(), d["y"].to_numpy(), d["w"].to_numpy())
+    corr = _core._wcorr(d[drivers].to_numpy(), d["y"].to_numpy(), d["w"].to_numpy())
     r2 = dr.subset_r2(corr)
     for mask in range(1 << 6):
         cols = [drivers[j] for j in range(6) if mask >> j & 1]
@@ -126,7 +127,7 @@ def test_shapley_exact_at_20_drivers_and_switches_above():
 def test_relative_weights_linear_matches_hand_formula():
     d = _sim(p=4, seed=7)
     drivers = [f"x{i}" for i in range(4)]
-    corr = dr._wcorr(d[drivers].to_numpy(), d["y"].to_numpy(), d["w"].to_numpy())
+    corr = _core._wcorr(d[drivers].to_numpy(), d["y"].to_numpy(), d["w"].to_numpy())
     Rxx, rxy = corr[:4, :4], corr[:4, 4]
     lam = np.real(linalg.sqrtm(Rxx))
     beta = np.linalg.solve(lam, rxy)
@@ -179,7 +180,7 @@ def test_relative_weights_ordinal_and_frequency_weights():
     Z = Xs @ np.linalg.inv(np.real(linalg.sqrtm(np.corrcoef(X, rowvar=False))))
     om = OrderedModel(d["rebuy"].to_numpy(), Z, distr="logit").fit(method="bfgs", disp=0,
                                                                    maxiter=2000, gtol=1e-10)
-    b_mine, _ = dr._ordinal_fit(Z, d["rebuy"].to_numpy().astype(float), np.ones(len(d)))
+    b_mine, _ = _core._ordinal_fit(Z, d["rebuy"].to_numpy().astype(float), np.ones(len(d)))
     np.testing.assert_allclose(b_mine, om.params[:3], atol=1e-4)
     # integer weights == duplicated rows
     w = np.random.default_rng(0).integers(1, 4, len(d))

@@ -1,0 +1,42 @@
+"""Scales and factors: reliability, suitability, parallel analysis, EFA, CFA and scores.
+
+Every function takes a plain DataFrame and a list of item columns. Reverse-keyed items are
+declared with ``reverse=[...]`` and re-coded ``x' = min + max - x`` with the scale's
+``scale_range=(min, max)`` (or a dict ``{item: (min, max)}``). Weights follow the package
+rule (``None``, a column name, or an array). Missing data follow a *declared* policy:
+``missing="listwise"`` (complete rows only) or ``missing="pairwise"`` (each correlation from
+the rows where both items are present); nothing is ever imputed.
+
+The numbers match R: ``psych`` (alpha, omega, KMO, Bartlett, fa, fa.parallel) and
+``lavaan`` (CFA); the fixtures and the R scripts that made them are under
+``tests/fixtures/r_psych`` and ``tests/fixtures/r_lavaan``.
+"""
+
+from ._common import (
+                      HeywoodWarning,
+                      ItemWarning,
+                      Missing,
+                      ScaleRange,
+                      from_questionnaire,
+                      weighted_corr,
+)
+from .cfa import CFAResult, cfa
+from .efa import EFAResult, ParallelResult, efa, parallel_analysis
+from .reliability import (
+                      BartlettResult,
+                      KMOResult,
+                      ReliabilityResult,
+                      bartlett,
+                      construct_scores,
+                      kmo,
+                      reliability,
+                      reliability_table,
+)
+
+__all__ = [
+    "HeywoodWarning", "ItemWarning", "Missing", "ScaleRange",
+    "weighted_corr", "reliability", "reliability_table", "kmo", "bartlett",
+    "parallel_analysis", "efa", "cfa", "construct_scores", "from_questionnaire",
+    "ReliabilityResult", "KMOResult", "BartlettResult", "ParallelResult", "EFAResult",
+    "CFAResult",
+]
