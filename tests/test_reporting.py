@@ -534,25 +534,21 @@ def test_kernel_start_up_failure_is_retried_once(tmp_path, monkeypatch):
     assert "did not start" in (tmp_path / "b" / seg["html"]).read_text(encoding="utf-8")
 
 
-def _run_or_die(job: dict) -> dict:
-    """A stand-in job function: kills its worker process for segment 'tiny'."""
-    import os
-
-    if job["parameters"]["segment"] == "tiny":
-        os._exit(3)
-    return {"status": "ok", "error": None, "seconds": 0.01, "headline": {}, "attempts": 0,
-            "phases": {}}
-
-
 @pytest.mark.slow
-def test_a_dying_worker_process_fails_only_its_own_segment(tmp_path):
+def test_a_dying_worker_process_fails_only_its_own_segment(tmp_path, monkeypatch):
+    import sys
+
     from surveykit.reporting.runner import _execute_all
+
+    monkeypatch.syspath_prepend(str(FIX))  # spawned workers import the stand-in by name
+    monkeypatch.delitem(sys.modules, "dying", raising=False)
+    from dying import run_or_die
 
     values = ["../../etc", "tiny", "a/b c", "中文 客户"]
     jobs = [{"parameters": {"segment": v}, "title": f"{v}: findings",
              "html": str(tmp_path / f"{i}.html")} for i, v in enumerate(values)]
     entries = [{"label": v, "status": "pending"} for v in values]
-    _execute_all(jobs, entries, workers=2, progress=False, run=_run_or_die)
+    _execute_all(jobs, entries, workers=2, progress=False, run=run_or_die)
     status = {e["label"]: e["status"] for e in entries}
     assert status == {"../../etc": "ok", "tiny": "failed", "a/b c": "ok", "中文 客户": "ok"}
     tiny = entries[1]

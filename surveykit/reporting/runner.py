@@ -553,7 +553,6 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
     ov_path = None
     if overview:
         ov_path = DEFAULT_OVERVIEW if overview is True else Path(overview)
-        ov_known = notebook_parameters(ov_path)
         check_parameters(ov_path, [p for p in RUNNER_PARAMETERS if p != "segment"])
     for name, path in (("questionnaire", questionnaire), ("data", data),
                        ("targets", targets), ("crm", crm)):
@@ -563,7 +562,40 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
 
-    # 1. prepare once
+    # 0. start the worker processes now: each starts its kernel and loads the analysis
+    #    modules into it while this process prepares the data
+    n_jobs = None if segments is None else len(segments) + (ov_path is not None)
+    n_pool = workers if n_jobs is None else min(workers, n_jobs)
+    pool = _start_pool(n_pool, kernel_name, str(out), start_timeout) \
+        if n_pool > 1 and reuse_kernels else None
+    try:
+        plan = _plan(questionnaire, data, targets, crm, segment_by, segments, min_base, out,
+                     keep_data, nb_path, ov_path, kernel_name, timeout, start_timeout,
+                     reuse_kernels, extra)
+    except BaseException:
+        if pool is not None:
+            _abort_pool(pool)
+        raise
+    survey, prepared, jobs, entries, ov_entry, abspath = plan
+    prepare_seconds = time.monotonic() - t_start
+
+    # 2. run in parallel
+    try:
+        _execute_all(jobs, entries, workers=min(workers, len(jobs)), progress=progress,
+                     pool=pool)
+        if ov_entry is not None:
+            entries.pop(0)
+    finally:
+        if not keep_data:
+            shutil.rmtree(prepared, ignore_errors=True)
+    return _finish(survey, entries, ov_entry, abspath, out, t_start, started,
+                   prepare_seconds, segment_by, workers, timeout, min_base, nb_path, extra,
+                   n_pool if pool is not None else 0)
+
+
+def _plan(questionnaire, data, targets, crm, segment_by, segments, min_base, out, keep_data,
+          nb_path, ov_path, kernel_name, timeout, start_timeout, reuse_kernels, extra):
+    """Prepare the survey once and lay out one job per page (the overview first)."""
     from ..survey import Survey
 
     survey = Survey.from_files(questionnaire, data, targets=targets, crm=crm)
@@ -573,7 +605,6 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
     else:
         prepared = Path(tempfile.mkdtemp(prefix="surveykit-report-"))
     survey.save(prepared)
-    prepare_seconds = time.monotonic() - t_start
 
     w = survey.weight_array()
     total_w = float(w.sum())
@@ -605,6 +636,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
 
     ov_entry = None
     if ov_path is not None:
+        ov_known = notebook_parameters(ov_path)
         page, nb_out = inside(out, "overview.html"), inside(out, "overview.ipynb")
         ov_entry = {"value": None, "label": "Whole-sample overview", "status": "pending",
                     "seconds": None, "error": None, "html": page.name,
@@ -615,17 +647,12 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
                         "html": str(page), "title": f"{survey.questionnaire.title}: overview",
                         "parameters": params})
         entries.insert(0, ov_entry)
+    return survey, prepared, jobs, entries, ov_entry, abspath
 
-    # 2. run in parallel
-    try:
-        _execute_all(jobs, entries, workers=min(workers, len(jobs)), progress=progress)
-        if ov_entry is not None:
-            entries.pop(0)
-    finally:
-        if not keep_data:
-            shutil.rmtree(prepared, ignore_errors=True)
 
-    # 3. manifest and index
+def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_seconds,
+            segment_by, workers, timeout, min_base, nb_path, extra, prewarmed) -> ReportResult:
+    """Write manifest.json and index.html; the result."""
     ok = all(e["status"] == "ok" for e in entries) and (
         ov_entry is None or ov_entry["status"] == "ok")
     seconds = time.monotonic() - t_start
@@ -640,7 +667,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
         "notebook": str(nb_path), "parameters": extra, "n": int(len(survey.data)),
         "weighted": survey.weights is not None,
         "weighting_efficiency": survey.meta.get("weighting_efficiency"),
-        "overview": ov_entry, "ok": ok,
+        "prewarmed_workers": prewarmed, "overview": ov_entry, "ok": ok,
     }
     manifest_path = write_manifest(out / "manifest.json", run, entries)
     title = f"{survey.questionnaire.title}: findings by {seg_label}"
@@ -687,14 +714,75 @@ def _mark(entry: dict, result: dict) -> None:
                                              "attempts", "phases")})
 
 
+_WARM_CODE = """\
+import importlib as _importlib, io as _io
+for _m in ("surveykit.reporting", "surveykit.estimates", "surveykit.weighting",
+           "surveykit.drivers", "surveykit.plots", "surveykit.measurement", "surveykit.tables",
+           "pyarrow.parquet"):
+    try:
+        _importlib.import_module(_m)
+    except Exception:
+        pass
+from matplotlib.figure import Figure as _Figure
+_f = _Figure()
+_f.subplots().plot([0, 1], [0, 1], "o-")
+_f.savefig(_io.BytesIO(), format="png")
+"""
+
+
+def _noop() -> None:
+    return None
+
+
+def _warm_worker(kernel_name: str, cwd: str, start_timeout: float) -> None:
+    """Pool initializer: start this worker's kernel, load the analysis modules into it and
+    build the HTML exporter, so the first segment costs what the others do. Failures are
+    ignored here: the first job then starts its kernel itself (with its retry)."""
+    try:
+        import nbformat
+
+        from .export import export_html
+
+        job = {"kernel_name": kernel_name, "cwd": cwd, "start_timeout": start_timeout}
+        kernel, _ = _warm_kernel(job)
+        kernel.client(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_WARM_CODE)]),
+                      deadline=time.monotonic() + start_timeout + 60).execute()
+        export_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm")]))
+    except Exception:  # noqa: BLE001, S110 - warming up is an optimisation only
+        pass
+
+
+def _start_pool(n: int, kernel_name: str, cwd: str, start_timeout: float):
+    """A pool of ``n`` spawned workers, each warming up (see :func:`_warm_worker`) now."""
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
+                               initializer=_warm_worker,
+                               initargs=(kernel_name, cwd, float(start_timeout)))
+    for _ in range(n):  # a process is spawned per submit while none is idle
+        pool.submit(_noop)
+    return pool
+
+
+def _abort_pool(pool) -> None:
+    """Stop a pool whose jobs will never come (bad input found while preparing) without
+    waiting for its workers to finish warming up; their kernels exit with them (ipykernel
+    watches its parent)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(timeout=10)
+
+
 def _execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
-                 progress: bool, run=None) -> None:
+                 progress: bool, run=None, pool=None) -> None:
     """Run every job, filling ``entries`` in place.
 
     ``workers == 1`` runs in this process. Otherwise a pool of spawned worker processes
     runs them; if a worker process itself dies (which breaks the whole pool), the jobs that
     had not finished are run again one per fresh single-worker pool, so a job that kills
-    its worker fails alone. ``run`` is the job function (default :func:`_run_segment`).
+    its worker fails alone. ``run`` is the job function (default :func:`_run_segment`);
+    ``pool`` an already started pool to use (and shut down).
     """
     from tqdm.auto import tqdm
 
@@ -707,7 +795,7 @@ def _execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
         bar.set_postfix_str(f"{entries[i]['label'][:20]}: {entries[i]['status']}")
 
     try:
-        if workers == 1:
+        if workers == 1 and pool is None:
             try:
                 for i, job in enumerate(jobs):
                     done(i, _safe_run(job, run))
@@ -716,7 +804,8 @@ def _execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
             return
         ctx = mp.get_context("spawn")
         broken: list[int] = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pool = pool or ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        with pool:
             futures = {pool.submit(run, job): i for i, job in enumerate(jobs)}
             for fut in as_completed(futures):
                 i = futures[fut]
