@@ -554,3 +554,26 @@ def test_a_dying_worker_process_fails_only_its_own_segment(tmp_path, monkeypatch
     tiny = entries[1]
     assert "worker process failed" in tiny["error"]
     assert "could not be produced" in (tmp_path / "1.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_pipeline_output_works_from_a_zip_elsewhere(pipeline, tmp_path):
+    import zipfile
+    from urllib.parse import unquote
+
+    out = pipeline["out"]
+    archive = tmp_path / "reports.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for p in out.rglob("*"):
+            z.write(p, p.relative_to(out))
+    dest = tmp_path / "unzipped"
+    with zipfile.ZipFile(archive) as z:
+        z.extractall(dest)
+    pages = list(dest.glob("*.html"))
+    assert len(pages) == 6
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "file://" not in text and str(out) not in text
+        for href in re.findall(r'href="([^"#]+)"', text):
+            assert not re.match(r"[a-z]+:", href), (page.name, href)  # relative links only
+            assert (dest / unquote(href)).is_file(), (page.name, href)
