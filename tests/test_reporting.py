@@ -538,7 +538,7 @@ def test_kernel_start_up_failure_is_retried_once(tmp_path, monkeypatch):
 def test_a_dying_worker_process_fails_only_its_own_segment(tmp_path, monkeypatch):
     import sys
 
-    from surveykit.reporting.runner import _execute_all
+    from surveykit.reporting.worker import execute_all
 
     monkeypatch.syspath_prepend(str(FIX))  # spawned workers import the stand-in by name
     monkeypatch.delitem(sys.modules, "dying", raising=False)
@@ -548,7 +548,7 @@ def test_a_dying_worker_process_fails_only_its_own_segment(tmp_path, monkeypatch
     jobs = [{"parameters": {"segment": v}, "title": f"{v}: findings",
              "html": str(tmp_path / f"{i}.html")} for i, v in enumerate(values)]
     entries = [{"label": v, "status": "pending"} for v in values]
-    _execute_all(jobs, entries, workers=2, progress=False, run=run_or_die)
+    execute_all(jobs, entries, workers=2, progress=False, run=run_or_die)
     status = {e["label"]: e["status"] for e in entries}
     assert status == {"../../etc": "ok", "tiny": "failed", "a/b c": "ok", "中文 客户": "ok"}
     tiny = entries[1]

@@ -5,11 +5,12 @@
 """
 
 from .export import export_html, failure_page, remote_references
-from .findings import Section, SegmentFindings, open_survey
+from .findings import SegmentFindings, open_survey
 from .index import index_html, write_index, write_manifest
 from .names import inside, safe_name, unique_names
 from .overview import Overview
 from .runner import ReportResult, check_parameters, notebook_parameters, run_report
+from .section import Section
 from .spec import Metric, ReportSpec
 
 __all__ = ["run_report", "ReportResult", "check_parameters", "notebook_parameters",

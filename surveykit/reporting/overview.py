@@ -15,9 +15,10 @@ from datetime import date
 import pandas as pd
 
 from ..errors import SurveykitWarning
-from .findings import _EXPECTED, SIG_DOWN, SIG_UP, Section
 from .names import value_text
 from .narrative import fmt_value, join_words
+from .section import EXPECTED_ERRORS as _EXPECTED
+from .section import SIG_DOWN, SIG_UP, Section
 from .spec import ReportSpec
 
 __all__ = ["Overview"]

@@ -1,0 +1,257 @@
+"""Sections built from answer shares: pain points, channels and sources, value and lifecycle.
+
+A mixin of :class:`surveykit.reporting.findings.SegmentFindings`: every table is the share
+choosing each answer in the segment against the total (:func:`surveykit.estimates.estimate`)
+with the test against the rest of the sample (:func:`surveykit.estimates.compare`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .names import value_text
+from .narrative import fmt_diff, fmt_p, fmt_value, join_words, low_base_phrase
+from .section import EXPECTED_ERRORS as _EXPECTED
+from .section import Section, _sig_cell
+
+__all__ = ["AnswerSections"]
+
+
+def _lower_first(label: str) -> str:
+    """``"Technology / IT"`` -> ``"technology / IT"``; acronyms stay as they are."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
+
+
+class AnswerSections:
+    """Pain points, channels and information sources, value tier and lifecycle.
+
+    Expects the attributes and helpers of ``SegmentFindings`` (``df``, ``q``, ``mask``,
+    ``label``, ``spec``, ``_estimate``, ``_compare``, ...).
+    """
+
+    # -- 5. pain points -----------------------------------------------------------------------
+    def _option_table(self, qids: Sequence[str]) -> pd.DataFrame:
+        """Share choosing each option of multi / single questions: segment vs total."""
+        rows = []
+        for qid in qids:
+            cols = self._columns_of(qid)
+            if not cols:
+                continue
+            try:
+                qtype = self.q.question(qid).type
+            except KeyError:
+                qtype = "single"
+            if qtype == "multi":
+                try:
+                    seg = self._estimate(cols, stat="proportion", by=self.segment_by)
+                    tot = self._estimate(cols, stat="proportion").set_index("variable")
+                    cmp_ = None if self.low_base else self._compare(cols, stat="proportion")
+                except _EXPECTED:
+                    continue
+                seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
+                for _, r in seg.iterrows():
+                    c = (self._row(cmp_[cmp_["variable"] == r["variable"]])
+                         if cmp_ is not None else None)
+                    rows.append(self._option_row(
+                        qid, self._var_label(r["variable"]).split(": ", 1)[-1], r,
+                        tot.loc[r["variable"], "estimate"], c,
+                        exclusive=self._is_exclusive(qid, r["variable"])))
+            else:
+                var = cols[0]
+                try:
+                    seg = self._estimate(var, stat="proportion", by=self.segment_by)
+                    tot = self._estimate(var, stat="proportion")
+                except _EXPECTED:
+                    continue
+                seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
+                for _, r in seg.iterrows():
+                    cat = r["category"]
+                    t = tot[tot["category"].map(value_text) == value_text(cat)]
+                    c = None
+                    if not self.low_base and r["n"] >= self.min_base:
+                        try:
+                            c = self._row(self._compare(var, stat="proportion", codes=[cat]))
+                        except _EXPECTED:
+                            c = None
+                    rows.append(self._option_row(qid, self._cat_label(var, cat), r,
+                                                 t["estimate"].iloc[0] if not t.empty
+                                                 else np.nan, c))
+        t = pd.DataFrame(rows)
+        return t.sort_values("estimate", ascending=False) if not t.empty else t
+
+    def _is_exclusive(self, qid: str, column: str) -> bool:
+        try:
+            opts = self.q.question(qid).options or []
+        except (KeyError, AttributeError):
+            return False
+        return any(f"{qid}_{o.code}" == column and o.exclusive for o in opts)
+
+    def _option_row(self, qid, label, r, total, c, *, exclusive: bool = False) -> dict:
+        return {"question": qid, "question_label": self._var_label(qid)
+                if qid in self.df.columns else self.q.question(qid).short_label,
+                "option": label, "exclusive": exclusive,
+                "estimate": float(r["estimate"]), "n": int(r["n"]),
+                "total": float(total), "difference": float(r["estimate"]) - float(total),
+                "p_value": np.nan if c is None else float(c["p_value"]),
+                "significant": False if c is None else bool(c["significant"])}
+
+    def _option_findings(self, t: pd.DataFrame, what: str, *, who: str | None = None
+                         ) -> list[str]:
+        out = []
+        if t.empty:
+            return [f"No {what} data are available for this segment."]
+        base = int(t["n"].max())
+        top = t[~t["exclusive"]].head(3) if "exclusive" in t else t.head(3)
+        if top.empty:
+            top = t.head(3)
+        who = who or f"among {self.label}"
+        out.append(f"The most frequent {what} {who} are "
+                   + join_words([f"{r['option']} ({fmt_value(r['estimate'], 'percent')} vs "
+                                 f"{fmt_value(r['total'], 'percent')} in total)"
+                                 for _, r in top.iterrows()])
+                   + f" (base n = {base:,}"
+                   + (f"; {low_base_phrase(base, self.min_base)})." if base < self.min_base
+                      else ")."))
+        sig = t[t["significant"]]
+        if base >= self.min_base and not self.low_base:
+            if len(sig):
+                out.append("Significantly different from the rest of the sample: "
+                           + join_words([f"{r['option']} "
+                                         f"({'more' if r['difference'] > 0 else 'less'} often, "
+                                         f"{fmt_diff(r['difference'], 'percent')}, "
+                                         f"{fmt_p(r['p_value'])})"
+                                         for _, r in sig.head(4).iterrows()]) + ".")
+            else:
+                out.append(f"None of these differs significantly from the rest of the sample "
+                           f"(p ≥ {self.alpha:g}).")
+        return out
+
+    def _option_display(self, t: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({
+            "Answer": t["option"],
+            "Question": t["question_label"],
+            "Segment": [fmt_value(v, "percent") for v in t["estimate"]],
+            "Total": [fmt_value(v, "percent") for v in t["total"]],
+            "Difference": [fmt_diff(v, "percent") for v in t["difference"]],
+            "Test vs rest": [_sig_cell(d, p, g, n, self.min_base) for d, p, g, n in
+                             zip(t["difference"], t["p_value"], t["significant"], t["n"],
+                                 strict=True)],
+            "n": [f"{n:,}" for n in t["n"]]})
+
+    def pain_points(self, *, quotes: int = 5) -> Section:
+        """Pain points ranked, vs the total, with a few verbatim comments (escaped)."""
+        s = Section("pain_points", "Pain points")
+        order = self._pain_questions()
+        t = self._option_table(order)
+        for i, qid in enumerate(order):
+            sub = t[t["question"] == qid] if not t.empty else t
+            if sub.empty:
+                continue
+            qlabel = sub["question_label"].iloc[0]
+            asked = self._routed(qid)
+            if i == 0 and not asked:
+                s.findings.extend(self._option_findings(sub, "pain points")[:2])
+            else:
+                base = int(sub["n"].max())
+                top = sub[~sub["exclusive"]].head(3)
+                s.findings.append(
+                    f"{qlabel} ({'asked only where relevant, ' if asked else ''}base n = "
+                    f"{base:,}"
+                    + (f"; {low_base_phrase(base, self.min_base)}" if base < self.min_base
+                       else "")
+                    + "): most often "
+                    + join_words([f"{_lower_first(r['option'])} "
+                                  f"({fmt_value(r['estimate'], 'percent')} vs "
+                                  f"{fmt_value(r['total'], 'percent')} in total)"
+                                  for _, r in top.iterrows()]) + ".")
+            s.tables.append((f"{qlabel}: % mentioning, highest first"
+                             + (" (asked only where relevant)" if asked else ""),
+                             self._option_display(sub)))
+        for qid in self.spec.open_text:
+            if qid not in self.df.columns:
+                continue
+            answers = self.df.loc[self.mask, qid].dropna().astype(str).str.strip()
+            answers = answers[answers != ""]
+            if len(answers):
+                shown = answers.drop_duplicates().head(quotes).tolist()
+                s.quotes.extend(shown)
+                s.notes.append(f"{len(answers):,} of {self.n:,} respondents in the segment "
+                               f"answered '{self._var_label(qid)}'; the first {len(shown)} "
+                               "different answers are shown.")
+        s.data["table"] = t
+        self._cache["pain"] = t
+        return s
+
+    def _routed(self, qid: str) -> bool:
+        try:
+            return bool(self.q.question(qid).ask_if)
+        except KeyError:
+            return False
+
+    def _pain_questions(self) -> list[str]:
+        """Pain-point questions, those asked of everyone first (questionnaire order kept)."""
+        return sorted(self.spec.pain_points, key=self._routed)
+
+    # -- 6. channels and sources ------------------------------------------------------------
+    def channels(self) -> Section:
+        """Purchase channels and information sources, vs the total."""
+        s = Section("channels", "Channels and information sources")
+        ch = self._option_table(self.spec.channels)
+        src = self._option_table(self.spec.sources)
+        if not ch.empty:
+            s.findings.extend(self._option_findings(ch, "purchase channels")[:2])
+            s.tables.append(("Purchase channel", self._option_display(ch)))
+        if not src.empty:
+            s.findings.extend(self._option_findings(src, "information sources")[:1])
+            s.tables.append(("Information sources used before buying",
+                             self._option_display(src)))
+        if ch.empty and src.empty:
+            s.findings.append("The questionnaire has no channel or information-source "
+                              "questions.")
+        return s
+
+    # -- 7. value tier and lifecycle -------------------------------------------------------------
+    def value_lifecycle(self) -> Section:
+        """Value tier and lifecycle mix (CRM data), vs the total."""
+        s = Section("value_lifecycle", "Value tier and lifecycle")
+        cols = [c for c in (self.spec.value_tier, self.spec.lifecycle)
+                if c and c in self.df.columns]
+        if not cols:
+            s.findings.append("No CRM data were joined for this run, so value tier and "
+                              "lifecycle mix are not shown (run with --crm to add them).")
+            return s
+        rows = []
+        for col in cols:
+            try:
+                seg = self._estimate(col, stat="proportion", by=self.segment_by)
+                tot = self._estimate(col, stat="proportion")
+            except _EXPECTED:
+                continue
+            seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
+            for _, r in seg.iterrows():
+                cat = r["category"]
+                t = tot[tot["category"].map(value_text) == value_text(cat)]
+                c = None
+                if not self.low_base:
+                    try:
+                        c = self._row(self._compare(col, stat="proportion", codes=[cat]))
+                    except _EXPECTED:
+                        c = None
+                rows.append(self._option_row(col, self._cat_label(col, cat), r,
+                                             t["estimate"].iloc[0] if not t.empty else np.nan,
+                                             c) | {"question_label": self._var_label(col)})
+        t = pd.DataFrame(rows)
+        for col in cols:
+            sub = t[t["question"] == col] if not t.empty else t
+            if not sub.empty:
+                s.findings.extend(self._option_findings(
+                    sub.sort_values("estimate", ascending=False),
+                    self._var_label(col).lower() + " groups")[:2])
+        if not t.empty:
+            s.tables.append(("Value tier and lifecycle stage (CRM)", self._option_display(t)))
+        return s
