@@ -252,8 +252,10 @@ def test_spec_infers_the_demo_questionnaire_and_refuses_unknown_keys():
     spec = ReportSpec.infer(q, segment_by="segment")
     assert (spec.satisfaction, spec.nps, spec.repurchase, spec.complaint) == \
         ("overall_sat", "nps", "repurchase", "complaint")
-    assert spec.drivers[0] == "sat_cpu" and len(spec.drivers) == 14
+    assert spec.drivers == list(q.roles.drivers) and "svc_speed" in spec.drivers
     assert "svc_speed" in spec.attributes and spec.channels == ["channel"]
+    # the variables that define a segment are its definition, not its profile
+    assert spec.profile == ["gender", "occupation", "it_role", "region"]
     assert spec.sources == ["info_sources"] and "pain_points" in spec.pain_points
     assert spec.open_text == ["pain_text"] and "segment" not in spec.profile
     assert [m.key for m in spec.metrics(q)] == ["satisfaction", "nps", "repurchase", "complaint"]
@@ -577,3 +579,20 @@ def test_pipeline_output_works_from_a_zip_elsewhere(pipeline, tmp_path):
         for href in re.findall(r'href="([^"#]+)"', text):
             assert not re.match(r"[a-z]+:", href), (page.name, href)  # relative links only
             assert (dest / unquote(href)).is_file(), (page.name, href)
+
+
+def test_demo_reports_name_each_segments_true_top_drivers():
+    """The drivers section of every demo segment puts the simulator's declared top-2 first."""
+    import json
+
+    from surveykit.reporting import SegmentFindings
+
+    demo = ROOT / "data" / "demo"
+    truth = json.loads((demo / "truth.json").read_text())["drivers"]
+    s = Survey.from_files(ROOT / "questionnaires" / "pc_customers.yaml", demo / "responses.csv",
+                          targets=demo / "targets.yaml")
+    for code, top in truth["top"].items():
+        section = SegmentFindings(s, "segment", int(code)).drivers()
+        table = section.data["ipa"].table.sort_values("importance", ascending=False)
+        assert list(table["driver"][:len(top)]) == top, code
+        assert section.findings[0].startswith("The strongest drivers of overall satisfaction")

@@ -352,6 +352,16 @@ def check_document(doc: Doc, source: str, line_of) -> list[Problem]:
                 elif name in pii or name in r.pii:
                     problem(("roles", role, j), f"{name!r} is marked pii and cannot be a "
                             f"{role} variable")
+        numeric = {k for k, v in kinds.items() if v in ("grid_item", "rating", "nps", "numeric")}
+        for j, name in enumerate(r.drivers):
+            if name not in kinds:
+                problem(("roles", "drivers", j), f"unknown driver {name!r}"
+                        f"{suggest(name, numeric)}")
+            elif name not in numeric:
+                problem(("roles", "drivers", j), f"driver {name!r} must be a grid item or a "
+                        f"rating, NPS or numeric question, not {kinds[name]}")
+        if len(set(r.drivers)) != len(r.drivers):
+            problem(("roles", "drivers"), "a driver is listed twice")
         keys = {r.respondent_id, r.customer_id}
         for j, name in enumerate(r.pii):
             if name in keys:

@@ -301,6 +301,30 @@ class Questionnaire:
         """
         return self._evaluate(Expression.parse(text), df)
 
+    def defining_variables(self, name: str) -> list[str]:
+        """The questions a derived variable is computed from, transitively, in questionnaire
+        order (``[]`` for a question). A segment's profile leaves these out: "Students are
+        100% aged 18-24" is their definition, not a finding.
+
+        Examples
+        --------
+        >>> q.defining_variables("segment")  # doctest: +SKIP
+        ['cust_type', 'age', 'org_size', 'org_type', 'age_band']
+        """
+        derived = {d.id: d for d in self.model.derived}
+        found: set[str] = set()
+        todo = [name]
+        while todo:
+            d = derived.get(todo.pop())
+            if d is None:
+                continue
+            names = {d.from_} if d.bands else {n for e in self._rules[d.id] for n in e.names}
+            for n in names - found:
+                found.add(n)
+                todo.append(n)
+        order = [*self._variables, *derived]
+        return sorted(found, key=lambda n: order.index(n) if n in order else len(order))
+
     def derive(self, df: pd.DataFrame) -> pd.DataFrame:
         """Return a copy of ``df`` with every derived variable (bands, segments) added.
 

@@ -260,8 +260,9 @@ class Construct(_Model):
 
 class Roles(_Model):
     """Columns with a job: respondent id, CRM key, duration, design weight, weighting and
-    segment variables, and ``pii``: personal-data columns that are not questions (e.g. a CRM
-    extract's ``phone``), which never leave a CRM join and never reach a report."""
+    segment variables; ``pii``: personal-data columns that are not questions (e.g. a CRM
+    extract's ``phone``), which never leave a CRM join and never reach a report; ``drivers``:
+    the attributes the key-driver analysis weighs (default: the first satisfaction grid)."""
 
     respondent_id: str = "resp_id"
     customer_id: str | None = Field(default=None, description="Pseudonymous CRM key")
@@ -271,6 +272,9 @@ class Roles(_Model):
     segments: list[str] = []
     pii: list[str] = Field(default=[], description="Personal-data columns outside the "
                            "questions (e.g. in a CRM extract); never shown in a report")
+    drivers: list[str] = Field(default=[], description="Attributes (grid items or rating "
+                               "questions) whose importance for satisfaction and loyalty the "
+                               "key-driver analysis estimates")
 
 
 class QuestionnaireModel(_Model):

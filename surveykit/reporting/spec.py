@@ -92,15 +92,16 @@ class ReportSpec:
         * nps: the first ``nps`` question;
         * repurchase: a rating/single question saying "repurchase", "buy again" or
           "rebuy"; complaint: a single question saying "complain";
-        * attributes: items of every grid on a satisfaction scale; drivers: the items
-          of the first such grid (at most 20);
+        * attributes: items of every grid on a satisfaction scale; drivers: the
+          questionnaire's ``roles.drivers``, else the items of the first such grid (at most 20);
         * pain points: multi questions saying "pain", "problem", "frustrat" or
           "complaint reason"; open text: open questions without ``pii``;
         * channels: questions saying "channel" / "where did you buy"; sources: saying
           "source" or "information";
         * profile: single questions in a profile / demographic / individual /
           organisation block, derived bands and the weighting variables (not the
-          segment variable);
+          segment variable, nor the variables that define it: a segment of 18-24 year
+          olds being 100% aged 18-24 is its definition, not a finding);
         * value tier / lifecycle: CRM columns named like ``value_tier`` / ``lifecycle``.
 
         Examples
@@ -144,7 +145,8 @@ class ReportSpec:
                 if items:
                     grids.append(items)
         spec.attributes = [i for g in grids for i in g]
-        spec.drivers = grids[0][:MAX_DRIVERS] if grids else []
+        declared = [d for d in q.roles.drivers if has(d)]
+        spec.drivers = declared or (grids[0][:MAX_DRIVERS] if grids else [])
 
         spec.pain_points = [qq.id for qq in questions if qq.type == "multi" and re.search(
             r"pain|problem|frustrat|complaint.?reason|reason", words(qq))]
@@ -166,7 +168,8 @@ class ReportSpec:
         for w in q.roles.weighting:
             if w not in profile and has(w):
                 profile.append(w)
-        spec.profile = [p for p in profile if p != segment_by]
+        defining = set(q.defining_variables(segment_by)) if segment_by else set()
+        spec.profile = [p for p in profile if p != segment_by and p not in defining]
 
         if cols is not None:
             low = {c.lower(): c for c in cols}
