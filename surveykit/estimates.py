@@ -103,6 +103,29 @@ def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
     return s.to_numpy(dtype=float, na_value=np.nan)
 
 
+def margin_of_error(n_eff, *, p: float = 0.5, level: float = 0.95) -> float:
+    """Half-width of the CI of a proportion ``p`` on an effective base: ``z * sqrt(p(1-p)/n_eff)``.
+
+    The conventional survey "margin of error" quotes ``p = 0.5``, its largest value; pass the
+    Kish effective base (:func:`effective_n`) so that weighting is accounted for. NaN when the
+    base is not positive.
+
+    Examples
+    --------
+    >>> round(margin_of_error(400), 4)
+    0.049
+    >>> round(margin_of_error(400, p=0.2, level=0.90), 4)
+    0.0329
+    """
+    try:
+        n_eff = float(n_eff)
+    except (TypeError, ValueError):
+        return float("nan")
+    if not np.isfinite(n_eff) or n_eff <= 0:
+        return float("nan")
+    return _z(level) * float(np.sqrt(p * (1 - p) / n_eff))
+
+
 def _z(level: float) -> float:
     if not 0 < level < 1:
         raise EstimationError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}")

@@ -15,7 +15,7 @@ import pytest
 
 from surveykit import cli
 from surveykit.errors import ReportError
-from surveykit.estimates import estimate
+from surveykit.estimates import estimate, margin_of_error
 from surveykit.reporting import (
     ReportSpec,
     SegmentFindings,
@@ -29,7 +29,7 @@ from surveykit.reporting import (
     safe_name,
     unique_names,
 )
-from surveykit.reporting.narrative import fmt_diff, fmt_p, fmt_value, margin_of_error
+from surveykit.reporting.narrative import fmt_diff, fmt_p, fmt_value
 from surveykit.reporting.runner import DEFAULT_NOTEBOOK
 from surveykit.survey import Survey
 
@@ -583,10 +583,6 @@ def test_pipeline_output_works_from_a_zip_elsewhere(pipeline, tmp_path):
 
 def test_demo_reports_name_each_segments_true_top_drivers():
     """The drivers section of every demo segment puts the simulator's declared top-2 first."""
-    import json
-
-    from surveykit.reporting import SegmentFindings
-
     demo = ROOT / "data" / "demo"
     truth = json.loads((demo / "truth.json").read_text())["drivers"]
     s = Survey.from_files(ROOT / "questionnaires" / "pc_customers.yaml", demo / "responses.csv",

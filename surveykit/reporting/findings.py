@@ -31,7 +31,6 @@ from .narrative import (
     is_number,
     join_words,
     low_base_phrase,
-    margin_of_error,
     sig_phrase,
 )
 from .section import EXPECTED_ERRORS as _EXPECTED
@@ -571,7 +570,7 @@ class SegmentFindings(AnswerSections):
     # -- 9. method note ----------------------------------------------------------------------
     def method_note(self) -> Section:
         """Sample, weighting efficiency, margin of error and the tests used."""
-        from ..estimates import effective_n
+        from ..estimates import effective_n, margin_of_error
 
         s = Section("method", "Method note")
         meta = self.survey.meta or {}

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 
 __all__ = ["fmt_value", "fmt_diff", "fmt_p", "fmt_ci", "sig_phrase", "low_base_phrase",
-           "join_words", "margin_of_error", "is_number"]
+           "join_words", "is_number"]
 
 
 def is_number(x) -> bool:
@@ -123,20 +123,3 @@ def join_words(items: Sequence[str], *, conj: str = "and") -> str:
     if len(items) == 1:
         return items[0]
     return f"{', '.join(items[:-1])} {conj} {items[-1]}"
-
-
-def margin_of_error(n_eff, *, p: float = 0.5, z: float = 1.959963984540054) -> float:
-    """Half-width of the 95% CI of a proportion ``p`` on an effective base.
-
-    ``z * sqrt(p * (1 - p) / n_eff)``.
-
-    The conventional "margin of error" of a survey quotes ``p = 0.5`` (its largest value).
-
-    Examples
-    --------
-    >>> round(margin_of_error(400), 4)
-    0.049
-    """
-    if not is_number(n_eff) or n_eff <= 0:
-        return math.nan
-    return z * math.sqrt(p * (1 - p) / float(n_eff))
