@@ -59,6 +59,52 @@ def check_columns(df: pd.DataFrame, columns: Iterable[str], *, error=EstimationE
                     + (" ..." if len(df.columns) > 20 else ""))
 
 
+def numeric_array(df: pd.DataFrame, column: str, *, error: type[Exception] = EstimationError,
+                  what: str = "column") -> np.ndarray:
+    """Return ``df[column]`` as a new float array; refuse text that is not a number.
+
+    Numbers written as text (``"3"``) are converted; any other text raises ``error``
+    naming the column and the first offending value, so a mistyped answer never
+    silently becomes missing. Missing and non-finite values become NaN.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The data; not modified.
+    column : str
+        A column of ``df`` (check it exists first, e.g. with :func:`check_columns`).
+    error : type of Exception, default EstimationError
+        Raised for non-numeric text: the calling module's error type.
+    what : str, default "column"
+        What the message calls the column (``"item"``, ``"driver"`` ...).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one value per row of ``df``; a copy, never a view of the data.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"a": ["1", None, "3"], "b": ["4", "n/a", "6"]})
+    >>> numeric_array(df, "a")
+    array([ 1., nan,  3.])
+    >>> numeric_array(df, "b", error=ValueError, what="item")
+    Traceback (most recent call last):
+    ...
+    ValueError: item 'b' holds non-numeric values (e.g. 'n/a'); recode it first
+    """
+    s = df[column]
+    if not pd.api.types.is_numeric_dtype(s) and not s.isna().all():
+        v = pd.to_numeric(s, errors="coerce")
+        if v.notna().sum() < s.notna().sum():
+            raise error(f"{what} {column!r} holds non-numeric values (e.g. "
+                        f"{s[v.isna() & s.notna()].iloc[0]!r}); recode it first")
+        s = v
+    x = s.to_numpy(dtype=float, na_value=np.nan).copy()
+    x[~np.isfinite(x)] = np.nan
+    return x
+
+
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
     """Write ``data`` to a temporary file beside ``path`` and move it into place."""
     path = Path(path)

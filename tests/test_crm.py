@@ -5,9 +5,7 @@ RFM / value-tier / CLV expectations are hand calculations written out below.
 
 from __future__ import annotations
 
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,8 +22,6 @@ from surveykit.crm import (
 )
 from surveykit.errors import SegmentationError, SurveykitWarning
 from surveykit.tables import BannerTable
-
-DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 
 
 def _survey():
@@ -250,16 +246,10 @@ def test_value_loyalty_flags_high_value_at_risk():
 
 
 # -- demo data ---------------------------------------------------------------------------------
-needs_demo = pytest.mark.skipif(not (DEMO / "crm.csv").exists()
-                                or not (DEMO / "responses.csv").exists(),
-                                reason="demo data not generated")
-
-
-@needs_demo
-def test_demo_crm_join_and_rfm_hand_calculation():
-    crm = pd.read_csv(DEMO / "crm.csv")
-    df = pd.read_csv(DEMO / "responses.csv", low_memory=False)
-    truth = json.loads((DEMO / "truth.json").read_text())["crm"]
+def test_demo_crm_join_and_rfm_hand_calculation(demo_dir, demo_responses, demo_truth):
+    crm = pd.read_csv(demo_dir / "crm.csv")
+    df = demo_responses
+    truth = demo_truth["crm"]
     with pytest.warns(SurveykitWarning, match="phone"):
         m = match_crm(df, crm, pii=["email"])
     r = m.report.set_index("measure")["value"]
@@ -295,15 +285,11 @@ def test_demo_crm_join_and_rfm_hand_calculation():
     assert d.loc[nps >= 9, "spend_12m"].mean() > d.loc[nps <= 6, "spend_12m"].mean()
 
 
-@needs_demo
-def test_demo_join_with_the_questionnaire_drops_declared_pii_without_warning():
-    import warnings
-
-    from surveykit.questionnaire import load_questionnaire
-
-    q = load_questionnaire(DEMO.parents[1] / "questionnaires" / "pc_customers.yaml")
-    crm = pd.read_csv(DEMO / "crm.csv")
-    df = pd.read_csv(DEMO / "responses.csv", low_memory=False)
+def test_demo_join_with_the_questionnaire_drops_declared_pii_without_warning(
+        demo_dir, demo_responses, pc_questionnaire):
+    q = pc_questionnaire
+    crm = pd.read_csv(demo_dir / "crm.csv")
+    df = demo_responses
     with warnings.catch_warnings():
         warnings.simplefilter("error", SurveykitWarning)   # roles.pii declares 'phone'
         m = match_crm(df, crm, questionnaire=q)

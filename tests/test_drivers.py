@@ -8,10 +8,7 @@ definition, Johnson's weights from scipy's matrix square root, hand sandwich SEs
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import warnings
-from pathlib import Path
 
 import matplotlib
 
@@ -26,8 +23,6 @@ from scipy import linalg  # noqa: E402
 from surveykit import drivers as dr  # noqa: E402
 from surveykit.drivers import _core  # noqa: E402
 from surveykit.errors import DriverAnalysisError, SurveykitWarning  # noqa: E402
-
-DEMO = Path(__file__).parents[1] / "data" / "demo"
 
 
 def _sim(n=600, p=5, seed=0, rho=0.3, by=False):
@@ -401,6 +396,19 @@ def test_bad_inputs():
         dr.key_drivers(d, "y", drivers, method="relative_weights", outcome_type="binary")
 
 
+
+def test_driver_text_read_as_numbers_and_other_text_refused_by_name():
+    d = _sim(n=200, p=3, seed=16)
+    drivers = ["x0", "x1", "x2"]
+    as_text = d.assign(x1=d["x1"].map(lambda v: f"{v:g}"))        # "7", "10", ...
+    pd.testing.assert_frame_equal(dr.key_drivers(as_text, "y", drivers).table,
+                                  dr.key_drivers(d, "y", drivers).table)
+    bad = as_text.copy()
+    bad.loc[5, "x1"] = "n/a"
+    with pytest.raises(DriverAnalysisError, match=r"column 'x1' holds non-numeric values "
+                                                  r"\(e\.g\. 'n/a'\); recode it first"):
+        dr.key_drivers(bad, "y", drivers)
+
 def test_missing_rows_reported_not_imputed_and_input_untouched():
     d = _sim(n=300, p=3, seed=15)
     d.loc[:9, "x1"] = np.nan
@@ -416,25 +424,8 @@ def test_missing_rows_reported_not_imputed_and_input_untouched():
 
 # -------------------------------------------------------------------------------- demo survey
 
-@pytest.fixture(scope="module")
-def demo():
-    if not (DEMO / "responses.csv").exists() or not (DEMO / "truth.json").exists():
-        pytest.skip("demo survey not built yet")
-    try:
-        from surveykit.survey import Survey
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            s = Survey.from_files(DEMO.parents[1] / "questionnaires" / "pc_customers.yaml",
-                                  DEMO / "responses.csv", targets=DEMO / "targets.yaml")
-    except Exception as exc:  # the pipeline is built by other modules
-        pytest.skip(f"demo pipeline unavailable: {exc}")
-    return s, json.loads((DEMO / "truth.json").read_text())
-
-
-def test_demo_segment_top_drivers_match_truth(demo):
-    s, truth = demo
-    t = truth["drivers"]
+def test_demo_segment_top_drivers_match_truth(demo_survey, demo_truth):
+    s, t = demo_survey, demo_truth["drivers"]
     res = dr.key_drivers(s.data, t["outcome"], t["attributes"], weights=s.weights,
                          by=t["segment_variable"])
     labels = {str(k): k for k in pd.unique(res.table["segment"])}

@@ -17,14 +17,15 @@ from scipy import stats
 
 from surveykit.errors import EstimationError
 from surveykit.estimates import compare, effective_n, estimate
-from surveykit.weighting import load_targets, post_stratify, rake
+from surveykit.weighting import post_stratify, rake
 
 FIX = Path(__file__).parent / "fixtures" / "r_survey"
 
 
 @pytest.fixture(scope="module")
-def data() -> pd.DataFrame:
-    return pd.read_csv(FIX / "data.csv")
+def data(r_survey_data) -> pd.DataFrame:
+    """The R survey sample (tests/conftest.py)."""
+    return r_survey_data
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +34,8 @@ def r_est() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def designs(data):
-    w = pd.read_csv(FIX / "weights.csv")
-    t = load_targets(FIX / "targets.yaml")
+def designs(data, r_survey_weights, r_survey_targets):
+    w, t = r_survey_weights, r_survey_targets
     raked = rake(data, t, base_weight="bw", total=100_000)
     ag = t.margins[1]
     ps = post_stratify(data, dict(ag.targets), variables=["age_band", "gender"],

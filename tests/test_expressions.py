@@ -9,9 +9,7 @@ import pandas as pd
 import pytest
 
 from surveykit.errors import ExpressionError, QuestionnaireError
-from surveykit.questionnaire import Expression, load_questionnaire, questionnaire_from_text
-
-FIX = Path(__file__).resolve().parent / "fixtures" / "questionnaires"
+from surveykit.questionnaire import Expression, questionnaire_from_text
 
 
 # -- refused ----------------------------------------------------------------------------------
@@ -157,8 +155,9 @@ def test_parsed_names_values_and_selected():
 
 # -- allowed: the mask each one selects -----------------------------------------------------
 @pytest.fixture(scope="module")
-def q():
-    return load_questionnaire(FIX / "valid_all_types.yaml")
+def q(all_types_questionnaire):
+    """``valid_all_types.yaml``, loaded once for the session (tests/conftest.py)."""
+    return all_types_questionnaire
 
 
 @pytest.fixture()

@@ -7,7 +7,6 @@ constructs, s4 reverse keyed); the tests never need R.
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import matplotlib
@@ -20,6 +19,7 @@ import pytest  # noqa: E402
 
 from surveykit import measurement as m  # noqa: E402
 from surveykit.errors import MeasurementError, SurveykitWarning  # noqa: E402
+from surveykit.questionnaire import questionnaire_from_dict  # noqa: E402
 
 FIX = Path(__file__).parent / "fixtures"
 PSYCH = json.loads((FIX / "r_psych" / "psych_reference.json").read_text())
@@ -30,7 +30,6 @@ CONSTRUCTS = {"quality": ["q1", "q2", "q3", "q4"], "service": ["s1", "s2", "s3",
               "value": ["v1", "v2", "v3", "v4"]}
 ITEMS = [i for its in CONSTRUCTS.values() for i in its]
 REV = {"reverse": ["s4"], "scale_range": (1, 7)}
-DEMO = Path(__file__).parents[1] / "data" / "demo"
 
 
 @pytest.fixture(scope="module")
@@ -319,10 +318,6 @@ def test_construct_scores():
 
 
 def _questionnaire():
-    try:
-        from surveykit.questionnaire import questionnaire_from_dict
-    except Exception as exc:  # the questionnaire package is being written in parallel
-        pytest.skip(f"surveykit.questionnaire not importable: {exc}")
     items = [{"id": c, "text": c, **({"reverse": True} if c == "s4" else {})} for c in ITEMS]
     return questionnaire_from_dict({
         "id": "t", "title": "T",
@@ -376,6 +371,18 @@ def test_bad_inputs_raise_clear_errors(data):
         m.kmo(collinear, ["q1", "q2", "q3", "q5"])
 
 
+
+def test_item_text_read_as_numbers_and_other_text_refused_by_name(data):
+    items = CONSTRUCTS["quality"]
+    as_text = data.assign(q2=data["q2"].map(lambda v: f"{v:g}"))   # "5", "3", ...
+    assert m.reliability(as_text, items).alpha == pytest.approx(
+        m.reliability(data, items).alpha, abs=1e-12)
+    bad = as_text.copy()
+    bad.loc[3, "q2"] = "n/a"
+    with pytest.raises(MeasurementError, match=r"item 'q2' holds non-numeric values "
+                                               r"\(e\.g\. 'n/a'\); recode it first"):
+        m.reliability(bad, items)
+
 def test_inputs_not_modified(data_missing):
     d = data_missing.copy()
     before = d.copy()
@@ -393,26 +400,8 @@ def test_warnings_are_surveykit_warnings():
 
 # -------------------------------------------------------------------------------- demo survey
 
-@pytest.fixture(scope="module")
-def demo():
-    """The demo survey, read, checked, cleaned and weighted by the package's own pipeline."""
-    if not (DEMO / "responses.csv").exists() or not (DEMO / "truth.json").exists():
-        pytest.skip("demo survey not built yet")
-    try:
-        from surveykit.survey import Survey
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            s = Survey.from_files(DEMO.parents[1] / "questionnaires" / "pc_customers.yaml",
-                                  DEMO / "responses.csv", targets=DEMO / "targets.yaml")
-    except Exception as exc:  # the pipeline is built by other modules
-        pytest.skip(f"demo pipeline unavailable: {exc}")
-    return s, json.loads((DEMO / "truth.json").read_text())
-
-
-def test_demo_factor_structure_recovered(demo):
-    s, truth = demo
-    factors = truth["factors"]
+def test_demo_factor_structure_recovered(demo_survey, demo_truth):
+    s, factors = demo_survey, demo_truth["factors"]
     items = [i for f in factors.values() for i in f]
     res = m.efa(s.data, items, len(factors), weights=s.weights, rotation="oblimin")
     got = res.to_frame().query("primary").groupby("factor")["item"].apply(frozenset)

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from jsonschema import Draft202012Validator
+from ruamel.yaml import YAML
 
 from surveykit.errors import QuestionnaireError
 from surveykit.questionnaire import (
@@ -17,14 +19,13 @@ from surveykit.questionnaire import (
     questionnaire_from_text,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-FIX = ROOT / "tests" / "fixtures" / "questionnaires"
-BUNDLED = ROOT / "questionnaires"
+FIX = Path(__file__).resolve().parent / "fixtures" / "questionnaires"
 
 
 @pytest.fixture(scope="module")
-def q():
-    return load_questionnaire(FIX / "valid_all_types.yaml")
+def q(all_types_questionnaire):
+    """``valid_all_types.yaml``, loaded once for the session (tests/conftest.py)."""
+    return all_types_questionnaire
 
 
 def problems_of(text: str) -> list:
@@ -539,18 +540,15 @@ def test_docstring_examples_run():
 
 
 # -- the JSON Schema ------------------------------------------------------------------------
-def test_json_schema_accepts_the_bundled_and_fixture_files_and_rejects_bad_ones():
-    jsonschema = pytest.importorskip("jsonschema")
-    from ruamel.yaml import YAML
-
+def test_json_schema_accepts_the_bundled_and_fixture_files_and_rejects_bad_ones(root):
     schema = json_schema()
     assert schema["title"] == "surveykit questionnaire"
-    jsonschema.Draft202012Validator.check_schema(schema)
-    validator = jsonschema.Draft202012Validator(schema)
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema)
     yaml = YAML(typ="safe")
     # (yaml12_booleans.yaml is left out: it writes numbers where the schema asks for text,
     # which the loader forgives and an editor rightly flags)
-    files = [FIX / "valid_all_types.yaml", *sorted(BUNDLED.glob("*.yaml"))]
+    files = [FIX / "valid_all_types.yaml", *sorted((root / "questionnaires").glob("*.yaml"))]
     for path in files:
         doc = json.loads(json.dumps(yaml.load(path.read_text()), default=str))
         errors = list(validator.iter_errors(doc))
@@ -569,8 +567,8 @@ def test_json_schema_documents_the_short_code_mapping():
 
 
 # -- the bundled questionnaires -----------------------------------------------------------
-def test_smart_lock_questionnaire_loads_and_declares_the_domain():
-    q = load_questionnaire(BUNDLED / "smart_lock_customers.yaml")
+def test_smart_lock_questionnaire_loads_and_declares_the_domain(smart_lock_questionnaire):
+    q = smart_lock_questionnaire
     assert q.id == "smart_lock_customers"
     assert q.labels("city_tier") == {1: "Tier 1", 2: "New tier 1", 3: "Tier 2", 4: "Tier 3",
                                      5: "Tier 4 and below"}
@@ -587,8 +585,8 @@ def test_smart_lock_questionnaire_loads_and_declares_the_domain():
     assert q.question("install_sat").ask_if == "installer in [1, 2, 4]"
 
 
-def test_smart_lock_segments_follow_the_domain_profiles():
-    q = load_questionnaire(BUNDLED / "smart_lock_customers.yaml")
+def test_smart_lock_segments_follow_the_domain_profiles(smart_lock_questionnaire):
+    q = smart_lock_questionnaire
     df = pd.DataFrame({
         # high-end: 35, income 20-30k, tier 1, 2 homes; young tech: 22, student;
         # value: 33, income 5-10k, tier 3; other: 60; high-end profile but one home -> other
@@ -609,10 +607,8 @@ def test_smart_lock_segments_follow_the_domain_profiles():
                                   [1, 1, 2, 2, np.nan])
 
 
-@pytest.mark.skipif(not (BUNDLED / "pc_customers.yaml").exists(),
-                    reason="pc_customers.yaml not written yet")
-def test_pc_questionnaire_loads():
-    q = load_questionnaire(BUNDLED / "pc_customers.yaml")
+def test_pc_questionnaire_loads(pc_questionnaire):
+    q = pc_questionnaire
     assert q.variables() and q.questions
     assert q.roles.respondent_id in q.variables()
 

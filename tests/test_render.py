@@ -4,27 +4,23 @@ from __future__ import annotations
 
 import html as htmllib
 import re
-from pathlib import Path
 
 import pytest
 
 from surveykit.errors import ExpressionError, ReportError
 from surveykit.questionnaire import (
     describe_condition,
-    load_questionnaire,
     questionnaire_from_text,
     render_html,
     render_markdown,
     write_document,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-FIX = ROOT / "tests" / "fixtures" / "questionnaires"
-
 
 @pytest.fixture(scope="module")
-def q():
-    return load_questionnaire(FIX / "valid_all_types.yaml")
+def q(all_types_questionnaire):
+    """``valid_all_types.yaml``, loaded once for the session (tests/conftest.py)."""
+    return all_types_questionnaire
 
 
 @pytest.fixture(scope="module")
@@ -330,12 +326,9 @@ def test_write_document_refuses_bad_parameters(tmp_path, q):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("name", ["smart_lock_customers.yaml", "pc_customers.yaml"])
-def test_bundled_questionnaires_render(name):
-    path = ROOT / "questionnaires" / name
-    if not path.exists():
-        pytest.skip(f"{name} not written yet")
-    q = load_questionnaire(path)
+@pytest.mark.parametrize("name", ["smart_lock_questionnaire", "pc_questionnaire"])
+def test_bundled_questionnaires_render(request, name):
+    q = request.getfixturevalue(name)
     page, md = render_html(q), render_markdown(q)
     for question in q.questions:
         assert f'id="q-{question.id}"' in page
@@ -345,8 +338,8 @@ def test_bundled_questionnaires_render(name):
     assert page.count("Asked if:") == sum(1 for x in q.questions if x.ask_if)
 
 
-def test_smart_lock_document_words():
-    q = load_questionnaire(ROOT / "questionnaires" / "smart_lock_customers.yaml")
+def test_smart_lock_document_words(smart_lock_questionnaire):
+    q = smart_lock_questionnaire
     text = visible_text(render_html(q))
     assert ('Asked if: Installed by is one of "A technician from the brand", "The dealer\'s or '
             'store\'s installer", "The developer or renovation company"') in text

@@ -10,6 +10,7 @@ column and a missing one) and ``expected_findings.csv`` (every finding, worked o
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +31,6 @@ from surveykit.responses import (
 )
 
 FIX = Path(__file__).parent / "fixtures" / "responses"
-ROOT = Path(__file__).parent.parent
-DEMO = ROOT / "data" / "demo"
-PC = ROOT / "questionnaires" / "pc_customers.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -605,21 +603,12 @@ def test_clean_reuses_result_thresholds_and_refuses_foreign_results(q, raw, good
 
 
 # -- the demo survey -----------------------------------------------------------------------
-needs_demo = pytest.mark.skipif(not (DEMO / "planted_problems.csv").exists() or not PC.exists(),
-                                reason="demo survey not generated yet")
-
-
-@pytest.fixture(scope="module")
-def pc():
-    return load_questionnaire(PC)
-
-
-@needs_demo
-def test_demo_every_planted_problem_found_and_nothing_else(pc):
-    df = read_responses(DEMO / "responses.csv", pc)
+def test_demo_every_planted_problem_found_and_nothing_else(demo_dir, pc_questionnaire):
+    pc = pc_questionnaire
+    df = read_responses(demo_dir / "responses.csv", pc)
     assert df.attrs["unknown_columns"] == [] and df.attrs["missing_columns"] == []
     result = check_responses(pc, df)
-    planted = pd.read_csv(DEMO / "planted_problems.csv")
+    planted = pd.read_csv(demo_dir / "planted_problems.csv")
     assert set(planted["rule"]) == {"straight_lining", "speeder", "out_of_range", "non_numeric",
                                     "answered_not_asked", "asked_not_answered",
                                     "exclusive_conflict", "duplicate_id"}
@@ -633,12 +622,8 @@ def test_demo_every_planted_problem_found_and_nothing_else(pc):
     assert out["resp_id"].is_unique and len(out) == len(df) - (planted.rule == "duplicate_id").sum()
 
 
-@needs_demo
-def test_demo_clean_simulation_flags_nothing(pc):
-    from surveykit.simulate import simulate
-
-    sim = simulate(pc, 4000, 20261122, problems=False)
-    result = check_responses(pc, sim.responses)
+def test_demo_clean_simulation_flags_nothing(pc_questionnaire, demo_clean_simulation):
+    result = check_responses(pc_questionnaire, demo_clean_simulation.responses)
     assert result.table.empty, result.summary_text()
 
 
@@ -670,7 +655,7 @@ def test_cli_check_bad_input_exits_2(tmp_path, capsys, data, content, pattern):
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("surveykit check: error:")
-    assert pytest.importorskip("re").search(pattern, err), err
+    assert re.search(pattern, err), err
 
 
 def test_cli_check_bad_questionnaire_exits_2(tmp_path, capsys):

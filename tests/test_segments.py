@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,7 +19,6 @@ from surveykit.segments import (
 )
 
 ITEMS = [f"att_{i}" for i in range(1, 7)]
-DEMO = Path(__file__).resolve().parents[1] / "data" / "demo"
 
 
 def _clustered(n=600, sep=2.5, seed=0):
@@ -255,21 +252,17 @@ def test_needs_bad_input(items, k, kwargs, match):
         needs_segments(df, items, k, n_boot=0, **kwargs)
 
 
-# -- demo data (skipped until the simulator has written it) ----------------------------------
-@pytest.mark.skipif(not (DEMO / "truth_respondents.csv").exists()
-                    or not (DEMO / "responses.csv").exists()
-                    or not (DEMO / "truth.json").exists(), reason="demo data not generated")
-def test_demo_needs_segments_recover_truth():
-    from surveykit.questionnaire import load_questionnaire
-
-    q = load_questionnaire(DEMO.parents[1] / "questionnaires" / "pc_customers.yaml")
-    spec = json.loads((DEMO / "truth.json").read_text())["needs_segments"]
+# -- demo data --------------------------------------------------------------------------------
+def test_demo_needs_segments_recover_truth(demo_dir, demo_responses, demo_truth,
+                                           pc_questionnaire):
+    q = pc_questionnaire
+    spec = demo_truth["needs_segments"]
     items, k = spec["items"], int(spec["k"])
-    raw = pd.read_csv(DEMO / "responses.csv", low_memory=False)
+    raw = demo_responses
     df = pd.DataFrame({c: q.valid_values(raw, c) for c in items})     # missing codes -> NaN
     for c in items:                                                    # off-scale -> NaN
         df[c] = df[c].where(df[c].isin([float(v) for v in q.scale_of(c).valid_codes]))
-    truth = raw[["resp_id"]].merge(pd.read_csv(DEMO / "truth_respondents.csv"), on="resp_id",
+    truth = raw[["resp_id"]].merge(pd.read_csv(demo_dir / "truth_respondents.csv"), on="resp_id",
                                    how="left")["needs_segment"].to_numpy()
     m = needs_segments(df, items, k, n_boot=5, missing="mean", questionnaire=q)
     ari = adjusted_rand_score(truth, m.labels.to_numpy(int))
@@ -300,16 +293,13 @@ def test_profile_segments_with_apriori_labels(clustered):
         profile_segments(df, seg.reset_index(drop=True).iloc[:10], ["nps"])
 
 
-@pytest.mark.skipif(not (DEMO / "truth_respondents.csv").exists()
-                    or not (DEMO / "responses.csv").exists(), reason="demo data not generated")
-def test_demo_apriori_segments_match_simulated_segments():
-    from surveykit.questionnaire import load_questionnaire
-
-    q = load_questionnaire(DEMO.parents[1] / "questionnaires" / "pc_customers.yaml")
-    raw = pd.read_csv(DEMO / "responses.csv", low_memory=False)
+def test_demo_apriori_segments_match_simulated_segments(demo_dir, demo_responses,
+                                                        pc_questionnaire):
+    q = pc_questionnaire
+    raw = demo_responses
     seg = apriori_segments(raw.drop(columns=["segment"], errors="ignore"), "segment",
                            questionnaire=q)
-    truth = raw[["resp_id"]].merge(pd.read_csv(DEMO / "truth_respondents.csv"), on="resp_id",
+    truth = raw[["resp_id"]].merge(pd.read_csv(demo_dir / "truth_respondents.csv"), on="resp_id",
                                    how="left")["segment"].to_numpy()
     labels = {d.code: d.label for d in next(d for d in q.derived if d.id == "segment").rules}
     agree = (seg.astype(object).to_numpy() == np.array([labels.get(t) for t in truth])).mean()

@@ -5,15 +5,15 @@ from __future__ import annotations
 import itertools
 import json
 from math import factorial
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from ruamel.yaml import YAML
 
 from surveykit.cli import main
 from surveykit.errors import SurveykitError
-from surveykit.questionnaire import load_questionnaire, questionnaire_from_text
+from surveykit.questionnaire import questionnaire_from_text
 from surveykit.simulate import (
     DEMO_FILES,
     PROBLEM_RULES,
@@ -22,15 +22,13 @@ from surveykit.simulate import (
     simulate,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-QFILE = ROOT / "questionnaires" / "pc_customers.yaml"
-DEMO = ROOT / "data" / "demo"
 SEED, N = 20261122, 4000
 
 
+# short names for the shared fixtures (tests/conftest.py)
 @pytest.fixture(scope="module")
-def q():
-    return load_questionnaire(QFILE)
+def q(pc_questionnaire):
+    return pc_questionnaire
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +37,9 @@ def sim(q) -> Simulation:
 
 
 @pytest.fixture(scope="module")
-def clean(q) -> Simulation:
-    return simulate(q, N, SEED, problems=False)
+def clean(demo_clean_simulation) -> Simulation:
+    """``simulate(q, N, SEED, problems=False)``, shared with tests/test_responses.py."""
+    return demo_clean_simulation
 
 
 def _small_truth(draw: int = 20_000) -> dict:
@@ -50,8 +49,8 @@ def _small_truth(draw: int = 20_000) -> dict:
 
 
 # -- the questionnaire ---------------------------------------------------------------------
-def test_questionnaire_is_valid_and_complete(q, capsys):
-    assert main(["questionnaire", str(QFILE)]) == 0
+def test_questionnaire_is_valid_and_complete(q, pc_path, capsys):
+    assert main(["questionnaire", str(pc_path)]) == 0
     assert "valid" in capsys.readouterr().out
     roles = q.roles
     assert (roles.respondent_id, roles.customer_id, roles.duration) == (
@@ -115,30 +114,29 @@ def test_deterministic_for_a_seed_and_different_across_seeds(q):
                                   d.responses.iloc[keep].astype(object))
 
 
-def test_cli_regenerates_committed_demo_byte_for_byte(tmp_path, capsys):
-    assert main(["simulate", "--questionnaire", str(QFILE), "--out", str(tmp_path)]) == 0
+def test_cli_regenerates_committed_demo_byte_for_byte(tmp_path, capsys, pc_path, demo_dir):
+    assert main(["simulate", "--questionnaire", str(pc_path), "--out", str(tmp_path)]) == 0
     assert "responses.csv" in capsys.readouterr().out
     for name in DEMO_FILES:
-        assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), name
-    assert (DEMO / "responses.csv").stat().st_size < 3_000_000
+        assert (tmp_path / name).read_bytes() == (demo_dir / name).read_bytes(), name
+    assert (demo_dir / "responses.csv").stat().st_size < 3_000_000
 
 
-def test_committed_demo_files_read_back(q):
-    df = pd.read_csv(DEMO / "responses.csv")
+def test_committed_demo_files_read_back(q, demo_dir, demo_responses, demo_truth):
+    df = demo_responses
     assert len(df) == N
     assert list(df.columns) == [c for c, v in q.variables().items() if v.kind != "derived"]
-    truth = json.loads((DEMO / "truth.json").read_text())
+    truth = demo_truth
     assert truth["seed"] == SEED and truth["n"] == N
-    planted = pd.read_csv(DEMO / "planted_problems.csv")
+    planted = pd.read_csv(demo_dir / "planted_problems.csv")
     assert list(planted.columns[:3]) == ["resp_id", "question", "rule"]
-    yaml = pytest.importorskip("ruamel.yaml")
-    targets = yaml.YAML(typ="safe").load((DEMO / "targets.yaml").read_text())
+    targets = YAML(typ="safe").load((demo_dir / "targets.yaml").read_text())
     assert targets["total"] == N and targets["unit"] == "percent"
     assert [m["variable"] for m in targets["margins"]] == ["segment", "region", "gender"]
     assert targets["margins"][2]["within"] == {"cust_type": 1}
     for m in targets["margins"]:
         assert sum(m["targets"].values()) == pytest.approx(100.0)
-    respondents = pd.read_csv(DEMO / "truth_respondents.csv")
+    respondents = pd.read_csv(demo_dir / "truth_respondents.csv")
     assert {"resp_id", "needs_segment", "segment"} <= set(respondents.columns)
     assert respondents["resp_id"].is_unique and len(respondents) == N
 

@@ -7,9 +7,7 @@ sample margins are far from the targets.
 
 from __future__ import annotations
 
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,24 +24,23 @@ from surveykit.weighting import (
     trim,
 )
 
-FIX = Path(__file__).parent / "fixtures" / "r_survey"
-ROOT = Path(__file__).parent.parent
 N_POP = 100_000
 
 
+# short names for the shared R survey fixtures (tests/conftest.py)
 @pytest.fixture(scope="module")
-def data() -> pd.DataFrame:
-    return pd.read_csv(FIX / "data.csv")
-
-
-@pytest.fixture(scope="module")
-def rw() -> pd.DataFrame:
-    return pd.read_csv(FIX / "weights.csv")
+def data(r_survey_data) -> pd.DataFrame:
+    return r_survey_data
 
 
 @pytest.fixture(scope="module")
-def targets() -> Targets:
-    return load_targets(FIX / "targets.yaml")
+def rw(r_survey_weights) -> pd.DataFrame:
+    return r_survey_weights
+
+
+@pytest.fixture(scope="module")
+def targets(r_survey_targets) -> Targets:
+    return r_survey_targets
 
 
 def _rel(a, b) -> float:
@@ -448,9 +445,6 @@ def test_plain_mapping_and_docstring_example():
 
 
 # ----------------------------------------------------------------------------- demo
-DEMO = ROOT / "data" / "demo"
-
-
 DEMO_METRICS = [  # truth.json "population" key, column, stat, scale
     ("overall_sat_mean", "overall_sat", "mean", None),
     ("nps", "nps", "nps", None),
@@ -459,27 +453,24 @@ DEMO_METRICS = [  # truth.json "population" key, column, stat, scale
 ]
 
 
-@pytest.mark.skipif(not all((DEMO / f).exists() for f in ("responses.csv", "targets.yaml",
-                                                           "truth.json")),
-                    reason="demo survey not built yet")
-def test_demo_survey_raked_to_its_targets_moves_estimates_towards_truth():
+def test_demo_survey_raked_to_its_targets_moves_estimates_towards_truth(demo_dir, demo_truth,
+                                                                        pc_questionnaire):
     from surveykit.estimates import estimate
-    from surveykit.questionnaire import load_questionnaire
     from surveykit.responses import check_responses, clean, read_responses
 
-    q = load_questionnaire(ROOT / "questionnaires" / "pc_customers.yaml")
+    q = pc_questionnaire
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        raw = read_responses(DEMO / "responses.csv", q)
+        raw = read_responses(demo_dir / "responses.csv", q)
         df, _ = clean(q, raw, check_responses(q, raw))
     derived = q.derive(df)
     df = df.assign(**{c: derived[c] for c in derived.columns if c not in df.columns})
-    t = load_targets(DEMO / "targets.yaml")
+    t = load_targets(demo_dir / "targets.yaml")
     rep = rake(df, t, missing="exclude")  # a few cleaned rows lack a weighting variable
     f = rep.to_frame()
     assert np.allclose(f["achieved_pct"], f["target_pct"], rtol=1e-6, atol=0)
     assert rep.weights.sum() == pytest.approx(t.total)
-    truth = json.loads((DEMO / "truth.json").read_text())["population"]
+    truth = demo_truth["population"]
     checked = 0
     for key, col, stat, scale in DEMO_METRICS:
         if key not in truth or col not in df.columns:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .._util import as_list, check_columns, resolve_weights
+from .._util import as_list, check_columns, numeric_array, resolve_weights
 from ..errors import DriverAnalysisError, SurveykitWarning
 
 TOTAL = "Total"
@@ -136,16 +136,7 @@ def relative_weights_from_corr(corr: np.ndarray) -> np.ndarray:
 
 
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:
-    s = df[col]
-    if not pd.api.types.is_numeric_dtype(s) and not s.isna().all():
-        v = pd.to_numeric(s, errors="coerce")
-        if v.notna().sum() < s.notna().sum():
-            raise DriverAnalysisError(f"column {col!r} holds non-numeric values (e.g. "
-                                      f"{s[v.isna() & s.notna()].iloc[0]!r}); recode it first")
-        s = v
-    x = s.to_numpy(dtype=float, na_value=np.nan).copy()
-    x[~np.isfinite(x)] = np.nan
-    return x
+    return numeric_array(df, col, error=DriverAnalysisError)
 
 
 def _validate(df, outcome, drivers, by):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .._util import as_list, check_columns, resolve_weights
+from .._util import as_list, check_columns, numeric_array, resolve_weights
 from ..errors import MeasurementError, SurveykitWarning
 from ..estimates import effective_n
 
@@ -90,15 +90,7 @@ def _item_matrix(df: pd.DataFrame, items, *, reverse=None, scale_range: ScaleRan
                                f"among the {what} {items!r}")
     cols = []
     for c in items:
-        s = df[c]
-        if not (pd.api.types.is_numeric_dtype(s) or s.isna().all()):
-            v = pd.to_numeric(s, errors="coerce")
-            if v.notna().sum() < s.notna().sum():
-                raise MeasurementError(f"item {c!r} holds non-numeric values (e.g. "
-                                       f"{s[v.isna() & s.notna()].iloc[0]!r}); recode it first")
-            s = v
-        x = s.to_numpy(dtype=float, na_value=np.nan).copy()
-        x[~np.isfinite(x)] = np.nan
+        x = numeric_array(df, c, error=MeasurementError, what="item")
         obs = x[~np.isnan(x)]
         if obs.size == 0:
             raise MeasurementError(f"item {c!r} has no non-missing values; drop it from the list")
