@@ -633,3 +633,29 @@ def test_roles_pii_refuses_ids_and_questions(pii, message):
             "  - {id: q1, type: single, text: Q, options: {1: a, 2: b}}\n"
             f"roles: {{respondent_id: rid, customer_id: cid, pii: {pii}}}\n", source="t.yaml")
     assert "roles.pii[0]" in str(err.value) and message in str(err.value)
+
+
+def test_roles_drivers_must_be_known_numeric_items():
+    text = ("id: t\ntitle: T\nscales: {s5: {codes: {1: a, 2: b, 3: c, 4: d, 5: e}}}\n"
+            "questions:\n"
+            "  - {id: q1, type: single, text: Q, options: {1: a, 2: b}}\n"
+            "  - {id: g, type: grid, text: G, scale: s5, items: [{id: sat_cpu, text: x}]}\n"
+            "roles: {drivers: DRIVERS}\n")
+    assert questionnaire_from_text(text.replace("DRIVERS", "[sat_cpu]")).roles.drivers == [
+        "sat_cpu"]
+    with pytest.raises(QuestionnaireError) as err:
+        questionnaire_from_text(text.replace("DRIVERS", "[sat_cpx, q1, sat_cpu, sat_cpu]"),
+                                source="t.yaml")
+    msg = str(err.value)
+    assert "roles.drivers[0]: unknown driver 'sat_cpx' (did you mean 'sat_cpu'?)" in msg
+    assert "roles.drivers[1]: driver 'q1' must be a grid item or a rating, NPS or numeric " \
+           "question, not single" in msg
+    assert "roles.drivers: a driver is listed twice" in msg
+
+
+def test_defining_variables_follow_rules_and_bands_transitively(pc_questionnaire):
+    q = pc_questionnaire
+    assert q.defining_variables("segment") == ["cust_type", "age", "org_size", "org_type",
+                                               "age_band"]
+    assert q.defining_variables("age_band") == ["age"]
+    assert q.defining_variables("nps") == []
