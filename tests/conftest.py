@@ -129,3 +129,40 @@ def r_survey_targets() -> Targets:
     from surveykit.weighting import load_targets
 
     return load_targets(R_SURVEY / "targets.yaml")
+
+
+# -- the real report pipeline on the small fixture survey (tests/fixtures/reporting/) ----------
+REPORTING = FIXTURES / "reporting"
+FAIL_SEGMENT = "a/b c"
+
+
+@pytest.fixture(scope="session")
+def report_pipeline(tmp_path_factory) -> dict:
+    """``surveykit report`` on the fixture survey, run once per session and shared by
+    tests/test_reporting.py and tests/test_browser.py: ``{"rc", "out", "base", "manifest",
+    "by_value"}``. It runs a copy of the findings notebook with one extra cell that raises
+    for the segment ``a/b c`` (FAIL_SEGMENT), so the same run proves the reports and the
+    failure handling."""
+    import nbformat
+
+    from surveykit import cli
+    from surveykit.reporting.runner import DEFAULT_NOTEBOOK
+
+    base = tmp_path_factory.mktemp("pipeline")
+    nb = nbformat.read(DEFAULT_NOTEBOOK, as_version=4)
+    boom = nbformat.v4.new_code_cell(
+        f"if segment == {FAIL_SEGMENT!r}:\n    raise RuntimeError('forced failure for the test')")
+    nb.cells.insert(3, boom)
+    notebook = base / "failing_copy.ipynb"
+    nbformat.write(nb, notebook)
+    out = base / "deep" / "reports"
+    rc = cli.main(["report", "--questionnaire", str(REPORTING / "questionnaire.yaml"),
+                   "--data", str(REPORTING / "responses.csv"),
+                   "--targets", str(REPORTING / "targets.yaml"),
+                   "--crm", str(REPORTING / "crm.csv"),
+                   "--segment-by", "segment", "--workers", "2", "--timeout", "300",
+                   "--out", str(out), "--notebook", str(notebook)])
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return {"rc": rc, "out": out, "base": base, "manifest": manifest,
+            "by_value": {s["value"]: s for s in manifest["segments"]},
+            "fail_segment": FAIL_SEGMENT}

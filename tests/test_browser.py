@@ -8,12 +8,10 @@ skipped locally (with how to install it) but fails in CI (``CI`` set), where it 
 from __future__ import annotations
 
 import html
-import importlib.util
 import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,20 +32,10 @@ def _chromium() -> str:
     pytest.skip(message)
 
 
-def _pipeline_module():
-    name = "_surveykit_reporting_pipeline"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FIX / "pipeline.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory):
+def pages(report_pipeline, tmp_path_factory):
     chromium = _chromium()
-    run = _pipeline_module().run_once(tmp_path_factory)
+    run = report_pipeline
     report = run["by_value"]["中文 客户"]
     assert report["status"] == "ok"
     return chromium, run["out"], run["out"] / report["html"], tmp_path_factory.mktemp("shots")

@@ -40,7 +40,6 @@ Q, DATA, TARGETS, CRM = (FIX / n for n in ("questionnaire.yaml", "responses.csv"
 NOTEBOOKS = [ROOT / "notebooks" / "segment_findings.ipynb", ROOT / "notebooks" / "overview.ipynb"]
 XSS = '<script>alert("pwned")</script>'
 EMAIL = "secret.person@example.com"
-FAIL_SEGMENT = "a/b c"
 PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJ"
            "RU5ErkJggg==")
 
@@ -331,24 +330,11 @@ def test_method_note_reports_the_effective_base_and_margin_of_error(survey):
 # ------------------------------------------------------------------------------------------
 # the real pipeline, once for the module
 # ------------------------------------------------------------------------------------------
-def _pipeline_module():
-    import importlib.util
-    import sys
-
-    name = "_surveykit_reporting_pipeline"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FIX / "pipeline.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory):
+def pipeline(report_pipeline):
     """`surveykit report` on the fixture, with a notebook copy that fails one segment
-    (run once per session; tests/test_browser.py reuses it)."""
-    return _pipeline_module().run_once(tmp_path_factory)
+    (run once per session in tests/conftest.py; tests/test_browser.py reuses it)."""
+    return report_pipeline
 
 
 def _html(pipeline, value) -> str:
@@ -415,12 +401,12 @@ def test_pipeline_report_prints_the_package_estimates(pipeline):
 @pytest.mark.slow
 def test_pipeline_failure_is_isolated_and_exits_non_zero(pipeline):
     assert pipeline["rc"] == 1
-    seg = pipeline["by_value"][FAIL_SEGMENT]
+    seg = pipeline["by_value"][pipeline["fail_segment"]]
     assert seg["status"] == "failed" and "forced failure for the test" in seg["error"]
     assert pipeline["manifest"]["run"]["ok"] is False
-    page = _html(pipeline, FAIL_SEGMENT)
+    page = _html(pipeline, pipeline["fail_segment"])
     assert "could not be produced" in page and "forced failure for the test" in page
-    others = [s for s in pipeline["manifest"]["segments"] if s["value"] != FAIL_SEGMENT]
+    others = [s for s in pipeline["manifest"]["segments"] if s["value"] != pipeline["fail_segment"]]
     assert all(s["status"] == "ok" and s["seconds"] > 0 for s in others)
     for s in others:
         page = _html(pipeline, s["value"])
