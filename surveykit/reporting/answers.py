@@ -62,27 +62,32 @@ class AnswerSections:
                         tot.loc[r["variable"], "estimate"], c,
                         exclusive=self._is_exclusive(qid, r["variable"])))
             else:
-                var = cols[0]
-                try:
-                    seg = self._estimate(var, stat="proportion", by=self.segment_by)
-                    tot = self._estimate(var, stat="proportion")
-                except _EXPECTED:
-                    continue
-                seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
-                for _, r in seg.iterrows():
-                    cat = r["category"]
-                    t = tot[tot["category"].map(value_text) == value_text(cat)]
-                    c = None
-                    if not self.low_base and r["n"] >= self.min_base:
-                        try:
-                            c = self._row(self._compare(var, stat="proportion", codes=[cat]))
-                        except _EXPECTED:
-                            c = None
-                    rows.append(self._option_row(qid, self._cat_label(var, cat), r,
-                                                 t["estimate"].iloc[0] if not t.empty
-                                                 else np.nan, c))
+                rows.extend(self._category_rows(cols[0], question=qid))
         t = pd.DataFrame(rows)
         return t.sort_values("estimate", ascending=False) if not t.empty else t
+
+    def _category_rows(self, var: str, *, question: str) -> list[dict]:
+        """One row per category of single-coded ``var``: segment share, total share and,
+        where the cell's base reaches the minimum, the test against the rest."""
+        try:
+            seg = self._estimate(var, stat="proportion", by=self.segment_by)
+            tot = self._estimate(var, stat="proportion")
+        except _EXPECTED:
+            return []
+        seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
+        rows = []
+        for _, r in seg.iterrows():
+            cat = r["category"]
+            t = tot[tot["category"].map(value_text) == value_text(cat)]
+            c = None
+            if not self.low_base and r["n"] >= self.min_base:
+                try:
+                    c = self._row(self._compare(var, stat="proportion", codes=[cat]))
+                except _EXPECTED:
+                    c = None
+            rows.append(self._option_row(question, self._cat_label(var, cat), r,
+                                         t["estimate"].iloc[0] if not t.empty else np.nan, c))
+        return rows
 
     def _is_exclusive(self, qid: str, column: str) -> bool:
         try:
@@ -225,26 +230,7 @@ class AnswerSections:
             s.findings.append("No CRM data were joined for this run, so value tier and "
                               "lifecycle mix are not shown (run with --crm to add them).")
             return s
-        rows = []
-        for col in cols:
-            try:
-                seg = self._estimate(col, stat="proportion", by=self.segment_by)
-                tot = self._estimate(col, stat="proportion")
-            except _EXPECTED:
-                continue
-            seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
-            for _, r in seg.iterrows():
-                cat = r["category"]
-                t = tot[tot["category"].map(value_text) == value_text(cat)]
-                c = None
-                if not self.low_base:
-                    try:
-                        c = self._row(self._compare(col, stat="proportion", codes=[cat]))
-                    except _EXPECTED:
-                        c = None
-                rows.append(self._option_row(col, self._cat_label(col, cat), r,
-                                             t["estimate"].iloc[0] if not t.empty else np.nan,
-                                             c) | {"question_label": self._var_label(col)})
+        rows = [row for col in cols for row in self._category_rows(col, question=col)]
         t = pd.DataFrame(rows)
         for col in cols:
             sub = t[t["question"] == col] if not t.empty else t
