@@ -252,6 +252,7 @@ def test_spec_infers_the_demo_questionnaire_and_refuses_unknown_keys():
     assert (spec.satisfaction, spec.nps, spec.repurchase, spec.complaint) == \
         ("overall_sat", "nps", "repurchase", "complaint")
     assert spec.drivers == list(q.roles.drivers) and "svc_speed" in spec.drivers
+    assert spec.battery == q.columns_of("attr") and len(spec.battery) == 14
     assert "svc_speed" in spec.attributes and spec.channels == ["channel"]
     # the variables that define a segment are its definition, not its profile
     assert spec.profile == ["gender", "occupation", "it_role", "region"]

@@ -194,11 +194,11 @@ class Overview:
         return s
 
     def factor_structure(self) -> Section:
-        """Parallel analysis and an oblimin EFA of the attribute ratings."""
+        """Parallel analysis and an oblimin EFA of the attribute battery."""
         from ..measurement import efa, parallel_analysis
 
         s = Section("factor_structure", "Factor structure")
-        items = [c for c in self.spec.drivers if c in self.df.columns]
+        items = [c for c in self.spec.battery if c in self.df.columns]
         if len(items) < 3:
             s.findings.append("Too few attribute ratings for a factor analysis.")
             return s

@@ -60,6 +60,7 @@ class ReportSpec:
     repurchase: str | None = None
     complaint: str | None = None
     attributes: list[str] = field(default_factory=list)
+    battery: list[str] = field(default_factory=list)
     drivers: list[str] = field(default_factory=list)
     pain_points: list[str] = field(default_factory=list)
     open_text: list[str] = field(default_factory=list)
@@ -92,8 +93,9 @@ class ReportSpec:
         * nps: the first ``nps`` question;
         * repurchase: a rating/single question saying "repurchase", "buy again" or
           "rebuy"; complaint: a single question saying "complain";
-        * attributes: items of every grid on a satisfaction scale; drivers: the
-          questionnaire's ``roles.drivers``, else the items of the first such grid (at most 20);
+        * attributes: items of every grid on a satisfaction scale; battery: the items of
+          the first such grid (its factor structure is shown in the overview); drivers: the
+          questionnaire's ``roles.drivers``, else the battery (at most 20);
         * pain points: multi questions saying "pain", "problem", "frustrat" or
           "complaint reason"; open text: open questions without ``pii``;
         * channels: questions saying "channel" / "where did you buy"; sources: saying
@@ -145,8 +147,9 @@ class ReportSpec:
                 if items:
                     grids.append(items)
         spec.attributes = [i for g in grids for i in g]
+        spec.battery = grids[0] if grids else []
         declared = [d for d in q.roles.drivers if has(d)]
-        spec.drivers = declared or (grids[0][:MAX_DRIVERS] if grids else [])
+        spec.drivers = declared or spec.battery[:MAX_DRIVERS]
 
         spec.pain_points = [qq.id for qq in questions if qq.type == "multi" and re.search(
             r"pain|problem|frustrat|complaint.?reason|reason", words(qq))]
