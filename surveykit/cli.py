@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--targets", type=Path, help="targets.yaml for raking (optional)")
     p.add_argument("--crm", type=Path, help="CRM extract to join (optional)")
+    p.add_argument("--as-of", metavar="YYYY-MM-DD",
+                   help="reference date of the CRM lifecycle stages "
+                        "(default: the latest purchase in the extract)")
     p.add_argument("--segment-by", required=True, help="segment variable (question or derived id)")
     p.add_argument("--segments", nargs="+", help="only these segment codes (default: all)")
     p.add_argument("--workers", type=int, help="parallel notebooks (default: number of cores)")
@@ -149,6 +152,7 @@ def _cmd_report(args) -> int:
 
     result = run_report(
         questionnaire=args.questionnaire, data=args.data, targets=args.targets, crm=args.crm,
+        as_of=args.as_of,
         segment_by=args.segment_by, segments=args.segments, workers=args.workers,
         timeout=args.timeout, min_base=args.min_base, out=args.out, notebook=args.notebook,
         overview=not args.no_overview,

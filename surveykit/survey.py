@@ -72,7 +72,7 @@ class Survey:
 
     # -- building ------------------------------------------------------------------------
     @classmethod
-    def from_files(cls, questionnaire, data, *, targets=None, crm=None,
+    def from_files(cls, questionnaire, data, *, targets=None, crm=None, as_of=None,
                    weight_options: dict | None = None) -> Survey:
         """Load, check, clean, weight and (optionally) join CRM data, dropping personal data.
 
@@ -88,6 +88,9 @@ class Survey:
         crm : path or DataFrame, optional
             CRM extract joined on the questionnaire's ``roles.customer_id``
             (:func:`surveykit.segments.join_crm`).
+        as_of : date or str, optional
+            Reference date of the CRM lifecycle stages (e.g. the extract's date,
+            ``"2026-11-01"``); default: the latest purchase date in the extract.
         weight_options : dict, optional
             Extra keyword arguments for :func:`surveykit.weighting.rake` (``cap=``...).
 
@@ -125,7 +128,7 @@ class Survey:
         labels: dict[str, dict] = {}
         if crm is not None:
             crm_df = crm.copy() if isinstance(crm, pd.DataFrame) else _read_table(crm)
-            df, crm_columns, labels, notes = _join_crm(q, df, crm_df)
+            df, crm_columns, labels, notes = _join_crm(q, df, crm_df, as_of=as_of)
             meta["crm_notes"] = notes
         meta["crm_columns"] = crm_columns
         meta["labels"] = labels
@@ -257,7 +260,7 @@ def drop_personal_data(q, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return df.drop(columns=dropped), dropped
 
 
-def _join_crm(q, df: pd.DataFrame, crm_df: pd.DataFrame):
+def _join_crm(q, df: pd.DataFrame, crm_df: pd.DataFrame, *, as_of=None):
     """Join the CRM extract; add value tier and lifecycle stage (as numeric codes + labels)
     when the extract has spend and purchase dates. Returns ``(df, new columns, labels,
     notes)``; warnings of the join (e.g. undeclared personal data dropped) become notes."""
@@ -269,11 +272,20 @@ def _join_crm(q, df: pd.DataFrame, crm_df: pd.DataFrame):
         if "spend_12m" in crm_df.columns:
             crm_df["value_tier"] = value_tiers(crm_df, "spend_12m")
         if {"first_purchase", "last_purchase"} <= set(crm_df.columns):
-            as_of = pd.to_datetime(crm_df["last_purchase"], errors="coerce").max()
+            given = as_of is not None
+            if given:
+                try:
+                    as_of = pd.Timestamp(as_of)
+                except (TypeError, ValueError):
+                    raise ReportError(f"as_of {as_of!r} is not a date; write it as "
+                                      "YYYY-MM-DD") from None
+            else:
+                as_of = pd.to_datetime(crm_df["last_purchase"], errors="coerce").max()
             if pd.notna(as_of):
                 crm_df["lifecycle"] = lifecycle_stage(crm_df, as_of=as_of)
-                notes.append(f"lifecycle stages as of {as_of.date()} (latest purchase in the "
-                             "CRM extract)")
+                notes.append(f"lifecycle stages as of {as_of.date()}" + (
+                    "" if given else " (latest purchase in the CRM extract; set --as-of to "
+                    "the extract's date)"))
         before = set(df.columns)
         df = join_crm(df, crm_df, questionnaire=q)
     notes.extend(str(w.message) for w in caught if issubclass(w.category, SurveykitWarning))

@@ -579,3 +579,19 @@ def test_demo_reports_name_each_segments_true_top_drivers():
         table = section.data["ipa"].table.sort_values("importance", ascending=False)
         assert list(table["driver"][:len(top)]) == top, code
         assert section.findings[0].startswith("The strongest drivers of overall satisfaction")
+
+
+def test_as_of_sets_the_crm_lifecycle_reference_date():
+    crm = pd.read_csv(CRM)
+    late = pd.to_datetime(crm["last_purchase"]).max() + pd.Timedelta(days=400)
+    s = Survey.from_files(Q, DATA, targets=TARGETS, crm=CRM, as_of=late.date().isoformat())
+    assert f"lifecycle stages as of {late.date()}" in " ".join(s.meta["crm_notes"])
+    stages = s.data["lifecycle"].dropna().map(s.labels("lifecycle"))
+    assert len(stages) > 0 and set(stages) == {"churned"}   # 400 days after the last purchase
+    default = Survey.from_files(Q, DATA, targets=TARGETS, crm=CRM)
+    assert "latest purchase in the CRM extract" in " ".join(default.meta["crm_notes"])
+    assert set(default.data["lifecycle"].dropna().map(default.labels("lifecycle"))) != {"churned"}
+    section = SegmentFindings(s, "segment", "tiny").value_lifecycle()
+    assert f"lifecycle stages as of {late.date()}" in section.notes
+    with pytest.raises(ReportError, match="as_of 'next tuesday' is not a date"):
+        Survey.from_files(Q, DATA, crm=CRM, as_of="next tuesday")

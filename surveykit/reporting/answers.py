@@ -240,4 +240,6 @@ class AnswerSections:
                     self._var_label(col).lower() + " groups")[:2])
         if not t.empty:
             s.tables.append(("Value tier and lifecycle stage (CRM)", self._option_display(t)))
+        s.notes.extend(n for n in (self.survey.meta or {}).get("crm_notes", [])
+                       if n.startswith("lifecycle stages as of"))
         return s

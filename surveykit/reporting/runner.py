@@ -202,7 +202,7 @@ def segment_values(survey, segment_by: str, segments=None) -> list[tuple[Any, st
 # ------------------------------------------------------------------------------------------
 # the runner
 # ------------------------------------------------------------------------------------------
-def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
+def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segment_by: str,
                segments=None, workers: int | None = None, timeout: float = 600,
                min_base: int = 30, out="reports", notebook=None,
                parameters: dict | None = None, kernel_name: str = "python3",
@@ -219,6 +219,9 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
         Weighting targets (the data are raked to them once, before any notebook runs).
     crm : path, optional
         CRM extract joined on the questionnaire's customer id.
+    as_of : date or str, optional
+        Reference date of the CRM lifecycle stages (default: the latest purchase date in the
+        extract).
     segment_by : str
         The segment variable (question or derived variable id).
     segments : list, optional
@@ -314,7 +317,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
     pool = start_pool(n_pool, kernel_name, str(out), start_timeout) \
         if n_pool > 1 and reuse_kernels else None
     try:
-        plan = _plan(questionnaire, data, targets, crm, segment_by, segments, min_base, out,
+        plan = _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_base, out,
                      keep_data, nb_path, ov_path, kernel_name, timeout, start_timeout,
                      reuse_kernels, extra)
     except BaseException:
@@ -338,12 +341,12 @@ def run_report(questionnaire, data, *, targets=None, crm=None, segment_by: str,
                    n_pool if pool is not None else 0)
 
 
-def _plan(questionnaire, data, targets, crm, segment_by, segments, min_base, out, keep_data,
-          nb_path, ov_path, kernel_name, timeout, start_timeout, reuse_kernels, extra):
+def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_base, out,
+          keep_data, nb_path, ov_path, kernel_name, timeout, start_timeout, reuse_kernels, extra):
     """Prepare the survey once and lay out one job per page (the overview first)."""
     from ..survey import Survey
 
-    survey = Survey.from_files(questionnaire, data, targets=targets, crm=crm)
+    survey = Survey.from_files(questionnaire, data, targets=targets, crm=crm, as_of=as_of)
     chosen = segment_values(survey, segment_by, segments)
     if keep_data:
         prepared = out / "_prepared"
