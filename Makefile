@@ -29,7 +29,7 @@ report: $(STAMP)
 	    --questionnaire questionnaires/pc_customers.yaml \
 	    --data data/demo/responses.csv \
 	    --targets data/demo/targets.yaml \
-	    --crm data/demo/crm.csv \
+	    --crm data/demo/crm.csv --as-of 2026-11-01 \
 	    --segment-by segment \
 	    --out $(OUT)
 
