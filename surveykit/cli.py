@@ -17,6 +17,13 @@ from .errors import SurveykitError
 EPILOG = "Docs and examples: README.md. Report problems with the file, line and command used."
 
 
+def _command(sub, name: str, help: str, description: str, *, example: str):
+    """A subcommand whose --help ends with a worked example."""
+    return sub.add_parser(name, help=help, description=description,
+                          epilog=f"example:\n  {example}",
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="surveykit",
@@ -27,25 +34,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"surveykit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("schema", help="print or write the questionnaire JSON Schema",
-                       description="Export the JSON Schema of the questionnaire YAML format, "
-                                   "for editors' completion and validation.")
+    p = _command(sub, "schema", "print or write the questionnaire JSON Schema",
+                 "Export the JSON Schema of the questionnaire YAML format, for editors' "
+                 "completion and validation.",
+                 example="surveykit schema --out questionnaire.schema.json")
     p.add_argument("--out", type=Path, help="write the schema to this file (default: stdout)")
     p.set_defaults(func=_cmd_schema)
 
-    p = sub.add_parser("questionnaire", help="validate a questionnaire; render it for review",
-                       description="Load and check a questionnaire YAML file. With --html or "
-                                   "--markdown, write a printable questionnaire (text, options, "
-                                   "routing in plain words) and its codebook.")
+    p = _command(sub, "questionnaire", "validate a questionnaire; render it for review",
+                 "Load and check a questionnaire YAML file. With --html or --markdown, "
+                 "write a printable questionnaire (text, options, routing in plain words) "
+                 "and its codebook.",
+                 example="surveykit questionnaire questionnaires/pc_customers.yaml --html pc.html")
     p.add_argument("file", type=Path, help="questionnaire YAML file")
     p.add_argument("--html", type=Path, metavar="OUT", help="write a printable HTML document")
     p.add_argument("--markdown", type=Path, metavar="OUT", help="write a Markdown document")
     p.set_defaults(func=_cmd_questionnaire)
 
-    p = sub.add_parser("check", help="check response data against a questionnaire",
-                       description="Read responses (CSV, Parquet, Excel or SPSS .sav), check "
-                                   "them against the questionnaire and print a summary; the "
-                                   "full table of findings goes to --out.")
+    p = _command(sub, "check", "check response data against a questionnaire",
+                 "Read responses (CSV, Parquet, Excel or SPSS .sav), check them against the "
+                 "questionnaire and print a summary; the full table of findings goes to --out.",
+                 example="surveykit check questionnaires/pc_customers.yaml "
+                         "data/demo/responses.csv --out findings.csv")
     p.add_argument("questionnaire", type=Path, help="questionnaire YAML file")
     p.add_argument("data", type=Path, help="responses file (.csv, .parquet, .xlsx, .sav)")
     p.add_argument("--out", type=Path, help="write every finding to this CSV file")
@@ -53,22 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 1 when any error-severity finding is present")
     p.set_defaults(func=_cmd_check)
 
-    p = sub.add_parser("simulate", help="regenerate the demo survey from its seed",
-                       description="Simulate respondents from a questionnaire and a declared "
-                                   "ground truth; writes responses, targets, truth and the "
-                                   "planted problems. Byte-for-byte reproducible from --seed.")
+    p = _command(sub, "simulate", "regenerate the demo survey from its seed",
+                 "Simulate respondents from a questionnaire and a declared ground truth; "
+                 "writes responses, targets, truth and the planted problems. Byte-for-byte "
+                 "reproducible from --seed.",
+                 example="surveykit simulate --n 4000 --seed 20261122 --out data/demo")
     p.add_argument("--questionnaire", type=Path,
-                   default=Path("questionnaires/pc_customers.yaml"), help="%(default)s")
+                   default=Path("questionnaires/pc_customers.yaml"),
+                   help="questionnaire YAML (default %(default)s)")
     p.add_argument("--n", type=int, default=4000, help="respondents (default %(default)s)")
     p.add_argument("--seed", type=int, default=20261122, help="random seed (default %(default)s)")
     p.add_argument("--out", type=Path, default=Path("data/demo"),
                    help="folder (default %(default)s)")
     p.set_defaults(func=_cmd_simulate)
 
-    p = sub.add_parser("report", help="per-segment HTML findings and an index page",
-                       description="Check and weight the data once, run the findings notebook "
-                                   "for every segment in parallel, export self-contained HTML "
-                                   "and write index.html and manifest.json.")
+    p = _command(sub, "report", "per-segment HTML findings and an index page",
+                 "Check and weight the data once, run the findings notebook for every "
+                 "segment in parallel, export self-contained HTML and write index.html and "
+                 "manifest.json.",
+                 example="surveykit report --questionnaire questionnaires/pc_customers.yaml \\\n"
+                         "    --data data/demo/responses.csv --targets data/demo/targets.yaml \\\n"
+                         "    --crm data/demo/crm.csv --as-of 2026-11-01 --segment-by segment \\\n"
+                         "    --out reports/demo")
     p.add_argument("--questionnaire", type=Path, required=True)
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--targets", type=Path, help="targets.yaml for raking (optional)")

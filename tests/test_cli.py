@@ -52,6 +52,7 @@ def test_every_subcommand_has_help(capsys, name):
     assert out.startswith(f"usage: surveykit {name}")
     description = subcommands()[name].description
     assert description and description.split()[0] in out
+    assert f"example:\n  surveykit {name} " in out      # every --help ends with a worked example
 
 
 def test_version(capsys):
