@@ -30,7 +30,8 @@ from surveykit.reporting import (
     unique_names,
 )
 from surveykit.reporting.narrative import fmt_diff, fmt_p, fmt_value
-from surveykit.reporting.runner import DEFAULT_NOTEBOOK
+from surveykit.reporting.overview import Overview, write_tabbook
+from surveykit.reporting.runner import DEFAULT_NOTEBOOK, _finish
 from surveykit.survey import Survey
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -439,6 +440,69 @@ def test_pipeline_flags_the_low_base_segment(pipeline):
     assert tiny["low_base"] and tiny["base"] == 15
     page = _html(pipeline, "tiny")
     assert page.count('class="sk-lowbase"') >= 3 and "not tested" in page
+
+
+@pytest.mark.slow
+def test_pipeline_writes_the_overviews_banner_tables_as_a_tab_book(pipeline, survey):
+    import openpyxl
+
+    out = pipeline["out"]
+    rows = Overview(survey, "segment", min_base=30).banner_rows()
+    entry = pipeline["manifest"]["run"]["tabbook"]
+    assert entry["path"] == "tabbook.xlsx" and entry["status"] == "ok"
+    assert entry["error"] is None and entry["questions"] == rows
+    wb = openpyxl.load_workbook(out / "tabbook.xlsx")
+    assert wb.sheetnames == ["Contents", *rows]   # a sheet per banner question, nothing else
+    overview = (out / "overview.html").read_text(encoding="utf-8")
+    banner = overview.split('data-section="banner"')[1]
+    assert banner.count('<table class="sk-banner">') == len(rows)   # the same tables
+    ws = wb["nps"]
+    cells = [list(r) for r in ws.iter_rows(values_only=True)]
+    col = cells[2].index("中文 客户 (C)")          # header row: segment label (letter)
+    base = next(r for r in cells if r[0] == "Base (unweighted)")
+    mask = df_mask(survey, "中文 客户") & survey.data["nps"].notna().to_numpy()
+    assert base[col] == int(mask.sum()) == pipeline["by_value"]["中文 客户"]["base"]
+    assert base[cells[2].index("Tiny (D)")] == 15
+    nps = estimate(survey.data, "nps", stat="nps", weights="weight", by="segment")
+    want = nps.loc[nps["group"] == "中文 客户", "estimate"].iloc[0]
+    assert next(r for r in cells if r[0] == "NPS")[col] == pytest.approx(want)  # same weights
+    assert any("alpha = 0.05" in str(r[0]) for r in cells)
+    assert any(str(r[0]).startswith("* base under 30") for r in cells)   # same min_base
+    assert EMAIL not in " ".join(str(v) for w in wb for r in w.iter_rows(values_only=True)
+                                 for v in r)
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert 'Tab book (Excel): <a href="tabbook.xlsx">tabbook.xlsx</a>' in index
+
+
+def test_a_failed_tab_book_is_recorded_and_fails_the_run_without_raising(survey, tmp_path):
+    path = tmp_path / "tabbook.xlsx"
+    path.write_bytes(b"an older run's tab book")
+    entry = write_tabbook(survey, XSS, path)               # not a variable of the survey
+    assert entry["status"] == "failed" and entry["path"] is None
+    assert entry["error"].startswith("TableError: ") and XSS in entry["error"]
+    assert not path.exists()                               # no stale tab book left behind
+    assert write_tabbook(survey, "segment", tmp_path)["error"].startswith("IsADirectoryError")
+    none = write_tabbook(survey, "segment", tmp_path / "x.xlsx", spec={
+        "satisfaction": None, "nps": None, "repurchase": None, "complaint": None,
+        "channels": [], "pain_points": []})
+    assert none["status"] == "skipped" and not (tmp_path / "x.xlsx").exists()
+    # what the run records: manifest, index, result (the command then exits 1)
+    seg = {"value": 1, "label": "one", "status": "ok", "seconds": 1.0, "base": 320,
+           "weighted_share": 1.0, "low_base": False, "error": None, "html": "one.html",
+           "headline": {}}
+    paths = dict.fromkeys(("questionnaire", "data", "targets", "crm"))
+    result = _finish(survey, [seg], None, paths, tmp_path, 0.0, "now", 0.0, "segment", 1, 60,
+                     30, DEFAULT_NOTEBOOK, {}, 0, entry)
+    assert not result.ok and result.failed == [entry] and result.tabbook == entry
+    run = json.loads(result.manifest_path.read_text(encoding="utf-8"))["run"]
+    assert run["ok"] is False and run["tabbook"]["error"] == entry["error"]
+    index = result.index_path.read_text(encoding="utf-8")
+    assert XSS not in index and "&lt;script&gt;" in index
+    assert "Tab book (Excel): not written (failed): TableError" in index
+    assert 'href="tabbook.xlsx"' not in index
+    ok = {**entry, "status": "ok", "path": "tabbook.xlsx", "error": None}
+    assert _finish(survey, [seg], None, paths, tmp_path, 0.0, "now", 0.0, "segment", 1, 60,
+                   30, DEFAULT_NOTEBOOK, {}, 0, ok).ok
 
 
 def test_cli_report_has_the_documented_options():

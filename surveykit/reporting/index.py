@@ -51,8 +51,10 @@ def _fmt_metric(m: dict) -> str:
 
 def index_html(title: str, segments: list[dict], *, total: dict | None = None,
                notes: list[str] | None = None, subtitle: str | None = None,
-               overview: dict | None = None) -> str:
-    """The index page (self-contained HTML: inline style, no script)."""
+               overview: dict | None = None, tabbook: dict | None = None) -> str:
+    """The index page (self-contained HTML: inline style, no script).
+
+    ``overview`` and ``tabbook`` are their manifest entries: a link each, or the error."""
     esc = html.escape
     # headline metric columns, in first-seen order
     keys: list[tuple[str, str]] = []
@@ -99,6 +101,17 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
                  f'{esc(str(overview.get("status")))}</span>')
         ov = (f'<p>{link}{state}: segment comparison, weighting, reliability and factor '
               f'structure, banner tables.</p>')
+    tb = ""
+    if tabbook:
+        label = esc(str(tabbook.get("label") or "Tab book (Excel)"))
+        if tabbook.get("status") == "ok" and tabbook.get("path"):
+            name = esc(str(tabbook["path"]))
+            tb = (f'<p>{label}: <a href="{esc(quote(str(tabbook["path"])))}">{name}</a>, '
+                  f'the banner tables of the overview, one sheet per question.</p>')
+        else:
+            klass = "sk-failed" if tabbook.get("status") == "failed" else "sk-note"
+            tb = (f'<p class="{klass}">{label}: not written ({esc(str(tabbook.get("status")))}'
+                  f'): {esc(str(tabbook.get("error") or ""))}</p>')
     n_failed = sum(s.get("status") != "ok" for s in segments)
     failed = (f'<p class="sk-failed">{n_failed} of {len(segments)} segment report(s) failed; '
               f'their pages show the error.</p>' if n_failed else "")
@@ -112,6 +125,7 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
 <p class="sk-meta">{esc(subtitle or '')}</p>
 {failed}
 {ov}
+{tb}
 <table class="sk-index">
 <thead><tr><th class="sk-text">Segment</th><th>Base (n)</th><th>Weighted share</th>{head}
 <th class="sk-text">Report</th></tr></thead>

@@ -9,19 +9,24 @@ numbers come from :mod:`surveykit.estimates`, :mod:`surveykit.weighting`,
 from __future__ import annotations
 
 import html
+import time
 import warnings
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 
-from ..errors import SurveykitWarning
+from ..errors import ReportError, SurveykitWarning
 from .names import value_text
 from .narrative import fmt_value, join_words
 from .section import EXPECTED_ERRORS as _EXPECTED
 from .section import SIG_DOWN, SIG_UP, Section
 from .spec import ReportSpec
 
-__all__ = ["Overview"]
+__all__ = ["Overview", "write_tabbook", "TABBOOK"]
+
+#: file name of the Excel tab book a report run writes beside ``index.html``
+TABBOOK = "tabbook.xlsx"
 
 
 class Overview:
@@ -231,25 +236,48 @@ class Overview:
         return s
 
     # -- 4 ------------------------------------------------------------------------------------
-    def banner_tables(self) -> Section:
-        """The key questions by segment, with column-significance letters."""
-        from ..tables import banner
-
-        s = Section("banner", "Banner tables")
+    def banner_rows(self) -> list[str]:
+        """The questions of the banner tables: the key metrics, channels and pain points
+        present in the data (multi-response questions by their id)."""
         rows = [m.column for m in self.spec.metrics(self.q) if m.column in self.df.columns]
         rows += [r for r in (*self.spec.channels, *self.spec.pain_points)
                  if r in self.df.columns or any(c.startswith(f"{r}_") for c in self.df.columns)]
+        return list(dict.fromkeys(rows))
+
+    def banner(self):
+        """The :class:`~surveykit.tabbook.BannerTable` of :meth:`banner_rows` by the segment
+        variable (the survey's weights, this overview's ``alpha`` and ``min_base``): the
+        tables the overview page shows and ``tabbook.xlsx`` holds.
+
+        Raises
+        ------
+        ReportError
+            When there is no question to tabulate; errors of
+            :func:`surveykit.tables.banner` pass through.
+        """
+        from ..tables import banner
+
+        rows = self.banner_rows()
+        if not rows:
+            raise ReportError("no questions to tabulate: the report spec names no key "
+                              "metric, channel or pain-point question present in the data")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SurveykitWarning)
+            return banner(self.df, rows, self.segment_by, weights=self.weights,
+                          questionnaire=self.q, min_base=self.min_base, alpha=self.alpha)
+
+    def banner_tables(self) -> Section:
+        """The key questions by segment, with column-significance letters."""
+        s = Section("banner", "Banner tables")
+        rows = self.banner_rows()
         if not rows:
             s.findings.append("No questions to tabulate.")
             return s
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SurveykitWarning)
-            try:
-                b = banner(self.df, rows, self.segment_by, weights=self.weights,
-                           questionnaire=self.q, min_base=self.min_base, alpha=self.alpha)
-            except _EXPECTED as exc:
-                s.findings.append(f"The banner tables could not be built: {exc}")
-                return s
+        try:
+            b = self.banner()
+        except _EXPECTED as exc:
+            s.findings.append(f"The banner tables could not be built: {exc}")
+            return s
         s.findings.append(
             f"{len(rows)} questions by {self._label(self.segment_by)}; letters mark columns "
             f"a cell is significantly higher than (p < {self.alpha:g}, tests on effective "
@@ -258,3 +286,46 @@ class Overview:
         s.blocks.append(b.to_html())
         return s
 
+
+
+def write_tabbook(survey, segment_by: str, path, *, min_base: int = 30,
+                  spec: dict | None = None) -> dict:
+    """Write the overview's banner tables (:meth:`Overview.banner`) as an Excel tab book.
+
+    Never raises for a failed build or write: the report run records the returned entry in
+    ``manifest.json`` and on the index, and carries on with its HTML pages.
+
+    Returns
+    -------
+    dict
+        ``label, path`` (the file name, None when nothing was written), ``status`` (``ok``,
+        ``failed``, or ``skipped`` when there is no question to tabulate), ``error``,
+        ``questions`` (the sheets' question ids) and ``seconds``.
+
+    Examples
+    --------
+    >>> write_tabbook(survey, "segment", "reports/demo/tabbook.xlsx")  # doctest: +SKIP
+    {'label': 'Tab book (Excel)', 'path': 'tabbook.xlsx', 'status': 'ok', ...}
+    """
+    t0 = time.monotonic()
+    path = Path(path)
+    entry = {"label": "Tab book (Excel)", "path": None, "status": "failed", "error": None,
+             "questions": [], "seconds": None}
+    try:
+        ov = Overview(survey, segment_by, min_base=min_base, spec=spec)
+        if not ov.banner_rows():
+            entry.update(status="skipped", error="no questions to tabulate")
+        else:
+            b = ov.banner()
+            b.to_excel(path)
+            entry.update(path=path.name, status="ok", questions=b.questions)
+    except Exception as exc:  # noqa: BLE001 - a tab book never stops the HTML reports
+        entry["error"] = f"{type(exc).__name__}: {exc}"
+    if entry["status"] != "ok":
+        try:  # never leave an older run's tab book beside this run's index
+            if path.is_file():
+                path.unlink()
+        except OSError:
+            pass
+    entry["seconds"] = round(time.monotonic() - t0, 3)
+    return entry

@@ -8,9 +8,12 @@ parameterised by papermill and executed by nbclient with a per-notebook timeout,
 the worker keeps warm across its segments (namespace reset in between; one retry for kernel
 start-up failures only; a kernel that timed out or died is replaced, never reused). The
 worker exports each executed notebook to self-contained HTML in-process and keeps the
-executed ``.ipynb`` beside it. Then ``manifest.json`` and ``index.html`` are written. One
-failing segment never stops the others: its page shows the error, the index marks it failed
-and :attr:`ReportResult.ok` is False.
+executed ``.ipynb`` beside it. While the kernels start, the main process writes
+``tabbook.xlsx``: the overview's banner tables as an Excel tab book
+(:func:`.overview.write_tabbook`, always, with or without the overview page). Then
+``manifest.json`` and ``index.html`` are written. One failing segment (or tab book) never
+stops the others: its page or index line shows the error, and :attr:`ReportResult.ok` is
+False.
 
 Worker processes are started with ``spawn``: a script that calls :func:`run_report` needs
 the usual ``if __name__ == "__main__":`` guard (the ``surveykit`` command and Jupyter need
@@ -36,6 +39,7 @@ from .. import __version__
 from ..errors import ReportError
 from .index import write_index, write_manifest
 from .names import inside, unique_names, value_text
+from .overview import TABBOOK, write_tabbook
 from .worker import abort_pool, execute_all, start_pool
 
 __all__ = ["run_report", "ReportResult", "check_parameters", "notebook_parameters",
@@ -74,13 +78,16 @@ class ReportResult:
     seconds: float = 0.0
     prepare_seconds: float = 0.0
     overview: dict | None = None
+    tabbook: dict | None = None
 
     @property
     def failed(self) -> list[dict]:
-        """Entries (segments, then the overview) whose page shows an error."""
+        """Entries (segments, the overview, the tab book) that show an error."""
         out = [s for s in self.segments if s["status"] != "ok"]
         if self.overview is not None and self.overview["status"] != "ok":
             out.append(self.overview)
+        if self.tabbook is not None and self.tabbook["status"] == "failed":
+            out.append(self.tabbook)
         return out
 
     def to_frame(self) -> pd.DataFrame:
@@ -233,8 +240,9 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
     min_base : int
         Bases below this are flagged as low in the text and not tested.
     out : path
-        Output folder: ``index.html``, ``manifest.json``, one ``<segment>.html`` and the
-        executed ``<segment>.ipynb`` beside it.
+        Output folder: ``index.html``, ``manifest.json``, ``tabbook.xlsx`` (the overview's
+        banner tables, written even without the overview page), one ``<segment>.html`` and
+        the executed ``<segment>.ipynb`` beside it.
     notebook : path, optional
         The findings notebook (default ``notebooks/segment_findings.ipynb``).
     parameters : dict, optional
@@ -259,7 +267,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
     Returns
     -------
     ReportResult
-        ``.index_path``, ``.manifest_path``, ``.segments``, ``.ok``.
+        ``.index_path``, ``.manifest_path``, ``.segments``, ``.tabbook``, ``.ok``.
 
     Raises
     ------
@@ -320,12 +328,15 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
         plan = _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_base, out,
                      keep_data, nb_path, ov_path, kernel_name, timeout, start_timeout,
                      reuse_kernels, extra)
+        prepare_seconds = time.monotonic() - t_start
+        # 1. the tab book, from the survey prepared here, while the workers' kernels start
+        tabbook = write_tabbook(plan[0], segment_by, out / TABBOOK, min_base=min_base,
+                                spec=extra.get("spec"))
     except BaseException:
         if pool is not None:
             abort_pool(pool)
         raise
     survey, prepared, jobs, entries, ov_entry, abspath = plan
-    prepare_seconds = time.monotonic() - t_start
 
     # 2. run in parallel
     try:
@@ -338,7 +349,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
             shutil.rmtree(prepared, ignore_errors=True)
     return _finish(survey, entries, ov_entry, abspath, out, t_start, started,
                    prepare_seconds, segment_by, workers, timeout, min_base, nb_path, extra,
-                   n_pool if pool is not None else 0)
+                   n_pool if pool is not None else 0, tabbook)
 
 
 def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_base, out,
@@ -399,10 +410,12 @@ def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_ba
 
 
 def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_seconds,
-            segment_by, workers, timeout, min_base, nb_path, extra, prewarmed) -> ReportResult:
+            segment_by, workers, timeout, min_base, nb_path, extra, prewarmed,
+            tabbook=None) -> ReportResult:
     """Write manifest.json and index.html; the result."""
     ok = all(e["status"] == "ok" for e in entries) and (
-        ov_entry is None or ov_entry["status"] == "ok")
+        ov_entry is None or ov_entry["status"] == "ok") and (
+        tabbook is None or tabbook["status"] != "failed")
     seconds = time.monotonic() - t_start
     seg_label = _variable_label(survey, segment_by)
     run = {
@@ -415,7 +428,7 @@ def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_s
         "notebook": str(nb_path), "parameters": extra, "n": int(len(survey.data)),
         "weighted": survey.weights is not None,
         "weighting_efficiency": survey.meta.get("weighting_efficiency"),
-        "prewarmed_workers": prewarmed, "overview": ov_entry, "ok": ok,
+        "prewarmed_workers": prewarmed, "overview": ov_entry, "tabbook": tabbook, "ok": ok,
     }
     manifest_path = write_manifest(out / "manifest.json", run, entries)
     title = f"{survey.questionnaire.title}: findings by {seg_label}"
@@ -426,9 +439,9 @@ def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_s
            + (f" (weighting efficiency {100 * survey.meta['weighting_efficiency']:.0f}%)"
               if survey.meta.get("weighting_efficiency") is not None else ""))
     index_path = write_index(out / "index.html", title, entries, total=total, notes=notes,
-                             subtitle=sub, overview=ov_entry)
+                             subtitle=sub, overview=ov_entry, tabbook=tabbook)
     return ReportResult(out, index_path, manifest_path, entries, ok, seconds, prepare_seconds,
-                        ov_entry)
+                        ov_entry, tabbook)
 
 
 def _variable_label(survey, name: str) -> str:
