@@ -54,10 +54,21 @@ class Survey:
 
     Examples
     --------
+    >>> from surveykit import estimates
     >>> s = Survey.from_files("questionnaires/pc_customers.yaml",
     ...                       "data/demo/responses.csv",
-    ...                       targets="data/demo/targets.yaml")  # doctest: +SKIP
-    >>> s.apply(estimates.nps, "nps", by="segment")  # doctest: +SKIP
+    ...                       targets="data/demo/targets.yaml")
+    >>> s
+    Survey('pc_customers', n=3994, weights='weight')
+    >>> nps = s.apply(estimates.estimate, "nps", stat="nps", by="segment")
+    >>> nps[["group", "estimate", "ci_low", "ci_high", "n"]].round(1)
+       group  estimate  ci_low  ci_high     n
+    0      1       1.6    -5.9      9.2   508
+    1      2      42.0    37.8     45.9  1467
+    2      3     -29.3   -37.1    -20.9   440
+    3      4      32.5    25.5     39.0   516
+    4      5      -0.2    -6.3      5.9   619
+    5      6      17.8    10.0     25.3   441
     """
 
     questionnaire: Any
@@ -100,8 +111,16 @@ class Survey:
 
         Examples
         --------
-        >>> s = Survey.from_files("q.yaml", "responses.csv",
-        ...                       targets="targets.yaml")  # doctest: +SKIP
+        >>> s = Survey.from_files("questionnaires/pc_customers.yaml",
+        ...                       "data/demo/responses.csv",
+        ...                       targets="data/demo/targets.yaml",
+        ...                       crm="data/demo/crm.csv", as_of="2026-11-01")
+        >>> s.meta["n_raw"], s.meta["n"], round(s.meta["weighting_efficiency"], 3)
+        (4000, 3994, 0.679)
+        >>> s.meta["dropped_columns"]  # personal data never reaches the analysis
+        ['customer_id', 'email']
+        >>> s.labels("value_tier")  # CRM-derived columns get codes and labels
+        {1: 'low', 2: 'medium', 3: 'high'}
         """
         from .questionnaire import Questionnaire, load_questionnaire
         from .responses import check_responses, clean, read_responses
@@ -168,7 +187,16 @@ class Survey:
 
         Examples
         --------
-        >>> s.save("/tmp/prepared")  # doctest: +SKIP
+        >>> import tempfile
+        >>> from surveykit.questionnaire import load_questionnaire
+        >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+        >>> df = pd.DataFrame({"overall_sat": [6, 8, 9, 10], "segment": [1, 1, 2, 2],
+        ...                    "weight": [1.0, 3.0, 1.0, 1.0]})
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     folder = Survey(q, df).save(Path(tmp) / "prepared")
+        ...     files = sorted(p.name for p in folder.iterdir())
+        >>> files
+        ['questionnaire.yaml', 'responses.parquet', 'survey.json', 'weighting.pkl']
         """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
@@ -191,7 +219,18 @@ class Survey:
 
         Examples
         --------
-        >>> s = Survey.load("/tmp/prepared")  # doctest: +SKIP
+        >>> import tempfile
+        >>> from surveykit.questionnaire import load_questionnaire
+        >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+        >>> df = pd.DataFrame({"overall_sat": [6, 8, 9, 10], "segment": [1, 1, 2, 2],
+        ...                    "weight": [1.0, 3.0, 1.0, 1.0]})
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     folder = Survey(q, df).save(Path(tmp) / "prepared")
+        ...     s = Survey.load(folder)
+        >>> s
+        Survey('pc_customers', n=4, weights='weight')
+        >>> s.data.equals(df)
+        True
         """
         folder = Path(folder)
         if not (folder / _META_FILE).is_file():
@@ -214,7 +253,14 @@ class Survey:
         Examples
         --------
         >>> from surveykit import estimates
-        >>> s.apply(estimates.mean, "sat_overall", by="segment")  # doctest: +SKIP
+        >>> from surveykit.questionnaire import load_questionnaire
+        >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+        >>> df = pd.DataFrame({"overall_sat": [6, 8, 9, 10], "segment": [1, 1, 2, 2],
+        ...                    "weight": [1.0, 3.0, 1.0, 1.0]})
+        >>> s = Survey(q, df)
+        >>> s.apply(estimates.estimate, "overall_sat")[["estimate", "n", "n_eff"]].round(3)
+           estimate  n  n_eff
+        0     8.167  4    3.0
         """
         kwargs.setdefault("weights", self.weights)
         return func(self.data, *args, **kwargs)

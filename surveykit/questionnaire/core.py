@@ -297,7 +297,11 @@ class Questionnaire:
 
         Examples
         --------
-        >>> mask = questionnaire.evaluate("cust_type == 1 and age <= 24", df)  # doctest: +SKIP
+        >>> from surveykit.questionnaire import load_questionnaire
+        >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+        >>> df = pd.DataFrame({"cust_type": [1, 1, 2], "age": [22, 30, 40]})
+        >>> q.evaluate("cust_type == 1 and age <= 24", df).tolist()
+        [True, False, False]
         """
         return self._evaluate(Expression.parse(text), df)
 
@@ -308,7 +312,9 @@ class Questionnaire:
 
         Examples
         --------
-        >>> q.defining_variables("segment")  # doctest: +SKIP
+        >>> from surveykit.questionnaire import load_questionnaire
+        >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+        >>> q.defining_variables("segment")
         ['cust_type', 'age', 'org_size', 'org_type', 'age_band']
         """
         derived = {d.id: d for d in self.model.derived}

@@ -59,8 +59,8 @@ def load_questionnaire(path: str | os.PathLike) -> Questionnaire:
     Examples
     --------
     >>> from surveykit.questionnaire import load_questionnaire
-    >>> q = load_questionnaire("questionnaires/smart_lock_customers.yaml")  # doctest: +SKIP
-    >>> q.variable("nps").kind  # doctest: +SKIP
+    >>> q = load_questionnaire("questionnaires/smart_lock_customers.yaml")
+    >>> q.variable("nps").kind
     'nps'
     """
     path = Path(path)

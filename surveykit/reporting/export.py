@@ -120,7 +120,25 @@ def export_html(notebook, html_path: str | os.PathLike | None = None, *,
 
     Examples
     --------
-    >>> export_html("reports/young.ipynb", "reports/young.html", title="Young")  # doctest: +SKIP
+    An executed notebook (built here in memory; a report run writes them with papermill):
+
+    >>> import tempfile
+    >>> import nbformat
+    >>> from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+    >>> nb = new_notebook(cells=[
+    ...     new_markdown_cell("# Young professionals"),
+    ...     new_code_cell("f.key_metrics()", execution_count=1, outputs=[
+    ...         new_output("stream", name="stderr", text="SurveykitWarning: low base"),
+    ...         new_output("execute_result", {"text/plain": "NPS +42"}, execution_count=1)])])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     nbformat.write(nb, Path(tmp) / "young.ipynb")
+    ...     page = export_html(Path(tmp) / "young.ipynb", Path(tmp) / "young.html",
+    ...                        title="Young")
+    ...     written = (Path(tmp) / "young.html").read_text(encoding="utf-8")
+    >>> written == page, "<title>Young</title>" in page, "NPS +42" in page
+    (True, True, True)
+    >>> "f.key_metrics()" in page, "SurveykitWarning" in page, "<script" in page
+    (False, False, False)
     """
     import nbformat
 

@@ -49,7 +49,10 @@ def open_survey(prepared=None, *, questionnaire=None, data=None, targets=None, c
     Examples
     --------
     >>> survey = open_survey(None, questionnaire="questionnaires/pc_customers.yaml",
-    ...                      data="data/demo/responses.csv")  # doctest: +SKIP
+    ...                      data="data/demo/responses.csv",
+    ...                      targets="data/demo/targets.yaml")
+    >>> survey
+    Survey('pc_customers', n=3994, weights='weight')
     """
     from pathlib import Path
 
@@ -86,8 +89,16 @@ class SegmentFindings(AnswerSections):
 
     Examples
     --------
-    >>> f = SegmentFindings(survey, "segment", 2, min_base=30)  # doctest: +SKIP
-    >>> f.key_metrics()  # doctest: +SKIP
+    >>> survey = open_survey(None, questionnaire="questionnaires/pc_customers.yaml",
+    ...                      data="data/demo/responses.csv",
+    ...                      targets="data/demo/targets.yaml")
+    >>> f = SegmentFindings(survey, "segment", 2, min_base=30)
+    >>> f.label, f.n
+    ('Young professionals', 1467)
+    >>> print(f.key_metrics().findings[-1])  # doctest: +NORMALIZE_WHITESPACE
+    4 of 4 key metrics differ significantly from the rest of the sample at the 5% level:
+    overall satisfaction (higher), NPS (higher), repurchase intent (higher) and complaint
+    rate (lower).
     """
 
     def __init__(self, survey, segment_by: str, segment, *, min_base: int = 30,

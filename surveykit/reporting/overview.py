@@ -44,8 +44,26 @@ class Overview:
 
     Examples
     --------
-    >>> ov = Overview(survey, "segment")  # doctest: +SKIP
-    >>> ov.segment_comparison()  # doctest: +SKIP
+    >>> from surveykit.reporting import open_survey
+    >>> survey = open_survey(None, questionnaire="questionnaires/pc_customers.yaml",
+    ...                      data="data/demo/responses.csv",
+    ...                      targets="data/demo/targets.yaml")
+    >>> ov = Overview(survey, "segment")
+    >>> section = ov.segment_comparison()
+    >>> print(section)
+    Segment comparison
+    - Overall satisfaction: best Young professionals (8.0), weakest Older users (6.1); total 7.1.
+    - NPS: best Young professionals (+42), weakest Older users (-29); total +10.
+    - Repurchase intent: best Young professionals (71%), weakest Older users (33%); total 56%.
+    >>> section.to_frame()[["Segment", "Base (n)", "NPS"]]
+                      Segment Base (n)    NPS
+    0                   Total    3,994    +10
+    1                Students      508   ▼ +2
+    2     Young professionals    1,467  ▲ +42
+    3             Older users      441  ▼ -29
+    4       Large enterprises      516  ▲ +32
+    5                    SMEs      620    ▼ 0
+    6  Government & education      442  ▲ +18
     """
 
     def __init__(self, survey, segment_by: str, *, min_base: int = 30,

@@ -108,10 +108,12 @@ class ReportSpec:
 
         Examples
         --------
+        >>> from surveykit.questionnaire import load_questionnaire
         >>> spec = ReportSpec.infer(load_questionnaire("questionnaires/pc_customers.yaml"))
-        ...     # doctest: +SKIP
-        >>> spec.nps  # doctest: +SKIP
-        'nps'
+        >>> spec.satisfaction, spec.nps, spec.repurchase, spec.complaint
+        ('overall_sat', 'nps', 'repurchase', 'complaint')
+        >>> spec.drivers[:3]
+        ['sat_cpu', 'sat_screen', 'sat_battery']
         """
         cols = set(columns) if columns is not None else None
 

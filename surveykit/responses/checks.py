@@ -178,9 +178,36 @@ def check_responses(questionnaire: Questionnaire, df: pd.DataFrame, *,
 
     Examples
     --------
-    >>> result = check_responses(q, df)  # doctest: +SKIP
-    >>> print(result.summary_text())  # doctest: +SKIP
-    >>> result.table.query("rule == 'speeder'")  # doctest: +SKIP
+    >>> from surveykit.questionnaire import load_questionnaire
+    >>> from surveykit.responses import read_responses
+    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+    >>> df = read_responses("data/demo/responses.csv", q)
+    >>> result = check_responses(q, df)
+    >>> print(result.summary_text(examples=0))  # doctest: +NORMALIZE_WHITESPACE
+    Checked 4,000 respondents x 94 columns against questionnaire 'pc_customers':
+    42 error(s), 12 warning(s), 48 respondent(s) affected.
+    <BLANKLINE>
+                  rule severity  respondents  findings
+        missing_column    error            0         0
+        unknown_column  warning            0         0
+            missing_id    error            0         0
+          duplicate_id    error           12        12
+           non_numeric    error            6         6
+          out_of_range    error            6         6
+    exclusive_conflict    error            6         6
+      too_many_choices    error            0         0
+    answered_not_asked    error            6         6
+    asked_not_answered    error            6         6
+       straight_lining  warning            6         6
+               speeder  warning            6         6
+    >>> result.table.query("rule == 'speeder'")[["respondent", "value"]]
+       respondent value
+    1      100140   160
+    6      100407   107
+    7      100411    83
+    21     101580   130
+    23     102002   183
+    50     103732   102
     """
     q = _check_questionnaire(questionnaire)
     if not isinstance(df, pd.DataFrame):

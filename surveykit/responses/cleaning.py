@@ -77,9 +77,26 @@ def clean(questionnaire: Questionnaire, df: pd.DataFrame, result: CheckResult | 
 
     Examples
     --------
-    >>> result = check_responses(q, raw)  # doctest: +SKIP
-    >>> data, log = clean(q, raw, result, drop=("duplicate_id", "speeder"))  # doctest: +SKIP
-    >>> log.groupby("rule").size()  # doctest: +SKIP
+    >>> from surveykit.questionnaire import load_questionnaire
+    >>> from surveykit.responses import check_responses, read_responses
+    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+    >>> raw = read_responses("data/demo/responses.csv", q)
+    >>> result = check_responses(q, raw)
+    >>> data, log = clean(q, raw, result, drop=("duplicate_id", "speeder"))
+    >>> len(raw), len(data)
+    (4000, 3988)
+    >>> log.groupby("rule").size()
+    rule
+    answered_not_asked       6
+    duplicate_id             6
+    exclusive_conflict       6
+    missing_code          6239
+    non_numeric              6
+    not_asked                6
+    out_of_range             6
+    speeder                  6
+    straight_lining          6
+    dtype: int64
     """
     q = _check_questionnaire(questionnaire)
     if not isinstance(df, pd.DataFrame):

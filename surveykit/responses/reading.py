@@ -120,10 +120,14 @@ def read_responses(path: str | os.PathLike, questionnaire: Questionnaire, *,
     --------
     >>> from surveykit.questionnaire import load_questionnaire
     >>> from surveykit.responses import read_responses
-    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")  # doctest: +SKIP
-    >>> df = read_responses("data/demo/responses.csv", q)  # doctest: +SKIP
-    >>> df.attrs["unknown_columns"]  # doctest: +SKIP
+    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+    >>> df = read_responses("data/demo/responses.csv", q)
+    >>> df.shape
+    (4000, 94)
+    >>> df.attrs["unknown_columns"]
     []
+    >>> df.attrs["unparsed"]  # numeric columns that kept text, for check_responses()
+    {'months_owned': 1, 'sat_cpu': 1, 'svc_speed': 1, 'overall_sat': 1, 'nps': 1, 'repurchase': 1}
     """
     q = _check_questionnaire(questionnaire)
     path = Path(path)
@@ -159,8 +163,14 @@ def type_responses(raw: pd.DataFrame, questionnaire: Questionnaire, *,
 
     Examples
     --------
-    >>> raw = pd.DataFrame({"resp_id": ["1"], "sat_a": ["4"]})
-    >>> df, info = type_responses(raw, q)  # doctest: +SKIP
+    >>> from surveykit.questionnaire import load_questionnaire
+    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+    >>> raw = pd.DataFrame({"resp_id": ["1", "2"], "nps": ["10", " 7"], "sat_cpu": ["9", "x"]})
+    >>> df, info = type_responses(raw, q)
+    >>> df["nps"].tolist(), df["sat_cpu"].tolist()  # text that is not a number is kept
+    ([10.0, 7.0], [9.0, 'x'])
+    >>> info["unparsed"]
+    {'sat_cpu': 1}
     """
     q = _check_questionnaire(questionnaire)
     na = set(na_values)
@@ -379,8 +389,22 @@ def write_responses(df: pd.DataFrame, path: str | os.PathLike,
 
     Examples
     --------
-    >>> write_responses(df, "out/responses.sav", q)  # doctest: +SKIP
-    PosixPath('out/responses.sav')
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from surveykit.questionnaire import load_questionnaire
+    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+    >>> df = pd.DataFrame({"resp_id": [1, 2, 3], "gender": [1, 2, 1], "sat_cpu": [9, 98, 7]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = write_responses(df, Path(tmp) / "out" / "responses.sav", q)
+    ...     back = read_responses(path, q)
+    >>> path.name
+    'responses.sav'
+    >>> back["sat_cpu"].tolist()  # 98 ("Don't know") stays a code, declared user-missing
+    [9.0, 98.0, 7.0]
+    >>> back.attrs["spss"]["variable_labels"]["sat_cpu"]
+    'Processor (CPU) performance'
+    >>> back.attrs["spss"]["missing_ranges"]
+    {'sat_cpu': [{'lo': 98.0, 'hi': 98.0}]}
     """
     q = _check_questionnaire(questionnaire)
     if not isinstance(df, pd.DataFrame):

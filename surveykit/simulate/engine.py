@@ -103,10 +103,26 @@ def simulate(questionnaire: Questionnaire, n: int = 4000, seed: int = 20261122,
 
     Examples
     --------
+    A generic questionnaire (fast; plausible answers, routing obeyed, problems planted):
+
     >>> from surveykit.questionnaire import load_questionnaire
-    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")  # doctest: +SKIP
-    >>> sim = simulate(q, n=4000, seed=20261122)  # doctest: +SKIP
-    >>> sim.truth["drivers"]["top"]["2"]  # doctest: +SKIP
+    >>> q = load_questionnaire("questionnaires/smart_lock_customers.yaml")
+    >>> sim = simulate(q, n=200, seed=7)
+    >>> sim
+    Simulation(n=200, columns=70, problems=48)
+    >>> sim.truth["problems"]["counts"]["speeder"]
+    6
+    >>> simulate(q, n=200, seed=7).responses.equals(sim.responses)  # same seed, same data
+    True
+
+    The PC questionnaire gets the full ground truth; the committed demo is
+    ``simulate(load_questionnaire("questionnaires/pc_customers.yaml"), n=4000,
+    seed=20261122)``, whose truth is ``data/demo/truth.json``:
+
+    >>> import json
+    >>> from pathlib import Path
+    >>> truth = json.loads(Path("data/demo/truth.json").read_text(encoding="utf-8"))
+    >>> truth["drivers"]["top"]["2"]  # top drivers of segment 2, young professionals
     ['sat_cpu', 'sat_screen']
     """
     if not isinstance(questionnaire, Questionnaire):
@@ -180,8 +196,19 @@ def write_demo(questionnaire: Questionnaire, out_dir, *, n: int = 4000,
 
     Examples
     --------
-    >>> write_demo(q, "data/demo", n=4000, seed=20261122)  # doctest: +SKIP
-    [PosixPath('data/demo/responses.csv'), ...]
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from surveykit.questionnaire import load_questionnaire
+    >>> q = load_questionnaire("questionnaires/smart_lock_customers.yaml")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     paths = write_demo(q, Path(tmp) / "demo", n=200, seed=7)
+    ...     again = write_demo(q, Path(tmp) / "again", n=200, seed=7)
+    ...     same = [a.read_bytes() == b.read_bytes() for a, b in zip(paths, again)]
+    >>> [p.name for p in paths]  # doctest: +NORMALIZE_WHITESPACE
+    ['responses.csv', 'targets.yaml', 'truth.json', 'planted_problems.csv', 'crm.csv',
+     'truth_respondents.csv']
+    >>> all(same)
+    True
     """
     sim = simulate(questionnaire, n, seed)
     out = Path(out_dir)
