@@ -62,9 +62,29 @@ def apriori_segments(df: pd.DataFrame, segment: str | None = None, *, questionna
 
     Examples
     --------
-    >>> seg = apriori_segments(df, "pc_segment", questionnaire=q)  # doctest: +SKIP
+    >>> from surveykit.questionnaire import load_questionnaire
+    >>> from surveykit.responses import clean, read_responses
+    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+    >>> df, _ = clean(q, read_responses("data/demo/responses.csv", q))
+    >>> seg = apriori_segments(df, "segment", questionnaire=q)
+    >>> seg.value_counts(sort=False)
+    segment
+    Students                   508
+    Young professionals       1467
+    Older users                441
+    Large enterprises          516
+    SMEs                       620
+    Government & education     442
+    Name: count, dtype: int64
     >>> seg = apriori_segments(df, rules={"Students": lambda d: d.age <= 24,
-    ...                                   "Older users": lambda d: d.age >= 40})  # doctest: +SKIP
+    ...                                   "Older users": lambda d: d.age >= 40},
+    ...                        other="Other")
+    >>> seg.value_counts(sort=False)
+    segment
+    Students        508
+    Older users     523
+    Other          2963
+    Name: count, dtype: int64
     """
     if (segment is None) == (rules is None):
         raise SegmentationError("pass either segment= (a derived variable of the questionnaire) "
@@ -179,7 +199,19 @@ def choose_k(df: pd.DataFrame, items: Sequence[str], *, k_range: Sequence[int] =
 
     Examples
     --------
-    >>> choose_k(df, ["att_1", "att_2", "att_3", "att_4"], k_range=range(2, 7))  # doctest: +SKIP
+    >>> from surveykit.questionnaire import load_questionnaire
+    >>> from surveykit.responses import clean, read_responses
+    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+    >>> df, _ = clean(q, read_responses("data/demo/responses.csv", q))
+    >>> att = ["att_latest", "att_paymore", "att_deal", "att_compare", "att_service",
+    ...        "att_inperson"]
+    >>> table = choose_k(df, att, k_range=range(2, 6), silhouette_sample=1000)
+    >>> table[["k", "silhouette", "min_share", "suggested"]].round(2)
+       k  silhouette  min_share  suggested
+    0  2        0.23       0.41      False
+    1  3        0.26       0.31       True
+    2  4        0.22       0.20      False
+    3  5        0.19       0.17      False
     """
     from sklearn.metrics import calinski_harabasz_score, silhouette_score
 
@@ -365,10 +397,20 @@ def needs_segments(df: pd.DataFrame, items: Sequence[str], k: int, *, method: st
 
     Examples
     --------
-    >>> seg = needs_segments(df, ["att_price", "att_brand", "att_tech"], k=3,
-    ...                      weights="w")  # doctest: +SKIP
-    >>> seg.validation()  # doctest: +SKIP
-    >>> seg.predict(new_respondents)  # doctest: +SKIP
+    >>> from surveykit.questionnaire import load_questionnaire
+    >>> from surveykit.responses import clean, read_responses
+    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+    >>> df, _ = clean(q, read_responses("data/demo/responses.csv", q))
+    >>> att = ["att_latest", "att_paymore", "att_deal", "att_compare", "att_service",
+    ...        "att_inperson"]
+    >>> seg = needs_segments(df, att, k=3, n_boot=10)
+    >>> seg.validation()[["segment", "name", "n", "stability_jaccard"]].round(2)
+       segment                                 name     n  stability_jaccard
+    0        1      High att_compare, high att_deal  1412               0.93
+    1        2    High att_latest, high att_paymore  1348               0.95
+    2        3  High att_inperson, high att_service  1234               0.95
+    >>> seg.predict(df.head(3)).tolist()  # new respondents get the nearest segment
+    [2, 3, 1]
     """
     from sklearn.metrics import silhouette_samples
 
@@ -476,7 +518,19 @@ def profile_segments(df: pd.DataFrame, segments: str | pd.Series, variables: Seq
 
     Examples
     --------
-    >>> profile_segments(df, "pc_segment", ["sat", "nps", "channel"], weights="w")  # doctest: +SKIP
+    >>> from surveykit.survey import Survey
+    >>> s = Survey.from_files("questionnaires/pc_customers.yaml", "data/demo/responses.csv",
+    ...                       targets="data/demo/targets.yaml")
+    >>> p = profile_segments(s.data, "segment", ["overall_sat", "nps", "channel"],
+    ...                      weights="weight", questionnaire=s.questionnaire)
+    >>> p.query("stat == 'nps'")[["segment", "estimate", "total", "sig"]].round(1)
+         segment  estimate  total sig
+    102        1       1.6   10.2   -
+    103        2      42.0   10.2   +
+    104        3     -29.3   10.2   -
+    105        4      32.5   10.2   +
+    106        5      -0.2   10.2   -
+    107        6      17.8   10.2   +
     """
     from .estimates import compare
     from .tables import _Meta, _question_matrix, adjust_pvalues
@@ -565,7 +619,20 @@ def segment_summary(df: pd.DataFrame, segments: str | pd.Series, *, weights=None
 
     Examples
     --------
-    >>> segment_summary(df, "pc_segment", weights="w")  # doctest: +SKIP
+    Weighted to the demo targets, the segment shares match them (14/24/22/14/16/10%):
+
+    >>> from surveykit.survey import Survey
+    >>> s = Survey.from_files("questionnaires/pc_customers.yaml", "data/demo/responses.csv",
+    ...                       targets="data/demo/targets.yaml")
+    >>> r = segment_summary(s.data, "segment", weights="weight")
+    >>> r[["segment", "n", "share", "share_weighted"]].round(3)
+       segment     n  share  share_weighted
+    0        1   508  0.127            0.14
+    1        2  1467  0.367            0.24
+    2        3   441  0.110            0.22
+    3        4   516  0.129            0.14
+    4        5   620  0.155            0.16
+    5        6   442  0.111            0.10
     """
     seg = df[segments] if isinstance(segments, str) else pd.Series(segments, index=df.index)
     w = resolve_weights(df, weights, error=SegmentationError)

@@ -516,10 +516,38 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
 
     Examples
     --------
-    >>> t = banner(df, ["q_sat", "nps"], ["gender", "region"], weights="w",
-    ...            types={"q_sat": "rating"}, scales={"q_sat": (1, 5)})  # doctest: +SKIP
-    >>> t.to_frame().query("stat == 'mean'")  # doctest: +SKIP
-    >>> t.to_excel("reports/tabs.xlsx")  # doctest: +SKIP
+    >>> from surveykit.questionnaire import load_questionnaire
+    >>> from surveykit.responses import clean, read_responses
+    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+    >>> df, _ = clean(q, read_responses("data/demo/responses.csv", q))
+    >>> t = banner(df, ["overall_sat", "nps"], "cust_type", questionnaire=q)
+    >>> print(t.summary().splitlines()[0])
+    Banner table: 2 questions x 3 columns (Total, cust_type); 9 significant cells.
+
+    Individuals (column A) have a significantly higher NPS than organisations (B):
+
+    >>> cells = t.to_frame().query("stat == 'nps'")
+    >>> cells = cells[["question", "letter", "estimate", "n", "sig"]]
+    >>> cells.round(1)  # doctest: +NORMALIZE_WHITESPACE
+       question letter  estimate     n sig
+    51      nps             23.0  3991
+    52      nps      A      25.4  2415   B
+    53      nps      B      19.2  1576
+
+    Without a questionnaire, say what each row is (``types``, ``scales``):
+
+    >>> small = pd.DataFrame({"q_sat": [5, 4, 4, 2, 3, 5], "g": [1, 1, 1, 2, 2, 2]})
+    >>> s = banner(small, "q_sat", "g", types={"q_sat": "rating"}, scales={"q_sat": (1, 5)})
+    >>> s.to_frame().query("stat == 'mean'")["estimate"].round(2).tolist()  # Total, g=1, g=2
+    [3.83, 4.33, 3.33]
+
+    The Excel tab book (a Contents sheet, then one sheet per question):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(t.to_excel(Path(tmp) / "tabs.xlsx").name)
+    tabs.xlsx
     """
     if not isinstance(df, pd.DataFrame):
         raise TableError(f"df must be a pandas DataFrame, not {type(df).__name__}")

@@ -322,8 +322,17 @@ def write_tabbook(survey, segment_by: str, path, *, min_base: int = 30,
 
     Examples
     --------
-    >>> write_tabbook(survey, "segment", "reports/demo/tabbook.xlsx")  # doctest: +SKIP
-    {'label': 'Tab book (Excel)', 'path': 'tabbook.xlsx', 'status': 'ok', ...}
+    >>> import tempfile
+    >>> from surveykit.reporting import open_survey
+    >>> survey = open_survey(None, questionnaire="questionnaires/pc_customers.yaml",
+    ...                      data="data/demo/responses.csv",
+    ...                      targets="data/demo/targets.yaml")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     entry = write_tabbook(survey, "segment", Path(tmp) / "tabbook.xlsx")
+    >>> entry  # doctest: +ELLIPSIS
+    {'label': 'Tab book (Excel)', 'path': 'tabbook.xlsx', 'status': 'ok', 'error': None, ...}
+    >>> entry["questions"][:4]
+    ['overall_sat', 'nps', 'repurchase', 'complaint']
     """
     t0 = time.monotonic()
     path = Path(path)
