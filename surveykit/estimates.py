@@ -191,14 +191,16 @@ def _tidy_value(v: float):
 
 
 class _Sums:
-    """Per-group weighted sums of one outcome (shifted by ``c`` for numerical stability)."""
+    """Per-group weighted sums of one outcome. The second moments use the outcome shifted by
+    ``c`` for numerical stability; the estimate comes from the unshifted sum, so that a
+    group where nobody chose a category has a proportion of exactly 0, not -4e-16."""
 
     def __init__(self, y, w, g, G, c):
         ok = np.isfinite(y) & (g >= 0)
         gg, ww, yy = g[ok], w[ok], y[ok] - c
-        self.c = c
         self.n = np.bincount(gg[ww > 0], minlength=G).astype(float)
         self.W = np.bincount(gg, ww, G)
+        self.S = np.bincount(gg, ww * y[ok], G)
         self.Sy = np.bincount(gg, ww * yy, G)
         self.Syy = np.bincount(gg, ww * yy * yy, G)
         w2 = ww * ww
@@ -212,7 +214,7 @@ class _Sums:
             if minus is not None:
                 return a.sum() - a
             return a if idx is None else a[idx]
-        n, W, Sy, Syy = pick(self.n), pick(self.W), pick(self.Sy), pick(self.Syy)
+        n, W, S, Sy, Syy = (pick(a) for a in (self.n, self.W, self.S, self.Sy, self.Syy))
         W2, S2y, S2yy = pick(self.W2), pick(self.S2y), pick(self.S2yy)
         with np.errstate(divide="ignore", invalid="ignore"):
             m = Sy / W
@@ -220,7 +222,7 @@ class _Sums:
             var = N / (N - 1) * sz2
             s2 = n / (n - 1) * np.maximum(Syy - 2 * m * Sy + m * m * W, 0.0) / W
             neff = W * W / W2
-        return m + self.c, var, s2, n, W, neff
+        return S / W, var, s2, n, W, neff
 
 
 def _calibrated_var(y, w, g, G, N, means, cal, *, rest: bool = False) -> np.ndarray:

@@ -285,3 +285,13 @@ def test_estimate_errors_name_the_problem(data, designs):
         compare(data, "sat", by="seg", reference=9)
     with pytest.raises(EstimationError, match="method must be"):
         compare(data, "sat", by="seg", method="bayes")
+
+
+def test_a_category_nobody_chose_has_a_proportion_of_exactly_zero():
+    """Shifting by the overall mean is for the variances only: the estimate is exact."""
+    df = pd.DataFrame({"g": [1, 1, 2, 2, 2], "x": [0, 0, 1, 0, 1.0], "w": [1.3, 0.7, 2.1, 1, 0.4]})
+    out = estimate(df, "x", stat="proportion", by="g", weights="w").set_index("group")
+    assert out.loc[1, "estimate"] == 0.0
+    assert out.loc[2, "estimate"] == pytest.approx(2.5 / 3.5, abs=1e-15)
+    rest = compare(df, "x", by="g", stat="proportion", weights="w", reference="rest")
+    assert set(rest["difference"].round(12)) == {round(-2.5 / 3.5, 12), round(2.5 / 3.5, 12)}
