@@ -287,13 +287,14 @@ class SegmentModel:
 
     def __init__(self, *, items, item_labels, method, k, model, mean, sd, standardize,
                  missing, labels, centers, centers_z, names, ari, jaccard, weights, df_index,
-                 silhouette):
+                 silhouette, weighted: bool):
         self.items, self.item_labels, self.method, self.k = items, item_labels, method, k
         self._model, self._mean, self._sd = model, mean, sd
         self.standardize, self.missing = standardize, missing
         self.labels, self.centers, self.centers_z = labels, centers, centers_z
         self.names, self.bootstrap_ari, self.bootstrap_jaccard = names, ari, jaccard
         self._weights, self._index, self.silhouette = weights, df_index, silhouette
+        self.weighted = weighted  # were survey weights given (sizes and profiles use them)
         self._order = None
 
     @property
@@ -348,7 +349,9 @@ class SegmentModel:
                  f"{int(self.labels.notna().sum()):,} of {len(self.labels):,} respondents "
                  f"assigned; mean silhouette {np.nanmean(self.silhouette):.2f}; "
                  f"bootstrap stability (ARI) {self.stability:.2f}.",
-                 "Clusters fitted unweighted; weighted sizes use the survey weights."]
+                 "Clusters fitted unweighted; " + (
+                     "weighted sizes use the survey weights." if self.weighted else
+                     "no weights given, so weighted sizes equal the unweighted ones.")]
         for r in v.itertuples():
             lines.append(f"  {r.segment}. {r.name}: n = {r.n:,} ({100 * r.share:.0f}%, weighted "
                          f"{100 * r.share_weighted:.0f}%), distinctiveness {r.distinctiveness:.2f},"
@@ -450,7 +453,8 @@ def needs_segments(df: pd.DataFrame, items: Sequence[str], k: int, *, method: st
     sm = SegmentModel(items=items, item_labels=item_labels, method=method, k=k, model=model,
                       mean=mean, sd=sd, standardize=standardize, missing=missing, labels=labels,
                       centers=centers, centers_z=centers_z, names=names, ari=ari, jaccard=jac_raw,
-                      weights=w, df_index=df.index, silhouette=silhouette)
+                      weights=w, df_index=df.index, silhouette=silhouette,
+                      weighted=weights is not None)
     sm._order = order
     return sm
 

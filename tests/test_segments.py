@@ -222,6 +222,10 @@ def test_validation_and_segment_summary(clustered, model):
     np.testing.assert_allclose(s.silhouette, v.silhouette)
     np.testing.assert_allclose(s.n_weighted, v.n_weighted)
     assert "needs-based segments" in model.summary() and "<table" in model._repr_html_()
+    assert model.weighted and "weighted sizes use the survey weights" in model.summary()
+    unweighted = needs_segments(df, ITEMS, 3, n_boot=0)
+    assert not unweighted.weighted
+    assert "no weights given, so weighted sizes equal the unweighted ones" in unweighted.summary()
 
 
 def test_caller_dataframe_not_modified(clustered):
