@@ -125,3 +125,35 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def shorten(text, width: int = 40) -> str:
+    """Cut ``text`` to at most ``width`` characters at a word boundary, ending with "…".
+
+    Examples
+    --------
+    >>> shorten("Reliable after-sales service is essential to me", 30)
+    'Reliable after-sales service…'
+    >>> shorten("Battery life", 30)
+    'Battery life'
+    """
+    text = " ".join(str(text).split())
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    if " " in cut and not text[width - 1].isspace():
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:-/") + "…"
+
+
+def lower_first(label: str) -> str:
+    """Lower-case a label's first letter for use mid-sentence; acronyms stay as they are.
+
+    Examples
+    --------
+    >>> lower_first("Technology / IT"), lower_first("CPU performance")
+    ('technology / IT', 'CPU performance')
+    """
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label

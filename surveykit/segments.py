@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._util import as_list, check_columns, resolve_weights
+from ._util import as_list, check_columns, lower_first, resolve_weights, shorten
 from .crm import (
     clv,
     join_crm,
@@ -472,18 +472,13 @@ def _item_labels(items, item_labels, questionnaire) -> dict:
     return out
 
 
-def _short(text: str, width: int = 40) -> str:
-    text = str(text)
-    return text if len(text) <= width else text[:width - 3].rstrip() + "..."
-
-
 def _suggest_names(centers_z: pd.DataFrame, labels: dict, n_features: int = 2) -> list[str]:
     """'High <item>, low <item>' from each segment's most distinctive items (|z| vs total)."""
     names = []
     for s in centers_z.index:
         z = centers_z.loc[s]
         top = z.abs().sort_values(ascending=False, kind="stable").index[:n_features]
-        parts = [f"{'high' if z[i] > 0 else 'low'} {_short(labels[i])}" for i in top
+        parts = [f"{'high' if z[i] > 0 else 'low'} {lower_first(shorten(labels[i]))}" for i in top
                  if abs(z[i]) >= 0.1]
         name = ", ".join(parts) or "average on all items"
         names.append(name[0].upper() + name[1:])

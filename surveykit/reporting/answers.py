@@ -12,19 +12,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .._util import lower_first
 from .names import value_text
 from .narrative import fmt_diff, fmt_p, fmt_value, join_words, low_base_phrase
 from .section import EXPECTED_ERRORS as _EXPECTED
 from .section import Section, _sig_cell
 
 __all__ = ["AnswerSections"]
-
-
-def _lower_first(label: str) -> str:
-    """``"Technology / IT"`` -> ``"technology / IT"``; acronyms stay as they are."""
-    if len(label) > 1 and label[0].isupper() and label[1].islower():
-        return label[0].lower() + label[1:]
-    return label
 
 
 class AnswerSections:
@@ -170,7 +164,7 @@ class AnswerSections:
                     + (f"; {low_base_phrase(base, self.min_base)}" if base < self.min_base
                        else "")
                     + "): most often "
-                    + join_words([f"{_lower_first(r['option'])} "
+                    + join_words([f"{lower_first(r['option'])} "
                                   f"({fmt_value(r['estimate'], 'percent')} vs "
                                   f"{fmt_value(r['total'], 'percent')} in total)"
                                   for _, r in top.iterrows()]) + ".")

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._util import lower_first, shorten
 from ..errors import ReportError, SurveykitWarning
-from .answers import AnswerSections, _lower_first
+from .answers import AnswerSections
 from .names import value_text
 from .narrative import (
     fmt_ci,
@@ -241,8 +242,8 @@ class SegmentFindings(AnswerSections):
                                      total_est, p, int(r["n"])))
         distinct.sort(key=lambda t: -t[0])
         if distinct:
-            parts = [f"{_lower_first(lab)} "
-                     f"({_lower_first(var)}: {fmt_value(e, 'percent')} vs "
+            parts = [f"{lower_first(lab)} "
+                     f"({lower_first(var)}: {fmt_value(e, 'percent')} vs "
                      f"{fmt_value(t, 'percent')} "
                      f"in total, {fmt_p(p)})" for _, var, lab, e, t, p, _ in distinct[:3]]
             s.findings.append(f"Compared with the total they are significantly more often "
@@ -530,7 +531,7 @@ class SegmentFindings(AnswerSections):
             "Quadrant": t["quadrant"].tolist()})
         s.tables.append(("Importance and performance, most important first", table))
         try:
-            labels = {d: _short(self._var_label(d)) for d in drivers}
+            labels = {d: shorten(self._var_label(d), 28) for d in drivers}
             s.figures.append(ipa.plot(labels=labels,
                                       title=f"Importance vs performance: {self.label}"))
         except Exception:  # noqa: BLE001 - a chart never stops the report
@@ -570,7 +571,7 @@ class SegmentFindings(AnswerSections):
             main = first[~first["exclusive"]]
             r = (main if not main.empty else first).iloc[0]
             who = "of those asked" if self._routed(qid) else "of the segment"
-            s.findings.append(f"Address the most common pain point, {_lower_first(r['option'])}"
+            s.findings.append(f"Address the most common pain point, {lower_first(r['option'])}"
                               f" ({fmt_value(r['estimate'], 'percent')} {who}).")
         if not s.findings:
             s.findings.append("The analysis points to no specific action for this segment.")
@@ -648,7 +649,3 @@ def _shares(labels, values) -> list[str]:
 
 def _num(x):
     return float(x) if is_number(x) else None
-
-
-def _short(text: str, n: int = 28) -> str:
-    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
