@@ -157,3 +157,19 @@ def lower_first(label: str) -> str:
     if len(label) > 1 and label[0].isupper() and label[1].islower():
         return label[0].lower() + label[1:]
     return label
+
+
+def repeated(items) -> list:
+    """The entries that occur more than once, each listed once, in order of first repeat.
+
+    Examples
+    --------
+    >>> repeated([3, 1, 3, 2, 1, 3])
+    [3, 1]
+    """
+    seen, dup = set(), []
+    for item in items:
+        if item in seen and item not in dup:
+            dup.append(item)
+        seen.add(item)
+    return dup

@@ -15,20 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ._util import as_list, check_columns, lower_first, resolve_weights, shorten
-from .crm import (
-    clv,
-    join_crm,
-    lifecycle_stage,
-    match_crm,
-    rfm_scores,
-    value_loyalty,
-    value_tiers,
-)
 from .errors import SegmentationError, TableError
 
 __all__ = ["apriori_segments", "choose_k", "needs_segments", "SegmentModel", "profile_segments",
-           "segment_summary", "join_crm", "match_crm", "rfm_scores", "value_tiers", "clv",
-           "lifecycle_stage", "value_loyalty"]
+           "segment_summary"]
 
 METHODS = ("kmeans", "gmm")
 

@@ -98,7 +98,7 @@ class Survey:
             weight (``roles.base_weight``) is used if declared, else no weights.
         crm : path or DataFrame, optional
             CRM extract joined on the questionnaire's ``roles.customer_id``
-            (:func:`surveykit.segments.join_crm`).
+            (:func:`surveykit.crm.join_crm`).
         as_of : date or str, optional
             Reference date of the CRM lifecycle stages (e.g. the extract's date,
             ``"2026-11-01"``); default: the latest purchase date in the extract.

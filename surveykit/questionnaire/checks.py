@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from pydantic import TypeAdapter, ValidationError
 
+from .._util import repeated
 from ..errors import ExpressionError, Problem
 from .expressions import Expression
 from .models import (
@@ -382,11 +383,7 @@ def _parse(text: str, path: tuple, owner: str, problem) -> Expression | None:
 
 
 def _unique_codes(codes: list, path: tuple, problem, what: str = "code") -> None:
-    seen, dup = set(), []
-    for code in codes:
-        if code in seen and code not in dup:
-            dup.append(code)
-        seen.add(code)
+    dup = repeated(codes)
     if dup:
         problem(path, f"{what}s are not unique: {', '.join(map(repr, dup))} "
                 f"{'appears' if len(dup) == 1 else 'appear'} more than once")

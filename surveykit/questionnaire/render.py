@@ -238,7 +238,7 @@ def _document(q: Questionnaire) -> dict:
             "codes": [(_num(c), lab) for c, lab in var.value_labels.items()],
             "missing": [(_num(c), f"{mc.label} ({MISSING_LABELS[mc.kind]})")
                         for c, mc in var.missing_codes.items()],
-            "range": _range(var.min, var.max), "range_short": _range_short(var.min, var.max),
+            "range": _range(var.min, var.max), "range_short": _range(var.min, var.max, short=True),
             "reverse": bool(row["reverse"]), "pii": bool(row["pii"]),
         })
 
@@ -347,24 +347,17 @@ def _question_view(q: Questionnaire, words: _Words, question, number: int) -> di
     }
 
 
-def _range(lo, hi) -> str:
+def _range(lo, hi, *, short: bool = False) -> str:
+    """``18 to 99`` / ``at least 18`` / ``at most 99`` (short: ``18–99``, ``≥ 18``, ``≤ 99``)."""
+    at_most, at_least, to = ("\u2264", "\u2265", "\u2013") if short else \
+        ("at most", "at least", " to ")
     if lo is None and hi is None:
         return ""
     if lo is None:
-        return f"at most {_num(hi)}"
+        return f"{at_most} {_num(hi)}"
     if hi is None:
-        return f"at least {_num(lo)}"
-    return f"{_num(lo)} to {_num(hi)}"
-
-
-def _range_short(lo, hi) -> str:
-    if lo is None and hi is None:
-        return ""
-    if lo is None:
-        return f"\u2264 {_num(hi)}"
-    if hi is None:
-        return f"\u2265 {_num(lo)}"
-    return f"{_num(lo)}\u2013{_num(hi)}"
+        return f"{at_least} {_num(lo)}"
+    return f"{_num(lo)}{to}{_num(hi)}"
 
 
 def _band_words(lo, hi, unit: str | None) -> str:

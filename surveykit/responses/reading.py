@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from .._util import atomic_write
+from .._util import atomic_write, repeated
 from ..errors import Problem, ResponseDataError, SurveykitWarning
 from ..questionnaire import Questionnaire, Variable
 
@@ -253,11 +253,7 @@ def _read_csv(path: Path, sep: str, encoding: str, na: set, text_cols: list[str]
 
 
 def _no_duplicates(path: Path, header: list) -> None:
-    seen, dup = set(), []
-    for name in header:
-        if name in seen and name not in dup:
-            dup.append(name)
-        seen.add(name)
+    dup = repeated(header)
     if dup:
         raise _fail(path, f"duplicated column name(s) {', '.join(map(repr, dup))} in the header; "
                     "each column must appear once (rename or remove the copies)")
