@@ -632,14 +632,10 @@ def test_pipeline_output_works_from_a_zip_elsewhere(pipeline, tmp_path):
             assert (dest / unquote(href)).is_file(), (page.name, href)
 
 
-def test_demo_reports_name_each_segments_true_top_drivers():
+def test_demo_reports_name_each_segments_true_top_drivers(demo_survey, demo_truth):
     """The drivers section of every demo segment puts the simulator's declared top-2 first."""
-    demo = ROOT / "data" / "demo"
-    truth = json.loads((demo / "truth.json").read_text())["drivers"]
-    s = Survey.from_files(ROOT / "questionnaires" / "pc_customers.yaml", demo / "responses.csv",
-                          targets=demo / "targets.yaml")
-    for code, top in truth["top"].items():
-        section = SegmentFindings(s, "segment", int(code)).drivers()
+    for code, top in demo_truth["drivers"]["top"].items():
+        section = SegmentFindings(demo_survey, "segment", int(code)).drivers()
         table = section.data["ipa"].table.sort_values("importance", ascending=False)
         assert list(table["driver"][:len(top)]) == top, code
         assert section.findings[0].startswith("The strongest drivers of overall satisfaction")

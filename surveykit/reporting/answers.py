@@ -16,7 +16,7 @@ from .._util import lower_first
 from .names import value_text
 from .narrative import fmt_diff, fmt_p, fmt_value, join_words, low_base_phrase
 from .section import EXPECTED_ERRORS as _EXPECTED
-from .section import Section, _sig_cell
+from .section import Section, comparison_columns
 
 __all__ = ["AnswerSections"]
 
@@ -135,12 +135,7 @@ class AnswerSections:
             "Answer": t["option"],
             "Question": t["question_label"],
             "Segment": [fmt_value(v, "percent") for v in t["estimate"]],
-            "Total": [fmt_value(v, "percent") for v in t["total"]],
-            "Difference": [fmt_diff(v, "percent") for v in t["difference"]],
-            "Test vs rest": [_sig_cell(d, p, g, n, self.min_base) for d, p, g, n in
-                             zip(t["difference"], t["p_value"], t["significant"], t["n"],
-                                 strict=True)],
-            "n": [f"{n:,}" for n in t["n"]]})
+            **comparison_columns(t, "percent", self.min_base)})
 
     def pain_points(self, *, quotes: int = 5) -> Section:
         """Pain points ranked, vs the total, with a few verbatim comments (escaped)."""

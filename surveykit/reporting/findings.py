@@ -35,7 +35,7 @@ from .narrative import (
     sig_phrase,
 )
 from .section import EXPECTED_ERRORS as _EXPECTED
-from .section import SIG_DOWN, SIG_UP, Section, _sig_cell
+from .section import SIG_DOWN, SIG_UP, Section, _sig_cell, comparison_columns
 from .spec import Metric, ReportSpec
 
 __all__ = ["Section", "SegmentFindings", "open_survey", "SIG_UP", "SIG_DOWN"]
@@ -454,12 +454,7 @@ class SegmentFindings(AnswerSections):
             "Segment mean": [fmt_value(v, "mean") for v in t["estimate"]],
             "95% CI": [fmt_ci(lo, hi, "mean").replace("95% CI ", "")
                        for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
-            "Total": [fmt_value(v, "mean") for v in t["total"]],
-            "Difference": [fmt_diff(v, "mean") for v in t["difference"]],
-            "Test vs rest": [_sig_cell(d, p, g, n, self.min_base) for d, p, g, n in
-                             zip(t["difference"], t["p_value"], t["significant"], t["n"],
-                                 strict=True)],
-            "n": [f"{n:,}" for n in t["n"]]})
+            **comparison_columns(t, "mean", self.min_base)})
         s.tables.append((f"Mean satisfaction{scale_txt}, highest first", table))
         try:
             from .. import plots

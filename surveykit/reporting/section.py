@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DriverAnalysisError, EstimationError, ReportError
-from .narrative import fmt_p, is_number
+from .narrative import fmt_diff, fmt_p, fmt_value, is_number
 
 __all__ = ["Section", "SIG_UP", "SIG_DOWN", "EXPECTED_ERRORS"]
 
@@ -126,6 +126,20 @@ def _figure_html(fig, title: str) -> str:
     b64 = base64.b64encode(png).decode("ascii")
     return (f'<div class="sk-figure"><img alt="{html.escape(title, quote=True)} chart" '
             f'src="data:image/png;base64,{b64}"></div>')
+
+
+def comparison_columns(t: pd.DataFrame, kind: str, min_base: int) -> dict:
+    """The Total / Difference / Test vs rest / n display columns of a segment-vs-total table
+    ``t`` (columns ``total, difference, p_value, significant, n``); ``kind`` is the
+    :func:`fmt_value` kind of the numbers (``"percent"``, ``"mean"``...)."""
+    return {
+        "Total": [fmt_value(v, kind) for v in t["total"]],
+        "Difference": [fmt_diff(v, kind) for v in t["difference"]],
+        "Test vs rest": [_sig_cell(d, p, g, n, min_base) for d, p, g, n in
+                         zip(t["difference"], t["p_value"], t["significant"], t["n"],
+                             strict=True)],
+        "n": [f"{n:,}" for n in t["n"]],
+    }
 
 
 def _sig_cell(diff, p, significant, n, min_base) -> str:
