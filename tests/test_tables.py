@@ -17,6 +17,7 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from surveykit.errors import TableError
+from surveykit.estimates import effective_n
 from surveykit.tables import adjust_pvalues, banner
 
 FIX = Path(__file__).parent / "fixtures" / "tables"
@@ -348,8 +349,12 @@ def test_no_warnings_on_clean_input():
     df = _demo_df()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        banner(df, ["sat", "nps", "ch"], ["region", "ch"], weights="w", types={"sat": "rating"},
-               correction="fdr")
+        t = banner(df, ["sat", "nps", "ch"], ["region", "ch"], weights="w",
+                   types={"sat": "rating"}, correction="fdr")
+    total = t.bases[t.bases["column"] == 0].set_index("question")
+    assert (total["n"] == len(df)).all()
+    assert total["n_weighted"].to_numpy() == pytest.approx(df["w"].sum())
+    assert total["n_eff"].to_numpy() == pytest.approx(effective_n(df["w"]))
 
 
 def test_grid_question_expands_to_its_items_and_open_is_refused():
