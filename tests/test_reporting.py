@@ -246,12 +246,18 @@ def test_survey_hands_data_and_weights_to_plain_dataframe_functions(survey):
 
 
 def test_spec_infers_the_demo_questionnaire_and_refuses_unknown_keys():
+    import copy
+
     from surveykit.questionnaire import load_questionnaire
 
     q = load_questionnaire(ROOT / "questionnaires" / "pc_customers.yaml")
-    spec = ReportSpec.infer(q, segment_by="segment")
-    assert (spec.satisfaction, spec.nps, spec.repurchase, spec.complaint) == \
-        ("overall_sat", "nps", "repurchase", "complaint")
+    # the demo's report: block removed: inference finds what the block declares
+    bare = copy.copy(q)
+    bare.model = q.model.model_copy(update={"report": None})
+    spec = ReportSpec.resolve(bare, segment_by="segment")
+    assert spec.source == "inferred" and spec.outcome == "overall_sat"
+    assert spec.loyalty == ["nps", "repurchase"]
+    assert any(n.startswith("outcome = overall_sat") for n in spec.notes)
     assert spec.drivers == list(q.roles.drivers) and "svc_speed" in spec.drivers
     assert spec.battery == q.columns_of("attr") and len(spec.battery) == 14
     assert "svc_speed" in spec.attributes and spec.channels == ["channel"]
@@ -259,10 +265,11 @@ def test_spec_infers_the_demo_questionnaire_and_refuses_unknown_keys():
     assert spec.profile == ["gender", "occupation", "it_role", "region"]
     assert spec.sources == ["info_sources"] and "pain_points" in spec.pain_points
     assert spec.open_text == ["pain_text"] and "segment" not in spec.profile
-    assert [m.key for m in spec.metrics(q)] == ["satisfaction", "nps", "repurchase", "complaint"]
-    assert spec.metrics(q)[2].codes == (5, 4)
+    assert [m.key for m in spec.metrics] == ["overall_sat", "nps", "repurchase", "complaint"]
+    assert spec.metrics[2].codes == (5, 4) and spec.metrics[3].codes == (1,)
+    assert not spec.metrics[3].higher_is_better
     with pytest.raises(ReportError, match="colour"):
-        spec.updated({"colour": "red"})
+        ReportSpec.resolve(q, overrides={"colour": "red"})
 
 
 def test_key_metrics_equal_the_package_estimates(survey):
@@ -276,7 +283,7 @@ def test_key_metrics_equal_the_package_estimates(survey):
     assert got["nps"]["n"] == row["n"] == int(seg.sum())
     assert got["nps"]["ci_low"] == pytest.approx(row["ci_low"])
     tot = estimate(df, "overall_sat", weights="weight")["estimate"].iloc[0]
-    assert got["satisfaction"]["total"] == pytest.approx(tot)
+    assert got["overall_sat"]["total"] == pytest.approx(tot)
     # repurchase = share in the top two codes (4, 5), complaint = share of "Yes" (1)
     w = df["weight"].to_numpy()
     r = df["repurchase"].to_numpy()
@@ -361,8 +368,11 @@ def test_pipeline_writes_one_page_per_segment_plus_index(pipeline):
     ov = pipeline["manifest"]["run"]["overview"]
     assert ov["status"] == "ok" and 'href="overview.html"' in index
     page = (out / "overview.html").read_text(encoding="utf-8")
-    for key in ("segment_comparison", "weighting", "reliability", "factor_structure", "banner"):
+    for key in ("segment_comparison", "weighting", "factor_structure", "banner"):
         assert f'data-section="{key}"' in page
+    # the fixture declares no constructs: no reliability heading, and the page says why
+    assert 'data-section="reliability"' not in page and "Reliability</h2>" not in page
+    assert "Not shown: Reliability, because the questionnaire declares no constructs" in page
 
 
 @pytest.mark.slow
@@ -482,9 +492,7 @@ def test_a_failed_tab_book_is_recorded_and_fails_the_run_without_raising(survey,
     assert entry["error"].startswith("TableError: ") and XSS in entry["error"]
     assert not path.exists()                               # no stale tab book left behind
     assert write_tabbook(survey, "segment", tmp_path)["error"].startswith("IsADirectoryError")
-    none = write_tabbook(survey, "segment", tmp_path / "x.xlsx", spec={
-        "satisfaction": None, "nps": None, "repurchase": None, "complaint": None,
-        "channels": [], "pain_points": []})
+    none = write_tabbook(survey, "segment", tmp_path / "x.xlsx", spec={"banner": []})
     assert none["status"] == "skipped" and not (tmp_path / "x.xlsx").exists()
     # what the run records: manifest, index, result (the command then exits 1)
     seg = {"value": 1, "label": "one", "status": "ok", "seconds": 1.0, "base": 320,

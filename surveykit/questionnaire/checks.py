@@ -26,6 +26,7 @@ from .models import (
     Derived,
     Question,
     QuestionnaireModel,
+    ReportBlock,
     Roles,
     Scale,
 )
@@ -58,6 +59,7 @@ class Doc:
     derived: list[tuple[int, Derived]] = field(default_factory=list)
     constructs: list[tuple[int, Construct]] = field(default_factory=list)
     roles: Roles | None = None
+    report: ReportBlock | None = None
     broken: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # id -> (pos, kind, of)
     n_questions: int = 0
 
@@ -66,7 +68,7 @@ class Doc:
         return cls(scales=dict(m.scales), questions=list(enumerate(m.questions)),
                    derived=list(enumerate(m.derived)),
                    constructs=list(enumerate(m.constructs)), roles=m.roles,
-                   n_questions=len(m.questions))
+                   report=m.report, n_questions=len(m.questions))
 
 
 def partial_doc(data: dict) -> Doc:
@@ -112,6 +114,11 @@ def partial_doc(data: dict) -> Doc:
         doc.roles = Roles.model_validate(data.get("roles") or {})
     except ValidationError:
         doc.roles = None
+    if isinstance(data.get("report"), dict):
+        try:
+            doc.report = ReportBlock.model_validate(data["report"])
+        except ValidationError:
+            doc.report = None
     return doc
 
 
@@ -371,7 +378,74 @@ def check_document(doc: Doc, source: str, line_of) -> list[Problem]:
             elif name in kinds:
                 problem(("roles", "pii", j), f"{name!r} is a question or derived variable; mark "
                         "the question itself 'pii: true' instead")
+    if doc.report is not None:
+        _check_report(doc, kinds, questions, problem, suggest)
     return problems
+
+
+_SCALED = ("rating", "grid_item", "nps", "single")
+
+
+def _check_report(doc: Doc, kinds: dict, questions: dict, problem, suggest) -> None:
+    """The ``report:`` block names questions, items and constructs that exist, of kinds the
+    section can use, and never a ``pii`` question."""
+    rep = doc.report
+    pii = {q.id for q in questions.values() if q.pii}
+    constructs = {c.id for _, c in doc.constructs} | {k for k, v in doc.broken.items()
+                                                       if v[1] == "construct"}
+
+    def ref(path: tuple, name: str, allowed: tuple, what: str) -> str | None:
+        kind = kinds.get(name)
+        if kind is None:
+            problem(path, f"unknown {what} {name!r}{suggest(name, kinds)}")
+        elif name in pii:
+            problem(path, f"{name!r} is marked pii; personal data never reaches a "
+                    "report")
+        elif kind not in (*allowed, "unknown"):
+            problem(path, f"{what} {name!r} is a {kind} question; this field takes "
+                    f"{' / '.join(allowed)}")
+        else:
+            return kind
+        return None
+
+    numeric = ("rating", "nps", "numeric", "grid_item", "derived")
+    if rep.outcome:
+        ref(("report", "outcome"), rep.outcome, numeric, "outcome")
+    for j, name in enumerate(rep.loyalty):
+        ref(("report", "loyalty", j), name, (*numeric, "single"), "loyalty measure")
+    for j, m in enumerate(rep.metrics or []):
+        path = ("report", "metrics", j)
+        kind = ref((*path, "column"), m.column, (*numeric, "single", "multi_option"),
+                   "metric column")
+        if kind is None:
+            continue
+        if m.stat == "nps" and kind != "nps":
+            problem((*path, "stat"), f"stat 'nps' needs an nps question; "
+                    f"{m.column!r} is {kind}")
+        q = questions.get(m.column)
+        has_scale = kind in ("nps", "grid_item") or getattr(q, "scale", None) is not None
+        if m.stat in ("top_box", "bottom_box", "index") and not has_scale:
+            problem((*path, "stat"), f"stat {m.stat!r} needs a question with a scale; "
+                    f"{m.column!r} has none (use 'proportion' with codes, or 'mean')")
+        if m.stat == "proportion" and not m.codes and kind != "multi_option":
+            problem((*path, "codes"), f"stat 'proportion' of {m.column!r} needs "
+                    "codes: the answers to count, e.g. codes: [1]")
+    for name in ("attributes", "battery", "drivers"):
+        for j, item in enumerate(getattr(rep, name) or []):
+            ref(("report", name, j), item, (*numeric, "grid"), "item or grid")
+    for j, cid in enumerate(rep.constructs or []):
+        if cid not in constructs:
+            problem(("report", "constructs", j), f"unknown construct {cid!r}"
+                    f"{suggest(cid, constructs)}")
+    for name, allowed in (("pain_points", ("multi", "single", "rank")),
+                          ("channels", ("multi", "single", "derived")),
+                          ("sources", ("multi", "single", "derived")),
+                          ("open_text", ("open",)),
+                          ("profile", ("single", "derived", "rating", "multi")),
+                          ("banner", ("single", "multi", "rating", "nps", "grid", "derived",
+                                      "numeric"))):
+        for j, qid in enumerate(getattr(rep, name) or []):
+            ref(("report", name, j), qid, allowed, "question")
 
 
 def _parse(text: str, path: tuple, owner: str, problem) -> Expression | None:

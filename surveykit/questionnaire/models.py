@@ -231,14 +231,95 @@ class Rule(_Model):
     when: str
 
 
+DERIVED_KINDS = ("bands", "rules", "compute", "construct", "quantiles", "cuts")
+
+
 class Derived(_Model):
-    """A derived variable: bands of a numeric answer, or segments from rules."""
+    """A derived variable, computed from the answers by ``Questionnaire.derive``.
+
+    Exactly one of:
+
+    - ``bands`` of ``from`` (a numeric question or an earlier derived variable): the first
+      band with ``min <= x <= max`` gives the code;
+    - ``rules``: segments; the first rule whose ``when`` holds gives the code;
+    - ``compute``: an arithmetic expression (see :mod:`surveykit.questionnaire.expressions`)
+      giving a number, e.g. ``"(overall - 1) / 9 * 100"`` or ``"mean(a, b, c, min=2)"``;
+      missing inputs and division by zero give a missing value;
+    - ``construct``: the score of a declared construct, the mean of its answered items with
+      reverse keys applied (``low + high - x`` on the item's scale), missing when fewer than
+      the construct's ``min_items`` are answered; ``scale_100: true`` rescales it to 0-100
+      from the scale's lowest and highest code;
+    - ``quantiles: k`` of ``from``: codes 1..k at the unweighted sample quantiles of ``from``
+      in the data being derived (``quantiles: 2`` is a median split); a value equal to a
+      cut point goes to the upper group, so ties can make the groups unequal;
+    - ``cuts: [3.5, 5]`` of ``from``: codes 1..len(cuts)+1, ``x < 3.5`` -> 1,
+      ``3.5 <= x < 5`` -> 2, ``x >= 5`` -> 3.
+
+    ``labels`` names the codes of ``quantiles`` and ``cuts`` in order (default: words from
+    the cut points).
+
+    Examples
+    --------
+    >>> d = Derived.model_validate({"id": "v3", "label": "Value", "from": "v", "cuts": [3.5, 5]})
+    >>> d.kind, d.categories
+    ('cuts', {1: 'below 3.5', 2: '3.5 to under 5', 3: '5 or more'})
+    >>> Derived.model_validate({"id": "half", "label": "Half", "from": "v",
+    ...                         "quantiles": 2}).categories
+    {1: 'below the median', 2: 'the median or above'}
+    >>> Derived.model_validate({"id": "pv", "label": "Value score", "construct": "value",
+    ...                         "scale_100": True}).categories
+    {}
+    """
 
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     label: str
-    from_: str | None = Field(default=None, alias="from")
+    from_: str | None = Field(default=None, alias="from", description="The numeric variable "
+                              "that bands, quantiles and cuts divide")
     bands: list[Band] | None = None
     rules: list[Rule] | None = None
+    compute: str | None = Field(default=None, description="Arithmetic expression giving a "
+                                "number, e.g. '(overall - 1) / 9 * 100' or "
+                                "'mean(a, b, c, min=2)'")
+    # `construct` would shadow BaseModel.construct; the YAML key is `construct`
+    construct_: str | None = Field(default=None, alias="construct", description="Construct id: "
+                                   "the mean of its items with reverse keys applied, "
+                                   "respecting min_items")
+    scale_100: bool = Field(default=False, description="With construct: rescale the score to "
+                            "0-100 from the scale's lowest and highest code")
+    quantiles: int | None = Field(default=None, ge=2, le=100, description="Codes 1..k at the "
+                                  "unweighted sample quantiles of 'from' (2: median split)")
+    cuts: list[float] | None = Field(default=None, min_length=1, description="Cut points of "
+                                     "'from', increasing: x < first -> 1, ..., x >= last -> k")
+    labels: list[str] | None = Field(default=None, description="Labels of the codes 1..k of "
+                                     "quantiles or cuts, in order")
+
+    @property
+    def kind(self) -> str | None:
+        """The first of ``bands, rules, compute, construct, quantiles, cuts`` declared."""
+        return next((k for k in DERIVED_KINDS
+                     if getattr(self, "construct_" if k == "construct" else k) is not None),
+                    None)
+
+    @property
+    def categories(self) -> dict:
+        """``{code: label}`` of a categorical derived variable; ``{}`` for a number."""
+        if self.bands is not None or self.rules is not None:
+            return {i.code: i.label for i in (self.bands or self.rules)}
+        if self.quantiles is not None:
+            k = self.quantiles
+            if k == 2:
+                words = ["below the median", "the median or above"]
+            else:
+                words = [f"group {i} of {k}" + (" (lowest)" if i == 1 else " (highest)"
+                                                 if i == k else "") for i in range(1, k + 1)]
+        elif self.cuts is not None:
+            c = [f"{x:g}" for x in self.cuts]
+            words = ([f"below {c[0]}"] + [f"{a} to under {b}" for a, b in zip(c, c[1:])]
+                     + [f"{c[-1]} or more"])
+        else:
+            return {}
+        labels = self.labels if self.labels and len(self.labels) == len(words) else words
+        return dict(enumerate(labels, start=1))
 
 
 class Construct(_Model):
@@ -264,7 +345,9 @@ class Roles(_Model):
     extract's ``phone``), which never leave a CRM join and never reach a report; ``drivers``:
     the attributes the key-driver analysis weighs (default: the first satisfaction grid)."""
 
-    respondent_id: str = "resp_id"
+    respondent_id: str = Field(default="resp_id", min_length=1,
+                               pattern=r"^\S(.*\S)?$",
+                               description="Column holding the respondent id (non-empty)")
     customer_id: str | None = Field(default=None, description="Pseudonymous CRM key")
     duration: str | None = Field(default=None, description="Interview duration in seconds")
     base_weight: str | None = Field(default=None, description="Design weight column")
@@ -275,6 +358,58 @@ class Roles(_Model):
     drivers: list[str] = Field(default=[], description="Attributes (grid items or rating "
                                "questions) whose importance for satisfaction and loyalty the "
                                "key-driver analysis estimates")
+
+
+MetricStat = Literal["mean", "top_box", "bottom_box", "proportion", "nps", "index"]
+
+
+class ReportMetric(_Model):
+    """One key metric of the findings report.
+
+    ``stat``: ``mean``; ``top_box`` / ``bottom_box`` (share giving the scale's most / least
+    favourable codes); ``proportion`` (share giving one of ``codes``); ``nps`` (promoters
+    minus detractors); ``index`` (the mean rescaled to 0-100 from the scale's lowest and
+    highest code). ``better`` says which direction is good (a complaint rate: ``lower``).
+    """
+
+    column: str
+    stat: MetricStat = "mean"
+    label: str | None = None
+    codes: list[Code] | None = None
+    better: Literal["higher", "lower"] = "higher"
+
+
+class ReportBlock(_Model):
+    """What each section of the findings report uses (the ``report:`` block).
+
+    Declared here, nothing is guessed: a field left out means the section it feeds is left
+    out of the report (with one line in the method note saying why). ``metrics`` defaults to
+    the outcome's mean and each loyalty measure; ``drivers`` to ``roles.drivers``, else the
+    attributes; ``battery`` (the overview's factor analysis) to the attributes;
+    ``constructs`` to every declared construct; ``profile`` to the weighting variables;
+    ``banner`` (the tab book) to every single, multi, rating and grid question.
+    ``attributes``, ``battery``, ``drivers`` and ``banner`` take grid question ids (meaning
+    all their items) as well as item, rating and numeric ids.
+    """
+
+    outcome: str | None = Field(default=None, description="The overall outcome the key-driver "
+                                "analysis explains (e.g. overall satisfaction)")
+    loyalty: list[str] = Field(default=[], description="Loyalty measures (NPS, repurchase, "
+                               "recommendation)")
+    metrics: list[ReportMetric] | None = Field(default=None, description="Key metrics, in "
+                                               "order (default: the outcome and loyalty)")
+    attributes: list[str] = []
+    battery: list[str] | None = None
+    constructs: list[str] | None = None
+    drivers: list[str] | None = None
+    pain_points: list[str] = []
+    open_text: list[str] = []
+    channels: list[str] = []
+    sources: list[str] = []
+    profile: list[str] | None = None
+    value_tier: str | None = Field(default=None, description="CRM value-tier column")
+    lifecycle: str | None = Field(default=None, description="CRM lifecycle-stage column")
+    banner: list[str] | None = None
 
 
 class QuestionnaireModel(_Model):
@@ -291,6 +426,8 @@ class QuestionnaireModel(_Model):
     derived: list[Derived] = []
     constructs: list[Construct] = []
     roles: Roles = Roles()
+    report: ReportBlock | None = Field(default=None, description="What each report section "
+                                       "uses; without it the report infers (and says so)")
 
     @field_validator("version", mode="before")
     @classmethod

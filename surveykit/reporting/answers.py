@@ -177,6 +177,9 @@ class AnswerSections:
                 s.notes.append(f"{len(answers):,} of {self.n:,} respondents in the segment "
                                f"answered '{self._var_label(qid)}'; the first {len(shown)} "
                                "different answers are shown.")
+        if not s.findings and s.quotes:
+            s.findings.extend(s.notes)
+            s.notes.clear()
         s.data["table"] = t
         self._cache["pain"] = t
         return s
@@ -198,11 +201,12 @@ class AnswerSections:
         ch = self._option_table(self.spec.channels)
         src = self._option_table(self.spec.sources)
         if not ch.empty:
-            s.findings.extend(self._option_findings(ch, "purchase channels")[:2])
-            s.tables.append(("Purchase channel", self._option_display(ch)))
+            s.findings.extend(self._option_findings(ch, "channels")[:2])
+            s.tables.append((join_words(list(dict.fromkeys(ch["question_label"]))),
+                             self._option_display(ch)))
         if not src.empty:
             s.findings.extend(self._option_findings(src, "information sources")[:1])
-            s.tables.append(("Information sources used before buying",
+            s.tables.append((join_words(list(dict.fromkeys(src["question_label"]))),
                              self._option_display(src)))
         if ch.empty and src.empty:
             s.findings.append("The questionnaire has no channel or information-source "

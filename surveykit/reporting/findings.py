@@ -35,7 +35,7 @@ from .narrative import (
     sig_phrase,
 )
 from .section import EXPECTED_ERRORS as _EXPECTED
-from .section import SIG_DOWN, SIG_UP, Section, _sig_cell, comparison_columns
+from .section import SIG_DOWN, SIG_UP, Section, SectionPlan, _sig_cell, comparison_columns
 from .spec import Metric, ReportSpec
 
 __all__ = ["Section", "SegmentFindings", "open_survey", "SIG_UP", "SIG_DOWN"]
@@ -68,9 +68,39 @@ def open_survey(prepared=None, *, questionnaire=None, data=None, targets=None, c
 
 
 # ------------------------------------------------------------------------------------------
+# the sections of a segment report, in the order researchers use
+# ------------------------------------------------------------------------------------------
+#: key -> (title, what the section shows); a section appears only when its inputs exist
+SECTIONS = {
+    "profile": ("Profile", "Who they are: the segment's base, its weighted share of the "
+                "sample, and the characteristics in which it differs from the total."),
+    "key_metrics": ("Key metrics", "{metrics}, with 95% confidence intervals, against the "
+                    "total."),
+    "attributes": ("Attribute satisfaction", "Ratings of each attribute, highest first, "
+                   "against the total."),
+    "constructs": ("Construct scores", "The questionnaire's constructs, each scored as the "
+                   "mean of its items, against the total."),
+    "drivers": ("Key drivers and where to act", "How much each attribute contributes to "
+                "{outcome} in this segment (Shapley share of R²), against how well it "
+                "performs. Act here marks attributes of above-median importance and "
+                "below-median performance."),
+    "pain_points": ("Pain points", "What frustrates the segment, ranked, with comments in "
+                    "the customers' own words."),
+    "channels": ("Channels and information sources", "Where they bought, and what they "
+                 "consulted."),
+    "value_lifecycle": ("Value tier and lifecycle", "The segment's mix of customer value "
+                        "tiers and lifecycle stages from the CRM records joined to the "
+                        "survey."),
+    "recommendations": ("Recommendations", "Where the results point, drawn from the "
+                        "sections above."),
+    "method": ("Method note", ""),
+}
+
+
+# ------------------------------------------------------------------------------------------
 # the findings of one segment
 # ------------------------------------------------------------------------------------------
-class SegmentFindings(AnswerSections):
+class SegmentFindings(AnswerSections, SectionPlan):
     """The sections of one segment's findings report.
 
     Parameters
@@ -84,7 +114,8 @@ class SegmentFindings(AnswerSections):
     min_base : int
         Bases under this are flagged "low base" in the text and not tested.
     spec : dict, optional
-        Overrides of :meth:`ReportSpec.infer` (which question is which).
+        Overrides of the questionnaire's ``report:`` block (a partial block; see
+        :meth:`ReportSpec.resolve`).
     alpha : float
         Significance level.
 
@@ -101,6 +132,9 @@ class SegmentFindings(AnswerSections):
     overall satisfaction (higher), NPS (higher), repurchase intent (higher) and complaint
     rate (lower).
     """
+
+    SECTIONS = SECTIONS
+    BUILDERS = {"method": "method_note"}
 
     def __init__(self, survey, segment_by: str, segment, *, min_base: int = 30,
                  spec: dict | None = None, alpha: float = 0.05):
@@ -120,8 +154,8 @@ class SegmentFindings(AnswerSections):
         labels = self.q.labels(segment_by) or {}
         self.label = next((str(v) for k, v in labels.items()
                            if value_text(k) == value_text(segment)), value_text(segment))
-        self.spec = ReportSpec.infer(self.q, self.df.columns, segment_by=segment_by) \
-            .updated(spec)
+        self.spec = ReportSpec.resolve(self.q, self.df.columns, segment_by=segment_by,
+                                       overrides=spec)
         self.w = survey.weight_array()
         self.n = int(self.mask.sum())
         self.low_base = self.n < self.min_base
@@ -148,20 +182,23 @@ class SegmentFindings(AnswerSections):
         hit = frame[frame["group"].map(value_text) == value_text(self.segment)]
         return None if hit.empty else hit.iloc[0]
 
-    def _estimate(self, columns, **kw) -> pd.DataFrame:
+    def _estimate(self, columns, *, data=None, **kw) -> pd.DataFrame:
         from ..estimates import estimate
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SurveykitWarning)
-            return estimate(self.df, columns, weights=self.weights, **kw)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return estimate(self.df if data is None else data, columns, weights=self.weights,
+                            **kw)
 
-    def _compare(self, columns, **kw) -> pd.DataFrame:
+    def _compare(self, columns, *, data=None, **kw) -> pd.DataFrame:
         from ..estimates import compare
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SurveykitWarning)
-            return compare(self.df, columns, by=self.segment_by, weights=self.weights,
-                           reference="total", alpha=self.alpha, **kw)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return compare(self.df if data is None else data, columns, by=self.segment_by,
+                           weights=self.weights, reference="total", alpha=self.alpha, **kw)
 
     def _sig(self, r) -> str:
         return sig_phrase(r["difference"], r["p_value"], bool(r["significant"]), n=r["n"],
@@ -172,6 +209,57 @@ class SegmentFindings(AnswerSections):
             return [qid]
         cols = [c for c in self.q.columns_of(qid) if c in self.df.columns]
         return [c for c in cols if not c.endswith("_text")]
+
+    # -- which sections apply -----------------------------------------------------------------
+    def left_out(self) -> dict[str, str]:
+        """Sections whose inputs are missing, with the reason (stated in the method note).
+
+        Examples
+        --------
+        >>> survey = open_survey(None, questionnaire="questionnaires/pc_customers.yaml",
+        ...                      data="data/demo/responses.csv")
+        >>> SegmentFindings(survey, "segment", 2).left_out()
+        {'value_lifecycle': 'no CRM value tier or lifecycle column in the data (run with --crm, and declare report.value_tier / report.lifecycle)'}
+        """
+        if "left_out" in self._cache:
+            return self._cache["left_out"]
+        sp, out = self.spec, {}
+        if not sp.metrics:
+            out["key_metrics"] = ("no key metrics are declared (report.metrics, "
+                                  "report.outcome, report.loyalty)")
+        if not sp.attributes:
+            out["attributes"] = "no attribute ratings are declared (report.attributes)"
+        if not sp.constructs:
+            out["constructs"] = ("the questionnaire declares no constructs" if not
+                                 self.q.constructs else "no constructs are chosen "
+                                 "(report.constructs)")
+        elif self._construct_table() is None:
+            out["constructs"] = "no construct could be scored from the data"
+        if not sp.outcome:
+            out["drivers"] = ("no outcome is declared for the driver analysis "
+                              "(report.outcome)")
+        elif not sp.drivers:
+            out["drivers"] = ("no driver attributes are declared (report.drivers, "
+                              "roles.drivers or report.attributes)")
+        if not sp.pain_points and not sp.open_text:
+            out["pain_points"] = ("no pain-point or open-text question is declared "
+                                  "(report.pain_points, report.open_text)")
+        if not sp.channels and not sp.sources:
+            out["channels"] = ("no channel or information-source question is declared "
+                               "(report.channels, report.sources)")
+        if not sp.value_tier and not sp.lifecycle:
+            out["value_lifecycle"] = ("no CRM value tier or lifecycle column in the data "
+                                      "(run with --crm, and declare report.value_tier / "
+                                      "report.lifecycle)")
+        if all(k in out for k in ("attributes", "drivers", "pain_points")):
+            out["recommendations"] = "there are no attributes, drivers or pain points to act on"
+        self._cache["left_out"] = out
+        return out
+
+    def intro_fields(self) -> dict[str, str]:
+        return {"metrics": join_words([m.label for m in self.spec.metrics]) or "Key metrics",
+                "outcome": lower_first(self._var_label(self.spec.outcome))
+                if self.spec.outcome else "the outcome"}
 
     # -- title ------------------------------------------------------------------------------
     def header(self) -> Section:
@@ -265,20 +353,20 @@ class SegmentFindings(AnswerSections):
         if "metrics" in self._cache:
             return self._cache["metrics"]
         out = []
-        for m in self.spec.metrics(self.q):
+        for m in self.spec.metrics:
             if m.column not in self.df.columns:
                 continue
             kw = m.kwargs()
             try:
-                seg = self._row(self._estimate(m.column, by=self.segment_by, **kw))
-                tot = self._estimate(m.column, **kw).iloc[0]
+                seg = self._row(m.rescale(self._estimate(m.column, by=self.segment_by, **kw)))
+                tot = m.rescale(self._estimate(m.column, **kw)).iloc[0]
             except _EXPECTED as exc:
                 out.append({"metric": m, "error": str(exc)})
                 continue
             cmp_row = None
             if seg is not None and seg["n"] >= self.min_base:
                 try:
-                    cmp_row = self._row(self._compare(m.column, **kw))
+                    cmp_row = self._row(m.rescale(self._compare(m.column, **kw)))
                 except _EXPECTED:
                     cmp_row = None
             out.append({"metric": m, "seg": seg, "tot": tot, "cmp": cmp_row})
@@ -315,7 +403,7 @@ class SegmentFindings(AnswerSections):
                            f"({fmt_ci(seg['ci_low'], seg['ci_high'], m.kind)}, n = {n:,}; "
                            f"total {fmt_value(tot['estimate'], m.kind)}), {sig_text}")
             if sig:
-                sig_names.append(f"{m.label.lower() if m.key != 'nps' else 'NPS'} "
+                sig_names.append(f"{lower_first(m.label)} "
                                  f"({'higher' if diff > 0 else 'lower'})")
         if phrases:
             s.findings.append(f"Among {self.label}: {phrases[0]}.")
@@ -335,7 +423,9 @@ class SegmentFindings(AnswerSections):
         if rows:
             s.tables.append(("Key metrics: segment vs total", pd.DataFrame(rows)))
         s.notes.append("▲ / ▼: significantly higher / lower than the rest of the sample; "
-                       "CIs are 95% (NPS: adjusted Wald).")
+                       "CIs are 95%" + (" (NPS: adjusted Wald)." if any(
+                           item["metric"].stat == "nps" for item in self._metric_rows())
+                           else "."))
         return s
 
     def headline(self) -> dict:
@@ -379,105 +469,160 @@ class SegmentFindings(AnswerSections):
 
     # -- 3. attribute satisfaction -------------------------------------------------------------
     def _attribute_table(self) -> pd.DataFrame | None:
-        if "attributes" in self._cache:
-            return self._cache["attributes"]
-        items = [c for c in self.spec.attributes if c in self.df.columns]
-        res = None
-        if items:
-            try:
-                seg = self._estimate(items, by=self.segment_by)
-                seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
-                tot = self._estimate(items).set_index("variable")
-                cmp_ = (self._compare(items) if not self.low_base else None)
-            except _EXPECTED:
-                seg = None
-            if seg is not None and not seg.empty:
-                seg = seg.set_index("variable")
-                rows = []
-                for item in items:
-                    if item not in seg.index:
-                        continue
-                    r = seg.loc[item]
-                    c = self._row(cmp_[cmp_["variable"] == item]) if cmp_ is not None else None
-                    rows.append({"item": item, "label": self._var_label(item),
-                                 "estimate": r["estimate"], "ci_low": r["ci_low"],
-                                 "ci_high": r["ci_high"], "n": int(r["n"]),
-                                 "total": tot.loc[item, "estimate"],
-                                 "difference": r["estimate"] - tot.loc[item, "estimate"],
-                                 "p_value": np.nan if c is None else float(c["p_value"]),
-                                 "significant": False if c is None else bool(c["significant"])})
-                res = pd.DataFrame(rows).sort_values("estimate", ascending=False)
-        self._cache["attributes"] = res
-        return res
+        if "attributes" not in self._cache:
+            self._cache["attributes"] = self._mean_table(self.spec.attributes)
+        return self._cache["attributes"]
+
+    def _mean_table(self, items, data=None, labels=None) -> pd.DataFrame | None:
+        """Segment mean of each of ``items`` with its CI, the total and the test against the
+        rest of the sample; highest first (None when nothing could be estimated)."""
+        data = self.df if data is None else data
+        items = [c for c in items if c in data.columns]
+        if not items:
+            return None
+        try:
+            seg = self._estimate(items, by=self.segment_by, data=data)
+            seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
+            tot = self._estimate(items, data=data).set_index("variable")
+            cmp_ = self._compare(items, data=data) if not self.low_base else None
+        except _EXPECTED:
+            return None
+        if seg.empty:
+            return None
+        seg = seg.set_index("variable")
+        rows = []
+        for item in items:
+            if item not in seg.index:
+                continue
+            r = seg.loc[item]
+            c = self._row(cmp_[cmp_["variable"] == item]) if cmp_ is not None else None
+            rows.append({"item": item,
+                         "label": (labels or {}).get(item) or self._var_label(item),
+                         "estimate": r["estimate"], "ci_low": r["ci_low"],
+                         "ci_high": r["ci_high"], "n": int(r["n"]),
+                         "total": tot.loc[item, "estimate"],
+                         "difference": r["estimate"] - tot.loc[item, "estimate"],
+                         "p_value": np.nan if c is None else float(c["p_value"]),
+                         "significant": False if c is None else bool(c["significant"])})
+        if not rows:
+            return None
+        return pd.DataFrame(rows).sort_values("estimate", ascending=False)
 
     def attributes(self) -> Section:
         """Satisfaction with each attribute and service aspect, vs the total."""
         s = Section("attributes", "Attribute satisfaction")
-        t = self._attribute_table()
+        self._means_section(s, self._attribute_table(), what="attribute",
+                            column="Attribute", caption="Mean rating")
+        return s
+
+    def _scale_text(self, items) -> str:
+        """`` on the 1-5 scale`` when the items share one scale, else ``""``."""
+        scales = {(sc.low, sc.high) for sc in map(self.q.scale_of, items) if sc is not None}
+        if len(scales) != 1:
+            return ""
+        low, high = scales.pop()
+        return f" on the {low:g}-{high:g} scale"
+
+    def _means_section(self, s: Section, t, *, what: str, column: str, caption: str,
+                       scale_txt: str | None = None) -> None:
+        """Findings, table and chart of a :meth:`_mean_table` (attributes, constructs)."""
         if t is None or t.empty:
-            s.findings.append("No attribute ratings are available for this segment.")
-            return s
-        sc = self.q.scale_of(t["item"].iloc[0])
-        scale_txt = f" on the {sc.low:g}-{sc.high:g} scale" if sc is not None else ""
+            s.findings.append(f"No {what} scores are available for this segment.")
+            return
+        if scale_txt is None:
+            scale_txt = self._scale_text(t["item"])
         best, worst = t.iloc[0], t.iloc[-1]
         s.findings.append(
             f"{self.label} rate {best['label']} highest (mean {fmt_value(best['estimate'], 'mean')}"
             f"{scale_txt}, n = {best['n']:,}) and {worst['label']} lowest "
             f"({fmt_value(worst['estimate'], 'mean')}, n = {worst['n']:,}).")
-        up = t[t["significant"] & (t["difference"] > 0)]
-        down = t[t["significant"] & (t["difference"] < 0)]
+        # the largest gaps first: the sentence names the rows a reader sees as most different
+        up = t[t["significant"] & (t["difference"] > 0)].sort_values("difference",
+                                                                      ascending=False)
+        down = t[t["significant"] & (t["difference"] < 0)].sort_values("difference")
+        plural = f"{what}s" if len(t) != 1 else what
         if self.low_base:
             s.findings.append(f"The base is low (n = {self.n}); differences from the total "
                               "are not tested.")
         elif len(up) or len(down):
             bits = []
-            if len(up):
-                bits.append("significantly above the rest of the sample on "
-                            + join_words([f"{r['label']} ({fmt_diff(r['difference'], 'mean')})"
-                                          for _, r in up.head(3).iterrows()]))
-            if len(down):
-                bits.append("significantly below on "
-                            + join_words([f"{r['label']} ({fmt_diff(r['difference'], 'mean')})"
-                                          for _, r in down.head(3).iterrows()]))
-            s.findings.append(f"Of {len(t)} attributes, they are {'; '.join(bits)} "
-                              f"(p < {self.alpha:g}).")
+            for rows, word in ((up, "above"), (down, "below")):
+                if len(rows):
+                    shown = join_words([f"{r['label']} ({fmt_diff(r['difference'], 'mean')})"
+                                        for _, r in rows.head(3).iterrows()])
+                    bits.append(f"significantly {word} the rest of the sample on {len(rows)} "
+                                f"of {len(t)} {plural}, most on {shown}")
+            s.findings.append(f"They are {'; '.join(bits)} (p < {self.alpha:g}).")
         else:
-            s.findings.append(f"None of the {len(t)} attributes differs significantly from the "
+            s.findings.append(f"None of the {len(t)} {plural} differs significantly from the "
                               f"rest of the sample (p ≥ {self.alpha:g}).")
         low_items = t[t["n"] < self.min_base]
         if len(low_items) and not self.low_base:
-            s.findings.append(f"{len(low_items)} aspect(s) rest on a low base "
-                              f"(under {self.min_base} who rated them): "
+            s.findings.append(f"{len(low_items)} of the {plural} rest on a low base "
+                              f"(under {self.min_base} who answered): "
                               f"{join_words(low_items['label'].tolist())}; indicative only.")
         table = pd.DataFrame({
-            "Attribute": t["label"],
+            column: t["label"],
             "Segment mean": [fmt_value(v, "mean") for v in t["estimate"]],
             "95% CI": [fmt_ci(lo, hi, "mean").replace("95% CI ", "")
                        for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
             **comparison_columns(t, "mean", self.min_base)})
-        s.tables.append((f"Mean satisfaction{scale_txt}, highest first", table))
+        s.tables.append((f"{caption}{scale_txt}, highest first", table))
         try:
             from .. import plots
 
-            if hasattr(plots, "comparison_chart"):
-                s.figures.append(plots.comparison_chart(
-                    t, value="estimate", reference="total", label="label",
-                    significant="significant", value_name=self.label,
-                    title=f"Attribute satisfaction: {self.label} vs total"))
+            s.figures.append(plots.comparison_chart(
+                t, value="estimate", reference="total", label="label",
+                significant="significant", value_name=self.label,
+                title=f"{s.title}: {self.label} vs total"))
         except Exception:  # noqa: BLE001 - a chart never stops the report
             pass
         s.data["table"] = t
+
+    # -- 3b. construct scores --------------------------------------------------------------------
+    def _construct_table(self) -> pd.DataFrame | None:
+        if "constructs" in self._cache:
+            return self._cache["constructs"]
+        res = None
+        cons = [c for c in self.q.constructs if c.id in self.spec.constructs]
+        if cons:
+            from ..measurement import construct_scores, from_questionnaire
+
+            try:
+                m = from_questionnaire(self.q, [c.id for c in cons])
+                scored = construct_scores(self.df, m["model"], reverse=m["reverse"],
+                                          scale_range=m["scale_range"],
+                                          min_items=m["min_items"], prefix="__construct_")
+                data = self.df.assign(**{c.id: scored[f"__construct_{c.id}"] for c in cons})
+                res = self._mean_table([c.id for c in cons], data,
+                                       labels={c.id: c.label for c in cons})
+            except _EXPECTED:
+                res = None
+        self._cache["constructs"] = res
+        return res
+
+    def constructs(self) -> Section:
+        """Construct scores (mean of each construct's items, reverse keys applied), vs the
+        total."""
+        s = Section("constructs", "Construct scores")
+        t = self._construct_table()
+        items = [i for c in self.q.constructs if c.id in self.spec.constructs for i in c.items]
+        self._means_section(s, t, what="construct", column="Construct",
+                            caption="Mean construct score", scale_txt=self._scale_text(items))
+        s.notes.append("A construct score is the mean of the construct's items (reverse-keyed "
+                       "items re-coded first), for respondents who answered at least the "
+                       "construct's minimum number of items.")
         return s
 
     # -- 4. drivers ----------------------------------------------------------------------------
     def drivers(self) -> Section:
-        """Key drivers of overall satisfaction in this segment, and the IPA grid."""
+        """Key drivers of the declared outcome in this segment, and the IPA grid."""
         s = Section("drivers", "Key drivers and where to act")
         drivers = [c for c in self.spec.drivers if c in self.df.columns]
-        outcome = self.spec.satisfaction
+        outcome = self.spec.outcome
         if not drivers or not outcome or outcome not in self.df.columns:
-            s.findings.append("No driver analysis: the questionnaire has no overall "
-                              "satisfaction question or attribute grid to relate it to.")
+            s.findings.append("No driver analysis: " + self.left_out().get(
+                "drivers", "no outcome or driver attributes are in the data."))
             return s
         sub = self.df.loc[self.mask].reset_index(drop=True)
         needed = max(self.min_base, 5 * len(drivers))
@@ -511,7 +656,8 @@ class SegmentFindings(AnswerSections):
         if acts:
             s.findings.append(
                 f"Act here: {join_words([self._var_label(d) for d in acts])} "
-                f"{'is' if len(acts) == 1 else 'are'} of above-median importance but rated "
+                f"{'is' if len(acts) == 1 else 'are'} of above-median importance for "
+                f"{lower_first(self._var_label(outcome))} but rated "
                 "below the segment's median performance.")
         else:
             s.findings.append("No attribute falls in the 'act here' quadrant (above-median "
@@ -531,7 +677,7 @@ class SegmentFindings(AnswerSections):
                                       title=f"Importance vs performance: {self.label}"))
         except Exception:  # noqa: BLE001 - a chart never stops the report
             pass
-        s.data.update({"ipa": ipa, "act_here": acts})
+        s.data.update({"ipa": ipa, "act_here": acts, "outcome": outcome})
         self._cache["act_here"] = acts
         return s
 
@@ -546,7 +692,8 @@ class SegmentFindings(AnswerSections):
             one = len(acts[:3]) == 1
             s.findings.append(f"Prioritise {join_words([self._var_label(a) for a in acts[:3]])}: "
                               f"{'it is' if one else 'they are'} of above-median importance "
-                              f"for satisfaction in this segment but "
+                              f"for {lower_first(self._var_label(self.spec.outcome))} in this "
+                              f"segment but "
                               f"{'performs' if one else 'perform'} below its median.")
         t = self._attribute_table()
         if t is not None and not self.low_base:
@@ -627,10 +774,32 @@ class SegmentFindings(AnswerSections):
         if meta.get("dropped_columns"):
             rows.append(("Personal-data columns removed before analysis",
                          f"{len(meta['dropped_columns'])}"))
+        unseg = int(self.df[self.segment_by].isna().sum())
+        if unseg:
+            s.findings.append(
+                f"{unseg:,} respondent{'s have' if unseg != 1 else ' has'} no "
+                f"{lower_first(self._var_label(self.segment_by))}: they count in the total "
+                "and the rest of the sample, but in no segment.")
+            rows.insert(1, ("Respondents in no segment", f"{unseg:,}"))
         s.tables.append(("Sample and method", pd.DataFrame(rows, columns=["Item", "Value"])))
+        for key, why in self.left_out().items():
+            s.notes.append(f"Left out: {SECTIONS[key][0]}, because {why}.")
+        if self.spec.notes:
+            s.notes.append("The questionnaire declares no report: block, so these choices "
+                           "were inferred: " + "; ".join(self.spec.notes) + ".")
+        rated = [m.column for m in self.spec.metrics if m.stat == "mean"]
+        rated += [*self.spec.attributes, *(i for c in self.q.constructs
+                                           if c.id in self.spec.constructs for i in c.items)]
+        scales = sorted({(sc.low, sc.high) for sc in map(self.q.scale_of, rated)
+                         if sc is not None})
+        means = (f" Means of ratings ({', '.join(f'{lo:g}-{hi:g}' for lo, hi in scales)} "
+                 f"scale{'s' if len(scales) > 1 else ''}) treat each scale as interval."
+                 if scales else "")
         s.notes.append("Standard errors: Taylor linearisation with the final weights "
-                       "(R survey svymean equivalent); CIs are Wald intervals, NPS adjusted "
-                       "Wald. Means of 0-10 ratings treat the scale as interval.")
+                       "(R survey svymean equivalent); CIs are Wald intervals"
+                       + (", NPS adjusted Wald" if any(m.stat == "nps"
+                                                       for m in self.spec.metrics) else "")
+                       + "." + means)
         s.data.update({"n_eff": neff, "efficiency": eff, "moe": moe})
         return s
 

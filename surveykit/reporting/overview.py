@@ -20,7 +20,7 @@ from ..errors import ReportError, SurveykitWarning
 from .names import value_text
 from .narrative import fmt_value, join_words
 from .section import EXPECTED_ERRORS as _EXPECTED
-from .section import SIG_DOWN, SIG_UP, Section
+from .section import SIG_DOWN, SIG_UP, Section, SectionPlan
 from .spec import ReportSpec
 
 __all__ = ["Overview", "write_tabbook", "TABBOOK"]
@@ -29,7 +29,7 @@ __all__ = ["Overview", "write_tabbook", "TABBOOK"]
 TABBOOK = "tabbook.xlsx"
 
 
-class Overview:
+class Overview(SectionPlan):
     """The whole-sample overview of a prepared survey.
 
     Parameters
@@ -40,7 +40,7 @@ class Overview:
     min_base : int
         Bases under this are flagged and not tested.
     spec : dict, optional
-        Overrides of :meth:`ReportSpec.infer`.
+        Overrides of the questionnaire's ``report:`` block (see :meth:`ReportSpec.resolve`).
 
     Examples
     --------
@@ -66,13 +66,43 @@ class Overview:
     6  Government & education      442  ▲ +18
     """
 
+    SECTIONS = {
+        "segment_comparison": ("Segment comparison", "{metrics} of every segment side by "
+                               "side, with significance against the rest of the sample."),
+        "weighting": ("Weighting", "How the sample was weighted to the population targets: "
+                      "achieved vs target shares, weight range and efficiency."),
+        "reliability": ("Reliability", "Internal consistency of each construct in the "
+                        "questionnaire."),
+        "factor_structure": ("Factor structure", "How the rated items group into factors "
+                             "(parallel analysis and an oblimin factor analysis)."),
+        "banner_tables": ("Banner tables", "The questions by segment, with "
+                          "column-significance letters."),
+    }
+
     def __init__(self, survey, segment_by: str, *, min_base: int = 30,
                  spec: dict | None = None, alpha: float = 0.05):
         self.survey, self.q, self.df = survey, survey.questionnaire, survey.data
         self.weights, self.segment_by = survey.weights, segment_by
         self.min_base, self.alpha = int(min_base), alpha
-        self.spec = ReportSpec.infer(self.q, self.df.columns, segment_by=segment_by) \
-            .updated(spec)
+        self.spec = ReportSpec.resolve(self.q, self.df.columns, segment_by=segment_by,
+                                       overrides=spec)
+
+    def left_out(self) -> dict[str, str]:
+        """Sections whose inputs are missing, with the reason."""
+        out = {}
+        if not self.spec.metrics:
+            out["segment_comparison"] = "no key metrics are declared (report.metrics)"
+        if not self.q.constructs:
+            out["reliability"] = "the questionnaire declares no constructs"
+        if len(self._battery()[0]) < 3:
+            out["factor_structure"] = ("fewer than 3 rated items in the battery "
+                                       "(report.battery)")
+        if not self.banner_rows():
+            out["banner_tables"] = "no banner questions are in the data (report.banner)"
+        return out
+
+    def intro_fields(self) -> dict[str, str]:
+        return {"metrics": join_words([m.label for m in self.spec.metrics]) or "Key metrics"}
 
     def _label(self, name: str) -> str:
         try:
@@ -90,7 +120,9 @@ class Overview:
                 f"{'weighted' if self.weights else 'unweighted'}"
                 + (f" (efficiency {100 * eff:.0f}%)" if eff is not None else "")
                 + f" &middot; weighted total {w.sum():,.0f} &middot; {date.today().isoformat()}"
-                  "</p>")
+                  "</p>" + "".join(f'<p class="sk-note">Not shown: '
+                                   f"{esc(self.SECTIONS[k][0])}, because {esc(why)}.</p>"
+                                   for k, why in self.left_out().items()))
 
     # -- 1 ------------------------------------------------------------------------------------
     def segment_comparison(self) -> Section:
@@ -100,24 +132,28 @@ class Overview:
         s = Section("segment_comparison", "Segment comparison")
         labels = self.survey.labels(self.segment_by)
         lab = {value_text(k): str(v) for k, v in labels.items()}
-        metrics = [m for m in self.spec.metrics(self.q) if m.column in self.df.columns]
+        metrics = [m for m in self.spec.metrics if m.column in self.df.columns]
         table: dict = {}
         notes = []
         for m in metrics:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SurveykitWarning)
                 try:
-                    est = estimate(self.df, m.column, weights=self.weights, by=self.segment_by,
-                                   **m.kwargs())
+                    est = m.rescale(estimate(self.df, m.column, weights=self.weights,
+                                             by=self.segment_by, **m.kwargs()))
                     cmp_ = compare(self.df, m.column, by=self.segment_by, weights=self.weights,
                                    reference="total", alpha=self.alpha, **m.kwargs())
-                    tot = estimate(self.df, m.column, weights=self.weights, **m.kwargs())
+                    tot = m.rescale(estimate(self.df, m.column, weights=self.weights,
+                                             **m.kwargs()))
                 except _EXPECTED:
                     continue
             table.setdefault("Total", {})["Base (n)"] = f"{len(self.df):,}"
             table["Total"][m.label] = fmt_value(tot["estimate"].iloc[0], m.kind)
-            best = est.sort_values("estimate").iloc[-1 if m.key != "complaint" else 0]
-            worst = est.sort_values("estimate").iloc[0 if m.key != "complaint" else -1]
+            ranked = est.dropna(subset=["estimate"]).sort_values(
+                "estimate", ascending=not m.higher_is_better)
+            if ranked.empty:
+                continue
+            best, worst = ranked.iloc[0], ranked.iloc[-1]
             notes.append(f"{m.label}: best {lab.get(value_text(best['group']), best['group'])} "
                          f"({fmt_value(best['estimate'], m.kind)}), weakest "
                          f"{lab.get(value_text(worst['group']), worst['group'])} "
@@ -216,32 +252,57 @@ class Overview:
         s.tables.append(("Reliability by construct", show))
         return s
 
+    def _battery(self) -> tuple[list[str], list[str], dict]:
+        """Items of the factor analysis (the report's battery, else the constructs' items),
+        the reverse-keyed ones among them and each item's scale range."""
+        items = [c for c in self.spec.battery if c in self.df.columns]
+        if not items:
+            items = list(dict.fromkeys(i for c in self.q.constructs
+                                       if c.id in self.spec.constructs for i in c.items
+                                       if i in self.df.columns))
+        rev = [i for c in self.q.constructs for i in self.q.construct_items(c.id)[1]]
+        rev += [i for i in items if self.q.variables().get(i) is not None
+                and self.q.variable(i).reverse]
+        ranges = {i: (sc.low, sc.high) for i in items
+                  if (sc := self.q.scale_of(i)) is not None}
+        return items, [i for i in dict.fromkeys(rev) if i in items], ranges
+
     def factor_structure(self) -> Section:
-        """Parallel analysis and an oblimin EFA of the attribute battery."""
+        """Parallel analysis and an oblimin EFA of the battery (reverse keys applied)."""
         from ..measurement import efa, parallel_analysis
 
         s = Section("factor_structure", "Factor structure")
-        items = [c for c in self.spec.battery if c in self.df.columns]
+        items, rev, ranges = self._battery()
         if len(items) < 3:
-            s.findings.append("Too few attribute ratings for a factor analysis.")
+            s.findings.append(f"A factor analysis needs at least 3 rated items; the report's "
+                              f"battery has {len(items)} (declare report.battery).")
             return s
+        kw = {"weights": self.weights, "reverse": rev or None,
+              "scale_range": ranges or None}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SurveykitWarning)
             try:
-                pa = parallel_analysis(self.df, items, weights=self.weights)
+                pa = parallel_analysis(self.df, items, **kw)
                 k = max(1, int(pa.n_factors))
-                fa = efa(self.df, items, k, weights=self.weights)
+                fa = efa(self.df, items, k, **kw)
             except _EXPECTED as exc:
                 s.findings.append(f"The factor analysis could not be run: {exc}")
                 return s
-        s.findings.append(f"Parallel analysis of the {len(items)} attribute ratings suggests "
-                          f"{pa.n_factors} factor(s) (n = {pa.n:,}); the oblimin solution "
-                          f"below uses {k}.")
+        s.findings.append(f"Parallel analysis of the {len(items)} rated items suggests "
+                          f"{pa.n_factors} factor{'s' if pa.n_factors != 1 else ''} "
+                          f"(n = {pa.n:,}); the oblimin solution below uses {k}"
+                          + (f", with {len(rev)} reverse-keyed item"
+                             f"{'s' if len(rev) != 1 else ''} re-coded first" if rev else "")
+                          + ".")
         L = fa.loadings
         main = L.abs().idxmax(axis=1)
         groups = [f"{f}: {join_words([self._label(i) for i in main[main == f].index][:4])}"
-                  for f in L.columns]
+                  for f in L.columns if (main == f).any()]
         s.findings.append("Items load mainly as " + "; ".join(groups) + ".")
+        empty = [f for f in L.columns if not (main == f).any()]
+        if empty:
+            s.findings.append(f"{join_words(list(map(str, empty)))} "
+                              f"{'is' if len(empty) == 1 else 'are'} no item's main factor.")
         show = L.copy()
         show.index = [self._label(i) for i in show.index]
         show = show.map(lambda v: "" if abs(v) < 0.3 else f"{v:.2f}").rename_axis("Item") \
@@ -255,12 +316,10 @@ class Overview:
 
     # -- 4 ------------------------------------------------------------------------------------
     def banner_rows(self) -> list[str]:
-        """The questions of the banner tables: the key metrics, channels and pain points
-        present in the data (multi-response questions by their id)."""
-        rows = [m.column for m in self.spec.metrics(self.q) if m.column in self.df.columns]
-        rows += [r for r in (*self.spec.channels, *self.spec.pain_points)
-                 if r in self.df.columns or any(c.startswith(f"{r}_") for c in self.df.columns)]
-        return list(dict.fromkeys(rows))
+        """The questions of the banner tables: the report's ``banner`` questions present in
+        the data (default: every single, multi, rating, NPS and grid question), without the
+        segment variable itself."""
+        return [r for r in self.spec.banner if r != self.segment_by]
 
     def banner(self):
         """The :class:`~surveykit.tabbook.BannerTable` of :meth:`banner_rows` by the segment
@@ -277,8 +336,8 @@ class Overview:
 
         rows = self.banner_rows()
         if not rows:
-            raise ReportError("no questions to tabulate: the report spec names no key "
-                              "metric, channel or pain-point question present in the data")
+            raise ReportError("no questions to tabulate: none of the report's banner "
+                              "questions is in the data (declare report.banner)")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SurveykitWarning)
             return banner(self.df, rows, self.segment_by, weights=self.weights,

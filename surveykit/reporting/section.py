@@ -19,7 +19,7 @@ import pandas as pd
 from ..errors import DriverAnalysisError, EstimationError, ReportError
 from .narrative import fmt_diff, fmt_p, fmt_value, is_number
 
-__all__ = ["Section", "SIG_UP", "SIG_DOWN", "EXPECTED_ERRORS"]
+__all__ = ["Section", "SectionPlan", "SIG_UP", "SIG_DOWN", "EXPECTED_ERRORS"]
 
 SIG_UP, SIG_DOWN = "▲", "▼"
 #: errors a section turns into a sentence instead of failing the whole report
@@ -49,6 +49,8 @@ class Section:
     notes: list[str] = field(default_factory=list)
     data: dict = field(default_factory=dict)
     blocks: list[str] = field(default_factory=list)
+    heading: str | None = None
+    intro: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         """The first table (empty if none)."""
@@ -63,6 +65,10 @@ class Section:
     def _repr_html_(self) -> str:
         esc = html.escape
         parts = [f'<div class="sk-section" data-section="{esc(self.key)}">']
+        if self.heading:
+            parts.append(f"<h2>{esc(self.heading)}</h2>")
+        if self.intro:
+            parts.append(f'<p class="sk-intro">{esc(self.intro)}</p>')
         if self.findings:
             parts.append('<div class="sk-findings"><ul>'
                          + "".join(f"<li>{_flag(esc(f))}</li>" for f in self.findings)
@@ -81,6 +87,43 @@ class Section:
             parts.append(f'<p class="sk-note">{_flag(esc(n))}</p>')
         parts.append("</div>")
         return "".join(parts)
+
+
+class SectionPlan:
+    """The sections of a report page: which apply, and each with its numbered heading.
+
+    A subclass sets ``SECTIONS`` (key -> (title, introduction with ``{placeholders}``)),
+    has one method per key that builds the :class:`Section`, and implements
+    :meth:`left_out` (key -> why its inputs are missing) and :meth:`intro_fields`.
+    """
+
+    SECTIONS: dict[str, tuple[str, str]] = {}
+    BUILDERS: dict[str, str] = {}
+
+    def left_out(self) -> dict[str, str]:  # pragma: no cover - overridden
+        return {}
+
+    def intro_fields(self) -> dict[str, str]:
+        return {}
+
+    def sections(self) -> list[str]:
+        """The keys of the sections this page shows, in order."""
+        gone = self.left_out()
+        return [k for k in self.SECTIONS if k not in gone]
+
+    def section(self, key: str) -> Section | None:
+        """Section ``key`` with its numbered heading and introduction, or None when its
+        inputs are missing (a notebook cell then shows nothing: no empty headings)."""
+        if key not in self.SECTIONS:
+            raise ReportError(f"unknown section {key!r}; sections: {', '.join(self.SECTIONS)}")
+        shown = self.sections()
+        if key not in shown:
+            return None
+        sec = getattr(self, self.BUILDERS.get(key, key))()
+        title, intro = self.SECTIONS[key]
+        sec.heading = f"{shown.index(key) + 1}. {title}"
+        sec.intro = intro.format(**self.intro_fields())
+        return sec
 
 
 def _flag(text: str) -> str:
