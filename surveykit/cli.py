@@ -102,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="findings notebook to run (default: notebooks/segment_findings.ipynb)")
     p.add_argument("--no-overview", action="store_true",
                    help="skip the whole-sample overview page (notebooks/overview.ipynb)")
+    p.add_argument("--spec", type=Path, metavar="SPEC.yaml",
+                   help="which question feeds which section: a YAML mapping with the fields "
+                        "of the questionnaire's report: block (outcome, loyalty, metrics, "
+                        "attributes, drivers, ...), overriding the questionnaire's")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a notebook parameter (repeatable); VALUE is read as YAML "
+                        "(1, 0.1, true, [1, 2], text); names must be declared in the "
+                        "notebook's parameters cell")
     p.set_defaults(func=_cmd_report)
     return parser
 
@@ -163,6 +171,33 @@ def _cmd_simulate(args) -> int:
     return 0
 
 
+def parse_params(pairs: list[str]) -> dict:
+    """``["alpha=0.1", "title=Q3 wave"]`` -> ``{"alpha": 0.1, "title": "Q3 wave"}``; values
+    are read as YAML scalars or lists.
+
+    Examples
+    --------
+    >>> parse_params(["min_share=0.1", "codes=[1, 2]", "note=yes"])
+    {'min_share': 0.1, 'codes': [1, 2], 'note': 'yes'}
+    """
+    from ruamel.yaml import YAML, YAMLError
+
+    from .errors import ReportError
+
+    out = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ReportError(f"--param {pair!r}: write NAME=VALUE, NAME a parameter of the "
+                              "notebook (e.g. --param min_share=0.1)")
+        try:
+            out[name] = YAML(typ="safe", pure=True).load(raw) if raw.strip() else None
+        except YAMLError:
+            out[name] = raw
+    return out
+
+
 def _cmd_report(args) -> int:
     from .reporting import run_report
 
@@ -171,7 +206,7 @@ def _cmd_report(args) -> int:
         as_of=args.as_of,
         segment_by=args.segment_by, segments=args.segments, workers=args.workers,
         timeout=args.timeout, min_base=args.min_base, out=args.out, notebook=args.notebook,
-        overview=not args.no_overview,
+        overview=not args.no_overview, spec=args.spec, parameters=parse_params(args.param),
     )
     if not result.ok:
         for seg in result.failed:

@@ -366,7 +366,7 @@ class Overview(SectionPlan):
 
 
 def write_tabbook(survey, segment_by: str, path, *, min_base: int = 30,
-                  spec: dict | None = None) -> dict:
+                  spec: dict | None = None, alpha: float = 0.05) -> dict:
     """Write the overview's banner tables (:meth:`Overview.banner`) as an Excel tab book.
 
     Never raises for a failed build or write: the report run records the returned entry in
@@ -398,7 +398,7 @@ def write_tabbook(survey, segment_by: str, path, *, min_base: int = 30,
     entry = {"label": "Tab book (Excel)", "path": None, "status": "failed", "error": None,
              "questions": [], "seconds": None}
     try:
-        ov = Overview(survey, segment_by, min_base=min_base, spec=spec)
+        ov = Overview(survey, segment_by, min_base=min_base, spec=spec, alpha=alpha)
         if not ov.banner_rows():
             entry.update(status="skipped", error="no questions to tabulate")
         else:

@@ -26,6 +26,7 @@ import html
 import math
 import os
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from ..errors import ReportError
 from .index import write_index, write_manifest
 from .names import inside, unique_names, value_text
 from .overview import TABBOOK, write_tabbook
+from .spec import ReportSpec, validate_overrides, load_spec
 from .worker import abort_pool, execute_all, start_pool
 
 __all__ = ["run_report", "ReportResult", "check_parameters", "notebook_parameters",
@@ -215,7 +217,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
                parameters: dict | None = None, kernel_name: str = "python3",
                start_timeout: float = 60, progress: bool = True,
                keep_data: bool = False, reuse_kernels: bool = True,
-               overview=True) -> ReportResult:
+               overview=True, spec=None) -> ReportResult:
     """Per-segment findings: prepare once, run a notebook per segment, write HTML + index.
 
     Parameters
@@ -259,6 +261,12 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
     reuse_kernels : bool
         Keep one kernel warm per worker across its segments (namespace reset between
         notebooks; default). False starts a fresh kernel for every notebook.
+    spec : dict or path, optional
+        Overrides of the questionnaire's ``report:`` block: a mapping, or a YAML file of
+        one (:func:`surveykit.reporting.spec.load_spec`). Without a ``report:`` block the
+        report's inputs are inferred: each inferred choice is printed (with ``progress``)
+        and written in the manifest and every method note; an outcome that could be one of
+        several questions is refused before anything runs.
     overview : bool or path
         Also run the whole-sample overview notebook (``notebooks/overview.ipynb``, or this
         path) to ``overview.html``, linked from the index. Its failure is reported like a
@@ -305,6 +313,12 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
     if clash:
         raise ReportError(f"parameters {clash} are set by run_report itself; pass them as its "
                           "own arguments")
+    if spec is not None:
+        if "spec" in extra:
+            raise ReportError("give the report spec once: spec= or parameters={'spec': ...}")
+        extra["spec"] = load_spec(spec) if isinstance(spec, str | os.PathLike) else spec
+    if extra.get("spec") is not None:
+        extra["spec"] = validate_overrides(extra["spec"])
     check_parameters(nb_path, [*RUNNER_PARAMETERS, *extra])
     ov_path = None
     if overview:
@@ -327,11 +341,11 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
     try:
         plan = _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_base, out,
                      keep_data, nb_path, ov_path, kernel_name, timeout, start_timeout,
-                     reuse_kernels, extra)
+                     reuse_kernels, extra, progress)
         prepare_seconds = time.monotonic() - t_start
         # 1. the tab book, from the survey prepared here, while the workers' kernels start
         tabbook = write_tabbook(plan[0], segment_by, out / TABBOOK, min_base=min_base,
-                                spec=extra.get("spec"))
+                                spec=extra.get("spec"), alpha=extra.get("alpha", 0.05))
     except BaseException:
         if pool is not None:
             abort_pool(pool)
@@ -353,12 +367,21 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
 
 
 def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_base, out,
-          keep_data, nb_path, ov_path, kernel_name, timeout, start_timeout, reuse_kernels, extra):
+          keep_data, nb_path, ov_path, kernel_name, timeout, start_timeout, reuse_kernels, extra,
+          progress=False):
     """Prepare the survey once and lay out one job per page (the overview first)."""
     from ..survey import Survey
 
     survey = Survey.from_files(questionnaire, data, targets=targets, crm=crm, as_of=as_of)
     chosen = segment_values(survey, segment_by, segments)
+    # what each section uses: refused here (before anything runs) when it must be guessed
+    # among several questions; every inferred choice is said out loud
+    resolved = ReportSpec.resolve(survey.questionnaire, survey.data.columns,
+                                  segment_by=segment_by, overrides=extra.get("spec"))
+    survey.meta["report_spec"] = {"source": resolved.source, "notes": resolved.notes}
+    if progress and resolved.notes:
+        print("surveykit report: the questionnaire declares no report: block; inferred:",
+              *(f"  - {n}" for n in resolved.notes), sep="\n", file=sys.stderr)
     if keep_data:
         prepared = out / "_prepared"
     else:
@@ -429,11 +452,13 @@ def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_s
         "weighted": survey.weights is not None,
         "weighting_efficiency": survey.meta.get("weighting_efficiency"),
         "prewarmed_workers": prewarmed, "overview": ov_entry, "tabbook": tabbook, "ok": ok,
+        "unsegmented": _unsegmented(survey, segment_by),
+        "report_spec": survey.meta.get("report_spec"),
     }
     manifest_path = write_manifest(out / "manifest.json", run, entries)
     title = f"{survey.questionnaire.title}: findings by {seg_label}"
     total = _total_row(entries, len(survey.data))
-    notes = _index_notes(survey, min_base)
+    notes = _index_notes(survey, min_base, segment_by)
     sub = (f"{len(survey.data):,} respondents; {len(entries)} segments of {seg_label}; "
            f"{'weighted' if survey.weights else 'unweighted'}"
            + (f" (weighting efficiency {100 * survey.meta['weighting_efficiency']:.0f}%)"
@@ -459,8 +484,21 @@ def _total_row(entries: list[dict], n: int) -> dict:
     return total
 
 
-def _index_notes(survey, min_base: int) -> list[str]:
+def _unsegmented(survey, segment_by: str) -> int:
+    """Respondents with no value of the segment variable (in the total, in no segment)."""
+    return int(survey.data[segment_by].isna().sum())
+
+
+def _index_notes(survey, min_base: int, segment_by: str) -> list[str]:
+    unseg = _unsegmented(survey, segment_by)
+    spec = survey.meta.get("report_spec") or {}
     return [
+        *([f"{unseg:,} of {len(survey.data):,} respondents have no "
+           f"{_variable_label(survey, segment_by).lower()}: they are in the total and in "
+           "every comparison with the rest of the sample, but in no segment, so the segment "
+           f"bases add up to {len(survey.data) - unseg:,}."] if unseg else []),
+        *(["The questionnaire declares no report: block, so the report's inputs were "
+           "inferred (listed in each report's method note)."] if spec.get("notes") else []),
         "Arrows mark segment results significantly higher (▲) or lower (▼) than the rest of "
         "the sample at the 5% level (two-sided tests on effective bases; details in each "
         "report's method note); green is better, red is worse (a lower complaint rate is "

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from ..errors import ReportError
 
-__all__ = ["ReportSpec", "Metric", "SPEC_FIELDS", "load_spec"]
+__all__ = ["ReportSpec", "Metric", "SPEC_FIELDS", "load_spec", "validate_overrides"]
 
 PROFILE_BLOCKS = ("profile", "demograph", "individual", "organisation", "organization",
                   "firmograph", "about")
@@ -153,14 +153,16 @@ class ReportSpec:
         """
         from ..questionnaire.models import ReportBlock
 
-        over = _validated(overrides)
+        over = validate_overrides(overrides)
         block = q.model.report
         given = set(over)
         if block is not None:
             raw = {**block.model_dump(exclude_unset=True), **over}
             spec, source = cls(), "declared"
         else:
-            spec, source = cls.infer(q, columns, segment_by=segment_by, skip=given), "inferred"
+            spec = cls.infer(q, columns, segment_by=segment_by, skip=given,
+                             preset={k: over[k] for k in ("outcome", "loyalty") if k in over})
+            source = "inferred"
             raw = dict(over)
         decl = ReportBlock.model_validate(raw)
         cols = set(columns) if columns is not None else None
@@ -210,7 +212,7 @@ class ReportSpec:
         if "metrics" in given:
             self.metrics = [_metric(q, m.column, m.stat, m.label, m.codes, m.better)
                             for m in decl.metrics or []]
-        elif given & {"outcome", "loyalty"} or self.source == "declared":
+        elif self.source == "declared":
             self.metrics = default_metrics(q, self.outcome, self.loyalty)
         self.metrics = _unique_keys(self.metrics)
 
@@ -233,13 +235,15 @@ class ReportSpec:
     # ---------------------------------------------------------------------------------
     @classmethod
     def infer(cls, q, columns=None, *, segment_by: str | None = None,
-              skip: set | None = None) -> ReportSpec:
+              skip: set | None = None, preset: dict | None = None) -> ReportSpec:
         """Guess the report's questions from types and wording (the fallback when the
-        questionnaire has no ``report:`` block). Fields in ``skip`` are left alone.
+        questionnaire has no ``report:`` block). Fields in ``skip`` are left alone; an
+        outcome or loyalty list in ``preset`` (declared by an override) is used instead of
+        a guess, so the key metrics follow it.
 
-        * outcome: the only ``rating`` question, else the only one whose id or label says
-          "overall", else the only one saying "satisf"; several candidates are refused
-          (:class:`ReportError` listing them), none leaves the outcome out;
+        * outcome: the only ``rating`` question, else the only one whose id, label or text
+          says both "overall" and "satisfied"; otherwise several candidates are refused
+          (:class:`ReportError` listing them), and none leaves the outcome out;
         * loyalty: NPS questions, and ratings saying "repurchase", "buy again" or
           "rebuy"; a yes/no "complaint" question adds a complaint-rate metric;
         * attributes: items of every grid on a satisfaction scale; battery: those items,
@@ -261,7 +265,7 @@ class ReportSpec:
         ('overall_sat', ['nps', 'repurchase'])
         >>> print(spec.notes[0])
         outcome = overall_sat (Overall satisfaction), inferred: the only rating question \
-whose id or label says 'overall'; declare report.outcome to change it
+that says both 'overall' and 'satisfied'; declare report.outcome to change it
         """
         skip = skip or set()
         cols = set(columns) if columns is not None else None
@@ -277,7 +281,8 @@ whose id or label says 'overall'; declare report.outcome to change it
                               "change it")
 
         questions = [qq for qq in q.questions if not qq.pii]
-        spec = cls(source="inferred")
+        spec = cls(source="inferred", outcome=(preset or {}).get("outcome"),
+                   loyalty=list((preset or {}).get("loyalty", [])))
         if "outcome" not in skip:
             spec.outcome = _infer_outcome(q, [qq for qq in questions if qq.type == "rating"
                                               and has(qq.id)], said)
@@ -417,11 +422,11 @@ def load_spec(path) -> dict:
     if not isinstance(data, dict):
         raise ReportError(f"{p}: a spec file is a mapping of report fields "
                           f"({', '.join(SPEC_FIELDS)}), like the questionnaire's report: block")
-    _validated(data, where=str(p))
+    validate_overrides(data, where=str(p))
     return data
 
 
-def _validated(overrides, *, where: str = "spec") -> dict:
+def validate_overrides(overrides, *, where: str = "spec") -> dict:
     """``overrides`` checked against the ``report:`` block schema."""
     from ..questionnaire.models import ReportBlock
 
@@ -564,6 +569,10 @@ def _metric(q, column: str, stat: str, label, codes, better) -> Metric:
                   declared=stat)
 
 
+def _words(qq) -> str:
+    return f"{qq.id} {qq.label or ''} {qq.text}".lower()
+
+
 def _infer_outcome(q, ratings, said) -> str | None:
     if not ratings:
         return None
@@ -571,12 +580,12 @@ def _infer_outcome(q, ratings, said) -> str | None:
         said("outcome", f"{ratings[0].id} ({ratings[0].short_label})",
              "the only rating question")
         return ratings[0].id
-    for word in ("overall", "satisf"):
-        hit = [r for r in ratings if word in f"{r.id} {r.label or ''}".lower()]
-        if len(hit) == 1:
-            said("outcome", f"{hit[0].id} ({hit[0].short_label})",
-                 f"the only rating question whose id or label says {word!r}")
-            return hit[0].id
+    both = [r for r in ratings if re.search(r"overall", _words(r)) and
+            re.search(r"satisf|_sat\b|\bsat\b", _words(r))]
+    if len(both) == 1:
+        said("outcome", f"{both[0].id} ({both[0].short_label})",
+             "the only rating question that says both 'overall' and 'satisfied'")
+        return both[0].id
     listed = ", ".join(f"{r.id} ({r.short_label})" for r in ratings)
     raise ReportError(
         f"cannot tell which question is the outcome (overall satisfaction) of questionnaire "
