@@ -197,3 +197,60 @@ def test_a_bare_questionnaire_says_every_inferred_choice_in_the_method_note(pc_q
     assert "declares no report: block, so these choices were inferred: outcome = overall_sat" \
         in notes
     assert "declare report.outcome to change it" in notes
+
+
+# -- the command line ------------------------------------------------------------------------
+def _files(tmp_path, extra: str = ""):
+    qpath = tmp_path / "csi.yaml"
+    qpath.write_text(BASE + extra, encoding="utf-8")
+    rng = np.random.default_rng(5)
+    n = 60
+    df = pd.DataFrame({"rid": np.arange(1, n + 1), "region": rng.integers(1, 3, n),
+                       **{c: rng.integers(1, 11, n) for c in ("complaint_handling", "quality",
+                                                              "cusa", "value")},
+                       "complained": rng.integers(1, 3, n)})
+    data = tmp_path / "responses.csv"
+    df.to_csv(data, index=False)
+    return qpath, data
+
+
+def test_cli_refuses_an_ambiguous_outcome_before_any_notebook_runs(tmp_path, capsys):
+    from surveykit import cli
+
+    qpath, data = _files(tmp_path)
+    out = tmp_path / "out"
+    rc = cli.main(["report", "--questionnaire", str(qpath), "--data", str(data),
+                   "--segment-by", "region", "--out", str(out), "--workers", "1"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "cannot tell which question is the outcome" in err
+    assert "complaint_handling (How satisfied are you with how your complaint was handled?)" \
+        in err
+    assert not list(out.glob("*.html")) and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--param", "colour=red"], "unknown notebook parameter 'colour'"),
+    (["--param", "=1"], "--param '=1': write NAME=VALUE"),
+    (["--spec", "SPEC"], "unknown report spec field(s) 'colour'"),
+    (["--spec", "MISSING"], "does not exist"),
+])
+def test_cli_spec_and_params_are_validated(tmp_path, capsys, args, fragment):
+    from surveykit import cli
+
+    qpath, data = _files(tmp_path)
+    (tmp_path / "spec.yaml").write_text("outcome: cusa\ncolour: red\n", encoding="utf-8")
+    args = [{"SPEC": str(tmp_path / "spec.yaml"),
+             "MISSING": str(tmp_path / "nope.yaml")}.get(a, a) for a in args]
+    rc = cli.main(["report", "--questionnaire", str(qpath), "--data", str(data),
+                   "--segment-by", "region", "--out", str(tmp_path / "out"), *args])
+    assert rc == 2 and fragment in capsys.readouterr().err
+
+
+def test_cli_parses_params_as_yaml_values():
+    from surveykit.cli import build_parser, parse_params
+
+    args = build_parser().parse_args(["report", "--questionnaire", "q", "--data", "d",
+                                      "--segment-by", "s", "--param", "alpha=0.1",
+                                      "--param", "spec={outcome: cusa}", "--spec", "x.yaml"])
+    assert parse_params(args.param) == {"alpha": 0.1, "spec": {"outcome": "cusa"}}
+    assert str(args.spec) == "x.yaml"
