@@ -4,6 +4,7 @@ sections present exactly when their inputs exist."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -254,3 +255,29 @@ def test_cli_parses_params_as_yaml_values():
                                       "--param", "spec={outcome: cusa}", "--spec", "x.yaml"])
     assert parse_params(args.param) == {"alpha": 0.1, "spec": {"outcome": "cusa"}}
     assert str(args.spec) == "x.yaml"
+
+
+# -- every bundled questionnaire ------------------------------------------------------------
+BUNDLED = sorted(p for p in (Path(__file__).resolve().parents[1] / "questionnaires")
+                 .glob("*.yaml") if not p.name.endswith((".truth.yaml", ".codeframe.yaml")))
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_bundled_questionnaires_declare_their_report_and_the_fallback_agrees_or_refuses(path):
+    from surveykit.questionnaire import load_questionnaire
+
+    q = load_questionnaire(path)
+    assert q.model.report is not None and q.model.report.outcome, path.name
+    declared = ReportSpec.resolve(q, segment_by=q.roles.segments[0])
+    assert declared.source == "declared" and declared.notes == []
+    assert declared.metrics and declared.outcome == q.model.report.outcome
+    bare = copy.copy(q)
+    bare.model = q.model.model_copy(update={"report": None})
+    try:
+        guessed = ReportSpec.resolve(bare, segment_by=q.roles.segments[0])
+    except ReportError as exc:      # refused: the message lists every candidate
+        assert "cannot tell which question is the outcome" in str(exc)
+        assert f"{declared.outcome} (" in str(exc)
+    else:                           # or the guess is the declared outcome, and says so
+        assert guessed.outcome == declared.outcome
+        assert any(n.startswith(f"outcome = {declared.outcome}") for n in guessed.notes)
