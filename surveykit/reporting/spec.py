@@ -520,8 +520,23 @@ def _yes_code(q, name: str):
 
 
 def scale_words(sc) -> str:
-    """A scale in words: ``0-10 scale``, ``1-5 scale``."""
-    return f"{sc.low:g}-{sc.high:g} scale"
+    """A scale in words, with its end labels when they are words.
+
+    Examples
+    --------
+    >>> from surveykit.questionnaire.models import Scale
+    >>> scale_words(Scale(codes={1: "Strongly disagree", 2: "2", 3: "Strongly agree"}))
+    '1-3 scale, strongly disagree to strongly agree'
+    >>> scale_words(Scale(codes={0: "0", 5: "5", 10: "10"}))
+    '0-10 scale'
+    """
+    order = sorted(sc.codes, key=lambda o: o.code if isinstance(o.code, int | float) else 0)
+    ends = [re.sub(r"^\s*\d+\s*[-–:=.]?\s*", "", str(o.label)).strip()
+            for o in (order[0], order[-1])]
+    text = f"{sc.low:g}-{sc.high:g} scale"
+    if all(e and not e.replace(".", "").isdigit() for e in ends):
+        text += f", {ends[0].lower()} to {ends[1].lower()}"
+    return text
 
 
 def _metric(q, column: str, stat: str, label, codes, better) -> Metric:
