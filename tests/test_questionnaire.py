@@ -660,3 +660,76 @@ def test_defining_variables_follow_rules_and_bands_transitively(pc_questionnaire
                                                "age_band"]
     assert q.defining_variables("age_band") == ["age"]
     assert q.defining_variables("nps") == []
+
+
+# -- error hints (issue 9 item 6) --------------------------------------------------------------
+@pytest.mark.parametrize("value", ['""', '" rid"', "'rid '"])
+def test_empty_or_padded_respondent_id_says_what_to_write(value):
+    p = only_problem("id: t\ntitle: T\nquestions: [{id: a, type: open, text: A}]\n"
+                     f"roles: {{respondent_id: {value}}}\n")
+    assert (p.path, p.line) == ("roles.respondent_id", 4)
+    assert p.message.startswith("must name the id column of the responses (e.g. resp_id), not ")
+    assert "without spaces at either end, or leave the key out for the default resp_id" \
+        in p.message
+    assert "pattern" not in p.message and "^" not in p.message
+
+
+def test_text_cut_at_an_unquoted_comma_says_to_quote_it():
+    problems = problems_of("""id: t
+title: T
+scales: {s: {codes: {1: x, 2: y}}}
+questions:
+  - {id: a, type: open, text: A}
+  - {id: b, type: open, text: B}
+  - {id: c, type: open, text: C}
+  - id: g
+    type: grid
+    text: How satisfied are you with
+    scale: s
+    items: [{id: a1, text: price, level paid}, {id: a2, text: speed}]
+  - {id: d, type: open, text: Anything else, please, txet: typo}
+""")
+    by_path = {p.path: p for p in problems}
+    p = by_path["questions[3].items[0].level paid"]
+    assert p.line == 12
+    assert p.message == ("unknown field; it looks like the rest of 'text' cut off at a comma "
+                         "(inside {...} or [...] a comma ends a value): quote the whole text: "
+                         'text: "price, level paid"')
+    p = by_path["questions[4].please"]
+    assert p.line == 13 and p.message.endswith('text: "Anything else, please"')
+    # a misspelt field with a value is a misspelling, not cut text
+    assert by_path["questions[4].txet"].message == ("unknown field; check its spelling against "
+                                                    "`surveykit schema`")
+    assert len(problems) == 3, [str(p) for p in problems]
+
+
+def test_field_name_with_spaces_in_block_style_gets_the_quoting_hint():
+    p = only_problem("id: t\ntitle: T\nquestions:\n  - id: a\n    type: open\n    text: Why\n"
+                     "    not buy again:\n")
+    assert (p.path, p.line) == ("questions[0].not buy again", 7)
+    assert p.message == ("unknown field; it looks like a piece of text, not a field name: quote "
+                         'the text it belongs to, e.g. text: "..., not buy again" (unquoted, a '
+                         "comma inside {...} or [...] ends the value)")
+
+
+@pytest.mark.parametrize("body, line, expected", [
+    ("questions:\n  - id: a\n    type: open\n    text: Note: prices include tax  # why\n", 6,
+     "mapping values are not allowed here; a value that contains ': ' must be quoted: write "
+     'text: "Note: prices include tax"'),
+    ("questions: [{id: a, type: open, text: Rate it: 1-5, note: x}]\n", 3,
+     "expected ',' or '}', but got ':' (while parsing a flow mapping at line 3); a value that "
+     "contains ': ' must be quoted: write text: \"Rate it: 1-5\""),
+    ("questions:\n  - {id: a, type: open, text: \"Why\": say}\n", 4,
+     "expected ',' or '}', but got ':' (while parsing a flow mapping at line 4); a value that "
+     "contains ': ' must be quoted: write text: '\"Why\": say'"),
+])
+def test_unquoted_colon_in_a_value_says_to_quote_it(body, line, expected):
+    p = only_problem("id: t\ntitle: T\n" + body)
+    assert p.line == line
+    assert p.message == "YAML syntax error: " + expected
+
+
+def test_colon_hint_only_where_a_value_has_the_colon():
+    # a badly indented key is another mistake: no quoting hint
+    p = only_problem("id: t\ntitle: T\nquestions:\n  - id: a\n   type: open\n")
+    assert p.message.startswith("YAML syntax error") and "must be quoted" not in p.message

@@ -156,16 +156,14 @@ def load_targets(source: Any, *, unit: str | None = None, total: str | float | N
         path = Path(source)
         if not path.exists():
             raise WeightingError(f"targets file {str(path)!r} does not exist")
-        from ruamel.yaml import YAML
-        from ruamel.yaml.error import YAMLError
+        from ..questionnaire.loader import YAMLReadError, parse_yaml, read_yaml_text
 
-        try:
-            data = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
-        except YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f" line {mark.line + 1}" if mark is not None else ""
-            raise WeightingError(f"{path}:{line}: not valid YAML: "
-                                 f"{getattr(exc, 'problem', exc)}") from None
+        try:  # the one bounded YAML reader: size, nesting and alias expansion are capped
+            data = parse_yaml(read_yaml_text(path))
+        except YAMLReadError as exc:
+            where = f"{path}:line {exc.line}: " if exc.line is not None else f"{path}: "
+            raise WeightingError(f"{where}{'not valid YAML: ' if exc.syntax else ''}"
+                                 f"{exc.message}") from None
         t = _targets_from_mapping(data, source=str(path))
     elif isinstance(source, Mapping):
         t = _targets_from_mapping(source, source=None)
