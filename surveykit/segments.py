@@ -381,6 +381,10 @@ def needs_segments(df: pd.DataFrame, items: Sequence[str], k: int, *, method: st
         Leave respondents with a missing item unassigned, or impute the item mean.
     item_labels : dict, optional
         Short labels for the suggested names (default: questionnaire labels, then ids).
+        A name lists the segment's two items furthest from the total (``|z| >= 0.25``) as
+        "high" / "low", or "above-average" / "below-average" when another segment is
+        further out on that item by more than 0.25; a segment within 0.25 of the total on
+        every item is "Average on all items".
     n_boot : int
         Bootstrap refits for stability (adjusted Rand index, per-segment Jaccard); 0 skips.
 
@@ -462,14 +466,48 @@ def _item_labels(items, item_labels, questionnaire) -> dict:
     return out
 
 
+#: Smallest |z| (segment mean minus total mean, in the total's standard deviations) that
+#: names a segment; a segment under it on every item is "Average on all items".
+NAME_MIN_Z = 0.25
+
+
 def _suggest_names(centers_z: pd.DataFrame, labels: dict, n_features: int = 2) -> list[str]:
-    """'High <item>, low <item>' from each segment's most distinctive items (|z| vs total)."""
+    """Suggested segment names from the segments' z-scores against the total.
+
+    The rule, per segment:
+
+    1. Its items with ``|z| >= NAME_MIN_Z`` (0.25 SD) are its distinctive items; the name
+       lists the ``n_features`` with the largest ``|z|``, as "high <item>" (z > 0) or
+       "low <item>" (z < 0).
+    2. "high" / "low" is kept for the segment at the extreme of that item, or within
+       ``NAME_MIN_Z`` of it; when another segment is further out in the same direction by
+       more than that, the word is "above-average" / "below-average", so that a segment at
+       z = -0.31 is not called "low" beside one at -0.77.
+    3. Only a segment with no distinctive item (every ``|z| < NAME_MIN_Z``) is called
+       "Average on all items".
+    4. Names that still coincide get the segment number, e.g. "High price (3)".
+
+    Examples
+    --------
+    >>> z = pd.DataFrame({"price": [-0.77, -0.31, 0.10], "speed": [0.90, 0.05, -0.20]},
+    ...                  index=[1, 2, 3])
+    >>> _suggest_names(z, {"price": "Price", "speed": "Speed"})
+    ['High speed, low price', 'Below-average price', 'Average on all items']
+    """
     names = []
     for s in centers_z.index:
         z = centers_z.loc[s]
         top = z.abs().sort_values(ascending=False, kind="stable").index[:n_features]
-        parts = [f"{'high' if z[i] > 0 else 'low'} {lower_first(shorten(labels[i]))}" for i in top
-                 if abs(z[i]) >= 0.1]
+        parts = []
+        for i in top:
+            if abs(z[i]) < NAME_MIN_Z:
+                continue
+            others = centers_z[i].drop(index=s)
+            further = (others > z[i] + NAME_MIN_Z).any() if z[i] > 0 \
+                else (others < z[i] - NAME_MIN_Z).any()
+            word = ("above-average" if further else "high") if z[i] > 0 \
+                else ("below-average" if further else "low")
+            parts.append(f"{word} {lower_first(shorten(labels[i]))}")
         name = ", ".join(parts) or "average on all items"
         names.append(name[0].upper() + name[1:])
     seen: dict[str, int] = {}

@@ -310,3 +310,46 @@ def test_demo_apriori_segments_match_simulated_segments(demo_dir, demo_responses
     assert agree > 0.99        # the planted data problems account for the rest
     s = segment_summary(raw.assign(s=seg), "s")
     assert s.n.sum() == seg.notna().sum() and list(s.segment) == list(seg.cat.categories)
+
+
+def test_segment_names_follow_the_stated_rule_on_known_centroids():
+    """Four segments with known centres (price, speed; support the same in every segment):
+    the issue's case of a segment at z = -0.31 on price beside one at -0.81."""
+    centres = {"price": [-1.0, -0.4, 0.05, 2.5], "speed": [1.0, 0.0, 0.0, -2.0]}
+    rng = np.random.default_rng(1)
+    parts = []
+    for k, n in enumerate([81, 60, 51, 39]):  # numbered by size: segment k + 1
+        part = pd.DataFrame({c: v[k] + rng.normal(0, 0.02, n) for c, v in centres.items()})
+        part["support"] = np.resize([2.95, 3.0, 3.05], n)  # identical in every segment
+        parts.append(part)
+    df = pd.concat(parts, ignore_index=True)
+    model = needs_segments(df, ["price", "speed", "support"], k=4, n_boot=0,
+                           standardize=False,
+                           item_labels={"price": "Price", "speed": "Speed", "support": "Support"})
+    np.testing.assert_allclose(model.centers_z["price"], [-0.81, -0.31, 0.06, 2.10], atol=0.01)
+    np.testing.assert_allclose(model.centers_z["support"], 0, atol=1e-9)
+    assert model.names == [
+        "High speed, low price",   # the extreme on both items
+        "Below-average price",     # -0.31 is distinctive, but segment 1 is lower by > 0.25
+        "Average on all items",    # every |z| < 0.25
+        "High price, low speed",
+    ]
+
+
+def test_segment_name_rule_threshold_and_margin():
+    from surveykit.segments import NAME_MIN_Z, _suggest_names
+
+    assert NAME_MIN_Z == 0.25
+    labels = {"a": "Price", "b": "Speed"}
+    z = pd.DataFrame({"a": [0.25, -0.24, 0.0], "b": [0.0, 0.1, -0.1]}, index=[1, 2, 3])
+    # |z| = 0.25 names the segment; -0.24 does not, so segment 2 is average
+    assert _suggest_names(z, labels) == ["High price", "Average on all items (2)",
+                                         "Average on all items (3)"]
+    # within 0.25 of the extreme both are "high" (numbered apart); further off, "above-average"
+    z = pd.DataFrame({"a": [1.0, 0.8, 0.3, -2.1]}, index=[1, 2, 3, 4])
+    assert _suggest_names(z, {"a": "Price"}) == [
+        "High price (1)", "High price (2)", "Above-average price", "Low price"]
+    # a segment is named by its largest |z| first, however many items it has
+    z = pd.DataFrame({"a": [-0.4, 0.4], "b": [1.2, -1.2], "c": [0.3, -0.3]}, index=[1, 2])
+    assert _suggest_names(z, {"a": "Price", "b": "Speed", "c": "Support"}) == [
+        "High speed, low price", "Low speed, high price"]
