@@ -406,17 +406,20 @@ def load_spec(path) -> dict:
     ReportError
         The file is missing, is not a mapping, or has unknown fields or wrong types.
     """
+    import json
     from pathlib import Path
 
-    from ruamel.yaml import YAML, YAMLError
+    from ..questionnaire.loader import YAMLReadError, parse_yaml, read_yaml_text
 
     p = Path(path)
     if not p.is_file():
         raise ReportError(f"spec file {p} does not exist")
-    try:
-        data = YAML(typ="safe", pure=True).load(p.read_text(encoding="utf-8"))
-    except YAMLError as exc:
-        raise ReportError(f"{p}: not valid YAML: {exc}") from None
+    try:  # the one bounded YAML reader (size, nesting and alias expansion are capped)
+        data = json.loads(json.dumps(parse_yaml(read_yaml_text(p))))
+    except YAMLReadError as exc:
+        where = f"{p}:line {exc.line}" if exc.line is not None else str(p)
+        raise ReportError(f"{where}: {'not valid YAML: ' if exc.syntax else ''}"
+                          f"{exc.message}") from None
     if isinstance(data, dict) and set(data) == {"report"}:
         data = data["report"]
     if not isinstance(data, dict):
