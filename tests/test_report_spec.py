@@ -52,7 +52,7 @@ def test_an_override_settles_the_outcome_and_the_rest_is_inferred_and_noted():
     spec = ReportSpec.resolve(_q(), overrides={"outcome": "cusa"})
     assert spec.outcome == "cusa" and spec.source == "inferred"
     assert [m.column for m in spec.metrics] == ["cusa", "complained"]
-    assert spec.metrics[0].note == "mean, 1-10 scale"
+    assert spec.metrics[0].note == "mean, 1-10 scale, poor to excellent"
     assert spec.metrics[1].label == "Complaint rate" and not spec.metrics[1].higher_is_better
     assert any(n.startswith("metrics = complaint rate from complained") for n in spec.notes)
     assert not any(n.startswith("outcome") for n in spec.notes)     # declared, not guessed
