@@ -36,12 +36,11 @@ from surveykit.questionnaire import Expression, questionnaire_from_text
     ("any(x == 1 for x in q1)", "function 'any' is not allowed"),
     ("q1 == (x for x in q2)", "(GeneratorExp) is not allowed as a value"),
     ("q1[0] == 1", "(Subscript) is not allowed as a value"),
-    ("q1 + 1 == 2", "(BinOp) is not allowed as a value"),
-    ("-q1 == 1", "'-q1' is not allowed here"),
+    ("-'a' == 1", "text 'a' cannot be used in arithmetic"),
     ("q1 == 1 if q2 else q3", "(IfExp) is not allowed"),
     ("(q1 := 1) == 1", "(NamedExpr) is not allowed as a value"),
     ("f'{q1}' == 'x'", "(JoinedStr) is not allowed as a value"),
-    ("q1 @ q2 == 1", "(BinOp) is not allowed as a value"),
+    ("q1 @ q2 == 1", "operator '@' is not allowed (arithmetic allows + - * /)"),
     ("{'a': q1} == 1", "(Dict) is not allowed as a value"),
     # operators and constants outside the language
     ("q1 is None", "operator 'is' is not allowed"),
@@ -55,6 +54,37 @@ from surveykit.questionnaire import Expression, questionnaire_from_text
     ("q1 in []", "at least one value"),
     ("[1, 2] == q1", "a list ('[1, 2]') is only allowed on the right of 'in'"),
     ("q1 in [1, 2] == q2", "chains 'in' with another comparison"),
+    # arithmetic outside + - * /, on text, on conditions
+    ("q1 ** 2 == 1", "operator '**' is not allowed (arithmetic allows + - * /); write a * a"),
+    ("q1 % 2 == 0", "operator '%' is not allowed"),
+    ("q1 // 2 == 0", "operator '//' is not allowed"),
+    ("q1 & q2 == 1", "operator '&' is not allowed (arithmetic allows + - * /); use 'and'"),
+    ("q1 + 'x' > 1", "text 'x' cannot be used in arithmetic"),
+    ("answered(q1) + 1 > 1", "'answered(q1)' is true or false, not a number"),
+    ("(q1 > 1) + 1 > 1", "'q1 > 1' is a condition (true or false); it cannot be used in "
+                         "arithmetic"),
+    ("q1 + q2", "'q1 + q2' is a number, not a condition; compare it, e.g. 'q1 + q2 >= 1'"),
+    ("-q1", "'-q1' is a number, not a condition"),
+    ("mean(q1, q2)", "'mean(q1, q2)' is a number, not a condition"),
+    # sum() and mean()
+    ("sum(q1, q2, min=3) > 1", "sum(): min=3 must be between 1 and the 2 values listed"),
+    ("sum(q1, q2, min=0) > 1", "sum(): min=0 must be between 1 and the 2 values listed"),
+    ("mean(q1, q2, min=1.5) > 1", "mean(): min must be a whole number from 1 to 2"),
+    ("mean(q1, q2, min=q3) > 1", "mean(): min must be a whole number from 1 to 2"),
+    ("mean(q1, n=1) > 1", "mean() takes only min= (the fewest answered values needed)"),
+    ("mean(*q1) > 1", "mean() takes the values to score"),
+    ("mean() > 1", "mean() takes the values to score, e.g. mean(a, b, c, min=2)"),
+    ("mean(1, 2) > q1", "'mean(1, 2)' scores constants only"),
+    ("mean(q1, 'x') > 1", "text 'x' cannot be used in arithmetic"),
+    ("max(q1, q2) > 1", "function 'max' is not allowed; only answered, selected, sum, mean"),
+    # numbers are bounded (a 309-digit number used to overflow when evaluated)
+    ("q1 * 1" + "0" * 308 + " > 1", "has 309 digits (at most 30)"),
+    ("q1 > 1e400", "number 1e400 is too large (at most 1e15 in absolute value)"),
+    ("q1 * 10000000000000000 > 1", "number 10000000000000000 is too large"),
+    ("q1 > -2e15", "number 2e15 is too large"),
+    ("q1 in [1, 1e16]", "number 1e16 is too large"),
+    ("selected(q1, 99999999999999999)", "number 99999999999999999 is too large"),
+    ("q1 > 0." + "0" * 30 + "1", "has 32 digits (at most 30)"),
     # not a condition
     ("q1", "'q1' alone is not a condition"),
     ("1", "'1' alone is not a condition"),
@@ -89,6 +119,35 @@ def test_disallowed_expressions_are_rejected_naming_the_part(text, fragment):
     assert (p.path, p.line, p.file) == ("questions[3].ask_if", 12, "q.yaml")
     if text.strip() and len(text) <= 2000:
         assert repr(text) in message  # the whole expression is quoted for context
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("q1 > 1", "'q1 > 1' is a condition (true or false), not a number; compute takes "
+               "arithmetic"),
+    ("q1 > 1 and q2 > 1", "is a condition (true or false), not a number"),
+    ("not q1", "'not q1' is a condition"),
+    ("answered(q1)", "'answered(q1)' is a condition"),
+    ("1 + 2", "the expression reads no variable"),
+    ("'a'", "text 'a' cannot be used in arithmetic"),
+    ("q1 + [1]", "(List) is not allowed in arithmetic"),
+    ("q1.x + 1", "(Attribute) is not allowed in arithmetic"),
+    ("__import__('os')", "function '__import__' is not allowed"),
+    ("q1 * 1e99", "number 1e99 is too large"),
+])
+def test_number_expressions_refuse_conditions_and_constants(text, fragment):
+    with pytest.raises(ExpressionError) as info:
+        Expression.parse(text, number=True, where="derived[0].compute", line=7, file="q.yaml")
+    assert fragment in str(info.value)
+    (p,) = info.value.problems
+    assert (p.path, p.line, p.file) == ("derived[0].compute", 7, "q.yaml")
+
+
+def test_a_condition_and_a_number_are_evaluated_by_their_own_method():
+    df = pd.DataFrame({"a": [1.0, 2.0]})
+    with pytest.raises(ExpressionError, match="is a number expression; use compute"):
+        Expression.parse("a + 1", number=True).evaluate(lambda n: df[n], lambda n: df[n])
+    with pytest.raises(ExpressionError, match="is a condition; use evaluate"):
+        Expression.parse("a > 1").compute(lambda n: df[n])
 
 
 def test_a_rejected_expression_is_reported_by_the_loader_with_question_and_line():
@@ -151,6 +210,13 @@ def test_parsed_names_values_and_selected():
     assert expr.names == {"q1", "q2", "m", "age"}
     assert expr.values == {"q2", "age"}
     assert expr.selected == {("m", "x")}
+    assert expr.numbers == frozenset() and not expr.number
+    arith = Expression.parse("a + mean(b, c, min=1) * 2 >= d and answered(e)")
+    assert arith.names == {"a", "b", "c", "d", "e"}
+    assert arith.numbers == {"a", "b", "c"}  # d is compared, not computed with
+    assert arith.values == {"a", "b", "c", "d"}
+    score = Expression.parse("(x - 1) / 9 * 100", number=True)
+    assert score.number and score.numbers == {"x"}
 
 
 # -- allowed: the mask each one selects -----------------------------------------------------
@@ -212,6 +278,20 @@ def df():
     ("overall > nps", [0, 0, 0, 0, 0, 0]),
     ("nps > overall", [1, 0, 1, 1, 0, 1]),
     ("age == 'twenty'", [0, 0, 0, 0, 0, 0]),            # text vs numbers: never true
+    # arithmetic: sums 30, nan, 48, 57, nan, 33 (nps 98 is don't know)
+    ("age + nps >= 40", [0, 0, 1, 1, 0, 0]),
+    ("40 <= age + nps", [0, 0, 1, 1, 0, 0]),
+    ("age + nps + 1 in [31, 34]", [1, 0, 0, 0, 0, 1]),
+    ("-age < -40", [0, 0, 1, 1, 0, 0]),
+    ("age - nps * 2 > 0", [0, 0, 1, 1, 0, 1]),          # 0, nan, 39, 36, nan, 6
+    # 20/7, nan, 45/0 (division by zero), 50/4, nan, 24/6: NaN compares false
+    ("age / (nps - 3) > 3", [0, 0, 0, 1, 0, 1]),
+    ("not age / (nps - 3) > 3", [1, 1, 1, 0, 1, 0]),
+    # mean of overall (98/99 missing) and nps: 7.5, nan, 2.5, 4, 0 (one answer), 6.5
+    ("mean(overall, nps, min=1) >= 4", [1, 0, 0, 1, 0, 1]),
+    ("mean(overall, nps) >= 4", [1, 0, 0, 1, 0, 1]),  # default min: all values; row 4 empty
+    ("sum(overall, nps) > 10", [1, 0, 0, 0, 0, 1]),   # 15, nan, 5, 8, nan, 13
+    ("sum(overall, nps, min=1) >= 0", [1, 0, 1, 1, 1, 1]),  # row 4: nps 0, prorated 0
     ("age < 'twenty'", [0, 0, 0, 0, 0, 0]),
 ])
 def test_allowed_expressions_evaluate_to_the_expected_mask(q, df, text, expected):
@@ -252,3 +332,69 @@ questions:
 """)
     df = pd.DataFrame({"tier": ["t1", "t2", "t3", None]})
     assert q.asked(df, "b").tolist() == [True, True, False, False]
+
+
+# -- number expressions: the values, against hand computation --------------------------------
+@pytest.fixture()
+def nums():
+    return pd.DataFrame({"a": [1.0, 2.0, np.nan, 4.0, 6.0],
+                         "b": [3.0, 0.0, 5.0, 0.0, 2.0],
+                         "c": [2.0, np.nan, np.nan, 1.0, 0.0]})
+
+
+@pytest.mark.parametrize("text, expected, zero", [
+    ("a / b", [1 / 3, np.nan, np.nan, np.nan, 3.0], [0, 1, 0, 1, 0]),
+    ("(a - 1) / 9 * 100", [0.0, 100 / 9, np.nan, 300 / 9, 500 / 9], [0, 0, 0, 0, 0]),
+    ("a - b * 2", [-5.0, 2.0, np.nan, 4.0, 2.0], [0, 0, 0, 0, 0]),
+    ("(a - b) * 2", [-4.0, 4.0, np.nan, 8.0, 8.0], [0, 0, 0, 0, 0]),
+    ("a - b - c", [-4.0, np.nan, np.nan, 3.0, 4.0], [0, 0, 0, 0, 0]),
+    ("a / b / c", [1 / 6, np.nan, np.nan, np.nan, np.inf], [0, 1, 0, 1, 1]),
+    ("-(a + b)", [-4.0, -2.0, np.nan, -4.0, -8.0], [0, 0, 0, 0, 0]),
+    ("+a - -1", [2.0, 3.0, np.nan, 5.0, 7.0], [0, 0, 0, 0, 0]),
+    ("a / (b - b)", [np.nan] * 5, [1, 1, 0, 1, 1]),     # NaN a: missing, not zero
+    ("a / 0", [np.nan] * 5, [1, 1, 0, 1, 1]),
+    ("a + 1 / 0", [np.nan] * 5, [1, 1, 1, 1, 1]),
+    # sum(): prorated to the values listed; mean(): of the answered ones
+    ("sum(a, b)", [4.0, 2.0, np.nan, 4.0, 8.0], [0, 0, 0, 0, 0]),
+    ("sum(a, b, min=1)", [4.0, 2.0, 10.0, 4.0, 8.0], [0, 0, 0, 0, 0]),
+    ("sum(a, b, c, min=2)", [6.0, 3.0, np.nan, 5.0, 8.0], [0, 0, 0, 0, 0]),
+    ("mean(a, b, c, min=2)", [2.0, 1.0, np.nan, 5 / 3, 8 / 3], [0, 0, 0, 0, 0]),
+    ("mean(a, b, c, min=1)", [2.0, 1.0, 5.0, 5 / 3, 8 / 3], [0, 0, 0, 0, 0]),
+    ("mean(a, 8 - b)", [3.0, 5.0, np.nan, 6.0, 6.0], [0, 0, 0, 0, 0]),
+    ("mean(a / b, c, min=1)", [(1 / 3 + 2) / 2, np.nan, np.nan, 1.0, 1.5], [0, 1, 0, 1, 0]),
+    ("mean(a, b) * 2 - 1", [3.0, 1.0, np.nan, 3.0, 7.0], [0, 0, 0, 0, 0]),
+])
+def test_compute_matches_hand_computation(nums, text, expected, zero):
+    expr = Expression.parse(text, number=True)
+    got = expr.compute(lambda n: nums[n])
+    want = np.where(np.isinf(expected), np.nan, expected)  # a division by zero is NaN
+    assert got.index.equals(nums.index) and got.dtype == float
+    np.testing.assert_allclose(got.to_numpy(), want, equal_nan=True)
+    assert not np.isinf(got).any()
+    assert expr.division_by_zero(lambda n: nums[n]).astype(int).tolist() == zero
+
+
+def test_compute_never_gives_infinity_nor_raises_on_overflow(nums):
+    big = "a" + " * 1000000000000000" * 25  # each factor is allowed; the product overflows
+    got = Expression.parse(big, number=True).compute(lambda n: nums[n])
+    assert got.isna().all() and not np.isinf(got).any()
+
+
+def test_compute_does_not_modify_the_data(nums):
+    before = nums.copy()
+    Expression.parse("mean(a, b, c, min=1) / c", number=True).compute(lambda n: nums[n])
+    pd.testing.assert_frame_equal(nums, before)
+
+
+def test_item_score_is_the_one_definition_of_a_score_with_missing_items():
+    from surveykit.questionnaire.expressions import item_score, reverse_keyed
+
+    X = np.array([[1.0, 2.0, 3.0], [4.0, np.nan, 2.0], [np.nan, np.nan, np.nan]])
+    np.testing.assert_allclose(item_score(X), [2.0, np.nan, np.nan], equal_nan=True)
+    np.testing.assert_allclose(item_score(X, min_valid=1, method="sum"), [6.0, 9.0, np.nan],
+                               equal_nan=True)
+    with pytest.raises(ValueError, match="min_valid=4 must be between 1 and the 3 items"):
+        item_score(X, min_valid=4)
+    with pytest.raises(ValueError, match="method='median'"):
+        item_score(X, method="median")
+    assert reverse_keyed(2.0, 1, 7) == 6.0

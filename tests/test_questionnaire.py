@@ -417,7 +417,16 @@ derived: [{id: d, label: D, from: b, bands: [{code: 1, label: x}]}]
     ("""
 questions: [{id: a, type: numeric, text: A}]
 derived: [{id: d, label: D}]
-""", "derived[0]", 4, "needs exactly one of 'bands' or 'rules'"),
+""", "derived[0]", 4, "needs exactly one of 'bands', 'rules', 'compute', 'construct', "
+       "'quantiles' or 'cuts'"),
+    ("""
+questions: [{id: a, type: numeric, text: A}]
+derived: [{id: d, label: D, from: a, bands: [{code: 1, label: x}], cuts: [1]}]
+""", "derived[0]", 4, "; it has 'bands' and 'cuts'"),
+    ("""
+questions: [{id: a, type: numeric, text: A}]
+derived: [{id: d, label: D, compute: "a ** 2"}]
+""", "derived[0].compute", 4, "derived 'd': operator '**' is not allowed"),
     ("""
 questions: [{id: a, type: numeric, text: A}]
 derived:
@@ -558,6 +567,29 @@ def test_json_schema_accepts_the_bundled_and_fixture_files_and_rejects_bad_ones(
     assert list(validator.iter_errors(bad))
     bad = {"id": "x", "title": "X", "questions": [{"id": "a", "type": "open", "txt": "A"}]}
     assert list(validator.iter_errors(bad))
+
+
+def test_json_schema_documents_the_derived_kinds():
+    schema = json_schema()
+    derived = schema["$defs"]["Derived"]
+    assert {"from", "bands", "rules", "compute", "construct", "scale_100", "quantiles", "cuts",
+            "labels"} <= set(derived["properties"])
+    assert "construct_" not in derived["properties"]  # the YAML key, not the Python name
+    assert "(overall - 1) / 9 * 100" in derived["properties"]["compute"]["description"]
+    quantiles = derived["properties"]["quantiles"]["anyOf"][0]
+    assert quantiles["minimum"] == 2
+    validator = Draft202012Validator(schema)
+    doc = {"id": "x", "title": "X",
+           "questions": [{"id": "a", "type": "numeric", "text": "A"}],
+           "constructs": [{"id": "c", "label": "C", "items": ["a"]}],
+           "derived": [{"id": "s", "label": "S", "compute": "a / 2"},
+                       {"id": "k", "label": "K", "construct": "c", "scale_100": True},
+                       {"id": "h", "label": "H", "from": "s", "quantiles": 2,
+                        "labels": ["low", "high"]},
+                       {"id": "b", "label": "B", "from": "s", "cuts": [1.5, 3]}]}
+    assert not list(validator.iter_errors(doc))
+    doc["derived"][2]["quantiles"] = 1
+    assert list(validator.iter_errors(doc))
 
 
 def test_json_schema_documents_the_short_code_mapping():

@@ -16,6 +16,7 @@ from scipy import optimize
 from .._util import as_list, check_columns, numeric_array, resolve_weights
 from ..errors import MeasurementError, SurveykitWarning
 from ..estimates import effective_n
+from ..questionnaire.expressions import reverse_keyed
 
 Missing = Literal["listwise", "pairwise"]
 ScaleRange = tuple[float, float] | Mapping[str, tuple[float, float]] | None
@@ -103,7 +104,7 @@ def _item_matrix(df: pd.DataFrame, items, *, reverse=None, scale_range: ScaleRan
                 raise MeasurementError(
                     f"item {c!r} has values outside its scale_range {(lo, hi)} (observed "
                     f"{obs.min():g}..{obs.max():g}); fix the range or clean the item")
-            x = lo + hi - x
+            x = reverse_keyed(x, lo, hi)
         cols.append(x)
     return items, np.column_stack(cols)
 

@@ -13,6 +13,7 @@ from scipy import stats
 
 from .._util import as_list
 from ..errors import MeasurementError
+from ..questionnaire.expressions import item_score
 from ._common import (
     ItemWarning,
     Missing,
@@ -318,7 +319,9 @@ def construct_scores(df: pd.DataFrame, constructs: Mapping[str, Sequence[str]], 
     gets a score when at least ``min_items`` of the construct's items are answered
     (default: all of them, or the questionnaire's ``min_items``); the mean
     is then over the answered items and the sum is the mean times the number of items
-    (prorated), otherwise NaN. The caller's DataFrame is not modified.
+    (prorated), otherwise NaN: :func:`surveykit.questionnaire.expressions.item_score`, the
+    definition shared with the questionnaire's ``construct:`` derived variables and its
+    ``sum()`` / ``mean()``. The caller's DataFrame is not modified.
 
     Examples
     --------
@@ -352,10 +355,5 @@ def construct_scores(df: pd.DataFrame, constructs: Mapping[str, Sequence[str]], 
         if not 1 <= need <= k:
             raise MeasurementError(f"min_items={need} for construct {name!r} must be between 1 "
                                    f"and its {k} items")
-        answered = (~np.isnan(X)).sum(axis=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(X, axis=1)
-        score = np.where(answered >= need, mean * (k if method == "sum" else 1), np.nan)
-        out[col] = score
+        out[col] = item_score(X, min_valid=need, method=method)
     return out

@@ -19,8 +19,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from .._util import repeated
 from ..errors import ExpressionError, Problem
-from .expressions import Expression
+from .expressions import MAX_NUMBER, Expression
 from .models import (
+    DERIVED_KINDS,
     QUESTION_TYPES,
     Construct,
     Derived,
@@ -235,8 +236,17 @@ def check_document(doc: Doc, source: str, line_of) -> list[Problem]:
                 order.setdefault(f"{q.id}_{o.code}", order[q.id])
     derived_ids = {d.id for _, d in doc.derived} | {k for k, v in broken.items()
                                                      if v[1] == "derived"}
+    # columns whose codes are text: no arithmetic on them (derived ones are added below)
+    text_coded = set()
+    for q in questions.values():
+        if q.type == "single":
+            scale = doc.scales.get(q.scale) if q.scale else None
+            codes = [o.code for o in (scale.codes + scale.missing if scale else q.options or [])]
+            if any(isinstance(c, str) for c in codes + [m.code for m in q.missing]):
+                text_coded.add(q.id)
 
-    def check_names(expr: Expression, path: tuple, owner: str, known: dict, position: int):
+    def check_names(expr: Expression, path: tuple, owner: str, known: dict, position: int,
+                    what: str = "rule"):
         for name in sorted(expr.names):
             if name not in known:
                 if name in derived_ids and position < doc.n_questions:
@@ -244,17 +254,23 @@ def check_document(doc: Doc, source: str, line_of) -> list[Problem]:
                             "routing may only use questions asked earlier (use the question "
                             "it is derived from)")
                 elif name in derived_ids:
-                    problem(path, f"rule of {owner} refers to derived variable {name!r}, "
+                    problem(path, f"{what} of {owner} refers to derived variable {name!r}, "
                             "which is defined later; move it above")
                 else:
-                    what = "question" if position < doc.n_questions else "variable"
-                    problem(path, f"{'routing' if position < doc.n_questions else 'rule'} of "
-                            f"{owner} refers to unknown {what} {name!r}{suggest(name, known)}")
+                    unknown = "question" if position < doc.n_questions else "variable"
+                    problem(path, f"{'routing' if position < doc.n_questions else what} of "
+                            f"{owner} refers to unknown {unknown} {name!r}"
+                            f"{suggest(name, known)}")
             elif known[name] >= position and position < doc.n_questions:
                 problem(path, f"routing of {owner} refers to {name!r}, which is asked "
                         f"{'at the same point' if known[name] == position else 'later'}; "
                         "routing may only use earlier questions")
-        for name in sorted(expr.values):
+        for name in sorted(expr.numbers):
+            kind = kinds.get(name)
+            if name in known and kind is not None and (
+                    kind not in (*_ARITHMETIC, "unknown") or name in text_coded):
+                problem(path, f"{owner}: {name!r} {_not_a_number(name, kind, questions)}")
+        for name in sorted(expr.values - expr.numbers):
             kind = kinds.get(name)
             if name in known and kind is not None and kind not in (*_COMPARABLE, "unknown"):
                 hint = {"multi": f"use selected({name}, code)",
@@ -288,28 +304,71 @@ def check_document(doc: Doc, source: str, line_of) -> list[Problem]:
     for k, (pos, kind, _) in broken.items():
         if kind == "derived":
             known[k] = pos
+    constructs = {c.id: c for _, c in doc.constructs}
     for i, d in doc.derived:
         path = ("derived", i)
         position = doc.n_questions + i
         claim(d.id, (*path, "id"), "derived variable")
-        if (d.bands is None) == (d.rules is None):
-            problem(path, f"derived variable {d.id!r} needs exactly one of 'bands' or 'rules'")
-        if d.bands is not None:
+        given = [k for k in DERIVED_KINDS
+                 if getattr(d, "construct_" if k == "construct" else k) is not None]
+        if len(given) != 1:
+            problem(path, f"derived variable {d.id!r} needs exactly one of "
+                    f"{', '.join(map(repr, DERIVED_KINDS[:-1]))} or 'cuts'"
+                    + (f"; it has {' and '.join(map(repr, given))}" if given else ""))
+        divides = {"bands", "quantiles", "cuts"} & set(given)
+        if divides:
+            kind = sorted(divides)[0]
+            from_kind = kinds.get(d.from_)
             if d.from_ is None:
-                problem(path, f"bands of {d.id!r} need 'from: <numeric question>'")
+                problem(path, f"{kind} of {d.id!r} need 'from: <numeric question or derived "
+                        "variable>'")
             elif d.from_ not in known:
                 problem((*path, "from"), f"unknown question {d.from_!r}"
                         f"{suggest(d.from_, known)}")
-            elif kinds.get(d.from_) not in (*_MEASURABLE, "derived", "unknown"):
-                problem((*path, "from"), f"bands need a numeric question; {d.from_!r} is "
-                        f"{kinds.get(d.from_)}")
+            elif d.from_ in text_coded:
+                problem((*path, "from"), f"{kind} need a numeric question; {d.from_!r} has "
+                        "text codes")
+            elif from_kind not in (*_MEASURABLE, "derived", "unknown"):
+                problem((*path, "from"), f"{kind} need a numeric question; {d.from_!r} is "
+                        f"{from_kind}")
+        elif d.from_ is not None:
+            problem((*path, "from"), "'from' applies to bands, quantiles and cuts only; "
+                    + ("rules name their variables in 'when'" if d.rules is not None else
+                       "compute names its variables in the expression"
+                       if d.compute is not None else "a construct names its items"))
+        if d.bands is not None:
             _unique_codes([b.code for b in d.bands], (*path, "bands"), problem)
             for j, b in enumerate(d.bands):
+                for end in ("min", "max"):
+                    _number_check(getattr(b, end), (*path, "bands", j, end), problem)
                 if b.min is not None and b.max is not None and b.min > b.max:
                     problem((*path, "bands", j), f"band {b.label!r} has min {b.min} > max {b.max}")
-        elif d.from_ is not None and d.rules is not None:
-            problem((*path, "from"), "'from' applies to bands only; rules name their "
-                    "variables in 'when'")
+        if d.cuts is not None:
+            for j, cut in enumerate(d.cuts):
+                _number_check(cut, (*path, "cuts", j), problem)
+            if any(b <= a for a, b in zip(d.cuts, d.cuts[1:], strict=False)):
+                problem((*path, "cuts"), f"cut points must increase, got "
+                        f"{', '.join(f'{c:g}' for c in d.cuts)}")
+        if d.labels is not None:
+            k = d.quantiles if d.quantiles is not None else (
+                len(d.cuts) + 1 if d.cuts is not None else None)
+            if k is None:
+                problem((*path, "labels"), "'labels' name the groups of quantiles or cuts; "
+                        "bands and rules carry their own labels")
+            elif len(d.labels) != k:
+                problem((*path, "labels"), f"{len(d.labels)} label(s) for {k} groups; give "
+                        "one label per group, lowest first")
+        if d.scale_100 and d.construct_ is None:
+            problem((*path, "scale_100"), "'scale_100' applies to construct scores only; "
+                    "rescale a computed number in its expression, e.g. '(x - 1) / 4 * 100'")
+        if d.compute is not None:
+            cpath = (*path, "compute")
+            expr = _parse(d.compute, cpath, f"derived {d.id!r}", problem, number=True)
+            if expr is not None:
+                check_names(expr, cpath, repr(d.id), known, position, what="compute")
+        if d.construct_ is not None:
+            _check_construct_score(d, constructs.get(d.construct_), (*path, "construct"),
+                                   doc, questions, problem, suggest)
         if d.rules is not None:
             _unique_codes([r_.code for r_ in d.rules], (*path, "rules"), problem)
             for j, rule in enumerate(d.rules):
@@ -319,6 +378,8 @@ def check_document(doc: Doc, source: str, line_of) -> list[Problem]:
                     check_names(expr, rpath, repr(d.id), known, position)
         known[d.id] = position
         kinds[d.id] = "derived"
+        if any(isinstance(c, str) for c in d.categories):
+            text_coded.add(d.id)
 
     # constructs: items exist and are numeric; reverse within items; min_items feasible
     measurable = {k for k, v in kinds.items() if v in _MEASURABLE}
@@ -448,12 +509,81 @@ def _check_report(doc: Doc, kinds: dict, questions: dict, problem, suggest) -> N
             ref(("report", name, j), qid, allowed, "question")
 
 
-def _parse(text: str, path: tuple, owner: str, problem) -> Expression | None:
+def _parse(text: str, path: tuple, owner: str, problem, number: bool = False
+           ) -> Expression | None:
     try:
-        return Expression.parse(text)
+        return Expression.parse(text, number=number)
     except ExpressionError as exc:
         problem(path, f"{owner}: {exc.problems[0].message}")
         return None
+
+
+# kinds that hold numbers (a single question only when its codes are numbers)
+_ARITHMETIC = ("grid_item", "rating", "nps", "numeric", "multi_option", "rank_option",
+               "single", "derived")
+
+
+def _not_a_number(name: str, kind: str, questions: dict) -> str:
+    """Why ``name`` cannot be used in arithmetic, and what to write instead."""
+    if kind in ("single", "derived"):
+        return (f"has text codes and cannot be used in arithmetic; compare it instead, e.g. "
+                f"'{name} == \"code\"'")
+    q = questions.get(name)
+    hint = {"multi": f"use its option columns such as {name}_1 (0 or 1), or "
+                     f"selected({name}, code)",
+            "open": f"use answered({name})",
+            "other_text": f"use answered({name})",
+            "rank": f"use one of its columns such as {name}_1"}.get(kind, "")
+    if kind == "grid" and q is not None:
+        items = ", ".join(it.id for it in q.items[:3])
+        hint = f"use its items, e.g. mean({items}, min=1)"
+    article = "an" if kind[0] in "aeiou" else "a"
+    return (f"is {article} {kind} question and cannot be used in arithmetic"
+            + (f"; {hint}" if hint else ""))
+
+
+def _number_check(value, path: tuple, problem) -> None:
+    """A number written in the document is finite and at most 1e15 in absolute value."""
+    if value is not None and not abs(value) <= MAX_NUMBER:
+        problem(path, f"{value:g} is not a usable number; give a finite number of at most "
+                "1e15 in absolute value")
+
+
+def _scale_range(item: str, questions: dict, scales: dict) -> tuple[float, float] | None:
+    """The (lowest, highest) code of a construct item's scale (None without one)."""
+    for q in questions.values():
+        if q.type == "nps" and q.id == item:
+            return (0.0, 10.0)
+        if q.id == item or (q.type == "grid" and any(it.id == item for it in q.items)):
+            scale = scales.get(getattr(q, "scale", None) or "")
+            return (scale.low, scale.high) if scale is not None else None
+    return None
+
+
+def _check_construct_score(d: Derived, c: Construct | None, path: tuple, doc: Doc,
+                           questions: dict, problem, suggest) -> None:
+    """``construct:`` names a declared construct whose reverse-keyed items have a scale;
+    ``scale_100`` needs every item on one scale."""
+    if c is None:
+        known = [c_.id for _, c_ in doc.constructs]
+        if d.construct_ not in doc.broken:
+            problem(path, f"unknown construct {d.construct_!r}{suggest(d.construct_, known)}"
+                    f"; declared constructs: {', '.join(known) or 'none'}")
+        return
+    grid_items = {it.id: it for q in questions.values() if q.type == "grid" for it in q.items}
+    ranges = {i: _scale_range(i, questions, doc.scales) for i in c.items}
+    for item in c.items:
+        reverse = item in c.reverse or (item in grid_items and grid_items[item].reverse)
+        if reverse and ranges[item] is None and (item in questions or item in grid_items):
+            problem(path, f"construct {c.id!r}: reverse-keyed item {item!r} has no scale to "
+                    "reverse it on (low + high - x); give it a scale or drop the reverse key")
+    if d.scale_100:
+        found = {i: r for i, r in ranges.items() if r is not None}
+        if len(found) < len(c.items) or len(set(found.values())) > 1:
+            shown = ", ".join(f"{i} {'no scale' if r is None else f'{r[0]:g}-{r[1]:g}'}"
+                              for i, r in ranges.items())
+            problem((*path[:-1], "scale_100"), f"scale_100 needs every item of construct "
+                    f"{c.id!r} on one scale; its items are: {shown}")
 
 
 def _unique_codes(codes: list, path: tuple, problem, what: str = "code") -> None:

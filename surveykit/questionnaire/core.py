@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .expressions import Expression
-from .models import NPS_SCALE, Code, MissingCode, QuestionnaireModel, Scale
+from ..errors import Problem, QuestionnaireError
+from .expressions import Expression, item_score, reverse_keyed
+from .models import NPS_SCALE, Code, Derived, MissingCode, QuestionnaireModel, Scale
 
 __all__ = ["Questionnaire", "Variable"]
 
@@ -52,8 +53,10 @@ class Questionnaire:
 
     Build it with :func:`surveykit.questionnaire.load_questionnaire`. Everything downstream
     asks it, rather than re-declaring: :meth:`variables` (the codebook), :meth:`question`,
-    :meth:`scale_of`, :meth:`asked` (routing masks), :meth:`derive` (bands and segments),
-    :attr:`constructs` and :attr:`roles`.
+    :meth:`scale_of`, :meth:`asked` (routing masks), :meth:`derive` (bands, segments,
+    computed numbers, construct scores, quantile groups and cuts), :meth:`derived_missing`
+    (why a derived value is missing), :meth:`construct_score`, :attr:`constructs` and
+    :attr:`roles`.
 
     Examples
     --------
@@ -95,6 +98,8 @@ class Questionnaire:
         self._routing = {q.id: Expression.parse(q.ask_if) for q in model.questions if q.ask_if}
         self._rules = {d.id: [Expression.parse(r.when) for r in d.rules]
                        for d in model.derived if d.rules}
+        self._computes = {d.id: Expression.parse(d.compute, number=True)
+                          for d in model.derived if d.compute is not None}
         self._variables = self._build_variables()
 
     # -- simple accessors -------------------------------------------------------------
@@ -226,9 +231,29 @@ class Questionnaire:
                     add(Variable(f"{q.id}_{o.code}", q.id, "rank_option", f"{label}: {o.label}",
                                  {i: f"Rank {i}" for i in range(1, n + 1)}, min=1, max=n, pii=pii))
         for d in m.derived:
-            items = d.bands or d.rules or []
-            add(Variable(d.id, d.id, "derived", d.label, {i.code: i.label for i in items}))
+            lo = hi = None
+            if d.construct_ is not None:
+                lo, hi = (0.0, 100.0) if d.scale_100 else self._construct_range(d.construct_)
+            add(Variable(d.id, d.id, "derived", d.label, d.categories, min=lo, max=hi))
         return out
+
+    def _construct_range(self, construct_id: str) -> tuple[float | None, float | None]:
+        """The lowest and highest code shared by a construct's items (None when they differ
+        or an item has no scale)."""
+        c = next((c for c in self.model.constructs if c.id == construct_id), None)
+        scales = [self._item_scale(i) for i in c.items] if c else [None]
+        ranges = {(s.low, s.high) if s is not None else None for s in scales}
+        return ranges.pop() if len(ranges) == 1 and None not in ranges else (None, None)
+
+    def _item_scale(self, item: str) -> Scale | None:
+        """The scale of a construct item, before the codebook is built (as scale_of)."""
+        for q in self.model.questions:
+            if q.type == "nps" and q.id == item:
+                return NPS_SCALE
+            if q.id == item or (q.type == "grid" and any(it.id == item for it in q.items)):
+                sid = getattr(q, "scale", None)
+                return self.model.scales.get(sid) if sid else None
+        return None
 
     # -- routing and derived variables ---------------------------------------------------
     def valid_values(self, df: pd.DataFrame, name: str) -> pd.Series:
@@ -324,41 +349,191 @@ class Questionnaire:
             d = derived.get(todo.pop())
             if d is None:
                 continue
-            names = {d.from_} if d.bands else {n for e in self._rules[d.id] for n in e.names}
-            for n in names - found:
+            for n in self._inputs(d) - found:
                 found.add(n)
                 todo.append(n)
         order = [*self._variables, *derived]
         return sorted(found, key=lambda n: order.index(n) if n in order else len(order))
 
-    def derive(self, df: pd.DataFrame) -> pd.DataFrame:
-        """Return a copy of ``df`` with every derived variable (bands, segments) added.
+    def _inputs(self, d: Derived) -> set[str]:
+        """The variables a derived variable reads directly."""
+        if d.rules is not None:
+            return {n for e in self._rules[d.id] for n in e.names}
+        if d.compute is not None:
+            return set(self._computes[d.id].names)
+        if d.construct_ is not None:
+            return set(self.construct_items(d.construct_)[0])
+        return {d.from_} if d.from_ else set()
 
-        Bands: ``min <= x <= max``; values in no band are NaN. Rules: first match wins;
-        respondents matching none are NaN.
+    def derive(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Return a copy of ``df`` with every derived variable added, in declared order.
+
+        Bands: ``min <= x <= max``, the first band that holds wins; values in no band are
+        NaN. Rules: the first match wins; respondents matching none are NaN. Compute: the
+        expression's number; missing inputs and division by zero give NaN. Construct: see
+        :meth:`construct_score`. Quantiles: codes 1..k at the unweighted sample quantiles of
+        ``from`` among the rows of ``df`` (numpy's default, linear interpolation; a value
+        on a cut point goes to the upper group). Cuts: ``x < cuts[0]`` -> 1, ...,
+        ``x >= cuts[-1]`` -> k. :meth:`derived_missing` says why a value is NaN.
+
+        Examples
+        --------
+        >>> from surveykit.questionnaire import questionnaire_from_text
+        >>> q = questionnaire_from_text('''
+        ... id: demo
+        ... title: Demo
+        ... scales: {s10: {codes: {1: Poor, 10: Excellent}}}
+        ... questions:
+        ...   - {id: a, type: rating, text: A?, scale: s10}
+        ...   - {id: b, type: rating, text: B?, scale: s10}
+        ... derived:
+        ...   - {id: index, label: Index, compute: "(a - 1) / 9 * 100"}
+        ...   - {id: high, label: High, rules: [{code: 1, label: high, when: "a + b >= 14"}]}
+        ...   - {id: half, label: Half, from: index, quantiles: 2}
+        ...   - {id: ab, label: A by B, compute: "a / (b - 5)"}
+        ... ''')
+        >>> out = q.derive(pd.DataFrame({"a": [1, 10, 7, None], "b": [5, 10, 7, 3]}))
+        >>> out[["index", "high", "half", "ab"]].round(1).values.tolist()
+        [[0.0, nan, 1.0, nan], [100.0, 1.0, 2.0, 2.0], [66.7, 1.0, 2.0, 3.5], [nan, nan, nan, nan]]
         """
+        return self._derive(df)[0]
+
+    def derived_missing(self, df: pd.DataFrame) -> pd.DataFrame:
+        """Why each derived value of ``df`` is missing: one column per derived variable.
+
+        Same rows as ``df``; a cell holds the reason where the derived value is NaN and is
+        None where it has a value: ``"missing input"`` (an input the variable reads is
+        missing, or fewer items answered than a score needs), ``"division by zero"``,
+        ``"not a finite number"`` (overflow), ``"in no band"`` or ``"no rule matched"``.
+        ``derived_missing(df).apply(pd.Series.value_counts)`` counts them.
+
+        Examples
+        --------
+        >>> from surveykit.questionnaire import questionnaire_from_text
+        >>> q = questionnaire_from_text('''
+        ... id: demo
+        ... title: Demo
+        ... questions:
+        ...   - {id: a, type: numeric, text: A?}
+        ...   - {id: b, type: numeric, text: B?}
+        ... derived:
+        ...   - {id: ratio, label: Ratio, compute: "a / b"}
+        ... ''')
+        >>> why = q.derived_missing(pd.DataFrame({"a": [1, 2, None], "b": [2, 0, 1]}))
+        >>> why["ratio"].tolist()
+        [None, 'division by zero', 'missing input']
+        """
+        return self._derive(df, explain=True)[1]
+
+    def _derive(self, df: pd.DataFrame, explain: bool = False):
         out = df.copy()
+        why: dict[str, pd.Series] = {}
         for d in self.model.derived:
-            result = pd.Series(np.nan, index=out.index, dtype=object)
-            if d.bands:
-                if d.from_ not in out.columns:
-                    raise KeyError(f"derived variable {d.id!r} needs column {d.from_!r}, "
-                                   "which is not in the data")
-                x = self.valid_values(out, d.from_)
-                for b in d.bands:
-                    hit = x.notna() & result.isna()
-                    if b.min is not None:
-                        hit &= x >= b.min
-                    if b.max is not None:
-                        hit &= x <= b.max
-                    result[hit] = b.code
-            else:
+            reason = None
+            if d.compute is not None:
+                expr = self._computes[d.id]
+                value = self._reader(expr, out)
+                result = expr.compute(value)
+                if explain:
+                    missing_input = pd.Series(False, index=out.index)
+                    for name in expr.values:
+                        missing_input |= pd.to_numeric(value(name), errors="coerce").isna()
+                    reason = np.where(expr.division_by_zero(value), "division by zero",
+                                      np.where(missing_input, "missing input",
+                                               "not a finite number"))
+            elif d.construct_ is not None:
+                result = self.construct_score(out, d.construct_, scale_100=d.scale_100)
+                reason = "missing input"
+            elif d.rules is not None:
+                result = pd.Series(np.nan, index=out.index, dtype=object)
                 for rule, expr in zip(d.rules, self._rules[d.id], strict=True):
                     hit = self._evaluate(expr, out) & result.isna()
                     result[hit] = rule.code
-            out[d.id] = pd.to_numeric(result) if all(
-                isinstance(i.code, int) for i in (d.bands or d.rules)) else result
-        return out
+                reason = "no rule matched"
+            else:
+                if d.from_ not in out.columns:
+                    raise KeyError(f"derived variable {d.id!r} needs column {d.from_!r}, "
+                                   "which is not in the data")
+                x = pd.to_numeric(self.valid_values(out, d.from_), errors="coerce")
+                result = _group(d, x)
+                reason = np.where(x.isna(), "missing input", "in no band")
+            if d.categories and all(isinstance(c, int) for c in d.categories):
+                result = pd.to_numeric(result)
+            out[d.id] = result
+            if explain:
+                why[d.id] = pd.Series(reason, index=out.index, dtype=object).where(
+                    result.isna().to_numpy(), None)
+        return out, pd.DataFrame(why, index=df.index,
+                                 columns=[d.id for d in self.model.derived])
+
+    def _reader(self, expr: Expression, df: pd.DataFrame):
+        def value(name):
+            if name not in df.columns:
+                raise KeyError(f"column {name!r} used in {expr.text!r} is not in the data")
+            return self.valid_values(df, name)
+
+        return value
+
+    def construct_score(self, df: pd.DataFrame, construct_id: str, *,
+                        scale_100: bool = False) -> pd.Series:
+        """The score of a construct: the mean of its answered items, reverse keys applied.
+
+        Reverse-keyed items (the construct's ``reverse`` and ``reverse: true`` grid items)
+        are re-coded ``low + high - x`` on their scale; declared missing codes are missing.
+        A respondent is scored when at least the construct's ``min_items`` items are
+        answered (default: half, rounded up), else NaN. ``scale_100`` rescales the score to
+        0-100 from the lowest and highest code of the items' (common) scale. The same
+        definition as ``surveykit.measurement.construct_scores``
+        (:func:`~surveykit.questionnaire.expressions.item_score`).
+
+        Examples
+        --------
+        >>> from surveykit.questionnaire import questionnaire_from_text
+        >>> q = questionnaire_from_text('''
+        ... id: demo
+        ... title: Demo
+        ... scales: {s5: {codes: {1: Bad, 2: Poor, 3: OK, 4: Good, 5: Great}, missing: {9: DK}}}
+        ... questions:
+        ...   - id: g
+        ...     type: grid
+        ...     text: Rate
+        ...     scale: s5
+        ...     items: [{id: a, text: A}, {id: b, text: B, reverse: true}, {id: c, text: C}]
+        ... constructs: [{id: value, label: Value, items: [a, b, c], min_items: 2}]
+        ... ''')
+        >>> df = pd.DataFrame({"a": [5, 4, 2], "b": [1, 9, 3], "c": [4, None, None]})
+        >>> q.construct_score(df, "value").round(3).tolist()  # b reversed: 5, DK, 3
+        [4.667, nan, 2.5]
+        >>> q.construct_score(df, "value", scale_100=True).round(1).tolist()
+        [91.7, nan, 37.5]
+        """
+        c = next((c for c in self.model.constructs if c.id == construct_id), None)
+        if c is None:
+            raise KeyError(f"no construct {construct_id!r} in questionnaire {self.id!r}")
+        items, rev = self.construct_items(construct_id)
+        columns = []
+        for item in items:
+            if item not in df.columns:
+                raise KeyError(f"construct {construct_id!r} needs column {item!r}, which is "
+                               "not in the data")
+            x = pd.to_numeric(self.valid_values(df, item), errors="coerce").to_numpy(float)
+            if item in rev:
+                scale = self.scale_of(item)
+                if scale is None:
+                    raise QuestionnaireError(Problem(
+                        f"reverse-keyed item {item!r} of construct {construct_id!r} has no "
+                        "scale to reverse it on", file=self.source))
+                x = reverse_keyed(x, scale.low, scale.high)
+            columns.append(x)
+        score = item_score(np.column_stack(columns), min_valid=c.required_items)
+        if scale_100:
+            low, high = self._construct_range(construct_id)
+            if low is None:
+                raise QuestionnaireError(Problem(
+                    f"construct {construct_id!r} cannot be rescaled to 0-100: its items do "
+                    "not share one scale", file=self.source))
+            score = (score - low) / (high - low) * 100
+        return pd.Series(score, index=df.index, name=construct_id)
 
     def construct_items(self, construct_id: str) -> tuple[list[str], list[str]]:
         """``(items, reverse_keyed_items)`` of a construct, from the construct and its grids."""
@@ -375,6 +550,30 @@ class Questionnaire:
         if var is None:
             return {}
         return {**var.value_labels, **{c: m.label for c, m in var.missing_codes.items()}}
+
+
+def _group(d: Derived, x: pd.Series) -> pd.Series:
+    """Codes of bands, quantile groups or cut bands of ``x`` (NaN outside every band)."""
+    result = pd.Series(np.nan, index=x.index, dtype=object)
+    if d.bands is not None:
+        for b in d.bands:
+            hit = x.notna() & result.isna()
+            if b.min is not None:
+                hit &= x >= b.min
+            if b.max is not None:
+                hit &= x <= b.max
+            result[hit] = b.code
+        return result
+    if d.quantiles is not None:
+        valid = x.dropna().to_numpy(dtype=float)
+        if not valid.size:
+            return result
+        cuts = np.quantile(valid, [i / d.quantiles for i in range(1, d.quantiles)])
+    else:
+        cuts = np.asarray(d.cuts, dtype=float)
+    values = x.to_numpy(dtype=float)
+    codes = 1 + (values[:, None] >= cuts[None, :]).sum(axis=1)
+    return result.mask(x.notna(), pd.Series(codes, index=x.index, dtype=object))
 
 
 def _labels(options) -> dict:

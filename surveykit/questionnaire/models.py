@@ -314,7 +314,8 @@ class Derived(_Model):
                                                  if i == k else "") for i in range(1, k + 1)]
         elif self.cuts is not None:
             c = [f"{x:g}" for x in self.cuts]
-            words = ([f"below {c[0]}"] + [f"{a} to under {b}" for a, b in zip(c, c[1:])]
+            words = ([f"below {c[0]}"]
+                     + [f"{a} to under {b}" for a, b in zip(c, c[1:], strict=False)]
                      + [f"{c[-1]} or more"])
         else:
             return {}

@@ -4,8 +4,9 @@ Both formats hold the same content, built once by :func:`_document`: a header (t
 version, language), the questions block by block (numbered, with text, type, answer options
 and scales with their codes, missing codes marked, grid items with reverse keying marked,
 numeric ranges and units, routing in plain words, PII marked), then the codebook (one row per
-data column, from :meth:`Questionnaire.codebook`), the derived variables (bands and rules in
-plain words), the constructs and the roles.
+data column, from :meth:`Questionnaire.codebook`), the derived variables (bands, rules,
+computed numbers, construct scores, quantile groups and cuts, in plain words), the constructs
+and the roles.
 
 The HTML is self-contained (inline CSS, no scripts, no external links), prints cleanly on A4
 and escapes every text through jinja2's autoescaping. Routing is put in words from the
@@ -23,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from .._util import atomic_write
 from ..errors import ReportError
 from .core import Questionnaire
-from .expressions import Expression, constant_value
+from .expressions import SCORES, Expression, constant_value
 from .models import NPS_SCALE
 
 __all__ = ["describe_condition", "render_html", "render_markdown", "write_document"]
@@ -157,9 +158,39 @@ class _Words:
         """``(variable name or None, words)`` of a comparison operand."""
         if isinstance(node, ast.Name):
             return node.id, self.label(node.id)
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Call) and node.func.id not in SCORES:
             return None, self.call(node)
-        return None, ""
+        return None, self.number(node)
+
+    def number(self, node, parent: ast.BinOp | None = None, right: bool = False) -> str:
+        """Arithmetic in words: labels for names, ``x`` for ``*``, scores spelt out."""
+        if isinstance(node, ast.Name):
+            return self.label(node.id)
+        if isinstance(node, ast.Constant):
+            return _num(node.value)
+        if isinstance(node, ast.UnaryOp):
+            inner = self.number(node.operand)
+            if isinstance(node.operand, ast.BinOp):
+                inner = f"({inner})"
+            return f"-{inner}" if isinstance(node.op, ast.USub) else inner
+        if isinstance(node, ast.BinOp):
+            text = (f"{self.number(node.left, node)} {_ARITH_WORDS[type(node.op)]} "
+                    f"{self.number(node.right, node, right=True)}")
+            if parent is not None and (_RANK[type(node.op)] < _RANK[type(parent.op)] or (
+                    right and _RANK[type(node.op)] == _RANK[type(parent.op)])):
+                return f"({text})"
+            return text
+        if isinstance(node, ast.Call) and node.func.id in SCORES:
+            parts = [self.number(a) for a in node.args]
+            listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 \
+                else parts[0]
+            need = next((kw.value.value for kw in node.keywords), len(parts))
+            how = "the mean of" if node.func.id == "mean" else "the sum (prorated) of"
+            k = len(parts)
+            answered = ("answered" if k == 1 else "both answered" if need == k == 2 else
+                        f"all {k} answered" if need == k else f"at least {need} of {k} answered")
+            return f"{how} {listed} ({answered})"
+        return ast.unparse(node)  # not reached for validated expressions
 
     def compare(self, node: ast.Compare) -> str:
         op = node.ops[0]
@@ -181,8 +212,7 @@ class _Words:
         # a <= x <= b  ->  "x is between a and b"
         if (len(node.ops) == 2 and all(isinstance(o, ast.LtE) for o in node.ops)
                 and isinstance(operands[1], ast.Name)
-                and not isinstance(operands[0], ast.Name | ast.Call)
-                and not isinstance(operands[2], ast.Name | ast.Call)):
+                and _is_constant(operands[0]) and _is_constant(operands[2])):
             name, label = self.operand(operands[1])
             return (f"{label} is between {self.ordinal_value(name, constant_value(operands[0]))}"
                     f" and {self.ordinal_value(name, constant_value(operands[2]))}")
@@ -192,17 +222,25 @@ class _Words:
         return " and ".join(parts)
 
     def pair(self, left, op: type, right) -> str:
-        is_var = (ast.Name, ast.Call)
-        if not isinstance(left, is_var) and isinstance(right, is_var):
+        if _is_constant(left) and not _is_constant(right):
             left, right, op = right, left, _FLIP[op]
         name, label = self.operand(left)
-        if isinstance(right, is_var):
+        if not _is_constant(right):
             _, other = self.operand(right)
         elif op in (ast.Eq, ast.NotEq):
             other = self.value(name, constant_value(right))
         else:
             other = self.ordinal_value(name, constant_value(right))
         return f"{label} {_OPS[op]} {other}"
+
+
+_ARITH_WORDS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "\u00d7", ast.Div: "/"}
+_RANK = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.Div: 2}
+
+
+def _is_constant(node) -> bool:
+    return isinstance(node, ast.Constant) or (isinstance(node, ast.UnaryOp)
+                                              and isinstance(node.operand, ast.Constant))
 
 
 def _num(x) -> str:
@@ -242,18 +280,7 @@ def _document(q: Questionnaire) -> dict:
             "reverse": bool(row["reverse"]), "pii": bool(row["pii"]),
         })
 
-    derived = []
-    for d in m.derived:
-        if d.bands is not None:
-            unit = getattr(_safe_question(q, d.from_), "unit", None) if d.from_ else None
-            entries = [{"code": _num(b.code), "label": b.label,
-                        "rule": _band_words(b.min, b.max, unit)} for b in d.bands]
-            how = f"Bands of {words.label(d.from_)} ({d.from_}); the first band that holds wins"
-        else:
-            entries = [{"code": _num(r.code), "label": r.label,
-                        "rule": describe_condition(q, r.when)} for r in d.rules or []]
-            how = "Rules, tried in order; the first that holds wins; no match is missing"
-        derived.append({"id": d.id, "label": d.label, "how": how, "entries": entries})
+    derived = [_derived_view(q, words, d) for d in m.derived]
 
     constructs = []
     for c in m.constructs:
@@ -285,6 +312,59 @@ def _document(q: Questionnaire) -> dict:
         "n_columns": len(variables), "blocks": blocks, "codebook": codebook,
         "derived": derived, "constructs": constructs, "roles": roles,
     }
+
+
+def _derived_view(q: Questionnaire, words: _Words, d) -> dict:
+    """How a derived variable is made, in plain words, and its codes (none for a number)."""
+    unit = getattr(_safe_question(q, d.from_), "unit", None) if d.from_ else None
+    source = f"{words.label(d.from_)} ({d.from_})" if d.from_ else ""
+    entries = [{"code": _num(c), "label": lab, "rule": ""} for c, lab in d.categories.items()]
+    if d.bands is not None:
+        entries = [{"code": _num(b.code), "label": b.label,
+                    "rule": _band_words(b.min, b.max, unit)} for b in d.bands]
+        how = f"Bands of {source}; the first band that holds wins"
+    elif d.rules is not None:
+        entries = [{"code": _num(r.code), "label": r.label,
+                    "rule": describe_condition(q, r.when)} for r in d.rules]
+        how = "Rules, tried in order; the first that holds wins; no match is missing"
+    elif d.compute is not None:
+        how = (f"Computed as {words.number(Expression.parse(d.compute, number=True).tree.body)}"
+               "; missing when an input is missing or on division by zero")
+    elif d.construct_ is not None:
+        c = next(c for c in q.constructs if c.id == d.construct_)
+        items, reverse = q.construct_items(c.id)
+        rev = f"; reverse-keyed: {', '.join(reverse)}" if reverse else ""
+        how = (f"Mean of {c.label} items ({', '.join(items)}{rev}), at least "
+               f"{c.required_items} of {len(items)} answered")
+        scale = q.scale_of(items[0])
+        if d.scale_100 and scale is not None:  # the check makes every item share this scale
+            how += f", rescaled to 0-100 from the scale's {_num(scale.low)}-{_num(scale.high)}"
+    elif d.quantiles is not None:
+        k = d.quantiles
+        how = (("Median split" if k == 2 else f"{k} groups at the quantiles")
+               + f" of {source}: unweighted sample quantiles of the data analysed; a value on "
+               "a cut point goes to the upper group")
+        for i, e in enumerate(entries, start=1):
+            if k == 2:
+                e["rule"] = "below the median" if i == 1 else "the median or above"
+            else:
+                end = " (lowest)" if i == 1 else " (highest)" if i == k else ""
+                e["rule"] = f"{_ordinal(i)} of {k} groups{end}"
+    else:
+        tail = f" {unit}" if unit else ""
+        c = [_num(x) for x in d.cuts]
+        rules = ([f"below {c[0]}{tail}"]
+                 + [f"{a} to under {b}{tail}" for a, b in zip(c, c[1:], strict=False)]
+                 + [f"{c[-1]}{tail} or more"])
+        for e, rule in zip(entries, rules, strict=True):
+            e["rule"] = rule
+        how = (f"Cut points {', '.join(c)} of {source}; a value on a cut point goes to the "
+               "upper band")
+    return {"id": d.id, "label": d.label, "how": how, "entries": entries}
+
+
+def _ordinal(i: int) -> str:
+    return f"{i}{'th' if 10 <= i % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(i % 10, 'th')}"
 
 
 def _safe_question(q: Questionnaire, qid: str):
@@ -466,11 +546,12 @@ def render_markdown(q: Questionnaire) -> str:
     if doc["derived"]:
         out += ["## Derived variables", ""]
         for d in doc["derived"]:
-            out += [f"### {_md_code(d['id'])} {_md(d['label'])}", "", _md(d["how"]) + ".", "",
-                    "| Code | Label | When |", "|---:|---|---|"]
-            out += [f"| {_md(e['code'])} | {_md(e['label'])} | {_md(e['rule'])} |"
-                    for e in d["entries"]]
-            out.append("")
+            out += [f"### {_md_code(d['id'])} {_md(d['label'])}", "", _md(d["how"]) + ".", ""]
+            if d["entries"]:  # a computed number or score has no codes
+                out += ["| Code | Label | When |", "|---:|---|---|"]
+                out += [f"| {_md(e['code'])} | {_md(e['label'])} | {_md(e['rule'])} |"
+                        for e in d["entries"]]
+                out.append("")
     if doc["constructs"]:
         out += ["## Constructs", "", "| Construct | Items | Reverse-keyed | Minimum answered |",
                 "|---|---|---|---|"]

@@ -47,6 +47,8 @@ RULES: dict[str, tuple[str, str]] = {
     "asked_not_answered": ("error", "required answer missing though asked"),
     "straight_lining": ("warning", "the same code on every answered item of a grid"),
     "speeder": ("warning", "interview much shorter than the median"),
+    "derived_missing": ("info", "a computed number or construct score is empty: a missing "
+                        "input or a division by zero"),
 }
 TABLE_COLUMNS = ["respondent", "question", "rule", "severity", "value", "message", "row"]
 _PII = "[pii hidden]"
@@ -173,7 +175,9 @@ def check_responses(questionnaire: Questionnaire, df: pd.DataFrame, *,
     ``too_many_choices``, ``answered_not_asked`` (per question; other-specify text without
     its option), ``asked_not_answered`` (required questions; per item for grids, no option
     ticked for multi-response; a declared missing code counts as an answer),
-    ``straight_lining`` and ``speeder`` (warnings). Routing findings are suppressed for
+    ``straight_lining`` and ``speeder`` (warnings), ``derived_missing`` (info: a ``compute``
+    or ``construct`` derived variable left empty, and why; on the values with invalid ones
+    set to NaN, as clean() will). Routing findings are suppressed for
     respondents whose routing reads an invalid value (see the module notes).
 
     Examples
@@ -200,6 +204,7 @@ def check_responses(questionnaire: Questionnaire, df: pd.DataFrame, *,
     asked_not_answered    error            6         6
        straight_lining  warning            6         6
                speeder  warning            6         6
+       derived_missing     info            0         0
     >>> result.table.query("rule == 'speeder'")[["respondent", "value"]]
        respondent value
     1      100140   160
@@ -338,6 +343,7 @@ class _Checker:
         self.routing()
         self.straight_lining()
         self.speeders()
+        self.derived_missing()
 
     def columns(self) -> None:
         self.ran.update({"missing_column", "unknown_column"})
@@ -568,6 +574,29 @@ class _Checker:
                  f"(= {_show(round(cut, 1))}); review the interview (clean() flags it, drops "
                  "it only if asked)")
 
+    def derived_missing(self) -> None:
+        """Computed numbers and construct scores left empty: missing input or division by
+        zero (Questionnaire.derived_missing), on the values with invalid ones as NaN."""
+        self.ran.add("derived_missing")
+        numbers = [d for d in self.q.derived if d.kind in ("compute", "construct")]
+        if not numbers:
+            return
+        frame = self.df.copy()
+        for c, bad in self.invalid.items():
+            if c in frame.columns and bad.any():
+                frame[c] = frame[c].mask(bad)
+        try:
+            why = self.q.derived_missing(frame)
+        except (KeyError, ExpressionError):
+            return  # a column it needs is missing: reported as missing_column
+        for d in numbers:
+            reason = why[d.id].to_numpy(dtype=object)
+            absent = {c: np.isnan(self.valid(c)) for c in self.q.defining_variables(d.id)
+                      if c in frame.columns}
+            self.hit("derived_missing", d.id, pd.notna(reason), lambda p: None,
+                     lambda p, v, d=d, r=reason, a=absent: f"{d.id} ({d.label}) is empty: "
+                     f"{r[p]}{_gone(a, p) if r[p] == 'missing input' else ''}")
+
     # -- result ------------------------------------------------------------------------
     def result(self, wanted: list[str]) -> CheckResult:
         cols = {c: [] for c in (*TABLE_COLUMNS, "_pos", "_q", "_r")}
@@ -645,6 +674,11 @@ def routing_mask(q: Questionnaire, qu, df: pd.DataFrame, invalid: dict[str, np.n
 
 
 # -- formatting ------------------------------------------------------------------------------
+def _gone(absent: dict[str, np.ndarray], p: int) -> str:
+    gone = [c for c, a in absent.items() if a[p]]
+    return f" (no valid answer: {', '.join(gone)})" if gone else ""
+
+
 def _is_number(code) -> bool:
     return isinstance(code, int | float | np.integer | np.floating) and not isinstance(code, bool)
 
