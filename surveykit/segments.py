@@ -88,14 +88,14 @@ def apriori_segments(df: pd.DataFrame, segment: str | None = None, *, questionna
             raise SegmentationError(f"{segment!r} is not a derived variable of questionnaire "
                                     f"{questionnaire.id!r}; it has: {', '.join(derived) or 'none'}")
         d = derived[segment]
-        items = d.rules or d.bands or []
+        categories = d.categories
         try:
             codes = questionnaire.derive(df)[segment]
         except KeyError as exc:
             raise SegmentationError(f"derived variable {segment!r} needs a column that is not "
                                     f"in the data: {exc.args[0]}") from None
-        labels = {i.code: i.label for i in items}
-        cats = [i.label for i in items]
+        labels = dict(categories)
+        cats = list(categories.values())
         out = codes.map(lambda c: labels.get(c, labels.get(_num(c))) if pd.notna(c) else None)
         name = segment
     else:

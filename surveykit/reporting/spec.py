@@ -468,10 +468,11 @@ def _expander(q):
 
 
 def default_banner(q) -> list[str]:
-    """Every single, multi, rating, NPS and grid question without ``pii`` (and the derived
-    variables with bands or rules): what the tab book tabulates when nothing is declared."""
+    """Every single, multi, rating, NPS and grid question without ``pii`` (and the
+    categorical derived variables: bands, rules, quantiles, cuts): what the tab book
+    tabulates when nothing is declared."""
     out = [qq.id for qq in q.questions if qq.type in BANNER_TYPES and not qq.pii]
-    out += [d.id for d in q.derived if d.bands or d.rules]
+    out += [d.id for d in q.derived if d.categories]
     return out
 
 
