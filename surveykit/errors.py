@@ -98,5 +98,9 @@ class ReportError(SurveykitError):
     """The reporting pipeline was called with bad parameters or could not run."""
 
 
+class PLSError(SurveykitError):
+    """A PLS path model is unusable (unknown item, cycle, constant item, no convergence...)."""
+
+
 class SurveykitWarning(UserWarning):
     """Base class of surveykit's warnings (Heywood cases, high VIF, low bases...)."""
