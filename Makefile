@@ -42,6 +42,7 @@ bench: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/surveykit simulate --out data/demo
+	@for s in employee_engagement product_feedback satisfaction_index; do $(BIN)/surveykit simulate --questionnaire questionnaires/$$s.yaml --truth data/$$s/simulation.yaml --out data/$$s || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check surveykit tests benchmarks

@@ -63,18 +63,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exit 1 when any error-severity finding is present")
     p.set_defaults(func=_cmd_check)
 
-    p = _command(sub, "simulate", "regenerate the demo survey from its seed",
+    p = _command(sub, "simulate", "regenerate a simulated survey from its seed",
                  "Simulate respondents from a questionnaire and a declared ground truth; "
-                 "writes responses, targets, truth and the planted problems. Byte-for-byte "
-                 "reproducible from --seed.",
-                 example="surveykit simulate --n 4000 --seed 20261122 --out data/demo")
+                 "writes responses, targets, truth (and for the PC demo the planted problems "
+                 "and CRM extract). Byte-for-byte reproducible from --seed. With --truth the "
+                 "ground truth, n and seed come from a truth file.",
+                 example="surveykit simulate --n 4000 --seed 20261122 --out data/demo\n"
+                         "  surveykit simulate --questionnaire questionnaires/"
+                         "employee_engagement.yaml \\\n      --truth data/employee_engagement/"
+                         "simulation.yaml --out data/employee_engagement")
     p.add_argument("--questionnaire", type=Path,
                    default=Path("questionnaires/pc_customers.yaml"),
                    help="questionnaire YAML (default %(default)s)")
-    p.add_argument("--n", type=int, default=4000, help="respondents (default %(default)s)")
-    p.add_argument("--seed", type=int, default=20261122, help="random seed (default %(default)s)")
-    p.add_argument("--out", type=Path, default=Path("data/demo"),
-                   help="folder (default %(default)s)")
+    p.add_argument("--truth", type=Path, metavar="YAML",
+                   help="declared ground truth file (format: surveykit.simulate.truth_file)")
+    p.add_argument("--n", type=int, help="respondents (default 4000, or the truth file's n)")
+    p.add_argument("--seed", type=int,
+                   help="random seed (default 20261122, or the truth file's seed)")
+    p.add_argument("--out", type=Path,
+                   help="folder (default data/demo, or the truth file's folder)")
     p.set_defaults(func=_cmd_simulate)
 
     p = _command(sub, "report", "per-segment HTML findings and an index page",
@@ -162,10 +169,16 @@ def _cmd_check(args) -> int:
 
 def _cmd_simulate(args) -> int:
     from .questionnaire import load_questionnaire
-    from .simulate import write_demo
+    from .simulate import write_demo, write_from_truth
 
     q = load_questionnaire(args.questionnaire)
-    written = write_demo(q, args.out, n=args.n, seed=args.seed)
+    if args.truth is not None:
+        written = write_from_truth(q, args.truth, args.out or args.truth.parent, n=args.n,
+                                   seed=args.seed)
+    else:
+        written = write_demo(q, args.out or Path("data/demo"),
+                             n=4000 if args.n is None else args.n,
+                             seed=20261122 if args.seed is None else args.seed)
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -18,16 +18,23 @@ duplicate ids). Population values (``truth["population"]``) come from a very lar
 the POPULATION composition, so they are what a well-weighted estimate should approach.
 
 For any other questionnaire the generator is generic (plausible codes on every scale, routing
-obeyed via :meth:`Questionnaire.asked`), and ``truth`` only records what was done.
+obeyed via :meth:`Questionnaire.asked`), and ``truth`` only records what was done, unless a
+truth file declares the model: :func:`simulate_from_truth` reads one
+(``data/<survey>/simulation.yaml``; format in :mod:`surveykit.simulate.truth_file`) and
+draws segments, latent constructs, per-segment drivers of the outcome, loyalty links,
+multi-response use and themed open answers from it.
 
-:func:`write_demo` writes the demo folder byte-for-byte reproducibly from its seed; the
-``surveykit simulate`` command calls it.
+:func:`write_demo` writes the demo folder byte-for-byte reproducibly from its seed, and
+:func:`write_from_truth` a folder simulated from a truth file; the ``surveykit simulate``
+command calls them.
 """
 
 from __future__ import annotations
 
+from .declared import TRUTH_FILES, simulate_from_truth, write_from_truth
 from .engine import DEMO_FILES, PROBLEM_RULES, Simulation, SimulationError, simulate, write_demo
 from .truth import default_truth
 
 __all__ = ["Simulation", "SimulationError", "simulate", "default_truth", "write_demo",
-           "PROBLEM_RULES", "DEMO_FILES"]
+           "simulate_from_truth", "write_from_truth", "PROBLEM_RULES", "DEMO_FILES",
+           "TRUTH_FILES"]
