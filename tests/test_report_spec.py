@@ -84,8 +84,11 @@ def test_the_index_metric_rescales_estimates_and_differences_to_0_100():
     q = _q("report: {metrics: [{column: cusa, stat: index}]}")
     m = ReportSpec.resolve(q).metrics[0]
     frame = pd.DataFrame({"estimate": [5.5], "ci_low": [1.0], "ci_high": [10.0],
-                          "se": [0.9], "difference": [-0.9]})
+                          "se": [0.9], "difference": [-0.9], "reference": ["total"],
+                          "reference_estimate": [6.4], "p_value": [0.03]})
     got = m.rescale(frame)
+    assert got["reference"].tolist() == ["total"] and got["p_value"].tolist() == [0.03]
+    assert got["reference_estimate"].tolist() == pytest.approx([60.0])
     assert got["estimate"].tolist() == [50.0] and got["ci_low"].tolist() == [0.0]
     assert got["ci_high"].tolist() == [100.0]
     assert got["se"].tolist() == pytest.approx([10.0])

@@ -81,10 +81,10 @@ class Metric:
         low, high = self.index
         f = 100.0 / (high - low)
         out = frame.copy()
-        for col in ("estimate", "ci_low", "ci_high", "reference"):
+        for col in ("estimate", "ci_low", "ci_high", "reference_estimate"):
             if col in out:
                 out[col] = (out[col] - low) * f
-        for col in ("se", "difference", "diff_ci_low", "diff_ci_high"):
+        for col in ("se", "difference"):
             if col in out:
                 out[col] = out[col] * f
         return out
