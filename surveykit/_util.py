@@ -173,3 +173,96 @@ def repeated(items) -> list:
             dup.append(item)
         seen.add(item)
     return dup
+
+
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP CSV
+#: injection): ``=``, ``+``, ``-``, ``@``, tab and carriage return.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def looks_like_formula(value) -> bool:
+    """True for text that a spreadsheet would run as a formula: the one rule every
+    spreadsheet and CSV writer of surveykit applies (numbers are never formulas).
+
+    Examples
+    --------
+    >>> [looks_like_formula(v) for v in ("=1+2", "-x", "@SUM(A1)", "ok", -3, "'=1")]
+    [True, True, True, False, False, False]
+    """
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def csv_safe(value):
+    """A CSV cell that no spreadsheet runs: text that :func:`looks_like_formula` gets a
+    leading apostrophe (``=cmd|'/c calc'!A1`` -> ``'=cmd|'/c calc'!A1``); text that already
+    is such an escape (apostrophes, then a formula character) gets one more, so that
+    :func:`csv_unescape` gives the original back. Numbers (negative ones too) and missing
+    values are returned as they are.
+
+    Examples
+    --------
+    >>> csv_safe("=1+2"), csv_safe("'=1+2"), csv_safe("it's"), csv_safe(-3.5)
+    ("'=1+2", "''=1+2", "it's", -3.5)
+    >>> csv_unescape(csv_safe("''-x")) == "''-x"
+    True
+    """
+    if isinstance(value, str) and looks_like_formula(value.lstrip("'")):
+        return "'" + value
+    return value
+
+
+def csv_unescape(value):
+    """Undo :func:`csv_safe`: drop one leading apostrophe from text that is apostrophes
+    followed by a formula character; anything else is returned as it is."""
+    if isinstance(value, str) and value.startswith("'") and looks_like_formula(
+            value.lstrip("'")):
+        return value[1:]
+    return value
+
+
+def csv_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose column names and text cells pass through :func:`csv_safe`,
+    ready for ``to_csv``; numeric columns are untouched (numbers stay numbers)."""
+    out = df.copy()
+    out.attrs = {}
+    for j in range(out.shape[1]):
+        col = out.iloc[:, j]
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            values = col.to_numpy(dtype=object, na_value=None)
+            if any(map(looks_like_formula, (v.lstrip("'") if isinstance(v, str) else v
+                                            for v in values))):
+                out.isetitem(j, pd.Series([csv_safe(v) for v in values], index=out.index,
+                                          dtype=object))
+    out.columns = [csv_safe(c) for c in out.columns]
+    return out
+
+
+def xlsx_text(cell):
+    """Mark an openpyxl cell whose text :func:`looks_like_formula` as a text cell
+    (``data_type 's'`` with Excel's quote prefix), so it is shown, stored and read back
+    as the exact text and never run; other cells are left alone. Returns the cell."""
+    if looks_like_formula(cell.value):
+        cell.data_type = "s"
+        cell.quotePrefix = True
+    return cell
+
+
+def to_safe_csv(df: pd.DataFrame, *, sep: str = ",") -> str:
+    """``df`` as CSV text (no index) that no spreadsheet runs and that reads back cell for
+    cell: text cells and column names pass through :func:`csv_safe`; a file with a
+    carriage return inside a text cell gets CRLF line ends, because Python's csv writer
+    quotes such a cell only when the line terminator holds one (with ``\\n`` alone the cell
+    would split the row when read back).
+
+    Examples
+    --------
+    >>> print(to_safe_csv(pd.DataFrame({"id": [1, 2], "answer": ["=1+2", "fine"]})), end="")
+    id,answer
+    1,'=1+2
+    2,fine
+    """
+    out = csv_safe_frame(df)
+    cr = any(out.iloc[:, j].map(lambda v: isinstance(v, str) and "\r" in v).any()
+             for j in range(out.shape[1]) if not pd.api.types.is_numeric_dtype(out.iloc[:, j]))
+    cr = cr or any(isinstance(c, str) and "\r" in c for c in out.columns)
+    return out.to_csv(index=False, sep=sep, lineterminator="\r\n" if cr else "\n")

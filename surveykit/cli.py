@@ -160,9 +160,10 @@ def _cmd_check(args) -> int:
     result = check_responses(q, df)
     print(result.summary_text())
     if args.out:
-        from ._util import atomic_write
+        from ._util import atomic_write, to_safe_csv
 
-        atomic_write(args.out, result.table.to_csv(index=False))
+        # values are copied from the data: text a spreadsheet would run gets a leading '
+        atomic_write(args.out, to_safe_csv(result.table).encode("utf-8"))
         print(f"wrote {len(result.table)} findings to {args.out}")
     return 1 if args.strict and result.n_errors else 0
 

@@ -16,6 +16,7 @@ number of respondents, R ``svymean(..., deff = "replace")``:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,7 +25,7 @@ import pandas as pd
 from scipy import stats as st
 
 from ._util import as_list, check_columns, resolve_weights
-from .errors import EstimationError
+from .errors import EstimationError, SurveykitWarning
 
 __all__ = ["effective_n", "estimate", "compare", "STATS"]
 
@@ -94,13 +95,22 @@ def _group_codes(s: pd.Series) -> tuple[np.ndarray, list]:
 
 
 def _numeric(df: pd.DataFrame, col: str) -> np.ndarray:
+    """The column as floats (NaN = missing); infinite values are refused, not dropped."""
     s = df[col]
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.to_numpy(dtype=float)
     if not pd.api.types.is_numeric_dtype(s.dtype):
         raise EstimationError(f"column {col!r} is not numeric (dtype {s.dtype}); estimates "
                               f"need numeric codes - recode it first")
-    return s.to_numpy(dtype=float, na_value=np.nan)
+    x = s.to_numpy(dtype=float, na_value=np.nan)
+    inf = np.isinf(x)
+    if inf.any():
+        rows = ", ".join(map(repr, df.index[inf][:5].tolist()))
+        raise EstimationError(f"column {col!r} holds {int(inf.sum())} infinite value(s) (row(s) "
+                              f"{rows}{', ...' if inf.sum() > 5 else ''}); an infinite answer "
+                              "is not missing and cannot be averaged: set it to NaN (missing) "
+                              "or fix the source")
+    return x
 
 
 def margin_of_error(n_eff, *, p: float = 0.5, level: float = 0.95) -> float:
@@ -222,7 +232,8 @@ class _Sums:
             var = N / (N - 1) * sz2
             s2 = n / (n - 1) * np.maximum(Syy - 2 * m * Sy + m * m * W, 0.0) / W
             neff = W * W / W2
-        return S / W, var, s2, n, W, neff
+            est = S / W  # NaN for a group without answers (W = 0)
+        return est, var, s2, n, W, neff
 
 
 def _calibrated_var(y, w, g, G, N, means, cal, *, rest: bool = False) -> np.ndarray:
@@ -322,7 +333,9 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
         with-replacement linearisation SE (R ``svydesign(ids=~1, weights=~w)``).
     by : str or list of str, optional
         Grouping (banner) variables; each gives one row per group value (columns ``by``,
-        ``group``). Rows with a missing group value are left out of that banner.
+        ``group``). Rows with a missing group value are left out of that banner. A group
+        whose respondents all lack an answer (n = 0) has no estimate: it is left out,
+        listed in ``.attrs["empty_groups"]`` and named in a SurveykitWarning.
     codes, scale, box : optional
         See ``stat``.
     level : float
@@ -344,8 +357,9 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
     Raises
     ------
     EstimationError
-        Unknown column, non-numeric column, NPS values outside 0..10, top-box without a
-        scale, bad ``stat`` / ``level`` / ``ci``.
+        Unknown column, non-numeric column, infinite values (set them to NaN to treat
+        them as missing), NPS values outside 0..10, top-box without a scale, bad
+        ``stat`` / ``level`` / ``ci``.
 
     Examples
     --------
@@ -378,6 +392,7 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
         codes_b, levels_b = _group_codes(df[b])
         banners.append((b, codes_b, levels_b))
     frames = []
+    empty: dict[tuple[str, str], list] = {}
     for col in cols:
         outs = _outcomes(df, col, stat, codes, scale, box)
         for category, y in outs:
@@ -411,10 +426,21 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
                               "deff": deff})
                 f = pd.DataFrame(frame)
                 if b is not None:
+                    if category is None or not empty.get((col, b)):
+                        missing = [levels[k] for k in np.flatnonzero(n == 0)]
+                        if missing:
+                            empty[(col, b)] = missing
                     f = f[n > 0]
                 frames.append(f)
     out = pd.concat(frames, ignore_index=True)
     out.attrs.update({"deff": DEFF_REFERENCE, "se": method, "ci": ci, "level": level})
+    if empty:
+        out.attrs["empty_groups"] = {f"{c} by {b}": g for (c, b), g in empty.items()}
+        warnings.warn("estimate: group(s) with no answer left out (n = 0, no estimate): "
+                      + "; ".join(f"{c} by {b}: {', '.join(map(repr, g[:10]))}"
+                                  f"{' ...' if len(g) > 10 else ''}"
+                                  for (c, b), g in empty.items())
+                      + " (listed in .attrs['empty_groups'])", SurveykitWarning, stacklevel=2)
     return out
 
 
@@ -486,6 +512,7 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
                                   f"'rest', 'total' or one of {levels[:10]}")
         ref_idx = matches[0]
     rows = []
+    skipped: dict[str, list] = {}
     for col in cols:
         outs = _outcomes(df, col, stat, codes, scale, box)
         if len(outs) != 1:
@@ -545,6 +572,7 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
         shown_ref = reference if ref_idx is None else levels[ref_idx]
         for k in keep:
             if n1[k] == 0:
+                skipped.setdefault(col, []).append(levels[k])
                 continue
             d_shown = diff[k] if reference != "total" else e1[k] - total_est
             rows.append({
@@ -557,6 +585,13 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
                 "test": test})
     out = pd.DataFrame(rows)
     out.attrs.update({"alpha": alpha, "method": method})
+    if skipped:
+        out.attrs["empty_groups"] = {f"{c} by {by}": g for c, g in skipped.items()}
+        warnings.warn(f"compare: group(s) of {by!r} with no answer left out (n = 0, nothing "
+                      "to test): " + "; ".join(f"{c}: {', '.join(map(repr, g[:10]))}"
+                                               f"{' ...' if len(g) > 10 else ''}"
+                                               for c, g in skipped.items())
+                      + " (listed in .attrs['empty_groups'])", SurveykitWarning, stacklevel=2)
     return out
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._util import as_list, atomic_write
+from ._util import as_list, atomic_write, xlsx_text
 from .errors import TableError
 
 __all__ = ["BannerTable"]
@@ -139,7 +139,9 @@ class BannerTable:
     def to_excel(self, path) -> Path:
         """Write an Excel tab book: a Contents sheet, then one sheet per question (values as
         numbers with formats, significance letters in the row beneath, footnotes at the
-        foot). Written to a temporary file and moved into place."""
+        foot). Written to a temporary file and moved into place. Text that a spreadsheet
+        would run as a formula (a label or an answer starting with ``=``, ``+``, ``-``,
+        ``@``) is written as a text cell (:func:`surveykit._util.xlsx_text`)."""
         from openpyxl import Workbook
         from openpyxl.styles import Alignment, Font, PatternFill
         from openpyxl.utils import get_column_letter
@@ -210,6 +212,10 @@ class BannerTable:
         for note in self.footnotes:
             toc.append([note])
         toc.column_dimensions["C"].width = 60
+        for sheet in wb.worksheets:  # labels and answers are text, never formulas
+            for row in sheet.iter_rows():
+                for cell in row:
+                    xlsx_text(cell)
         buf = io.BytesIO()
         wb.save(buf)
         return atomic_write(path, buf.getvalue())

@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..errors import ExpressionError, ResponseDataError
 from ..questionnaire import Expression, Questionnaire
-from .reading import FLAG_COLUMNS, _check_questionnaire, is_numeric_variable
+from .reading import FLAG_COLUMNS, _check_questionnaire, is_numeric_variable, where_in_file
 
 __all__ = ["check_responses", "CheckResult", "RULES", "FLAG_COLUMNS"]
 
@@ -378,7 +378,8 @@ class _Checker:
                 rows[key] = [self.df.index[i] for i in grp]
         self.hit("duplicate_id", id_col, dup, lambda p: self.ids[p],
                  lambda p, v: (f"{id_col} {v} appears {len(rows[self.ids[p]])} times "
-                               f"(rows {', '.join(map(str, rows[self.ids[p]]))}); clean() "
+                               f"(rows {', '.join(map(str, rows[self.ids[p]]))})"
+                               f"{where_in_file(self.df, rows[self.ids[p]])}; clean() "
                                "keeps the first"))
 
     def values(self) -> None:

@@ -8,14 +8,30 @@ and SPSS ``.sav`` / ``.zsav`` (via pyreadstat). The questionnaire's codebook
   and weight: ``float64``;
 - open text and other-specify text: pandas ``str`` (blank or whitespace-only -> NaN);
 - respondent id and customer id: ``int64`` when every value is a whole number written
-  without leading zeros and none is missing, otherwise text exactly as found.
+  without leading zeros that fits 64 bits and none is missing, otherwise text exactly as
+  found. Ids never pass through floating point: an id stored as a float that is not a
+  whole number, not finite or beyond 2**53 (where floats skip integers) cannot be kept
+  exactly and is a :class:`~surveykit.errors.ResponseDataError` naming the rows.
 
 Values that do not parse as numbers in a numeric column are NOT turned into NaN: the column
 stays ``object`` with the numbers as floats and the offending text kept, so that
 :func:`~surveykit.responses.check_responses` reports them (``non_numeric``) and
 :func:`~surveykit.responses.clean` converts them, with a log entry. Only machine-written
 missing markers (``na_values``: empty, ``NA``, ``NaN``, ``nan``, ``<NA>``) read as missing;
-human-typed text such as ``n/a`` or ``-`` is kept and reported.
+human-typed text such as ``n/a`` or ``-`` is kept and reported. True/False values are kept
+as the text ``"True"`` / ``"False"`` (reported the same way) rather than made 1/0, except in
+a multi-response 0/1 column, where True means ticked.
+
+Text files are read strictly: a row with more or fewer fields than the header, and a quote
+that is never closed or that runs rows together, is an error naming the 1-based file line
+(and the respondent id when it can be read). ``df.attrs["source_rows"]`` remembers where each
+row came from (file line, sheet row, Parquet record or SPSS case), so that messages about a
+row cite the file; it follows the index labels that :func:`read_responses` gave. A leading
+apostrophe before ``=``, ``+``, ``-``, ``@``, tab or carriage return in a text file is the
+spreadsheet escape that :func:`write_responses` adds (see :func:`surveykit._util.csv_safe`)
+and is removed on reading. An Excel formula without a computed value is an error (the value
+is unknown); SPSS user-missing codes are mapped to the questionnaire's missing code of the
+same label or kind, with a :class:`~surveykit.errors.SurveykitWarning`.
 
 Columns are never renamed or guessed: columns the questionnaire does not know are kept and
 listed in ``df.attrs["unknown_columns"]``; questionnaire columns absent from the file are
@@ -25,6 +41,7 @@ The file is only ever read.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import os
@@ -38,7 +55,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from .._util import atomic_write, repeated
+from .._util import atomic_write, csv_unescape, repeated, to_safe_csv, xlsx_text
 from ..errors import Problem, ResponseDataError, SurveykitWarning
 from ..questionnaire import Questionnaire, Variable
 
@@ -52,7 +69,7 @@ NA_VALUES = ("", "NA", "NaN", "nan", "<NA>")
 FLAG_COLUMNS = ("flag_speeder", "flag_straight_lining")
 _BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
 ID_KINDS = ("id", "customer_id")
-_INT_TEXT = r"-?(0|[1-9]\d{0,17})"
+_INT_TEXT = r"0|-?[1-9]\d{0,18}"
 _MEASURE = {"id": "nominal", "customer_id": "nominal", "single": "nominal",
             "multi_option": "nominal", "derived": "nominal",
             "grid_item": "ordinal", "rating": "ordinal", "nps": "ordinal",
@@ -107,14 +124,26 @@ def read_responses(path: str | os.PathLike, questionnaire: Questionnaire, *,
     pandas.DataFrame
         Typed responses. ``df.attrs`` holds ``source``, ``questionnaire``,
         ``unknown_columns``, ``missing_columns``, ``unparsed`` (numeric columns that kept
-        text: column -> count) and, for ``.sav`` files, ``spss`` (the file's variable
-        labels, value labels and missing ranges).
+        text: column -> count), ``pii_columns`` (the questionnaire's personal-data
+        columns in the file), ``source_rows`` (where each row is in the file, see
+        :func:`where_in_file`) and, for ``.sav`` files, ``spss`` (the file's variable
+        labels, value labels and missing ranges) and, when user-missing codes were mapped
+        or left unmatched, ``spss_missing``.
 
     Raises
     ------
     ResponseDataError
-        The file is missing, unreadable, of an unsupported type, malformed (the message
-        names the line), or has duplicated column names.
+        The file is missing, unreadable, of an unsupported type, malformed (a record with
+        too few or too many fields, a quote not closed: the message names the file line
+        and the respondent id), has duplicated column names, holds ids that cannot be kept
+        exactly (floats that are not whole or beyond 2**53) or Excel formulas without a
+        computed value.
+
+    Warns
+    -----
+    SurveykitWarning
+        SPSS user-missing codes mapped to the questionnaire's missing codes, or matching
+        none of them.
 
     Examples
     --------
@@ -139,19 +168,21 @@ def read_responses(path: str | os.PathLike, questionnaire: Questionnaire, *,
     na = set(na_values)
     spss = None
     if fmt == "csv":
-        text_cols = [n for n, v in q.variables().items() if not is_numeric_variable(v)]
-        raw = _read_csv(path, sep or ("\t" if path.suffix.lower() == ".tsv" else ","), encoding,
-                        na, text_cols)
+        raw, rows = _read_csv(path, sep or ("\t" if path.suffix.lower() == ".tsv" else ","),
+                              encoding, na, q)
     elif fmt == "parquet":
         raw = _read_parquet(path)
+        rows = _source_rows(path, "record", np.arange(1, len(raw) + 1))
     elif fmt == "excel":
-        raw = _read_excel(path, sheet)
+        raw, rows = _read_excel(path, sheet, q)
     else:
         raw, spss = _read_sav(path)
-    df, info = type_responses(raw, q, na_values=na)
-    df.attrs.update({"source": str(path), **info})
+        rows = _source_rows(path, "case", np.arange(1, len(raw) + 1))
+    df, info = _type_frame(raw, q, na, rows)
+    df.attrs.update({"source": str(path), **info, "source_rows": rows})
     if spss is not None:
         df.attrs["spss"] = spss
+        _map_spss_missing(df, q, spss)
     return df
 
 
@@ -173,7 +204,11 @@ def type_responses(raw: pd.DataFrame, questionnaire: Questionnaire, *,
     {'sat_cpu': 1}
     """
     q = _check_questionnaire(questionnaire)
-    na = set(na_values)
+    return _type_frame(raw, q, set(na_values), None)
+
+
+def _type_frame(raw: pd.DataFrame, q: Questionnaire, na: set, rows: dict | None
+                ) -> tuple[pd.DataFrame, dict]:
     if raw.columns.duplicated().any():
         dup = sorted({str(c) for c in raw.columns[raw.columns.duplicated()]})
         raise ResponseDataError(f"duplicated column name(s) {', '.join(dup)}; "
@@ -188,11 +223,11 @@ def type_responses(raw: pd.DataFrame, questionnaire: Questionnaire, *,
         elif var is None:
             cols[name] = _type_unknown(s, na)
         elif var.kind in ID_KINDS:
-            cols[name] = _type_id(s, na)
+            cols[name] = _type_id(s, na, name, rows, raw)
         elif not is_numeric_variable(var):
             cols[name] = _type_text(s, na)
         else:
-            typed = _type_numeric(s, na)
+            typed = _type_numeric(s, na, var.kind)
             n_bad = int((typed.dtype == object) and typed.map(type).eq(str).sum())
             if n_bad:
                 unparsed[str(name)] = n_bad
@@ -204,6 +239,7 @@ def type_responses(raw: pd.DataFrame, questionnaire: Questionnaire, *,
         "missing_columns": [n for n, v in variables.items()
                             if v.kind != "derived" and n not in raw.columns],
         "unparsed": unparsed,
+        "pii_columns": [c for c in q.pii_columns if c in raw.columns],
     }
     return df, info
 
@@ -216,40 +252,148 @@ def is_numeric_variable(var: Variable) -> bool:
     return not any(isinstance(code, str) for code in var.value_labels)
 
 
-def _read_csv(path: Path, sep: str, encoding: str, na: set, text_cols: list[str]) -> pd.DataFrame:
-    """Numbers are parsed by pandas' C parser (fast); a column that holds any other text
-    comes back as text and is typed later. Text and id columns are read as text."""
+def _read_csv(path: Path, sep: str, encoding: str, na: set, q: Questionnaire
+              ) -> tuple[pd.DataFrame, dict]:
+    """Every cell as text (typed later), strictly: each record must have as many fields as
+    the header, quotes must close, and a quoted field may run over several lines only in
+    an open-text column. Returns the raw frame and where each row starts in the file."""
     enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    variables = q.variables()
     try:
         with open(path, newline="", encoding=enc) as fh:
-            header = next(csv.reader(fh, delimiter=sep), None)
-        if header is None:
-            raise _fail(path, "file is empty; expected a header row with column names")
-        _no_duplicates(path, header)
-        dtype = {c: str for c in header if c in set(text_cols)}
-        df = pd.read_csv(path, sep=sep, dtype=dtype, keep_default_na=False, na_values=sorted(na),
-                         encoding=enc, skip_blank_lines=True,
-                         true_values=[], false_values=[])
+            header, records, starts, problems = _csv_records(path, fh, sep, variables)
     except UnicodeDecodeError as exc:
         raise _fail(path, f"not {encoding} text ({exc.reason} at byte {exc.start}); save it as "
                     "UTF-8 or pass encoding= (e.g. 'cp1252')") from None
-    except pd.errors.EmptyDataError:
-        raise _fail(path, "file is empty; expected a header row with column names") from None
-    except pd.errors.ParserError as exc:
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if m:
-            raise _fail(path, f"line {m.group(2)} has {m.group(3)} fields but the header has "
-                        f"{m.group(1)}; check the separator ({sep!r}) and the quoting of text "
-                        "that contains it") from None
-        raise _fail(path, f"cannot parse the file: {str(exc).strip()}; check that it is "
-                    f"{sep!r}-separated text") from None
-    if df.shape[1] == 1:
-        other = next((s for s in (";", "\t", "|", ",") if s != sep and s in str(df.columns[0])),
-                     None)
+    if header is None:
+        raise _fail(path, "file is empty; expected a header row with column names")
+    if len(problems) == 1:
+        raise ResponseDataError(problems)
+    if problems:
+        shown = problems[:10]
+        if len(problems) > 10:
+            shown.append(Problem(f"... and {len(problems) - 10} more malformed record(s)",
+                                 file=str(path)))
+        raise ResponseDataError(shown, header=f"{path}: {len(problems)} malformed record(s); "
+                                "nothing was read:")
+    header = [csv_unescape(h) for h in header]
+    _no_duplicates(path, header)
+    variables = {h: variables[h] for h in header if h in variables}
+    if len(header) == 1:
+        other = next((s for s in (";", "\t", "|", ",") if s != sep and s in header[0]), None)
         if other:
             raise _fail(path, f"only one column was found and its name contains {other!r}; "
                         f"the file looks {other!r}-separated: pass sep={other!r}")
+    starts = np.asarray(starts, dtype=np.int64)
+    raw = _pandas_csv(path, sep, enc, na, header, variables, len(records))
+    if raw is None:  # pandas split the file differently: build the frame from the records
+        columns = zip(*records, strict=True) if records else [() for _ in header]
+        data = {}
+        for j, values in enumerate(columns):
+            col = np.array(values, dtype=object)
+            col[pd.Series(values, dtype=object).isin(na).to_numpy()] = None
+            data[j] = pd.Series(col, dtype=object)
+        raw = pd.DataFrame(data, index=pd.RangeIndex(len(records)))
+    raw.columns = [h if h != "" else f"Unnamed: {j}" for j, h in enumerate(header)]
+    for j in range(raw.shape[1]):  # the spreadsheet escape of write_responses
+        col = raw.iloc[:, j]
+        if isinstance(col.dtype, pd.StringDtype):
+            escaped = col.str.startswith("'").fillna(False).any()
+        else:
+            escaped = not is_numeric_dtype(col.dtype) and col.map(
+                lambda v: isinstance(v, str) and v[:1] == "'", na_action="ignore").any()
+        if escaped:
+            raw.isetitem(j, col.map(csv_unescape).astype(col.dtype))
+    return raw, _source_rows(path, "line", starts)
+
+
+def _pandas_csv(path: Path, sep: str, enc: str, na: set, header: list, variables: dict,
+                n: int) -> pd.DataFrame | None:
+    """The checked file parsed again by pandas' C parser (numbers parsed fast); text and id
+    columns as text. None if pandas sees other records than the strict pass did."""
+    text_cols = {h for h in header if h in variables and not is_numeric_variable(variables[h])}
+    try:
+        df = pd.read_csv(path, sep=sep, dtype={h: str for h in text_cols}, keep_default_na=False,
+                         na_values=sorted(na), encoding=enc, skip_blank_lines=True,
+                         true_values=[], false_values=[])
+    except (ValueError, pd.errors.ParserError):
+        return None
+    if df.shape != (n, len(header)):
+        return None
     return df
+
+
+def _csv_records(path: Path, fh, sep: str, variables: dict):
+    """Parse the open file: (header, records, 1-based start line of each, problems)."""
+    reader = csv.reader(fh, delimiter=sep, strict=True)
+    header, records, starts, problems = None, [], [], []
+    id_pos = single_line = None
+    last = 0
+    while True:
+        try:
+            rec = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(_quote_problem(path, str(exc), last + 1, reader.line_num))
+            break  # the rest of the file cannot be split into records reliably
+        start, last = last + 1, reader.line_num
+        if not rec or (len(rec) == 1 and not rec[0].strip() and
+                       (header is None or len(header) > 1)):
+            continue  # blank line
+        if header is None:
+            header = rec
+            names = [csv_unescape(h) for h in header]
+            id_pos = next((j for j, h in enumerate(names)
+                           if h in variables and variables[h].kind == "id"), None)
+            single_line = {j for j, h in enumerate(names) if h in variables
+                           and variables[h].kind not in ("open", "other_text")}
+            continue
+        who = ""
+        if id_pos is not None and id_pos < len(rec) and "\n" not in rec[id_pos] \
+                and "\r" not in rec[id_pos]:
+            who = f" (row of {header[id_pos]} {rec[id_pos]})"
+        span = f"line {start}" if start == last else f"the record on lines {start}-{last}"
+        if len(rec) != len(header):
+            why = ("; a quote that is not closed on its own line runs lines together" if
+                   start != last else "")
+            problems.append(Problem(
+                f"{span} has {len(rec)} fields but the header has {len(header)}{who}{why}; "
+                f"check the separator ({sep!r}) and the quoting of text that contains it "
+                "(every row needs one field per column; an empty answer is an empty field)",
+                file=str(path)))
+            continue
+        if start != last:
+            bad = [header[j] for j, v in enumerate(rec)
+                   if ("\n" in v or "\r" in v) and j in single_line]
+            if bad:
+                problems.append(Problem(
+                    f"{span}{who}: a quoted field of column {bad[0]!r} runs over several lines, "
+                    "which only text answers may do; a quote is probably not closed (or a "
+                    "stray \" opens one): check the quotes on those lines",
+                    file=str(path)))
+                continue
+        records.append(rec)
+        starts.append(start)
+    return header, records, starts, problems
+
+
+def _quote_problem(path: Path, error: str, start: int, line: int) -> Problem:
+    if "end of data" in error or "EOF" in error:
+        text = (f"line {start}: a quoted field that starts on this line is never closed (it "
+                "runs to the end of the file); look for a stray or unbalanced \" on that line")
+    elif "expected after" in error:
+        where = f"line {line}" if line == start else f"line {line} (record from line {start})"
+        text = (f"{where}: text follows a closing quote ({error}); a quote inside a quoted "
+                "field must be doubled (\"\"), or a quote opened on an earlier line is not "
+                "closed")
+    elif "field larger than field limit" in error:
+        text = (f"line {start}: a field runs past {csv.field_size_limit():,} characters, "
+                "almost surely from a quote that is not closed; look for a stray or "
+                "unbalanced \" on that line")
+    else:
+        text = f"line {line}: cannot split the file into fields ({error})"
+    return Problem(text, file=str(path))
 
 
 def _no_duplicates(path: Path, header: list) -> None:
@@ -267,24 +411,110 @@ def _read_parquet(path: Path) -> pd.DataFrame:
                     "check that the file is a complete Parquet file") from None
 
 
-def _read_excel(path: Path, sheet) -> pd.DataFrame:
+def _read_excel(path: Path, sheet, q: Questionnaire) -> tuple[pd.DataFrame, dict]:
+    """Cell values as stored (numbers as int or float, text, bool, dates); the first
+    non-empty row is the header; empty rows are skipped (their sheet rows are remembered)."""
+    from openpyxl import load_workbook
+
     try:
-        head = pd.read_excel(path, sheet_name=sheet, header=None, nrows=1, dtype=object)
-        if head.empty:
-            raise _fail(path, f"sheet {sheet!r} is empty; expected a header row")
-        _no_duplicates(path, [str(v) for v in head.iloc[0].tolist()])
-        return pd.read_excel(path, sheet_name=sheet, dtype=object, keep_default_na=False,
-                             na_values=[])
-    except ResponseDataError:
-        raise
-    except (ValueError, KeyError) as exc:
-        if "not found" in str(exc).lower() or "worksheet" in str(exc).lower():
-            raise _fail(path, f"no sheet {sheet!r}: {exc}; pass sheet= with an existing sheet "
-                        "name or position") from None
-        raise _fail(path, f"cannot read as Excel ({exc})") from None
-    except Exception as exc:  # zipfile.BadZipFile, openpyxl errors
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zipfile.BadZipFile, openpyxl and XML errors
         raise _fail(path, f"cannot read as Excel ({type(exc).__name__}: {exc}); "
                     "check that it is an .xlsx workbook") from None
+    try:
+        ws = _worksheet(path, wb, sheet)
+        header, header_row, records, rows = None, 0, [], []
+        for r, values in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1):
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                continue
+            if header is None:
+                header, header_row = list(values), r
+                while header and header[-1] is None:
+                    header.pop()
+                continue
+            records.append(values)
+            rows.append(r)
+        title = ws.title
+    finally:
+        wb.close()
+    if header is None:
+        raise _fail(path, f"sheet {sheet!r} is empty; expected a header row")
+    names = [f"Unnamed: {j}" if h is None else _header_text(h) for j, h in enumerate(header)]
+    _no_duplicates(path, names)
+    width = len(names)
+    for values, r in zip(records, rows, strict=True):
+        extra = [j for j in range(width, len(values)) if values[j] is not None]
+        if extra:
+            from openpyxl.utils import get_column_letter
+
+            raise _fail(path, f"sheet {title!r} row {r}: cell {get_column_letter(extra[0] + 1)}"
+                        f"{r} holds {values[extra[0]]!r} but its column has no name in the "
+                        f"header (row {header_row}); name the column or delete the value")
+    data = {j: pd.Series([v[j] if j < len(v) else None for v in records], dtype=object)
+            for j in range(width)}
+    raw = pd.DataFrame(data, index=pd.RangeIndex(len(records)))
+    raw.columns = names
+    _no_uncomputed_formulas(path, sheet, title, raw, names, rows, q)
+    return raw, _source_rows(path, "sheet row", np.asarray(rows, dtype=np.int64))
+
+
+def _worksheet(path: Path, wb, sheet):
+    if isinstance(sheet, int | np.integer) and not isinstance(sheet, bool):
+        if 0 <= sheet < len(wb.worksheets):
+            return wb.worksheets[sheet]
+    elif isinstance(sheet, str) and sheet in wb.sheetnames:
+        return wb[sheet]
+    raise _fail(path, f"no sheet {sheet!r} (the workbook has {', '.join(map(repr, wb.sheetnames))}"
+                "); pass sheet= with an existing sheet name or position")
+
+
+def _header_text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+_FORMULA_XML = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _no_uncomputed_formulas(path: Path, sheet, title: str, raw: pd.DataFrame, names: list,
+                            rows: list[int], q: Questionnaire) -> None:
+    """A formula cell whose file holds no computed value would read as empty: refuse it."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        if not any(_FORMULA_XML.search(z.read(n)) for n in z.namelist()
+                   if n.startswith("xl/worksheets/") and n.endswith(".xml")):
+            return
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True, data_only=False)
+    try:
+        ws = _worksheet(path, wb, sheet)
+        where = {r: i for i, r in enumerate(rows)}
+        id_col = q.roles.respondent_id
+        problems = []
+        for cells in ws.iter_rows(min_row=1):
+            for cell in cells:
+                if getattr(cell, "data_type", None) != "f":
+                    continue
+                i, j = where.get(cell.row), cell.column - 1
+                if i is None or j >= len(names) or raw.iat[i, j] is not None:
+                    continue
+                who = (f", {id_col} {raw.at[i, id_col]}" if id_col in raw.columns
+                       and raw.at[i, id_col] is not None else "")
+                problems.append(Problem(
+                    f"sheet {title!r} cell {cell.coordinate} (column {names[j]!r}{who}) holds "
+                    f"the formula {str(cell.value)[:60]!r} but no computed value, so its value "
+                    "is unknown; open and save the workbook in Excel or LibreOffice (which "
+                    "computes it), or paste the values over the formulas", file=str(path)))
+    finally:
+        wb.close()
+    if problems:
+        n = len(problems)
+        raise ResponseDataError(problems[:10] + ([Problem(f"... and {n - 10} more", file=str(
+            path))] if n > 10 else []), header=None if n == 1 else
+            f"{path}: {n} formula cell(s) without a computed value:")
 
 
 def _read_sav(path: Path) -> tuple[pd.DataFrame, dict]:
@@ -309,11 +539,93 @@ def _read_sav(path: Path) -> tuple[pd.DataFrame, dict]:
     return df, spss
 
 
-def _type_numeric(s: pd.Series, na: set) -> pd.Series:
+def _norm_label(text) -> str:
+    return re.sub(r"[^0-9a-z]", "", str(text).casefold())
+
+
+def _map_spss_missing(df: pd.DataFrame, q: Questionnaire, spss: dict) -> None:
+    """Map SPSS user-missing codes to the questionnaire's missing codes, in place.
+
+    A value the .sav file declares user-missing that is not a code of the questionnaire is
+    mapped to the questionnaire's missing code whose label or kind matches the SPSS value
+    label (``-9 "Refused"`` -> ``99 Refused (refused)``); a value with no single match is
+    left as it is (check_responses reports it as out_of_range). Both are stated in one
+    SurveykitWarning and recorded in ``df.attrs["spss_missing"]``.
+    """
+    variables = q.variables()
+    mapped, unmatched = [], []
+    for name, ranges in (spss.get("missing_ranges") or {}).items():
+        var = variables.get(name)
+        if name not in df.columns or var is None or not var.missing_codes or \
+                df[name].dtype != np.float64:
+            continue
+        x = df[name].to_numpy()
+        user = np.zeros(len(x), dtype=bool)
+        for r in ranges:
+            lo, hi = (r["lo"], r["hi"]) if isinstance(r, dict) else (r, r)
+            with np.errstate(invalid="ignore"):
+                user |= (x >= float(lo)) & (x <= float(hi))
+        known = [float(c) for c in (*var.value_labels, *var.missing_codes) if _is_number(c)]
+        user &= ~np.isin(x, known)
+        if not user.any():
+            continue
+        labels = (spss.get("value_labels") or {}).get(name, {})
+        new = x.copy()
+        for v in np.unique(x[user]):
+            label = labels.get(v, labels.get(int(v)) if float(v).is_integer() else None)
+            hits = [c for c, m in var.missing_codes.items() if label is not None and _is_number(c)
+                    and _norm_label(label) in (_norm_label(m.label), _norm_label(m.kind))]
+            count = int((x == v).sum())
+            entry = {"column": name, "spss_code": _tidy(v), "label": label, "count": count}
+            if len(hits) == 1:
+                new[x == v] = float(hits[0])
+                mapped.append({**entry, "code": hits[0]})
+            else:
+                unmatched.append(entry)
+        df[name] = new
+    if not mapped and not unmatched:
+        return
+    df.attrs["spss_missing"] = {"mapped": mapped, "unmatched": unmatched}
+    parts = []
+    if mapped:
+        parts.append("mapped SPSS user-missing codes to the questionnaire's missing codes of the "
+                     "same label or kind: " + "; ".join(
+                         f"{m['column']} {m['spss_code']} {m['label']!r} -> {m['code']} "
+                         f"({m['count']} value(s))" for m in mapped[:10])
+                     + (f"; ... ({len(mapped)} in all)" if len(mapped) > 10 else ""))
+    if unmatched:
+        parts.append("SPSS user-missing codes that match no missing code of the questionnaire "
+                     "(kept; check_responses reports them as out_of_range - declare them as "
+                     "missing codes in the questionnaire or recode them): " + "; ".join(
+                         f"{m['column']} {m['spss_code']}"
+                         f"{'' if m['label'] is None else ' ' + repr(m['label'])} "
+                         f"({m['count']} value(s))" for m in unmatched[:10])
+                     + (f"; ... ({len(unmatched)} in all)" if len(unmatched) > 10 else ""))
+    warnings.warn(f"{df.attrs.get('source', 'SPSS file')}: " + ". ".join(parts)
+                  + " (details in df.attrs['spss_missing'])", SurveykitWarning, stacklevel=3)
+
+
+def _tidy(v: float):
+    return int(v) if float(v).is_integer() else float(v)
+
+
+_FAST_NUMERIC = ("string", "empty", "integer", "floating", "mixed-integer-float")
+
+
+def _type_numeric(s: pd.Series, na: set, kind: str | None = None) -> pd.Series:
+    if is_bool_dtype(s) and kind != "multi_option":
+        # True/False is not a code of a rating or a single question: keep it as text, so
+        # that check_responses() reports it (non_numeric) instead of it becoming 1/0
+        return s.astype(object).map(lambda v: str(v) if pd.notna(v) else np.nan).astype(object)
     if isinstance(s.dtype, np.dtype) and s.dtype.kind in "fiub":
         return s if s.dtype == np.float64 else s.astype("float64")
     if is_bool_dtype(s) or is_numeric_dtype(s):
         return s.astype("float64")
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in _FAST_NUMERIC:
+        # fast path: text or numbers only (to_numeric would turn True into 1)
+        num = pd.to_numeric(s, errors="coerce")
+        if not (num.isna() & s.notna()).any():
+            return num.astype("float64")
     text = s.astype("str").str.strip()
     text = text.mask(text.isin(na))
     num = pd.to_numeric(text, errors="coerce")
@@ -330,21 +642,153 @@ def _type_text(s: pd.Series, na: set) -> pd.Series:
     return text.mask(text.str.strip().eq("") | text.isin(na))
 
 
-def _type_id(s: pd.Series, na: set) -> pd.Series:
-    if s.dtype == object:  # Excel: numbers arrive as Python numbers
-        given = s.dropna()
-        if len(given) and given.map(lambda v: isinstance(v, int | float | np.number)
-                                    and not isinstance(v, bool)).all():
-            s = pd.to_numeric(s)
-    if is_numeric_dtype(s) and not is_bool_dtype(s):
-        v = s.astype("float64")
-        if v.notna().all() and np.isfinite(v).all() and (v == np.round(v)).all():
-            return v.astype("int64")
-        return s
+#: Floats hold every integer only up to 2**53; an id stored as a float beyond it may have
+#: been rounded, so it cannot be taken as exact.
+_EXACT_FLOAT_LIMIT = 2**53
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _type_id(s: pd.Series, na: set, name=None, rows: dict | None = None,
+             frame: pd.DataFrame | None = None) -> pd.Series:
+    """Ids as ``int64`` (all whole numbers, none missing) or as text, never as floats.
+
+    Integers are taken as they are; floats only when whole and below 2**53 (else a
+    ResponseDataError naming the rows); text exactly as found (``007`` stays text)."""
+    dtype = s.dtype
+    if is_bool_dtype(dtype):
+        return _id_text(s.astype(object).map(lambda v: str(v) if pd.notna(v) else None), na)
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        if dtype.kind == "u" and len(s) and int(s.max()) > _INT64[1]:
+            return s.astype("str")
+        return s.astype("int64")
+    if pd.api.types.is_integer_dtype(dtype):  # nullable Int64: missing ids make it text
+        if not s.isna().any():
+            return s.astype("int64")
+        return _id_text(s.astype(object).map(lambda v: None if pd.isna(v) else str(int(v))), na)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        values = s.to_numpy()
+        _check_float_ids(s, values, name, rows, frame)
+        if not np.isnan(values).any():
+            return pd.Series(values.astype(np.int64), index=s.index, name=s.name)
+        return _id_text(s.map(lambda v: None if np.isnan(v) else str(int(v))), na)
+    if s.dtype == object:  # Excel / hand-made frames: numbers, text and missing mixed
+        floats = s.map(lambda v: isinstance(v, float | np.floating)).to_numpy(dtype=bool)
+        if floats.any():
+            f = np.full(len(s), np.nan)
+            f[floats] = s[floats].to_numpy(dtype=float)
+            _check_float_ids(s, f, name, rows, frame)
+        return _id_text(s.map(_id_value), na)
+    return _id_text(s, na)
+
+
+def _id_value(v):
+    if v is None or v is pd.NA or (isinstance(v, float | np.floating) and np.isnan(v)):
+        return None
+    if isinstance(v, bool | np.bool_):
+        return str(bool(v))
+    if isinstance(v, int | np.integer):
+        return str(int(v))
+    if isinstance(v, float | np.floating):
+        return str(int(v))  # checked: whole and exact
+    return str(v)
+
+
+def _id_text(s: pd.Series, na: set) -> pd.Series:
     text = _type_text(s, na).str.strip()
-    if text.notna().all() and text.str.fullmatch(_INT_TEXT).all():
-        return text.astype("int64")
+    if len(text) and text.notna().all() and text.str.fullmatch(_INT_TEXT).all():
+        as_int = [int(v) for v in text]
+        if _INT64[0] <= min(as_int) and max(as_int) <= _INT64[1]:
+            return pd.Series(as_int, index=s.index, name=s.name, dtype="int64")
     return text
+
+
+def _check_float_ids(s: pd.Series, values: np.ndarray, name, rows: dict | None,
+                     frame: pd.DataFrame | None) -> None:
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(values) & (~np.isfinite(values) | (values != np.round(values))
+                                   | (np.abs(values) >= _EXACT_FLOAT_LIMIT))
+    if not bad.any():
+        return
+    pos = np.flatnonzero(bad)
+    labels = s.index[pos]
+    places = _places(rows, labels, frame)
+    shown = []
+    for k, (p, lab) in enumerate(zip(pos, labels, strict=True)):
+        if k == 5:
+            shown.append(f"... ({len(pos)} in all)")
+            break
+        at = f"{rows['unit']} {places[k]}, row {lab}" if places else f"row {lab}"
+        shown.append(f"{float(values[p])!r} ({at})")
+    file = (rows or {}).get("path")
+    raise ResponseDataError(Problem(
+        f"id column {name!r} holds {len(pos)} id(s) stored as floating-point numbers that "
+        f"cannot be kept exactly: {'; '.join(shown)}. An id must be a whole number below "
+        f"2**53 = {_EXACT_FLOAT_LIMIT:,} when stored as a float (beyond that floats skip "
+        "integers, so different ids can collide); store the ids as text or as 64-bit "
+        "integers in the source", file=file))
+
+
+# -- where rows came from ---------------------------------------------------------------
+_UNITS = {"line": "lines", "sheet row": "sheet rows", "record": "records", "case": "cases"}
+
+
+def _source_rows(path: Path, unit: str, numbers: np.ndarray) -> dict:
+    """``attrs["source_rows"]``: the 1-based place in the file of each row label 0..n-1,
+    stored as the first place and the labels where the step from one row to the next is
+    not 1 (blank lines, records over several lines), so it stays small."""
+    numbers = np.asarray(numbers, dtype=np.int64)
+    n = len(numbers)
+    first = int(numbers[0]) if n else 1
+    extra = numbers - first - np.arange(n)
+    change = np.flatnonzero(np.diff(extra, prepend=0))
+    return {"path": str(path), "file": Path(path).name, "unit": unit, "n": n, "first": first,
+            "shifts": tuple((int(i), int(extra[i])) for i in change)}
+
+
+def _places(rows: dict | None, labels, frame: pd.DataFrame | None = None) -> list[int] | None:
+    """File places (line numbers...) of the index ``labels``, or None when unknown (no
+    source, or the index is no longer the one :func:`read_responses` gave)."""
+    if not isinstance(rows, dict) or "shifts" not in rows:
+        return None
+    n = rows["n"]
+    if frame is not None:
+        idx = frame.index
+        if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1:
+            if len(idx) != n:
+                return None
+        elif not (pd.api.types.is_integer_dtype(idx.dtype) and idx.is_unique and
+                  (len(idx) == 0 or (idx.min() >= 0 and idx.max() < n))):
+            return None
+    keys = [i for i, _ in rows["shifts"]]
+    out = []
+    for lab in labels:
+        if not isinstance(lab, int | np.integer) or not 0 <= lab < n:
+            return None
+        k = bisect.bisect_right(keys, int(lab)) - 1
+        out.append(int(lab) + rows["first"] + (rows["shifts"][k][1] if k >= 0 else 0))
+    return out
+
+
+def where_in_file(df: pd.DataFrame, labels) -> str:
+    """Where rows of ``df`` (index labels) are in the file it was read from, e.g.
+    ``" at raw.csv lines 6, 25"``; ``""`` when unknown.
+
+    Examples
+    --------
+    >>> from surveykit.questionnaire import load_questionnaire
+    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+    >>> df = read_responses("data/demo/responses.csv", q)
+    >>> where_in_file(df, [0, 9])
+    ' at responses.csv lines 2, 11'
+    >>> where_in_file(df.reset_index(drop=True).iloc[:5].reset_index(drop=True), [0])
+    ''
+    """
+    rows = df.attrs.get("source_rows")
+    places = _places(rows, list(labels), df)
+    if not places:
+        return ""
+    unit = rows["unit"] if len(places) == 1 else _UNITS.get(rows["unit"], rows["unit"])
+    return f" at {rows['file']} {unit} {', '.join(map(str, places))}"
 
 
 def _type_flag(s: pd.Series) -> pd.Series:
@@ -377,11 +821,25 @@ def write_responses(df: pd.DataFrame, path: str | os.PathLike,
     (missing codes stay codes). The file is written to a temporary name and moved into
     place; ``df`` is not modified.
 
+    Ids keep their exact value in every format: they are written as integers or text,
+    never as floats (an id beyond 2**53 becomes an SPSS string variable, one of more than
+    15 digits an Excel text cell). Text that a spreadsheet would run as a formula (starting
+    with ``=``, ``+``, ``-``, ``@``, tab or carriage return) gets a leading apostrophe in
+    CSV (removed again by :func:`read_responses`) and is an explicit text cell in ``.xlsx``
+    (read back exactly); numbers stay numbers.
+
     Raises
     ------
     ResponseDataError
         Unsupported suffix, or text left in a numeric column (run :func:`clean` first),
-        or a column name SPSS cannot store.
+        a column name SPSS cannot store, an id stored as a float that is not exact, or a
+        control character that ``.xlsx`` cannot store.
+
+    Warns
+    -----
+    SurveykitWarning
+        ``.xlsx`` text with a carriage return (XML stores it as a line feed); a ``.sav``
+        column with more missing codes than SPSS can declare.
 
     Examples
     --------
@@ -407,23 +865,104 @@ def write_responses(df: pd.DataFrame, path: str | os.PathLike,
         raise ResponseDataError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     path = Path(path)
     fmt = _format_of(path)
+    data = _exact_ids(df, q)
     if fmt == "csv":
         sep = "\t" if path.suffix.lower() == ".tsv" else ","
-        return atomic_write(path, _whole_numbers(df).to_csv(index=False, sep=sep,
-                                                            lineterminator="\n"))
+        return atomic_write(path, to_safe_csv(_whole_numbers(data), sep=sep).encode("utf-8"))
     if fmt == "parquet":
         buf = io.BytesIO()
         try:
-            _plain_frame(df).to_parquet(buf, index=False)
+            data.to_parquet(buf, index=False)
         except Exception as exc:
             raise _fail(path, f"cannot write Parquet ({type(exc).__name__}: {exc}); a numeric "
                         "column probably still holds text: run clean() first") from None
         return atomic_write(path, buf.getvalue())
     if fmt == "excel":
-        buf = io.BytesIO()
-        _whole_numbers(df).to_excel(buf, index=False)
-        return atomic_write(path, buf.getvalue())
-    return atomic_write(path, _sav_bytes(df, q, path))
+        return atomic_write(path, _xlsx_bytes(_whole_numbers(data), q, path))
+    return atomic_write(path, _sav_bytes(data, q, path, df))
+
+
+def _exact_ids(df: pd.DataFrame, q: Questionnaire) -> pd.DataFrame:
+    """A plain copy of ``df`` with id columns as int64 or text (floats only if exact)."""
+    out = _plain_frame(df)
+    rows = df.attrs.get("source_rows")
+    for name, var in q.variables().items():
+        if var.kind in ID_KINDS and name in out.columns:
+            col = out[name]
+            if col.dtype == object or (isinstance(col.dtype, np.dtype) and col.dtype.kind == "f"):
+                out[name] = _type_id(col, set(), name, rows, df)
+    return out
+
+
+#: Excel keeps 15 significant digits: longer integer ids are written as text cells.
+_EXCEL_DIGITS = 10**15
+
+
+def _xlsx_bytes(data: pd.DataFrame, q: Questionnaire, path: Path) -> bytes:
+    """One sheet, header then rows. Text is always a text cell (never a formula, see
+    :func:`surveykit._util.xlsx_text`), so it reads back exactly as written."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    variables = q.variables()
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Sheet1")
+
+    def cell(v):
+        if isinstance(v, str):
+            c = WriteOnlyCell(ws, v)
+            xlsx_text(c)
+            return c
+        return v
+
+    columns = []
+    for name in data.columns:
+        col = data[name]
+        values = col.to_numpy(dtype=object, na_value=None)
+        var = variables.get(name)
+        big_ids = var is not None and var.kind in ID_KINDS and col.dtype == np.int64
+        out = []
+        for v in values:
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                out.append(None)
+            elif isinstance(v, np.generic):
+                out.append(v.item())
+            elif isinstance(v, pd.Timestamp):
+                out.append(v.to_pydatetime() if v.tzinfo is None else v.isoformat())
+            else:
+                out.append(v)
+        if big_ids:
+            out = [str(v) if v is not None and abs(v) >= _EXCEL_DIGITS else v for v in out]
+        out = [("inf" if v > 0 else "-inf") if isinstance(v, float) and np.isinf(v) else v
+               for v in out]
+        columns.append(out)
+    try:
+        ws.append([cell(str(c)) for c in data.columns])
+        for i in range(len(data)):
+            ws.append([cell(col[i]) for col in columns])
+    except IllegalCharacterError:
+        for name, col in zip(data.columns, columns, strict=True):
+            bad = next((k for k, v in enumerate(col)
+                        if isinstance(v, str) and re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", v)),
+                       None)
+            if bad is not None:
+                raise _fail(path, f"column {name!r} row {data.index[bad]!r} holds a control "
+                            "character that an .xlsx file cannot store; remove it or write "
+                            ".csv / .parquet") from None
+        raise
+    cr = {name: sum(isinstance(v, str) and "\r" in v for v in col)
+          for name, col in zip(data.columns, columns, strict=True)}
+    cr = {k: v for k, v in cr.items() if v}
+    if cr:
+        warnings.warn(f"{path.name}: .xlsx stores a carriage return inside text as a line feed "
+                      "(XML line ends), so these text cells will read back with \\n for \\r: "
+                      + ", ".join(f"{k!r} ({v} cell(s))" for k, v in cr.items())
+                      + "; write .csv or .parquet to keep them exactly", SurveykitWarning,
+                      stacklevel=4)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
 def _whole_numbers(df: pd.DataFrame) -> pd.DataFrame:
@@ -448,23 +987,30 @@ def _plain_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _sav_bytes(df: pd.DataFrame, q: Questionnaire, path: Path) -> bytes:
+def _sav_bytes(df: pd.DataFrame, q: Questionnaire, path: Path, source: pd.DataFrame) -> bytes:
     import pyreadstat
 
     variables = q.variables()
     data = _plain_frame(df)
+    id_col = q.roles.respondent_id
     labels, value_labels, missing, measure, formats = {}, {}, {}, {}, {}
     for name in data.columns:
         col = data[name]
         var = variables.get(name)
+        if var is not None and var.kind in ID_KINDS and col.dtype == np.int64 and (
+                (col >= _EXACT_FLOAT_LIMIT) | (col <= -_EXACT_FLOAT_LIMIT)).any():
+            data[name] = col = col.astype("str")  # SPSS numbers are doubles: keep ids exact
         if col.dtype == object:
             typed = pd.to_numeric(col, errors="coerce")
             text = col.notna() & typed.isna()
             if var is not None and is_numeric_variable(var) and text.any():
-                row = col.index[int(np.argmax(text.to_numpy()))]
-                raise _fail(path, f"column {name!r} holds text ({col[row]!r} at row {row!r}) but "
-                            "is numeric in the questionnaire; run clean() or fix the value "
-                            "before writing SPSS")
+                pos = int(np.argmax(text.to_numpy()))
+                row = col.index[pos]
+                who = (f" for {id_col} {data[id_col].iat[pos]}" if id_col in data.columns
+                       and name != id_col else "")
+                raise _fail(path, f"column {name!r} holds text ({col[row]!r} at row {row!r})"
+                            f"{who}{where_in_file(source, [row])} but is numeric in the "
+                            "questionnaire; run clean() or fix the value before writing SPSS")
             data[name] = typed if not text.any() else col.astype("str")
         if var is None:
             continue

@@ -8,13 +8,14 @@ each margin is resolved against those units and its targets checked against the 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .._util import check_columns
-from ..errors import WeightingError
+from ..errors import SurveykitWarning, WeightingError
 from .targets import _MISSING, Margin, Targets, _norm_key, _show
 
 
@@ -86,6 +87,7 @@ class _Design:
     margins: list[_Margin] = field(default_factory=list)
     engine: str = "cells"
     n_excluded: int = 0
+    pii: frozenset = frozenset()    # variables whose categories messages must not show
 
     def model_matrix(self) -> np.ndarray:
         """Unit-level calibration model: intercept + one dummy per margin category."""
@@ -100,7 +102,7 @@ class _Design:
 
 
 def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missing: str,
-                  ) -> _Design:
+                  pii=frozenset()) -> _Design:
     variables = targets.variables
     check_columns(df, variables, error=WeightingError, what="weighting variable")
     n = len(df)
@@ -176,7 +178,8 @@ def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missi
     for j in range(len(variables) - 1, -1, -1):
         unit_codes[:, j] = rest % sizes[j]
         rest //= sizes[j]
-    des = _Design(variables, levels, unit_codes, m, w0u, row_unit, engine=engine)
+    des = _Design(variables, levels, unit_codes, m, w0u, row_unit, engine=engine,
+                  pii=frozenset(pii) & set(variables))
     excluded = np.zeros(len(m), dtype=bool)
     raw = [_resolve_margin(des, spec, missing, targets, excluded) for spec in targets.margins]
     if excluded.any():
@@ -223,7 +226,8 @@ def _resolve_margin(des: _Design, spec: Margin, missing: str, targets: Targets,
             nmiss = int(des.m[miss_units].sum())
             raise WeightingError(
                 f"weighting variable {var!r} has missing values in {nmiss} row(s)"
-                f"{' within ' + spec.name.split(' | ')[1] if spec.within else ''}; choose a "
+                f"{' within ' + spec.title(des.pii).split(' | ')[1] if spec.within else ''}; "
+                f"choose a "
                 f"policy: missing='exclude' (drop those rows from the weighting, weight 0) or "
                 f"missing='own_category' (a category of its own, held at its sample share "
                 f"unless the targets give it one)")
@@ -254,24 +258,25 @@ def _resolve_margin(des: _Design, spec: Margin, missing: str, targets: Targets,
                 cat_of[r] = len(keys) - 1
             elif missing == "own_category":
                 cat_of[r] = lookup[key] if key in lookup else _no_target(spec, key,
-                                                                          nrows_uniq[r])
+                                                                          nrows_uniq[r], des.pii)
             continue  # excluded (or raised above)
         if key not in lookup:
-            _no_target(spec, key, nrows_uniq[r])
+            _no_target(spec, key, nrows_uniq[r], des.pii)
         cat_of[r] = lookup[key]
     cat = np.where(in_scope, cat_of[inv], len(keys))
     return _Margin(spec, keys, cat, np.zeros(len(keys)), given, scope, held)
 
 
-def _no_target(spec: Margin, key: tuple, nrows: float) -> int:
+def _no_target(spec: Margin, key: tuple, nrows: float, hide=frozenset()) -> int:
     hint = ""
     if any(isinstance(k, float) for k in key) and any(
             isinstance(c, str) and _is_number(c) for tk in spec.targets for c in tk):
         hint = (" (the targets' categories are text, e.g. '1', but the data's codes are "
                 "numbers: write them without quotes)")
     raise WeightingError(
-        f"margin {spec.name!r}: {spec.describe(key)} has {int(nrows)} respondent(s) but no "
-        f"target{hint}; add a target for it or recode / drop those rows before weighting")
+        f"margin {spec.title(hide)!r}: {spec.describe(key, hide)} has {int(nrows)} "
+        f"respondent(s) but no target{hint}; add a target for it or recode / drop those rows "
+        "before weighting")
 
 
 def _check_margins(des: _Design, targets: Targets) -> None:
@@ -282,7 +287,7 @@ def _check_margins(des: _Design, targets: Targets) -> None:
     sums = []
     for mg in des.margins:
         spec = mg.spec
-        where = f"margin {spec.name!r}" + (f" (line {spec.line})" if spec.line else "")
+        where = f"margin {spec.title(des.pii)!r}" + (f" (line {spec.line})" if spec.line else "")
         nk = np.bincount(mg.cat, weights=des.m, minlength=mg.k + 1)[: mg.k]
         given = mg.target_given
         for i, key in enumerate(mg.keys):
@@ -291,10 +296,17 @@ def _check_margins(des: _Design, targets: Targets) -> None:
                 if any(isinstance(x, str) and _is_number(x) for x in key):
                     hint = " (the target's category is text; the data's codes may be numbers)"
                 raise WeightingError(
-                    f"{where}: target category {spec.describe(key)} "
+                    f"{where}: target category {spec.describe(key, des.pii)} "
                     f"({given[i]:g}{'%' if unit == 'percent' else ''}) has no respondents in "
                     f"the data{hint}; remove that target or merge it with a neighbouring "
                     f"category")
+            if nk[i] > 0 and given[i] == 0:
+                warnings.warn(
+                    f"{where}: target category {spec.describe(key, des.pii)} has a target of 0 "
+                    f"but {int(nk[i])} respondent(s) in the data; they get weight 0 and drop "
+                    "out of every weighted estimate. If that is meant, drop them before "
+                    "weighting to say so; else give the category its population share",
+                    SurveykitWarning, stacklevel=4)
         s = float(np.nansum(given))
         if s <= 0:
             raise WeightingError(f"{where}: targets sum to {s:g}; they must be positive")

@@ -270,7 +270,8 @@ def _check_caps_reachable(des: _Design, total: float, cap) -> None:
                                                                                 lo * nk[j])
                 raise WeightingError(
                     f"targets cannot be reached within the caps {cap}: margin "
-                    f"{mg.spec.name!r} category {mg.spec.describe(mg.keys[j])} needs a weighted "
+                    f"{mg.spec.title(des.pii)!r} category {mg.spec.describe(mg.keys[j], des.pii)}"
+                    f" needs a weighted "
                     f"total of {t[j]:.6g}, but its {int(nk[j])} respondent(s) all at the "
                     f"{side} cap give {bound:.6g}; widen the caps or merge categories")
 
@@ -285,7 +286,7 @@ def _base_weights(df: pd.DataFrame, base_weight) -> tuple[np.ndarray, bool]:
 
 def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
          total: str | float | None = None, missing: str = "error", tol: float = 1e-8,
-         max_iter: int = 1000, strict: bool = True) -> WeightingReport:
+         max_iter: int = 1000, strict: bool = True, pii=None) -> WeightingReport:
     """Rake weights to population margins (iterative proportional fitting).
 
     Parameters
@@ -316,6 +317,10 @@ def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
     strict : bool
         If True (default) failure to converge raises; if False it warns and returns the
         report with ``converged=False``.
+    pii : str or list of str, optional
+        Weighting variables that hold personal data: error and warning messages name their
+        margin but never show their categories. Default: ``df.attrs["pii_columns"]``
+        (set by :func:`~surveykit.responses.read_responses` from the questionnaire).
 
     Returns
     -------
@@ -331,6 +336,12 @@ def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
         Naming the margin and category: a target category with no respondents, a sample
         category with no target, targets not summing to 100 / the total, missing values
         (policy ``error``), targets unreachable together or within the caps.
+
+    Warns
+    -----
+    SurveykitWarning
+        A target of 0 for a category that has respondents (they get weight 0), naming the
+        category and how many respondents.
 
     Examples
     --------
@@ -351,7 +362,8 @@ def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
     if len(df) == 0:
         raise WeightingError("the data have no rows to weight")
     w0, given = _base_weights(df, base_weight)
-    des = _build_design(df, t, w0, missing)
+    hide = df.attrs.get("pii_columns", ()) if pii is None else as_list(pii)
+    des = _build_design(df, t, w0, missing, frozenset(hide))
     if not np.any(des.m * des.w0 > 0):
         raise WeightingError("every base weight is 0; nothing to rake")
     n_used = float(des.m.sum())
@@ -383,8 +395,9 @@ def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
             why = ("the targets may contradict each other"
                    f"{' or be out of reach within the caps' if capr else ''}; check them, "
                    "merge sparse categories or raise max_iter")
-        msg = (f"raking did not converge in {it} iterations: margin {mg.spec.name!r} "
-               f"category {mg.spec.describe(mg.keys[j])} got to {got / base * 100:.4f}% "
+        msg = (f"raking did not converge in {it} iterations: margin {mg.spec.title(des.pii)!r}"
+               f" category {mg.spec.describe(mg.keys[j], des.pii)} got to "
+               f"{got / base * 100:.4f}% "
                f"against a target of {want / base * 100:.4f}% (relative error {err:.2e}); "
                f"{why}")
         if strict:
@@ -408,7 +421,8 @@ def _row_weights(df: pd.DataFrame, des: _Design, x: np.ndarray, w0: np.ndarray,
 
 
 def post_stratify(df: pd.DataFrame, targets: Any, *, variables=None, base_weight=None,
-                  total: str | float | None = None, missing: str = "error") -> WeightingReport:
+                  total: str | float | None = None, missing: str = "error",
+                  pii=None) -> WeightingReport:
     """Post-stratify: weight the cells of one or more crossed variables to their targets.
 
     Parameters
@@ -419,7 +433,7 @@ def post_stratify(df: pd.DataFrame, targets: Any, *, variables=None, base_weight
         DataFrame with the ``variables`` as columns and a ``target`` column.
     variables : str or list of str, optional
         The crossed post-stratification variables (when ``targets`` is a plain table).
-    base_weight, total, missing
+    base_weight, total, missing, pii
         As for :func:`rake`.
 
     Returns
@@ -455,7 +469,8 @@ def post_stratify(df: pd.DataFrame, targets: Any, *, variables=None, base_weight
         if len(t.margins) != 1 or t.margins[0].within:
             raise WeightingError(f"post_stratify needs exactly one margin (cross the "
                                  f"variables: variables: [a, b]); got {len(t.margins)}")
-    rep = rake(df, t, base_weight=base_weight, total=total, missing=missing, max_iter=5)
+    rep = rake(df, t, base_weight=base_weight, total=total, missing=missing, max_iter=5,
+               pii=pii)
     rep.method = "post-stratification"
     return rep
 

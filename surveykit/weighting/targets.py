@@ -42,6 +42,14 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+#: What messages show instead of a category of a personal-data (pii) variable.
+PII_HIDDEN = "[pii hidden]"
+
+
+def _shown(variable: str, value: Any, hide) -> str:
+    return PII_HIDDEN if variable in hide else _show(value)
+
+
 @dataclass(frozen=True)
 class Margin:
     """One raking margin: one variable, or several crossed ("interlocked").
@@ -58,13 +66,20 @@ class Margin:
 
     @property
     def name(self) -> str:
+        return self.title()
+
+    def title(self, hide: frozenset | set = frozenset()) -> str:
+        """The margin's name; categories of the variables in ``hide`` (personal data) are
+        not shown."""
         name = " x ".join(self.variables)
         if self.within:
-            name += " | " + ", ".join(f"{v}={_show(c)}" for v, c in self.within)
+            name += " | " + ", ".join(f"{v}={_shown(v, c, hide)}" for v, c in self.within)
         return name
 
-    def describe(self, key: tuple) -> str:
-        return ", ".join(f"{v}={_show(c)}" for v, c in zip(self.variables, key, strict=True))
+    def describe(self, key: tuple, hide: frozenset | set = frozenset()) -> str:
+        """``var=code, ...`` of a category; codes of variables in ``hide`` are not shown."""
+        return ", ".join(f"{v}={_shown(v, c, hide)}"
+                         for v, c in zip(self.variables, key, strict=True))
 
 
 @dataclass(frozen=True)
