@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .errors import EstimationError
+from .errors import EstimationError, SurveykitError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 
 def as_list(columns: str | Iterable[str] | None) -> list[str]:
@@ -125,6 +135,211 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class OutputPathError(SurveykitError, ValueError):
+    """An output path that would overwrite an input or a file surveykit did not write, or a
+    folder that cannot be written."""
+
+
+def same_file(a, b) -> bool:
+    """True when ``a`` and ``b`` name the same file (links followed); False when either
+    does not exist."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, TypeError, ValueError):
+        return False
+
+
+def refuse_input_as_output(out, inputs: dict, *, option: str = "--out",
+                           error: type[Exception] = OutputPathError) -> None:
+    """Raise ``error`` when ``out`` is one of ``inputs`` (``{what: path}``), which the
+    command reads and would overwrite.
+
+    Examples
+    --------
+    >>> refuse_input_as_output(__file__, {"questionnaire": __file__})
+    Traceback (most recent call last):
+    ...
+    surveykit._util.OutputPathError: --out ... is the questionnaire this command reads; ...
+    """
+    for what, path in inputs.items():
+        if path is not None and same_file(out, path):
+            raise error(f"{option} {out} is the {what} this command reads; writing there "
+                        "would overwrite it: give another file name")
+
+
+@contextlib.contextmanager
+def folder_lock(folder, *, error: type[Exception] = OutputPathError,
+                option: str = "--out"):
+    """Hold the lock file ``.<name>.surveykit-lock`` beside ``folder`` while a command
+    writes the folder; a second command writing the same folder meanwhile is refused with
+    ``error``. The lock is released (and its file removed) on every exit, and by the
+    operating system when the process dies.
+
+    Yields
+    ------
+    Path
+        The lock file.
+    """
+    folder = Path(folder)
+    lock = folder.parent / f".{folder.name}.surveykit-lock"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            if fcntl is None:  # no advisory locks (Windows): the file's existence is the lock
+                try:
+                    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+                except FileExistsError:
+                    fd = None
+                break
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 200).decode("utf-8", "replace").strip()
+                os.close(fd)
+                fd = None
+                break
+            try:  # the holder may have removed the file between our open and flock
+                current = os.stat(lock).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                current = False
+            if current:
+                break
+            os.close(fd)
+    except OSError as exc:
+        raise error(f"cannot write beside {option} {folder}: {exc.strerror or exc} "
+                    f"({exc.filename or folder.parent}); choose a folder you can write") from None
+    if fd is None:
+        if fcntl is None:
+            holder = lock.read_text(encoding="utf-8", errors="replace").strip()
+        raise error(f"another surveykit run ({holder or 'unknown process'}) is writing "
+                    f"{option} {folder}; wait for it to finish or choose another folder "
+                    f"(lock file {lock})")
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}, started "
+                     f"{datetime.now().isoformat(timespec='seconds')}".encode())
+        yield lock
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
+        os.close(fd)
+
+
+def folder_beside(folder, kind: str = "new") -> Path:
+    """A new private (mode 0700) folder beside ``folder``, named ``.<name>.surveykit-<kind>-*``,
+    on the same file system, so that :func:`swap_in` can rename it into place."""
+    folder = Path(folder)
+    return Path(tempfile.mkdtemp(prefix=f".{folder.name}.surveykit-{kind}-", dir=folder.parent))
+
+
+def sweep_beside(folder) -> list[Path]:
+    """Delete the ``.<name>.surveykit-new-*`` and ``-old-*`` folders that a run killed
+    outright left beside ``folder``; call it while holding :func:`folder_lock`."""
+    folder = Path(folder)
+    gone = []
+    if folder.parent.is_dir():
+        prefixes = (f".{folder.name}.surveykit-new-", f".{folder.name}.surveykit-old-")
+        for p in folder.parent.iterdir():
+            if p.name.startswith(prefixes) and p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+                gone.append(p)
+    return gone
+
+
+def swap_in(new, folder) -> Path:
+    """Put the finished folder ``new`` in the place of ``folder`` and delete the previous
+    contents: two renames (``folder`` aside, ``new`` in its place), so that no page of an
+    earlier run survives beside the new ones. ``new`` gets normal permissions (umask)."""
+    new, folder = Path(new), Path(folder)
+    os.chmod(new, 0o777 & ~_umask())
+    old = None
+    if folder.exists() or folder.is_symlink():
+        old = folder_beside(folder, "old")
+        os.replace(folder, old)  # a folder may replace an empty folder
+    try:
+        os.replace(new, folder)
+    except BaseException:
+        if old is not None:
+            os.replace(old, folder)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+#: the record of the files a command wrote into a folder, with their SHA-256
+WRITTEN_RECORD = ".surveykit-written.json"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_files_into(folder, produce, *, force: bool = False, inputs: dict | None = None,
+                     option: str = "--out",
+                     error: type[Exception] = OutputPathError) -> list[Path]:
+    """Write the files that ``produce(tmp)`` makes into ``folder`` without replacing a file
+    that surveykit did not write.
+
+    ``produce`` writes into an empty private folder inside ``folder`` and returns the paths
+    it wrote; nothing reaches ``folder`` unless every check passes. A file already in
+    ``folder`` is surveykit's when ``WRITTEN_RECORD`` lists it with its current SHA-256, or
+    when it holds exactly the bytes about to be written; any other is replaced only with
+    ``force``. A file that is one of ``inputs`` (``{what: path}``) is never replaced.
+
+    Returns
+    -------
+    list of Path
+        The files written, in ``produce``'s order.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise error(f"{option} {folder} is a file; give a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    record_path = folder / WRITTEN_RECORD
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8")).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        record = {}
+    tmp = Path(tempfile.mkdtemp(prefix=".surveykit-new-", dir=folder))
+    try:
+        names = [Path(p).name for p in produce(tmp)]
+        for name in names:
+            for what, path in (inputs or {}).items():
+                if path is not None and same_file(folder / name, path):
+                    raise error(f"{option} {folder}: writing {name} would overwrite the {what} "
+                                f"{path}, which this command reads; choose another folder")
+        foreign = []
+        for name in names:
+            target = folder / name
+            if not (target.exists() or target.is_symlink()):
+                continue
+            ours = target.is_file() and not target.is_symlink() and (
+                record.get(name) == _sha256(target)
+                or target.read_bytes() == (tmp / name).read_bytes())
+            if not ours:
+                foreign.append(name)
+        if foreign and not force:
+            raise error(f"{option} {folder} holds {', '.join(foreign)}, which surveykit did "
+                        "not write; pass --force to replace them, or choose another folder")
+        written = []
+        for name in names:
+            record[name] = _sha256(tmp / name)
+            os.replace(tmp / name, folder / name)
+            written.append(folder / name)
+        atomic_write(record_path, json.dumps({"files": record}, indent=2, sort_keys=True) + "\n")
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def shorten(text, width: int = 40) -> str:

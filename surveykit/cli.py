@@ -2,6 +2,9 @@
 
 Every subcommand has ``--help``. Errors in the input exit with status 2 and a message that
 says what was wrong, where, and what to do; an unexpected crash exits 1 with a traceback.
+Ctrl-C exits 130; ``report`` also stops cleanly on SIGTERM and exits 143. No command
+writes over one of its own inputs, and ``simulate`` replaces a file that surveykit did not
+write only with ``--force``.
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random seed (default 20261122, or the truth file's seed)")
     p.add_argument("--out", type=Path,
                    help="folder (default data/demo, or the truth file's folder)")
+    p.add_argument("--force", action="store_true",
+                   help="replace files in --out that surveykit did not write")
     p.set_defaults(func=_cmd_simulate)
 
     p = _command(sub, "report", "per-segment HTML findings and an index page",
@@ -136,8 +141,16 @@ def _cmd_schema(args) -> int:
 
 
 def _cmd_questionnaire(args) -> int:
+    from ._util import OutputPathError, refuse_input_as_output, same_file
     from .questionnaire import load_questionnaire
 
+    for option, out in (("--html", args.html), ("--markdown", args.markdown)):
+        if out:
+            refuse_input_as_output(out, {"questionnaire": args.file}, option=option)
+    if args.html and args.markdown and (same_file(args.html, args.markdown)
+                                        or args.html.resolve() == args.markdown.resolve()):
+        raise OutputPathError(f"--html and --markdown both name {args.html}; give each its "
+                              "own file")
     q = load_questionnaire(args.file)
     print(f"{args.file}: valid — {q.title!r}, {len(q.questions)} questions, "
           f"{len(q.variables())} columns, {len(q.constructs)} constructs")
@@ -155,6 +168,11 @@ def _cmd_check(args) -> int:
     from .questionnaire import load_questionnaire
     from .responses import check_responses, read_responses
 
+    if args.out:
+        from ._util import refuse_input_as_output
+
+        refuse_input_as_output(args.out, {"questionnaire": args.questionnaire,
+                                          "responses file": args.data})
     q = load_questionnaire(args.questionnaire)
     df = read_responses(args.data, q)
     result = check_responses(q, df)
@@ -174,12 +192,21 @@ def _cmd_simulate(args) -> int:
 
     q = load_questionnaire(args.questionnaire)
     if args.truth is not None:
-        written = write_from_truth(q, args.truth, args.out or args.truth.parent, n=args.n,
-                                   seed=args.seed)
+        out = args.out or args.truth.parent
+
+        def produce(folder):
+            return write_from_truth(q, args.truth, folder, n=args.n, seed=args.seed)
     else:
-        written = write_demo(q, args.out or Path("data/demo"),
-                             n=4000 if args.n is None else args.n,
-                             seed=20261122 if args.seed is None else args.seed)
+        out = args.out or Path("data/demo")
+
+        def produce(folder):
+            return write_demo(q, folder, n=4000 if args.n is None else args.n,
+                              seed=20261122 if args.seed is None else args.seed)
+    # written into a private folder first; files surveykit did not write need --force
+    from ._util import write_files_into
+
+    inputs = {"questionnaire": args.questionnaire, "truth file": getattr(args, "truth", None)}
+    written = write_files_into(out, produce, force=args.force, inputs=inputs)
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -235,6 +262,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt as exc:  # Ctrl-C; `report` turns SIGTERM into one too
+        import signal
+
+        signum = getattr(exc, "signum", signal.SIGINT)
+        result = getattr(exc, "result", None)
+        print(f"surveykit {args.command}: interrupted ({signal.Signals(signum).name})"
+              + (f"; the partial report: {result.index_path}" if result is not None else ""),
+              file=sys.stderr)
+        return 128 + signum
     except SurveykitError as exc:
         print(f"surveykit {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -51,10 +51,12 @@ def _fmt_metric(m: dict) -> str:
 
 def index_html(title: str, segments: list[dict], *, total: dict | None = None,
                notes: list[str] | None = None, subtitle: str | None = None,
-               overview: dict | None = None, tabbook: dict | None = None) -> str:
+               overview: dict | None = None, tabbook: dict | None = None,
+               interrupted: bool = False) -> str:
     """The index page (self-contained HTML: inline style, no script).
 
-    ``overview`` and ``tabbook`` are their manifest entries: a link each, or the error."""
+    ``overview`` and ``tabbook`` are their manifest entries: a link each, or the error.
+    ``interrupted``: the run was stopped, and the page says that the report is partial."""
     esc = html.escape
     # headline metric columns, in first-seen order
     keys: list[tuple[str, str]] = []
@@ -94,7 +96,8 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
     note_html = "".join(f"<li>{esc(n)}</li>" for n in (notes or []))
     ov = ""
     if overview:
-        link = f'<a href="{esc(quote(overview["html"]))}">{esc(overview["label"])}</a>'
+        link = (f'<a href="{esc(quote(overview["html"]))}">{esc(overview["label"])}</a>'
+                if overview.get("html") else esc(overview["label"]))
         err = esc(str(overview.get("error") or ""), quote=True)
         state = ("" if overview.get("status") == "ok" else
                  f' <span class="sk-failed" title="{err}">'
@@ -112,9 +115,14 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
             klass = "sk-failed" if tabbook.get("status") == "failed" else "sk-note"
             tb = (f'<p class="{klass}">{label}: not written ({esc(str(tabbook.get("status")))}'
                   f'): {esc(str(tabbook.get("error") or ""))}</p>')
-    n_failed = sum(s.get("status") != "ok" for s in segments)
+    n_failed = sum(s.get("status") not in ("ok", "interrupted") for s in segments)
     failed = (f'<p class="sk-failed">{n_failed} of {len(segments)} segment report(s) failed; '
               f'their pages show the error.</p>' if n_failed else "")
+    if interrupted:
+        n_done = sum(s.get("status") != "interrupted" for s in segments)
+        failed = (f'<p class="sk-failed sk-partial">This run was interrupted: the report is '
+                  f'partial ({n_done} of {len(segments)} segment page(s) written). Run the '
+                  f'command again for the complete report.</p>' + failed)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">

@@ -15,19 +15,30 @@ executed ``.ipynb`` beside it. While the kernels start, the main process writes
 stops the others: its page or index line shows the error, and :attr:`ReportResult.ok` is
 False.
 
-Worker processes are started with ``spawn``: a script that calls :func:`run_report` needs
-the usual ``if __name__ == "__main__":`` guard (the ``surveykit`` command and Jupyter need
-nothing).
+Worker processes are started with ``spawn`` but never import the caller's ``__main__``, so a
+plain script that calls :func:`run_report` needs no ``if __name__ == "__main__":`` guard.
+
+The run writes into a private folder beside ``out`` and swaps it in at the end, holding a
+lock file beside ``out`` meanwhile: no page of an earlier run survives, and a second run
+into the same folder is refused. An ``out`` that is a file, cannot be written, holds an
+input (the notebook, the data...) or holds files that no report wrote is refused before
+anything runs. SIGINT (Ctrl-C) or SIGTERM stops queued work, the workers and their kernels,
+deletes the prepared data and swaps in the partial report (``manifest.json`` run status
+``interrupted``, an index that says so), then raises :class:`ReportInterrupted`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import json
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +48,7 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
+from .._util import folder_beside, folder_lock, swap_in, sweep_beside
 from ..errors import ReportError
 from .index import write_index, write_manifest
 from .names import inside, unique_names, value_text
@@ -44,8 +56,8 @@ from .overview import TABBOOK, write_tabbook
 from .spec import ReportSpec, validate_overrides, load_spec
 from .worker import abort_pool, execute_all, start_pool
 
-__all__ = ["run_report", "ReportResult", "check_parameters", "notebook_parameters",
-           "DEFAULT_NOTEBOOK", "segment_values"]
+__all__ = ["run_report", "ReportResult", "ReportInterrupted", "check_parameters",
+           "notebook_parameters", "DEFAULT_NOTEBOOK", "segment_values"]
 
 DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "segment_findings.ipynb"
 DEFAULT_OVERVIEW = Path(__file__).resolve().parents[2] / "notebooks" / "overview.ipynb"
@@ -244,7 +256,9 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
     out : path
         Output folder: ``index.html``, ``manifest.json``, ``tabbook.xlsx`` (the overview's
         banner tables, written even without the overview page), one ``<segment>.html`` and
-        the executed ``<segment>.ipynb`` beside it.
+        the executed ``<segment>.ipynb`` beside it. The run builds it beside ``out`` and
+        replaces ``out`` as a whole at the end, so ``out`` must be new, empty or an earlier
+        report (nothing else in it), and must not hold the notebook or an input file.
     notebook : path, optional
         The findings notebook (default ``notebooks/segment_findings.ipynb``).
     parameters : dict, optional
@@ -280,9 +294,13 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
     Raises
     ------
     ReportError
-        Bad parameters (unknown notebook parameter, unknown segment, workers < 1...);
-        raised before anything runs. Errors in the inputs raise their own typed errors
-        (QuestionnaireError, ResponseDataError, WeightingError).
+        Bad parameters (unknown notebook parameter, unknown segment, workers < 1...) or an
+        unusable ``out`` (a file, not writable, holding an input or files that no report
+        wrote, being written by another run); raised before anything runs. Errors in the
+        inputs raise their own typed errors (QuestionnaireError, ResponseDataError,
+        WeightingError).
+    ReportInterrupted
+        SIGINT (Ctrl-C) or SIGTERM stopped the run; the partial report is in ``out``.
 
     Examples
     --------
@@ -330,44 +348,223 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
             raise ReportError(f"{name} file {path} does not exist")
 
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-
-    # 0. start the worker processes now: each starts its kernel and loads the analysis
-    #    modules into it while this process prepares the data
+    inputs = {"questionnaire": questionnaire, "data": data, "targets": targets, "crm": crm,
+              "notebook": nb_path, "overview notebook": ov_path}
+    _check_out(out, inputs)  # before anything runs
     n_jobs = None if segments is None else len(segments) + (ov_path is not None)
     n_pool = workers if n_jobs is None else min(workers, n_jobs)
-    pool = start_pool(n_pool, kernel_name, str(out), start_timeout) \
-        if n_pool > 1 and reuse_kernels else None
-    try:
-        plan = _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_base, out,
-                     keep_data, nb_path, ov_path, kernel_name, timeout, start_timeout,
-                     reuse_kernels, extra, progress)
-        prepare_seconds = time.monotonic() - t_start
-        # 1. the tab book, from the survey prepared here, while the workers' kernels start
-        tabbook = write_tabbook(plan[0], segment_by, out / TABBOOK, min_base=min_base,
-                                spec=extra.get("spec"), alpha=extra.get("alpha", 0.05))
-    except BaseException:
-        if pool is not None:
-            abort_pool(pool)
-        raise
-    survey, prepared, jobs, entries, ov_entry, abspath = plan
+    with folder_lock(out, error=ReportError, option="output folder"), _Signals() as signals:
+        sweep_beside(out)  # what a run killed outright left behind
+        try:
+            stage = folder_beside(out)  # private (0700) until it is swapped in
+        except OSError as exc:
+            raise ReportError(f"cannot write beside the output folder {out}: {exc}") from None
+        pool = plan = tabbook = prepared = None
+        prepare_seconds, interrupted, swapped = 0.0, None, False
+        try:
+            try:
+                # 0. start the worker processes now: each starts its kernel and loads the
+                #    analysis modules into it while this process prepares the data
+                if n_pool > 1 and reuse_kernels:
+                    pool = start_pool(n_pool, kernel_name, str(stage), start_timeout)
+                prepared = stage / "_prepared" if keep_data else \
+                    Path(tempfile.mkdtemp(prefix="surveykit-report-"))  # mode 0700
+                plan = _plan(questionnaire, data, targets, crm, as_of, segment_by, segments,
+                             min_base, stage, prepared, nb_path, ov_path, kernel_name, timeout,
+                             start_timeout, reuse_kernels, extra, progress)
+                prepare_seconds = time.monotonic() - t_start
+                # 1. the tab book, from the survey prepared here, while the kernels start
+                tabbook = write_tabbook(plan[0], segment_by, stage / TABBOOK,
+                                        min_base=min_base, spec=extra.get("spec"),
+                                        alpha=extra.get("alpha", 0.05))
+                # 2. run in parallel
+                jobs, entries = plan[2], plan[3]
+                execute_all(jobs, entries, workers=min(workers, len(jobs)),
+                            progress=progress, pool=pool)
+            except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM through _Signals
+                interrupted = exc
+            finally:
+                signals.defer()  # the clean-up and the partial report are not cut short
+                if pool is not None:
+                    abort_pool(pool)  # no-op once execute_all has closed it
+                if prepared is not None and not keep_data:
+                    shutil.rmtree(prepared, ignore_errors=True)
+            if plan is None:  # interrupted while preparing the data
+                result = _interrupted_stub(stage, inputs, segment_by, t_start, started)
+            else:
+                survey, _, jobs, entries, ov_entry, abspath = plan
+                if ov_entry is not None:
+                    entries.pop(0)
+                if interrupted is not None:
+                    tabbook = _mark_interrupted(stage, [ov_entry, *entries], tabbook)
+                result = _finish(survey, entries, ov_entry, abspath, stage, t_start, started,
+                                 prepare_seconds, segment_by, workers, timeout, min_base,
+                                 nb_path, extra, n_pool if pool is not None else 0, tabbook,
+                                 interrupted=interrupted is not None)
+            swap_in(stage, out)
+            swapped = True
+        finally:
+            if not swapped:
+                shutil.rmtree(stage, ignore_errors=True)
+    result = dataclasses.replace(result, out=out, index_path=out / result.index_path.name,
+                                 manifest_path=out / result.manifest_path.name)
+    if interrupted is not None:
+        raise ReportInterrupted(getattr(interrupted, "signum", signal.SIGINT),
+                                result) from None
+    return result
 
-    # 2. run in parallel
+
+class ReportInterrupted(KeyboardInterrupt):
+    """A report run stopped by SIGINT (Ctrl-C) or SIGTERM.
+
+    By the time it is raised the workers and their kernels are stopped, the prepared
+    respondent-level data deleted and the partial report swapped into the output folder
+    (``manifest.json`` run status ``interrupted``; the index says the report is partial).
+    A KeyboardInterrupt, so code that stops on Ctrl-C stops on it too.
+
+    Attributes
+    ----------
+    signum : int
+        The signal (``signal.SIGINT`` or ``signal.SIGTERM``).
+    result : ReportResult or None
+        What was written before the run stopped.
+    """
+
+    def __init__(self, signum: int, result: ReportResult | None = None):
+        self.signum, self.result = int(signum), result
+        where = f"; the partial report: {result.index_path}" if result is not None else ""
+        super().__init__(f"the report run was interrupted ({signal.Signals(signum).name})"
+                         f"{where}")
+
+
+class _Signals:
+    """While a run is going on, SIGINT and SIGTERM raise :class:`ReportInterrupted` in the
+    main thread (SIGTERM would otherwise end the process without any clean-up); after
+    :meth:`defer` they are only recorded, so the clean-up itself is not cut short.
+    Handlers that the application set itself are left alone, as is every handler outside
+    the main thread."""
+
+    def __enter__(self) -> _Signals:
+        self.saved: dict[int, Any] = {}
+        self.pending: int | None = None
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) in (signal.SIG_DFL, signal.default_int_handler):
+                    self.saved[sig] = signal.signal(sig, self._raise)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+    def _raise(self, signum, frame) -> None:  # noqa: ARG002 - signal handler signature
+        raise ReportInterrupted(signum)
+
+    def _record(self, signum, frame) -> None:  # noqa: ARG002
+        self.pending = self.pending or signum
+
+    def defer(self) -> None:
+        """From now until the end of the run, record signals instead of raising."""
+        for sig in self.saved:
+            signal.signal(sig, self._record)
+
+
+#: what may sit in an output folder besides a report's own files (a run deletes them)
+_FOLDER_NOISE = {".DS_Store", "Thumbs.db", "desktop.ini", ".ipynb_checkpoints"}
+
+
+def _file_names(obj) -> set[str]:
+    """Every string in a manifest that could be a file name in the output folder."""
+    if isinstance(obj, dict):
+        return set().union(*map(_file_names, obj.values())) if obj else set()
+    if isinstance(obj, list):
+        return set().union(*map(_file_names, obj)) if obj else set()
+    if isinstance(obj, str) and obj and "/" not in obj and os.sep not in obj:
+        return {obj}
+    return set()
+
+
+def _not_written_by_a_report(out: Path) -> list[str]:
+    """Names in ``out`` that no earlier report run wrote (its manifest lists its files)."""
+    names = {p.name for p in out.iterdir()} - _FOLDER_NOISE
+    if not names:
+        return []
     try:
-        execute_all(jobs, entries, workers=min(workers, len(jobs)), progress=progress,
-                     pool=pool)
-        if ov_entry is not None:
-            entries.pop(0)
-    finally:
-        if not keep_data:
-            shutil.rmtree(prepared, ignore_errors=True)
-    return _finish(survey, entries, ov_entry, abspath, out, t_start, started,
-                   prepare_seconds, segment_by, workers, timeout, min_base, nb_path, extra,
-                   n_pool if pool is not None else 0, tabbook)
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("run"), dict):
+        return sorted(names)
+    owned = {"index.html", "manifest.json", TABBOOK, "_prepared"} | _file_names(manifest)
+    return sorted(names - owned)
+
+
+def _check_out(out: Path, inputs: dict) -> None:
+    """Refuse, before anything runs, an output folder that a run cannot replace."""
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"the output folder {out} is a file; give a folder (a run writes "
+                          "index.html, manifest.json and one page per segment into it)")
+    for what, path in inputs.items():
+        if path is None:
+            continue
+        p = Path(path).resolve()
+        if p == out or out in p.parents:
+            raise ReportError(f"the {what} {path} is inside the output folder {out}, which a "
+                              f"run replaces as a whole; move the {what} out of it or choose "
+                              "another output folder")
+    cwd = Path.cwd().resolve()
+    if cwd == out or out in cwd.parents:
+        raise ReportError(f"the output folder {out} holds the current folder; a run replaces "
+                          f"the whole output folder: give it a folder of its own, such as "
+                          f"{out / 'reports'}")
+    if out.is_dir():
+        foreign = _not_written_by_a_report(out)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more"
+                                              if len(foreign) > 5 else "")
+            raise ReportError(f"the output folder {out} holds {shown}, which no earlier "
+                              "report wrote; a run replaces the whole folder: move them or "
+                              "choose another output folder")
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ReportError(f"cannot make the output folder {out}: {parent} is a file")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ReportError(f"cannot write the output folder {out}: {parent} is not writable; "
+                          "choose a folder you can write")
+
+
+def _mark_interrupted(stage: Path, entries: list, tabbook: dict | None) -> dict:
+    """Mark the pages that an interrupted run did not write; the tab book entry."""
+    for e in entries:
+        if e is None or e["status"] != "pending":
+            continue
+        e.update(status="interrupted", error="not written: the run was interrupted first")
+        for key in ("html", "notebook"):
+            if e.get(key) and not (stage / e[key]).exists():
+                e[key] = None
+    return tabbook or {"label": "Tab book (Excel)", "path": None, "status": "interrupted",
+                       "error": "the run was interrupted before it was written"}
+
+
+def _interrupted_stub(stage: Path, inputs: dict, segment_by: str, t_start: float,
+                      started: str) -> ReportResult:
+    """manifest.json and index.html of a run interrupted while it prepared the data."""
+    seconds = time.monotonic() - t_start
+    run = {"surveykit": __version__, "started": started, "seconds": round(seconds, 3),
+           **{k: (str(Path(inputs[k]).resolve()) if inputs[k] is not None else None)
+              for k in ("questionnaire", "data", "targets", "crm")},
+           "segment_by": segment_by, "ok": False, "status": "interrupted"}
+    manifest_path = write_manifest(stage / "manifest.json", run, [])
+    index_path = write_index(stage / "index.html", "Survey report (interrupted)", [],
+                             subtitle="The run was interrupted while it prepared the data; "
+                                      "no page was written.", interrupted=True)
+    return ReportResult(stage, index_path, manifest_path, [], False, seconds)
 
 
 def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_base, out,
-          keep_data, nb_path, ov_path, kernel_name, timeout, start_timeout, reuse_kernels, extra,
+          prepared, nb_path, ov_path, kernel_name, timeout, start_timeout, reuse_kernels, extra,
           progress=False):
     """Prepare the survey once and lay out one job per page (the overview first)."""
     from ..survey import Survey
@@ -382,10 +579,6 @@ def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_ba
     if progress and resolved.notes:
         print("surveykit report: the questionnaire declares no report: block; inferred:",
               *(f"  - {n}" for n in resolved.notes), sep="\n", file=sys.stderr)
-    if keep_data:
-        prepared = out / "_prepared"
-    else:
-        prepared = Path(tempfile.mkdtemp(prefix="surveykit-report-"))
     survey.save(prepared)
 
     w = survey.weight_array()
@@ -434,11 +627,12 @@ def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_ba
 
 def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_seconds,
             segment_by, workers, timeout, min_base, nb_path, extra, prewarmed,
-            tabbook=None) -> ReportResult:
-    """Write manifest.json and index.html; the result."""
+            tabbook=None, *, interrupted: bool = False) -> ReportResult:
+    """Write manifest.json and index.html; the result. ``interrupted``: the run was
+    stopped (run status ``interrupted``; the index says the report is partial)."""
     ok = all(e["status"] == "ok" for e in entries) and (
         ov_entry is None or ov_entry["status"] == "ok") and (
-        tabbook is None or tabbook["status"] != "failed")
+        tabbook is None or tabbook["status"] != "failed") and not interrupted
     seconds = time.monotonic() - t_start
     seg_label = _variable_label(survey, segment_by)
     run = {
@@ -452,6 +646,7 @@ def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_s
         "weighted": survey.weights is not None,
         "weighting_efficiency": survey.meta.get("weighting_efficiency"),
         "prewarmed_workers": prewarmed, "overview": ov_entry, "tabbook": tabbook, "ok": ok,
+        "status": "interrupted" if interrupted else ("ok" if ok else "failed"),
         "unsegmented": _unsegmented(survey, segment_by),
         "report_spec": survey.meta.get("report_spec"),
     }
@@ -464,7 +659,8 @@ def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_s
            + (f" (weighting efficiency {100 * survey.meta['weighting_efficiency']:.0f}%)"
               if survey.meta.get("weighting_efficiency") is not None else ""))
     index_path = write_index(out / "index.html", title, entries, total=total, notes=notes,
-                             subtitle=sub, overview=ov_entry, tabbook=tabbook)
+                             subtitle=sub, overview=ov_entry, tabbook=tabbook,
+                             interrupted=interrupted)
     return ReportResult(out, index_path, manifest_path, entries, ok, seconds, prepare_seconds,
                         ov_entry, tabbook)
 

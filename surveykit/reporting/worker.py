@@ -4,27 +4,40 @@ Each worker process keeps one Jupyter kernel warm across its jobs: papermill par
 the notebook, nbclient executes it on the kernel with a per-notebook deadline, and the
 executed notebook is exported to HTML in-process. Between notebooks the user namespace is
 cleared and the working folder restored; a kernel that timed out or died is replaced, never
-reused; a kernel that fails to start is retried once (and only then). A pool initializer
-starts each worker's kernel and loads the analysis modules while the parent prepares the
-data. :func:`execute_all` runs the jobs (in this process for one worker) and isolates a job
-that kills its worker process.
+reused; a kernel that fails to start is retried once (and only then).
+
+:class:`WorkerPool` holds the worker processes: spawned without the parent's ``__main__``
+(a plain script needs no ``if __name__ == "__main__":`` guard), each starting its kernel and
+loading the analysis modules while the parent prepares the data, and handed one job at a
+time, so the parent knows which job each runs. A worker that dies is replaced (the pool
+keeps its size) and its job runs once more, failing alone if it kills a worker again.
+Workers ignore SIGINT (the parent decides) and kill their kernels on SIGTERM.
+:func:`execute_all` runs the jobs (in this process for one worker).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
+import multiprocessing.connection as mp_connection
+import os
+import pickle
+import signal
+import sys
 import tempfile
+import threading
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
+import types
+from collections import deque
 from pathlib import Path
 
 from ..errors import ReportError
 from .export import HEADLINE_MIME, export_html, failure_page
 
-__all__ = ["KernelStartError", "execute_all", "start_pool", "abort_pool", "run_segment"]
+__all__ = ["KernelStartError", "WorkerPool", "execute_all", "start_pool", "abort_pool",
+           "run_segment"]
 
 
 class KernelStartError(ReportError):
@@ -42,7 +55,7 @@ class _Kernel:
     def __init__(self, kernel_name: str, cwd: str, start_timeout: float):
         self.kernel_name, self.cwd, self.start_timeout = kernel_name, cwd, start_timeout
         self._owner = None
-        self.km = self.kc = None
+        self.km = self.kc = self._starting = None
         self.runs = 0
 
     def start(self) -> None:
@@ -59,6 +72,7 @@ class _Kernel:
         # the kernel's own log (e.g. ipykernel's transport notice) goes to a file, not the
         # terminal; cell output travels over the kernel protocol as usual
         self._log = tempfile.TemporaryFile(prefix="surveykit-kernel-")
+        self._starting = owner.km  # so that kill() finds a kernel that is still starting
         try:
             owner.start_new_kernel(stdout=self._log, stderr=self._log)
             owner.start_new_kernel_client()
@@ -69,6 +83,8 @@ class _Kernel:
             if log:
                 raise RuntimeError(f"{type(exc).__name__}: {exc}; kernel log: {log}") from exc
             raise
+        finally:
+            self._starting = None
         self._owner, self.km, self.kc, self.runs = owner, owner.km, owner.kc, 0
 
     def log_tail(self, n: int = 800) -> str:
@@ -95,6 +111,25 @@ class _Kernel:
         except Exception:  # noqa: BLE001
             return False
 
+    def kill(self) -> None:
+        """Kill the kernel's process group at once (no shutdown request over the protocol,
+        which needs an event loop) and remove its connection file: for a worker that is
+        being terminated, or a run that was interrupted."""
+        for km in (self.km, self._starting):
+            proc = getattr(getattr(km, "provisioner", None), "process", None)
+            if proc is None:
+                continue
+            try:  # the kernel leads its own session (jupyter_client starts it so)
+                if hasattr(os, "killpg") and os.getpgid(proc.pid) == proc.pid:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
+            except OSError:  # already gone
+                pass
+            with contextlib.suppress(OSError, TypeError):
+                Path(km.connection_file).unlink(missing_ok=True)
+        self._owner = self.km = self.kc = self._starting = None
+
     def stop(self) -> None:
         owner, self._owner, self.km, self.kc = self._owner, None, None, None
         if owner is not None and owner.km is not None:
@@ -109,6 +144,7 @@ class _Kernel:
     def client(self, nb, deadline: float | None = None):
         from nbclient import NotebookClient
 
+        _keep_signal_handlers()
         c = NotebookClient(
             nb, km=self.km, kernel_name=self.kernel_name, record_timing=True,
             startup_timeout=int(self.start_timeout), allow_errors=False,
@@ -127,6 +163,33 @@ class _Kernel:
         self.client(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
             _RESET_CODE.format(cwd=repr(self.cwd)))]),
             deadline=time.monotonic() + self.start_timeout).execute()
+
+
+def _refuse_signal_handler(sig, callback, *args):  # noqa: ARG001
+    raise RuntimeError("surveykit's report runner handles SIGINT and SIGTERM itself")
+
+
+def _keep_signal_handlers() -> None:
+    """Keep nbclient from taking SIGINT and SIGTERM over while it executes a notebook.
+
+    nbclient adds event-loop handlers for both that shut the kernel down, so a terminated
+    worker would go on to write a "kernel died" page, and on removal it leaves SIGTERM at
+    its default, so the next SIGTERM would leave the kernel behind. The loop that
+    jupyter_core runs nbclient on in this thread (when none is running already) refuses
+    signal handlers instead, which nbclient accepts as it does outside the main thread.
+    """
+    import asyncio
+
+    from jupyter_core.utils import ensure_event_loop
+
+    try:
+        asyncio.get_running_loop()
+        return  # nbclient then runs on a helper thread and adds no handlers
+    except RuntimeError:
+        pass
+    loop = ensure_event_loop()
+    if loop.add_signal_handler is not _refuse_signal_handler:
+        loop.add_signal_handler = _refuse_signal_handler
 
 
 _KERNELS: dict[tuple, _Kernel] = {}
@@ -150,6 +213,13 @@ def _shutdown_kernels() -> None:
     while _KERNELS:
         _, k = _KERNELS.popitem()
         k.stop()
+
+
+def _kill_kernels() -> None:
+    """Kill this process's kernels at once (see :meth:`_Kernel.kill`)."""
+    while _KERNELS:
+        _, k = _KERNELS.popitem()
+        k.kill()
 
 
 def _warm_kernel(job: dict) -> tuple[_Kernel, int]:
@@ -243,8 +313,9 @@ def run_segment(job: dict) -> dict:
         except CellExecutionError:
             kernel.runs += 1  # the kernel is fine: the notebook raised
             raise
-        except BaseException:
-            kernel.stop()  # timed out, died or unknown state: never reuse it
+        except BaseException as exc:
+            # timed out, died or unknown state: never reuse it; interrupted: kill it now
+            kernel.kill() if isinstance(exc, KeyboardInterrupt) else kernel.stop()
             _KERNELS.pop((job["kernel_name"], job["cwd"]), None)
             raise
         finally:
@@ -295,10 +366,6 @@ _f.savefig(_io.BytesIO(), format="png")
 """
 
 
-def _noop() -> None:
-    return None
-
-
 def _warm_worker(kernel_name: str, cwd: str, start_timeout: float) -> None:
     """Pool initializer: start this worker's kernel, load the analysis modules into it and
     build the HTML exporter, so the first segment costs what the others do. Failures are
@@ -317,37 +384,251 @@ def _warm_worker(kernel_name: str, cwd: str, start_timeout: float) -> None:
         pass
 
 
-def start_pool(n: int, kernel_name: str, cwd: str, start_timeout: float):
+class _WorkerProcess(mp.get_context("spawn").Process):
+    """A spawned worker process that never imports the parent's ``__main__``.
+
+    ``spawn`` normally re-runs the parent's main script (or module) in every child, so
+    that functions defined there can be unpickled; a plain script without an
+    ``if __name__ == "__main__":`` guard would then start the report again in each child.
+    The workers only run surveykit code, so while a child is launched the parent's
+    ``__main__`` is replaced by an empty stand-in, which leaves nothing for
+    :func:`multiprocessing.spawn.get_preparation_data` to hand over.
+    """
+
+    _lock = threading.Lock()
+
+    def start(self) -> None:
+        stand_in = types.ModuleType("__main__")
+        with self._lock:
+            main = sys.modules.get("__main__")
+            sys.modules["__main__"] = stand_in
+            try:
+                super().start()
+            finally:
+                if main is not None:
+                    sys.modules["__main__"] = main
+
+
+def _on_terminate(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+    """A worker's SIGTERM handler: kill its kernels, then exit at once."""
+    _kill_kernels()
+    os._exit(128 + signum)
+
+
+def _worker_main(conn, warm: tuple | None) -> None:
+    """A worker process: warm up, say ready, then run ``(run, job)`` messages one at a time.
+
+    Ctrl-C in a terminal reaches the whole process group; the parent decides what to do
+    (it terminates its workers), so a worker ignores SIGINT and stops its kernels on SIGTERM.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_terminate)
+    if warm is not None:
+        _warm_worker(*warm)
+    conn.send(("ready", None))
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:  # the parent went away
+            break
+        except Exception as exc:  # noqa: BLE001 - e.g. the job function cannot be imported
+            conn.send(("error", f"cannot receive the job: {type(exc).__name__}: {exc}"))
+            continue
+        if msg is None:
+            break
+        run, job = msg
+        try:
+            reply = ("done", run(job))
+        except Exception as exc:  # noqa: BLE001 - reported on the segment's page
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        conn.send(reply)
+    _shutdown_kernels()
+
+
+class _Worker:
+    def __init__(self, proc, conn):
+        self.proc, self.conn = proc, conn
+        self.ready = False
+        self.job: int | None = None
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "stopped"
+    if code < 0:
+        try:
+            return f"was killed by signal {-code} ({signal.Signals(-code).name})"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+class WorkerPool:
+    """Spawned worker processes, each running one job at a time on its warm kernel.
+
+    The parent knows which job every worker is running. A worker that dies is replaced at
+    once, so the pool keeps its size; the job it was running is run once more on a fresh
+    worker and fails alone if that worker dies too. :meth:`abort` terminates every worker
+    (each kills its kernels on SIGTERM).
+
+    Parameters
+    ----------
+    n : int
+        Worker processes.
+    warm : tuple, optional
+        ``(kernel_name, cwd, start_timeout)``: each worker starts its kernel and loads the
+        analysis modules into it before it takes a job (see :func:`_warm_worker`).
+    """
+
+    def __init__(self, n: int, warm: tuple | None = None):
+        self.size, self.warm = int(n), warm
+        self.workers: list[_Worker] = []
+        self.replaced = 0
+        try:
+            for _ in range(self.size):
+                self._spawn()
+        except BaseException:
+            self.abort()
+            raise
+
+    def _spawn(self) -> None:
+        here, there = mp.get_context("spawn").Pipe()
+        proc = _WorkerProcess(target=_worker_main, args=(there, self.warm), daemon=True,
+                              name="surveykit-report-worker")
+        try:
+            proc.start()
+        finally:
+            there.close()
+        self.workers.append(_Worker(proc, here))
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the current workers."""
+        return [w.proc.pid for w in self.workers]
+
+    def run(self, jobs: list[dict], run, done) -> None:
+        """Run every job; call ``done(i, result)`` as each finishes (in this process)."""
+        if getattr(run, "__module__", None) == "__main__":
+            raise ReportError(
+                f"the job function {getattr(run, '__name__', run)!r} is defined in __main__, "
+                "which worker processes do not import; define it in a module")
+        queue = deque(range(len(jobs)))
+        tries = dict.fromkeys(range(len(jobs)), 0)
+
+        def died(w: _Worker) -> None:
+            self.workers.remove(w)
+            w.conn.close()
+            w.proc.join(timeout=5)
+            code = w.proc.exitcode
+            if w.job is not None:
+                if tries[w.job] < 2:
+                    queue.appendleft(w.job)  # once more, on a fresh worker
+                else:
+                    done(w.job, _crashed(jobs[w.job], f"it {_exit_text(code)} while running "
+                                         "this notebook, twice (it was run again on a fresh "
+                                         "worker)"))
+            elif not w.ready and code is not None and code >= 0:
+                raise ReportError(
+                    f"the report's worker processes cannot start: one {_exit_text(code)} "
+                    "before it was ready (its error is printed above); pass workers=1 "
+                    "(--workers 1) to run the notebooks in this process")
+            if queue or any(x.job is not None for x in self.workers):
+                self.replaced += 1
+                self._spawn()  # keep the pool's size while there is work
+
+        while queue or any(w.job is not None for w in self.workers):
+            for w in list(self.workers):
+                if w.ready and w.job is None and queue:
+                    i = queue.popleft()
+                    try:
+                        w.conn.send((run, jobs[i]))
+                    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                        raise ReportError(f"cannot send job {i} to a worker process: {exc}; "
+                                          "the job function and job must be picklable") from exc
+                    except OSError:  # the worker is gone: the job never started
+                        queue.appendleft(i)
+                        died(w)
+                        continue
+                    w.job = i
+                    tries[i] += 1
+            by_handle = {}
+            for w in self.workers:
+                by_handle[w.conn] = by_handle[w.proc.sentinel] = w
+            for handle in mp_connection.wait(list(by_handle)):
+                w = by_handle[handle]
+                if w not in self.workers:
+                    continue  # already handled through its other handle
+                try:
+                    if not w.conn.poll():  # woken by its sentinel: the process ended
+                        if not w.proc.is_alive():
+                            died(w)
+                        continue
+                    kind, value = w.conn.recv()
+                except (EOFError, OSError):  # the process ended
+                    died(w)
+                    continue
+                if kind == "ready":
+                    w.ready = True
+                    continue
+                i, w.job = w.job, None
+                done(i, value if kind == "done" else _crashed(jobs[i], value))
+
+    def close(self, timeout: float = 30) -> None:
+        """Let every worker stop its kernel and exit; terminate those that do not."""
+        for w in self.workers:
+            with contextlib.suppress(OSError):
+                w.conn.send(None)
+        deadline = time.monotonic() + timeout
+        for w in self.workers:
+            w.proc.join(timeout=max(0.1, deadline - time.monotonic()))
+        self.abort()
+
+    def abort(self) -> None:
+        """Terminate every worker now (each kills its kernel on SIGTERM); kill those that
+        do not exit within a few seconds."""
+        workers, self.workers = self.workers, []
+        for w in workers:
+            if w.proc.is_alive():
+                w.proc.terminate()
+        deadline = time.monotonic() + 5
+        for w in workers:
+            w.proc.join(timeout=max(0.1, deadline - time.monotonic()))
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join(timeout=2)
+            w.conn.close()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def start_pool(n: int, kernel_name: str, cwd: str, start_timeout: float) -> WorkerPool:
     """A pool of ``n`` spawned workers, each warming up (see :func:`_warm_worker`) now."""
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"),
-                               initializer=_warm_worker,
-                               initargs=(kernel_name, cwd, float(start_timeout)))
-    for _ in range(n):  # a process is spawned per submit while none is idle
-        pool.submit(_noop)
-    return pool
+    return WorkerPool(n, warm=(kernel_name, cwd, float(start_timeout)))
 
 
-def abort_pool(pool) -> None:
-    """Stop a pool whose jobs will never come (bad input found while preparing) without
-    waiting for its workers to finish warming up; their kernels exit with them (ipykernel
-    watches its parent)."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        p.terminate()
-    for p in procs:
-        p.join(timeout=10)
+def abort_pool(pool: WorkerPool) -> None:
+    """Stop a pool at once: queued work is dropped, workers and their kernels stopped."""
+    pool.abort()
 
 
 def execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
-                 progress: bool, run=None, pool=None) -> None:
+                progress: bool, run=None, pool: WorkerPool | None = None) -> None:
     """Run every job, filling ``entries`` in place.
 
-    ``workers == 1`` runs in this process. Otherwise a pool of spawned worker processes
-    runs them; if a worker process itself dies (which breaks the whole pool), the jobs that
-    had not finished are run again one per fresh single-worker pool, so a job that kills
-    its worker fails alone. ``run`` is the job function (default :func:`run_segment`);
-    ``pool`` an already started pool to use (and shut down).
+    ``workers == 1`` runs in this process. Otherwise a :class:`WorkerPool` of spawned
+    worker processes runs them; a worker process that dies is replaced, and the job it was
+    running is run once more and fails alone if it kills its worker again. ``run`` is the
+    job function (default :func:`run_segment`); ``pool`` an already started pool to use
+    (and close). On an interrupt (KeyboardInterrupt) queued jobs are dropped, the workers
+    and their kernels stopped, and the interrupt re-raised; the entries of the jobs that
+    had not finished keep their status.
     """
     from tqdm.auto import tqdm
 
@@ -364,28 +645,14 @@ def execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
             try:
                 for i, job in enumerate(jobs):
                     done(i, _safe_run(job, run))
+            except BaseException:
+                _kill_kernels()  # interrupted mid-notebook: no graceful shutdown
+                raise
             finally:
                 _shutdown_kernels()
             return
-        ctx = mp.get_context("spawn")
-        broken: list[int] = []
-        pool = pool or ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-        with pool:
-            futures = {pool.submit(run, job): i for i, job in enumerate(jobs)}
-            for fut in as_completed(futures):
-                i = futures[fut]
-                try:
-                    done(i, fut.result())
-                except BrokenProcessPool:
-                    broken.append(i)
-                except Exception as exc:  # noqa: BLE001 - reported on the segment's page
-                    done(i, _crashed(jobs[i], exc))
-        for i in sorted(broken):  # isolate: one fresh worker process per job
-            with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-                try:
-                    done(i, pool.submit(run, jobs[i]).result())
-                except Exception as exc:  # noqa: BLE001
-                    done(i, _crashed(jobs[i], exc))
+        with pool or WorkerPool(workers) as p:
+            p.run(jobs, run, done)
     finally:
         bar.close()
 
@@ -394,11 +661,11 @@ def _safe_run(job: dict, run=None) -> dict:
     try:
         return (run or run_segment)(job)
     except Exception as exc:  # noqa: BLE001
-        return _crashed(job, exc)
+        return _crashed(job, f"{type(exc).__name__}: {exc}")
 
 
-def _crashed(job: dict, exc: BaseException) -> dict:
-    error = f"the worker process failed: {type(exc).__name__}: {exc}"
+def _crashed(job: dict, reason: str) -> dict:
+    error = f"the worker process failed: {reason}"
     try:
         failure_page(job["title"], error, html_path=job["html"])
     except Exception:  # noqa: BLE001, S110 - nothing more can be done
