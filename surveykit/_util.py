@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import EstimationError, SurveykitError
+from .errors import EstimationError, OutputPathError
 
 try:
     import fcntl
@@ -141,11 +141,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-class OutputPathError(SurveykitError, ValueError):
-    """An output path that would overwrite an input or a file surveykit did not write, or a
-    folder that cannot be written."""
 
 
 def same_file(a, b) -> bool:

@@ -102,5 +102,10 @@ class PLSError(SurveykitError):
     """A PLS path model is unusable (unknown item, cycle, constant item, no convergence...)."""
 
 
+class OutputPathError(SurveykitError, ValueError):
+    """An output path that would overwrite an input or a file surveykit did not write, or a
+    folder that cannot be written."""
+
+
 class SurveykitWarning(UserWarning):
     """Base class of surveykit's warnings (Heywood cases, high VIF, low bases...)."""

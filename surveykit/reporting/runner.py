@@ -53,7 +53,7 @@ from ..errors import ReportError
 from .index import write_index, write_manifest
 from .names import inside, unique_names, value_text
 from .overview import TABBOOK, write_tabbook
-from .spec import ReportSpec, validate_overrides, load_spec
+from .spec import ReportSpec, load_spec, validate_overrides
 from .worker import abort_pool, execute_all, start_pool
 
 __all__ = ["run_report", "ReportResult", "ReportInterrupted", "check_parameters",
