@@ -62,6 +62,14 @@ class ModelSpec:
         return [c for j, c in enumerate(self.constructs) if self.path[i, j]]
 
     @property
+    def effect_pairs(self) -> list[tuple[int, int]]:
+        """``(from, to)`` indices of every pair joined by a directed route, by source then
+        target in path order (R plspm's order of ``effects``)."""
+        R = self.reach
+        L = len(self.constructs)
+        return [(j, i) for j in range(L) for i in range(L) if R[i, j]]
+
+    @property
     def reach(self) -> np.ndarray:
         """``reach[i, j]``: a directed route leads from construct ``j`` to construct ``i``."""
         P = self.path.astype(bool)

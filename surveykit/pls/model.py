@@ -240,7 +240,7 @@ def _bootstrap(X0, mean, w, spec: ModelSpec, scheme, scaled, n, tol, max_iter, B
     """
     edges = [(spec.constructs.index(f), spec.constructs.index(t)) for f, t in spec.edges]
     endo = np.flatnonzero(spec.path.any(axis=1))
-    eff = effect_pairs(spec)
+    eff = spec.effect_pairs
     L = len(spec.constructs)
     iu = np.triu_indices(L, 1)
     out = {k: [] for k in ("weight", "loading", "path", "r2", "total", "index", "htmt",
@@ -286,14 +286,6 @@ def _bootstrap(X0, mean, w, spec: ModelSpec, scheme, scaled, n, tol, max_iter, B
     return res
 
 
-def effect_pairs(spec: ModelSpec) -> list[tuple[int, int]]:
-    """``(from, to)`` indices of every pair joined by a directed route, by source then
-    target in path order (R plspm's order of ``effects``)."""
-    R = spec.reach
-    L = len(spec.constructs)
-    return [(j, i) for j in range(L) for i in range(L) if R[i, j]]
-
-
 def pls_from_questionnaire(df: pd.DataFrame, questionnaire, paths: Mapping, *,
                            constructs: Sequence[str] | None = None, **kwargs) -> PLSResult:
     """:func:`pls` with blocks, reverse keys, scale ranges and labels from a questionnaire.
@@ -303,7 +295,10 @@ def pls_from_questionnaire(df: pd.DataFrame, questionnaire, paths: Mapping, *,
     construct's ``reverse`` list and ``reverse: true`` grid items) are re-coded ``low +
     high - x`` on their scale, so every item points the favourable way; each item's scale
     ends (``scale_of``) are the 0-100 index's range; the constructs' labels label the
-    tables and charts. ``df`` is not modified.
+    tables and charts. ``df`` is not modified. A construct's ``min_items`` does not apply:
+    PLS needs every item, so a respondent missing any item of the model is left out
+    (counted in ``notes``). The structural paths are not declared in the questionnaire
+    (yet): pass them as ``paths``.
 
     Parameters
     ----------

@@ -37,6 +37,37 @@ class PLSResult:
     - ``gof``: gof, mean_communality, mean_r2;
     - ``scores`` (standardized) and ``index_scores`` (0-100): one row per row of the data
       (NaN for respondents left out).
+
+    ``replicates`` holds the bootstrap draws (one row per successful replicate) behind the
+    intervals: weight, loading, path, r2, total, index, htmt, gof.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from surveykit.pls import pls
+    >>> rng = np.random.default_rng(2)
+    >>> n = 400
+    >>> img = rng.normal(size=n)
+    >>> sat = 0.5 * img + rng.normal(scale=0.85, size=n)
+    >>> loy = 0.3 * img + 0.5 * sat + rng.normal(scale=0.75, size=n)
+    >>> d = pd.DataFrame({f"{name}{i}": np.clip(np.round(7 + 1.6 * f + rng.normal(size=n)),
+    ...                                         1, 10)
+    ...                   for name, f in (("img", img), ("sat", sat), ("loy", loy))
+    ...                   for i in (1, 2, 3)})
+    >>> res = pls(d, {"IMAG": ["img1", "img2", "img3"], "SAT": ["sat1", "sat2", "sat3"],
+    ...               "LOY": ["loy1", "loy2", "loy3"]},
+    ...           {"SAT": ["IMAG"], "LOY": ["IMAG", "SAT"]}, boot=100, seed=1,
+    ...           scale_range=(1, 10))
+    >>> print(res.effects[["from", "to", "direct", "indirect", "total"]].round(2)
+    ...       .to_string(index=False))
+    from  to  direct  indirect  total
+    IMAG SAT    0.44       0.0   0.44
+    IMAG LOY    0.23       0.2   0.43
+     SAT LOY    0.46       0.0   0.46
+    >>> ip = res.ipma()
+    >>> ip.target, ip.table["construct"].tolist()
+    ('LOY', ['IMAG', 'SAT'])
+    >>> fig = res.plot()
     """
 
     spec: ModelSpec
@@ -94,30 +125,29 @@ class PLSResult:
         """
         parts = []
 
-        def add(kind, names, frame, col, se=None):
-            part = pd.DataFrame({"kind": kind, "parameter": names,
+        def add(kind, names, frame, col, prefix=None):
+            boot = {k: (f"{prefix}_{k}" if prefix else k) for k in ("se", "ci_low", "ci_high")}
+            if prefix is None:          # paths: OLS SE unless bootstrapped
+                boot["se"] = "boot_se" if self.boot else "se"
+            part = pd.DataFrame({"kind": kind, "parameter": list(names),
                                  "estimate": frame[col].to_numpy(float)})
-            part["se"] = frame[se].to_numpy(float) if se and se in frame else np.nan
-            for end in ("ci_low", "ci_high"):
-                c = f"{col}_{end}" if f"{col}_{end}" in frame else end
-                part[end] = frame[c].to_numpy(float) if c in frame and (
-                    c != end or kind == "path") else np.nan
+            for key, c in boot.items():
+                part[key] = frame[c].to_numpy(float) if c in frame else np.nan
             parts.append(part)
 
         im = self.inner_model
-        add("path", im["from"] + " -> " + im["to"], im, "estimate",
-            "boot_se" if self.boot else "se")
+        add("path", im["from"] + " -> " + im["to"], im, "estimate")
         endo = self.constructs[self.constructs["type"] == "endogenous"]
-        add("r2", endo["construct"], endo, "r2", "r2_se")
+        add("r2", endo["construct"], endo, "r2", "r2")
         ef = self.effects
-        add("total_effect", ef["from"] + " -> " + ef["to"], ef, "total", "total_se")
+        add("total_effect", ef["from"] + " -> " + ef["to"], ef, "total", "total")
         om = self.outer_model
-        add("weight", om["construct"] + ": " + om["item"], om, "weight", "weight_se")
-        add("loading", om["construct"] + ": " + om["item"], om, "loading", "loading_se")
-        add("index", self.constructs["construct"], self.constructs, "index", "index_se")
+        add("weight", om["construct"] + ": " + om["item"], om, "weight", "weight")
+        add("loading", om["construct"] + ": " + om["item"], om, "loading", "loading")
+        add("index", self.constructs["construct"], self.constructs, "index", "index")
         ht = self.htmt
-        add("htmt", ht["construct_a"] + " / " + ht["construct_b"], ht, "htmt", "htmt_se")
-        add("gof", pd.Series(["GoF"]), self.gof, "gof", "gof_se")
+        add("htmt", ht["construct_a"] + " / " + ht["construct_b"], ht, "htmt", "htmt")
+        add("gof", ["GoF"], self.gof, "gof", "gof")
         return pd.concat(parts, ignore_index=True)
 
     # -- text --------------------------------------------------------------------------
@@ -133,7 +163,7 @@ class PLSResult:
         im = self.inner_model.copy()
         cols = ["from", "to", "estimate", "se", "t", "p"]
         if self.boot:
-            cols += ["ci_low", "ci_high"]
+            cols += ["boot_se", "ci_low", "ci_high"]
         cons = self.constructs[["construct", "mode", "type", "r2", "ave", "index"]].merge(
             self.unidim[["construct", "cronbach_alpha", "dillon_goldstein_rho"]],
             on="construct")
@@ -372,9 +402,7 @@ def build_result(*, spec: ModelSpec, scheme, scaled, n, n_eff, iterations, W, es
             cons[name] = np.nan
             cons.loc[endo, name] = v
         _add_ci(cons, boot, "index", "index", level)
-    from .model import effect_pairs
-
-    pairs = effect_pairs(spec)
+    pairs = spec.effect_pairs
     effects = pd.DataFrame({
         "from": [cs[j] for j, _ in pairs], "to": [cs[i] for _, i in pairs],
         "direct": [est["paths"][i, j] for j, i in pairs],
