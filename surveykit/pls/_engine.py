@@ -158,7 +158,7 @@ def moments(X0: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n, p = X0.shape
     m = V @ X0 / n
     iu = np.triu_indices(p)
-    if n * len(iu[0]) <= 4e7:
+    if n * len(iu[0]) <= 1e7:
         M2 = V @ (X0[:, iu[0]] * X0[:, iu[1]]) / n
         S = np.empty((V.shape[0], p, p))
         S[:, iu[0], iu[1]] = M2

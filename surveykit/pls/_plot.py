@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from .._util import shorten
-from ..plots import PALETTE, _title, house_style, new_figure, quadrant_chart
+from ..plots import PALETTE, QUADRANT_COLORS, _title, house_style, new_figure
 
 _NODE_W, _NODE_H = 1.7, 0.8
 _DX, _DY = 2.6, 1.4
@@ -204,14 +204,41 @@ def _clip(a, b):
 
 def ipma_chart(ipma, *, title: str | None = None) -> Figure:
     """Quadrant chart of an :class:`~surveykit.pls.IPMAResult` (house style): importance
-    (total effect on the target) across, 0-100 performance up, the cuts as dashed lines."""
-    t = ipma.table.drop(columns=["importance"], errors="ignore")
-    t = t.assign(importance=t[ipma.importance], driver=t["label"])
-    fig = quadrant_chart(t, importance_cut=ipma.importance_cut,
-                         performance_cut=ipma.performance_cut,
-                         performance_label="performance (0-100 index)",
-                         title=title or f"Importance-performance map: {ipma.target_label}")
-    fig.axes[0].set_xlabel(f"total effect on {ipma.target_label}" + (
-        " (index points per index point)" if ipma.importance == "total_effect_unstd"
-        else " (standardized)"))
+    (total effect on the target) across, 0-100 performance up, the cuts dashed, and the
+    bootstrap intervals as whiskers when there are any."""
+    t = ipma.table
+    xs = t[ipma.importance].to_numpy(float)
+    ys = t["performance"].to_numpy(float)
+    lo_x, hi_x = (f"{ipma.importance}_ci_low", f"{ipma.importance}_ci_high")
+    with house_style():
+        fig = new_figure(7.5, 5.5)
+        ax = fig.subplots()
+        colors = [QUADRANT_COLORS[q] for q in t["quadrant"]]
+        if lo_x in t and "performance_ci_low" in t:
+            for i in range(len(t)):
+                ax.plot([t[lo_x].iloc[i], t[hi_x].iloc[i]], [ys[i], ys[i]], color=colors[i],
+                        lw=1, alpha=0.5, zorder=2)
+                ax.plot([xs[i], xs[i]], [t["performance_ci_low"].iloc[i],
+                                         t["performance_ci_high"].iloc[i]],
+                        color=colors[i], lw=1, alpha=0.5, zorder=2)
+        ax.scatter(xs, ys, s=60, c=colors, zorder=3, edgecolors="white", linewidths=0.6)
+        for x, y, name in zip(xs, ys, t["label"], strict=True):
+            ax.annotate(shorten(str(name), 30), (x, y), xytext=(6, 5),
+                        textcoords="offset points", fontsize=8.5, zorder=4)
+        ax.axvline(ipma.importance_cut, color="#4d4d4d", lw=1, ls="--", zorder=1)
+        ax.axhline(ipma.performance_cut, color="#4d4d4d", lw=1, ls="--", zorder=1)
+        ax.margins(x=0.18, y=0.15)
+        corners = {"act here": (0.98, 0.02, "right", "bottom"),
+                   "keep up the good work": (0.98, 0.98, "right", "top"),
+                   "low priority": (0.02, 0.02, "left", "bottom"),
+                   "possible overkill": (0.02, 0.98, "left", "top")}
+        for name, (x, y, ha, va) in corners.items():
+            ax.text(x, y, name.upper(), transform=ax.transAxes, ha=ha, va=va, fontsize=8,
+                    color=QUADRANT_COLORS[name], fontweight="bold", alpha=0.9)
+        ax.set_xlabel(f"total effect on {ipma.target_label}" + (
+            " (index points per index point)" if ipma.importance == "total_effect_unstd"
+            else " (standardized)"))
+        ax.set_ylabel("performance (0-100 index)")
+        ax.set_title(_title(title or f"Importance-performance map: {ipma.target_label} "
+                                     f"(index {ipma.target_performance:.1f})"))
     return fig
