@@ -14,7 +14,8 @@
 
 from .checks import FLAG_COLUMNS, RULES, CheckResult, check_responses
 from .cleaning import DROPPABLE, EXCLUSIVE_MODES, LOG_COLUMNS, clean
-from .reading import FORMATS, NA_VALUES, read_responses, type_responses, write_responses
+from .reading import FORMATS, NA_VALUES, read_responses, type_responses
+from .writing import write_responses
 
 __all__ = [
     "read_responses", "write_responses", "type_responses", "check_responses", "CheckResult",
