@@ -18,13 +18,16 @@ BASE = """
 id: csi
 title: Satisfaction index
 scales:
-  ten: {codes: {1: "1 - poor", 2: "2", 3: "3", 4: "4", 5: "5", 6: "6", 7: "7", 8: "8", 9: "9", 10: "10 - excellent"}}
+  ten: {codes: {1: "1 - poor", 2: "2", 3: "3", 4: "4", 5: "5", 6: "6", 7: "7", 8: "8", 9: "9",
+                10: "10 - excellent"}}
   yn: {codes: {1: "Yes", 2: "No"}}
 questions:
   - {id: region, type: single, text: Region, options: {1: North, 2: South}}
-  - {id: complaint_handling, type: rating, scale: ten, text: How satisfied are you with how your complaint was handled?}
+  - {id: complaint_handling, type: rating, scale: ten,
+     text: How satisfied are you with how your complaint was handled?}
   - {id: quality, type: rating, scale: ten, text: Overall quality}
-  - {id: cusa, type: rating, scale: ten, text: How satisfied are you with the service?, label: Satisfaction}
+  - {id: cusa, type: rating, scale: ten, text: How satisfied are you with the service?,
+     label: Satisfaction}
   - {id: value, type: rating, scale: ten, text: Value for money}
   - {id: complained, type: single, scale: yn, text: Did you complain?}
 roles:
