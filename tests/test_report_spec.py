@@ -117,7 +117,7 @@ report:
     assert "report.attributes[1]: item or grid 'region' is a single question" in text
     assert "report.constructs[0]: unknown construct 'nope'" in text
     assert text.count("<string>:line ") == 5           # every problem has its line
-    with pytest.raises(QuestionnaireError, match=r"line 16: report.colour: unknown field"):
+    with pytest.raises(QuestionnaireError, match=r"line 19: report.colour: unknown field"):
         _q("report: {outcome: cusa, colour: red}\n")
 
 
