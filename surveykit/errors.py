@@ -78,6 +78,11 @@ class EstimationError(SurveykitError):
     """An estimate cannot be computed from the data given (bad column, no base...)."""
 
 
+class DesignError(EstimationError):
+    """A sample design is unusable (missing ids, clusters crossing strata, a lonely PSU under
+    ``lonely_psu="fail"``, fpc smaller than the sample...) or does not fit the data given."""
+
+
 class MeasurementError(SurveykitError):
     """Reliability / factor analysis input is unusable (one item, constant item...)."""
 
@@ -100,6 +105,15 @@ class ReportError(SurveykitError):
 
 class PLSError(SurveykitError):
     """A PLS path model is unusable (unknown item, cycle, constant item, no convergence...)."""
+
+
+class CodeframeError(ProblemsError):
+    """A codeframe file (open-text coding, :mod:`surveykit.text`) is invalid: schema, unknown
+    nets, duplicate ids, bad patterns; every problem located by file, line and path."""
+
+
+class TextError(SurveykitError, ValueError):
+    """Open-text coding, discovery, agreement or analysis was called with unusable input."""
 
 
 class OutputPathError(SurveykitError, ValueError):

@@ -20,6 +20,7 @@
 - :func:`mask_personal_data`, :func:`typical_quotes`: quotes safe to show.
 """
 
+from ..errors import CodeframeError, TextError
 from .agreement import Agreement, agreement, cohen_kappa, krippendorff_alpha
 from .analysis import NPS_GROUPS, ThemeImpact, ThemeShares, nps_groups, theme_impact, theme_shares
 from .codeframe import (
@@ -38,7 +39,6 @@ from .discovery import (
     typical_quotes,
     write_codeframe_draft,
 )
-from .errors import CodeframeError, TextError
 from .masking import mask_personal_data
 from .sheets import export_coding_sheet, read_coding_sheet
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .errors import TextError
+from ..errors import TextError
 
 __all__ = ["agreement", "Agreement", "cohen_kappa", "krippendorff_alpha"]
 

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from .._util import as_list, check_columns, numeric_array, resolve_weights
+from ..errors import TextError
 from ..estimates import _nps_score, compare, estimate
 from .codeframe import Codeframe, load_codeframe
-from .errors import TextError
 
 __all__ = ["theme_shares", "ThemeShares", "theme_impact", "ThemeImpact", "nps_groups",
            "NPS_GROUPS"]

@@ -48,7 +48,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import ValidationError
 
-from ..errors import Problem
+from ..errors import CodeframeError, Problem
 from ..questionnaire.checks import format_path
 from ..questionnaire.loader import YAMLReadError, parse_yaml, read_yaml_text
 
@@ -56,7 +56,6 @@ from ..questionnaire.loader import YAMLReadError, parse_yaml, read_yaml_text
 from ..questionnaire.loader import _plain as _plain_with_lines
 from ._lang import no_comment_keys
 from ._rules import Rule, check_document, needs_single_answer
-from .errors import CodeframeError
 from .models import MAX_PATTERN, CodeframeModel, Net, NoCommentCode, OtherCode, Theme
 
 __all__ = ["Codeframe", "load_codeframe", "codeframe_from_text", "codeframe_from_dict",
@@ -256,7 +255,7 @@ def codeframe_from_text(text: str, *, source: str = "<string>") -> Codeframe:
     >>> codeframe_from_text("id: demo\\nthemes:\\n  - {id: a_b, label: A}")
     Traceback (most recent call last):
     ...
-    surveykit.text.errors.CodeframeError: <string>:line 3: themes[0].id: 'a_b' is not a valid \
+    surveykit.errors.CodeframeError: <string>:line 3: themes[0].id: 'a_b' is not a valid \
 id: use letters and digits only, starting with a letter (the column {question}_{id} is read \
 back as a multi-response code after the last underscore)
     """

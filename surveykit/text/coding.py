@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from .._util import check_columns
+from ..errors import TextError
 from ._engine import Matcher, match_answers, prepare_answers
 from ._lang import is_no_comment
 from .codeframe import Codeframe, load_codeframe
-from .errors import TextError
 
 __all__ = ["code_text", "CodedText"]
 

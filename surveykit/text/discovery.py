@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from .._util import atomic_write, check_columns, shorten
+from ..errors import TextError
 from ._lang import CJK_RANGES, has_cjk, no_comment_keys, normalise_many, segmenter
 from .codeframe import Codeframe, codeframe_from_text
-from .errors import TextError
 from .masking import mask_personal_data
 
 __all__ = ["suggest_themes", "ThemeSuggestion", "ThemeSuggestions", "write_codeframe_draft",

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .._util import atomic_write, check_columns, xlsx_text
+from ..errors import TextError
 from .codeframe import Codeframe
-from .errors import TextError
 from .masking import mask_personal_data
 
 __all__ = ["export_coding_sheet", "read_coding_sheet", "TICKS"]
