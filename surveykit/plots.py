@@ -5,6 +5,12 @@ Every chart function draws on a new :class:`matplotlib.figure.Figure` (not throu
 figure state, and returns the Figure (Jupyter shows it; ``fig.savefig(...)`` writes it).
 The house style is applied inside each function (``house_style()``); ``set_style()`` makes
 it the session default for other charts too.
+
+Colours mean one thing everywhere (:data:`MEANING_COLORS`), as in the report tables: a
+significant difference is green when better, red when worse, dark ink when neither
+direction is better; grey is "not significantly different". Charts of the same kind take
+an axis range from the caller (``xlim`` / ``ylim``) so that every segment's page draws
+them on one scale.
 """
 
 from __future__ import annotations
@@ -20,16 +26,22 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-__all__ = ["PALETTE", "QUADRANT_COLORS", "set_style", "house_style", "new_figure", "segment_name",
-           "quadrant_chart", "importance_chart", "scree_chart", "loadings_chart",
-           "comparison_chart"]
+__all__ = ["PALETTE", "QUADRANT_COLORS", "MEANING_COLORS", "set_style", "house_style",
+           "new_figure", "segment_name", "quadrant_chart", "importance_chart", "scree_chart",
+           "loadings_chart", "comparison_chart", "share_chart", "metrics_chart",
+           "driver_heatmap", "nice_range", "labels_overlap"]
 
 #: Categorical palette: ink blue first, then muted, colour-blind-safe companions.
 PALETTE = ["#1f4e79", "#e07b39", "#3a9e8f", "#c44e52", "#8172b3", "#937860", "#da8bc3",
            "#8c8c8c", "#ccb974", "#64b5cd"]
-#: Colours of the importance-performance quadrants.
-QUADRANT_COLORS = {"act here": "#c44e52", "keep up the good work": "#3a9e8f",
-                   "low priority": "#8c8c8c", "possible overkill": "#e07b39"}
+#: What a colour means, in every chart and table: better, worse, neither, not significant.
+MEANING_COLORS = {"better": "#1b7f3b", "worse": "#b42318", "neutral": "#1f2933",
+                  "ns": "#9aa5b1"}
+#: Colours of the importance-performance quadrants (act here is the "worse" red, keep up
+#: the good work the "better" green, the two others greys).
+QUADRANT_COLORS = {"act here": MEANING_COLORS["worse"],
+                   "keep up the good work": MEANING_COLORS["better"],
+                   "low priority": MEANING_COLORS["ns"], "possible overkill": "#52606d"}
 _RC = {
     "figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight",
     "font.size": 10, "axes.titlesize": 12, "axes.titleweight": "bold",
@@ -38,6 +50,22 @@ _RC = {
     "xtick.color": "#4d4d4d", "ytick.color": "#4d4d4d", "grid.color": "#e6e6e6",
     "legend.frameon": False,
 }
+#: fonts tried, in order, for a glyph the first lacks (labels in Chinese, Japanese...)
+_FALLBACK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "WenQuanYi Zen Hei",
+                   "WenQuanYi Micro Hei", "Droid Sans Fallback", "Source Han Sans SC")
+#: a label's glyph missing from every installed font: the chart draws a box for it (the
+#: page's text shows the label in the browser's fonts), and says nothing on stderr
+_GLYPH = r"Glyph .* missing from font"
+
+
+def _font_family() -> list[str]:
+    from matplotlib import font_manager
+
+    have = {f.name for f in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans", *(f for f in _FALLBACK_FONTS if f in have)]
+
+
+_RC["font.family"] = _font_family()
 
 
 def set_style() -> None:
@@ -53,7 +81,11 @@ def set_style() -> None:
 @contextlib.contextmanager
 def house_style() -> Iterator[None]:
     """Context manager applying the house style temporarily (used by every chart)."""
-    with sns.axes_style("whitegrid", rc=_RC), rc_context(_RC), sns.color_palette(PALETTE):
+    import warnings
+
+    with sns.axes_style("whitegrid", rc=_RC), rc_context(_RC), sns.color_palette(PALETTE), \
+            warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_GLYPH, category=UserWarning)
         yield
 
 
@@ -73,15 +105,70 @@ def new_figure(width: float = 7.0, height: float = 4.5) -> Figure:
     return Figure(figsize=(width, height), layout="constrained")
 
 
+def nice_range(values, *, step: float = 0.5, pad: float = 0.0,
+               bounds: tuple[float, float] | None = None) -> tuple[float, float]:
+    """``(low, high)`` around ``values``, widened by ``pad`` and out to multiples of ``step``,
+    within ``bounds``: one axis range for the same chart on every segment's page.
+
+    Examples
+    --------
+    >>> nice_range([5.43, 8.31, 7.0])
+    (5.0, 8.5)
+    >>> nice_range([0.2, 57.0], step=10, bounds=(0, 100))
+    (0.0, 60.0)
+    """
+    v = np.asarray([x for x in np.ravel(values) if x is not None], dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return bounds if bounds is not None else (0.0, 1.0)
+    lo = np.floor((v.min() - pad) / step) * step
+    hi = np.ceil((v.max() + pad) / step) * step
+    if hi <= lo:
+        hi = lo + step
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return float(lo), float(hi)
+
+
+def labels_overlap(fig, texts=None) -> list[tuple[str, str]]:
+    """Pairs of text labels whose drawn boxes overlap (``texts``: default every data label
+    the chart registered in ``fig.surveykit_labels``)."""
+    if texts is None:
+        texts = getattr(fig, "surveykit_labels", [])
+    if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    from matplotlib.text import Text
+
+    renderer = fig.canvas.get_renderer()
+    for tx in texts:
+        if hasattr(tx, "update_positions"):   # an annotation: its text sits at an offset
+            tx.update_positions(renderer)
+    boxes = [(tx.get_text(), Text.get_window_extent(tx, renderer)) for tx in texts]
+    out = []
+    for i, (a, ba) in enumerate(boxes):
+        for b, bb in boxes[i + 1:]:
+            if ba.overlaps(bb):
+                out.append((a, b))
+    return out
+
+
 def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cut: float,
                    importance: str = "importance", performance: str = "performance",
                    label: str = "driver", quadrant: str = "quadrant",
                    performance_label: str = "performance", title: str | None = None,
-                   labels: dict | None = None) -> Figure:
+                   labels: dict | None = None, xlim: tuple[float, float] | None = None,
+                   ylim: tuple[float, float] | None = None) -> Figure:
     """Importance-performance grid: one labelled point per driver, quadrant lines and names.
 
     ``table`` is the ``IPAResult.table`` of one segment (columns ``driver, importance,
-    performance, quadrant``). ``labels`` maps driver ids to display labels.
+    performance, quadrant``). ``labels`` maps driver ids to display labels. ``xlim`` /
+    ``ylim`` fix the axes (the same on every segment's page). Importance runs on a
+    square-root axis, so that the many small shares do not crowd into one corner. Each
+    label takes the first free place around its point, nearest first (:func:`_place_labels`),
+    so no label overlaps another label or a point; where a label finds no free place, the
+    points are numbered instead and the names listed beside the chart.
 
     Examples
     --------
@@ -89,40 +176,119 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
     ...                   "performance": [6.0, 8.0],
     ...                   "quadrant": ["act here", "possible overkill"]})
     >>> fig = quadrant_chart(t, importance_cut=50, performance_cut=7)
-    >>> fig.axes[0].get_xlabel()
-    'importance (% of R²)'
+    >>> fig.axes[0].get_xlabel(), labels_overlap(fig)
+    ('importance (% of explained variance)', [])
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     labels = labels or {}
+    xs = np.asarray(table[importance], dtype=float)
+    ys = np.asarray(table[performance], dtype=float)
+    names = [str(labels.get(r, r)) for r in table[label]]
     with house_style():
         fig = new_figure(7.5, 5.5)
+        FigureCanvasAgg(fig)
         ax = fig.subplots()
-        sns.scatterplot(data=table, x=importance, y=performance, hue=quadrant,
-                        palette=QUADRANT_COLORS, s=70, ax=ax, legend=True, zorder=3)
-        for _, r in table.iterrows():
-            ax.annotate(str(labels.get(r[label], r[label])), (r[importance], r[performance]),
-                        xytext=(5, 4), textcoords="offset points", fontsize=8.5)
+        colors = [QUADRANT_COLORS.get(q, MEANING_COLORS["ns"]) for q in table[quadrant]]
+        ax.scatter(xs, ys, s=55, c=colors, zorder=3, edgecolors="white", linewidths=0.6)
         ax.axvline(importance_cut, color="#4d4d4d", lw=1, ls="--", zorder=2)
         ax.axhline(performance_cut, color="#4d4d4d", lw=1, ls="--", zorder=2)
-        xs = np.asarray(table[importance], dtype=float)
-        ys = np.asarray(table[performance], dtype=float)
-        xpad = max(np.ptp(xs) * 0.12, 1e-9)
-        ypad = max(np.ptp(ys) * 0.12, 1e-9)
-        ax.set_xlim(min(xs.min(), importance_cut) - xpad, max(xs.max(), importance_cut) + xpad)
-        ax.set_ylim(min(ys.min(), performance_cut) - ypad,
+        if xlim is None:
+            xlim = (0.0, float(np.ceil((max(xs.max(), importance_cut) * 1.1) / 10) * 10))
+        if ylim is None:
+            ypad = max(np.ptp(ys) * 0.12, 1e-9)
+            ylim = (min(ys.min(), performance_cut) - ypad,
                     max(ys.max(), performance_cut) + ypad)
+        ax.set_xscale("function", functions=(_sqrt, np.square))
+        ax.set_xlim(max(float(xlim[0]), 0.0), float(xlim[1]))
+        ticks = [v for v in (0, 1, 2, 5, 10, 20, 30, 40, 50, 60, 80, 100) if v <= xlim[1]]
+        ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+        ax.set_ylim(*ylim)
         corners = {"act here": (0.98, 0.02, "right", "bottom"),
                    "keep up the good work": (0.98, 0.98, "right", "top"),
                    "low priority": (0.02, 0.02, "left", "bottom"),
                    "possible overkill": (0.02, 0.98, "left", "top")}
+        fixed = []
         for name, (x, y, ha, va) in corners.items():
-            ax.text(x, y, name.upper(), transform=ax.transAxes, ha=ha, va=va, fontsize=8,
-                    color=QUADRANT_COLORS[name], fontweight="bold", alpha=0.9)
-        ax.set_xlabel("importance (% of R²)")
+            fixed.append(ax.text(x, y, name.upper(), transform=ax.transAxes, ha=ha, va=va,
+                                 fontsize=8, color=QUADRANT_COLORS[name], fontweight="bold",
+                                 alpha=0.9))
+        ax.set_xlabel("importance (% of explained variance)")
         ax.set_ylabel(performance_label)
         ax.set_title(_title(title or "Importance vs performance"))
-        if ax.get_legend() is not None:
-            ax.get_legend().remove()
+        fig.canvas.draw()  # final layout first: labels are placed in display space
+        fig.set_layout_engine("none")
+        order = list(np.argsort(-xs, kind="stable"))
+        texts = _place_labels(ax, xs, ys, [names[i] for i in order], order, fixed)
+        if texts is None:  # shorter, one-line names
+            texts = _place_labels(ax, xs, ys, [textwrap.shorten(names[i].replace("\n", " "),
+                                                                26, placeholder="…")
+                                               for i in order], order, fixed)
+        if texts is None:  # no room for the names: numbers at the points, a key beside
+            texts = _place_labels(ax, xs, ys, [str(k) for k in range(1, len(order) + 1)],
+                                  order, fixed, fontsize=8) or []
+            key = "\n".join(f"{k}. {names[i]}" for k, i in enumerate(order, start=1))
+            fig.text(1.02, 0.5, key, ha="left", va="center", fontsize=8.5,
+                     transform=ax.transAxes)
+        fig.surveykit_labels = texts
     return fig
+
+
+def _sqrt(x):
+    return np.sqrt(np.clip(x, 0, None))
+
+
+def _place_labels(ax, xs, ys, names, order, fixed=(), *, fontsize: float = 8.5):
+    """Put each label (in ``order``: the most important point first) at the first place
+    around its point, nearest first, where it overlaps no label placed before, no point,
+    no ``fixed`` text and stays inside the axes; a thin line joins a label set further
+    out to its point. Returns the labels, or None (nothing drawn) when one finds no place.
+    """
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    pts = ax.transData.transform(np.column_stack([xs, ys]))
+    r = 5.0  # marker radius in pixels, with a margin
+    from matplotlib.text import Text
+    from matplotlib.transforms import Bbox
+
+    marks = [Bbox([[x - r, y - r], [x + r, y + r]]) for x, y in pts]
+    taken = [tx.get_window_extent(renderer) for tx in fixed]
+    dirs = [(1, 0.35), (1, -0.35), (-1, 0.35), (-1, -0.35), (0, 1), (0, -1), (1, 1),
+            (-1, 1), (1, -1), (-1, -1)]
+    placed = []
+    for name, i in zip(names, order, strict=True):
+        spot = None
+        for dist in (5, 10, 16, 24, 34, 46):
+            for dx, dy in dirs:
+                ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+                va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
+                off = (dx * dist, dy * dist * 0.8)
+                tx = ax.annotate(name, (xs[i], ys[i]), xytext=off, textcoords="offset points",
+                                 ha=ha, va=va, fontsize=fontsize, zorder=4)
+                tx.update_positions(renderer)
+                box = Text.get_window_extent(tx, renderer).expanded(1.04, 1.1)
+                inside = (box.x0 >= frame.x0 and box.x1 <= frame.x1 and box.y0 >= frame.y0
+                          and box.y1 <= frame.y1)
+                tx.remove()
+                if inside and not any(box.overlaps(b) for b in taken) and \
+                        not any(box.overlaps(m) for m in marks):
+                    spot = (off, ha, va, box, dist)
+                    break
+            if spot:
+                break
+        if spot is None:
+            for tx in placed:
+                tx.remove()
+            return None
+        off, ha, va, box, dist = spot
+        line = ({"arrowstyle": "-", "color": "#9aa5b1", "lw": 0.6, "shrinkA": 1, "shrinkB": 4}
+                if dist > 10 else None)
+        tx = ax.annotate(name, (xs[i], ys[i]), xytext=off, textcoords="offset points",
+                         ha=ha, va=va, fontsize=fontsize, zorder=4, arrowprops=line)
+        taken.append(box)
+        placed.append(tx)
+    return placed
 
 
 def importance_chart(result, *, segment="Total", labels: dict | None = None,
@@ -182,8 +348,9 @@ def scree_chart(parallel, *, title: str | None = None) -> Figure:
         ax.set_xlabel("number")
         ax.set_ylabel("eigenvalue")
         ax.legend()
-        ax.set_title(_title(title or f"Parallel analysis: {parallel.n_factors} factor(s), "
-                                     f"{parallel.n_components} component(s)"))
+        nf, nc = int(parallel.n_factors), int(parallel.n_components)
+        ax.set_title(_title(title or f"Parallel analysis: {nf} factor{'s' if nf != 1 else ''}, "
+                                     f"{nc} component{'s' if nc != 1 else ''}"))
     return fig
 
 
@@ -204,44 +371,212 @@ def loadings_chart(efa_result, *, blank: float | None = None,
     return fig
 
 
+def _meaning(diff, significant, polarity) -> str:
+    if not significant:
+        return "ns"
+    if not polarity or not np.isfinite(diff) or diff == 0:
+        return "neutral"
+    return "better" if (diff > 0) == (polarity > 0) else "worse"
+
+
+def _meaning_legend(fig, ax, used, *, extra=()) -> None:
+    from matplotlib.lines import Line2D
+
+    names = {"better": "better (significant)", "worse": "worse (significant)",
+             "neutral": "different (significant)", "ns": "not significant"}
+    handles = list(extra) + [
+        Line2D([], [], ls="", marker="o", color=MEANING_COLORS[k], label=names[k])
+        for k in ("better", "worse", "neutral", "ns") if k in used]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4),
+               fontsize=8.5)
+
+
 def comparison_chart(table: pd.DataFrame, *, value: str = "estimate",
                      reference: str = "total", label: str = "label",
                      significant: str | None = None, value_name: str = "Segment",
                      reference_name: str = "Total", xlabel: str = "mean rating",
-                     title: str | None = None) -> Figure:
+                     title: str | None = None, polarity: int = 1,
+                     xlim: tuple[float, float] | None = None) -> Figure:
     """Dot plot of one group against a reference, one row per item (e.g. attributes).
 
     ``table`` has a row per item with the group's ``value`` and the ``reference`` value;
-    a boolean ``significant`` column fills the group's dot (hollow when not significant).
-    Rows are drawn in table order, first at the top.
+    a boolean ``significant`` column colours the group's dot by what the difference means
+    (``polarity`` +1: higher is better, -1: lower is better, 0: neither); dots that are
+    not significantly different are grey. Rows are drawn in table order, first at the top.
+    ``xlim`` fixes the axis (the same range on every segment's page).
 
     Examples
     --------
     >>> t = pd.DataFrame({"label": ["a", "b"], "estimate": [7.0, 6.0], "total": [6.5, 6.4],
     ...                   "significant": [True, False]})
-    >>> fig = comparison_chart(t, significant="significant")
+    >>> fig = comparison_chart(t, significant="significant", xlim=(5, 8))
     >>> [tx.get_text() for tx in fig.axes[0].get_yticklabels()]
     ['a', 'b']
+    >>> [float(x) for x in fig.axes[0].get_xlim()]
+    [5.0, 8.0]
     """
+    from matplotlib.lines import Line2D
+
     t = table.reset_index(drop=True)
     y = np.arange(len(t))[::-1]
     sig = (t[significant].astype(bool).to_numpy() if significant is not None
            else np.ones(len(t), bool))
+    diff = (t[value] - t[reference]).to_numpy(dtype=float)
+    kinds = [_meaning(d, s, polarity) for d, s in zip(diff, sig, strict=True)]
     with house_style():
-        fig = new_figure(7.5, 0.32 * len(t) + 1.4)
+        fig = new_figure(7.5, 0.32 * len(t) + 1.6)
         ax = fig.subplots()
         ax.hlines(y, t[[value, reference]].min(axis=1), t[[value, reference]].max(axis=1),
-                  color="#c8c8c8", lw=2, zorder=1)
-        ax.scatter(t[reference], y, marker="|", s=180, color="#4d4d4d", zorder=2,
-                   label=reference_name)
-        ax.scatter(t[value][sig], y[sig], s=55, color=PALETTE[0], zorder=3,
-                   label=f"{value_name} (significant)")
-        ax.scatter(t[value][~sig], y[~sig], s=55, facecolors="white", edgecolors=PALETTE[0],
-                   zorder=3, label=f"{value_name} (not significant)")
+                  color="#d9e2ec", lw=2, zorder=1)
+        ax.scatter(t[reference], y, marker="|", s=180, color="#4d4d4d", zorder=2)
+        ax.scatter(t[value], y, s=55, c=[MEANING_COLORS[k] for k in kinds], zorder=3)
         ax.set_yticks(y, [str(v) for v in t[label]])
         ax.set_xlabel(xlabel)
+        if xlim is not None:
+            ax.set_xlim(*xlim)
         ax.grid(axis="y", visible=False)
-        ax.set_title(title or f"{value_name} vs {reference_name}")
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3,
-                   fontsize=8.5)
+        ax.set_title(_title(title or f"{value_name} vs {reference_name}"))
+        total = Line2D([], [], ls="", marker="|", markersize=12, color="#4d4d4d",
+                       label=reference_name)
+        _meaning_legend(fig, ax, set(kinds), extra=[total])
+    return fig
+
+
+def share_chart(table: pd.DataFrame, *, value: str = "estimate", reference: str = "total",
+                label: str = "option", significant: str = "significant", polarity: int = 0,
+                title: str | None = None, xlim: tuple[float, float] = (0, 100),
+                reference_name: str = "Total", width: int = 38) -> Figure:
+    """Horizontal bars of the share choosing each answer (``value``, a proportion), with
+    the ``reference`` share marked, coloured by what a significant difference means
+    (``polarity`` as in :func:`comparison_chart`). The axis is ``xlim`` percent (0-100 by
+    default: the same on every segment's page).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"option": ["Slow service", "Price"], "estimate": [0.31, 0.2],
+    ...                   "total": [0.25, 0.21], "significant": [True, False]})
+    >>> fig = share_chart(t, polarity=-1)
+    >>> [float(x) for x in fig.axes[0].get_xlim()]
+    [0.0, 100.0]
+    """
+    from matplotlib.lines import Line2D
+
+    t = table.reset_index(drop=True)
+    y = np.arange(len(t))[::-1]
+    v = t[value].to_numpy(dtype=float) * 100
+    ref = t[reference].to_numpy(dtype=float) * 100
+    kinds = [_meaning(a - b, bool(s), polarity)
+             for a, b, s in zip(v, ref, t[significant], strict=True)]
+    with house_style():
+        fig = new_figure(7.5, 0.3 * len(t) + 1.5)
+        ax = fig.subplots()
+        ax.barh(y, v, color=[MEANING_COLORS[k] for k in kinds], height=0.62, zorder=2,
+                alpha=0.9)
+        ax.scatter(ref, y, marker="|", s=200, color="#1f2933", zorder=3, linewidths=2)
+        for yi, vi, ri in zip(y, v, ref, strict=True):
+            if np.isfinite(vi):  # the value right of its bar and of the total's mark
+                ax.text(np.nanmax([vi, ri]) + 1.5, yi, f"{vi:.0f}%", va="center", fontsize=8,
+                        color="#3e4c59", zorder=4)
+        ax.set_yticks(y, [textwrap.shorten(str(s), width, placeholder="…")
+                          for s in t[label]])
+        ax.set_xlim(*xlim)
+        ax.set_xlabel("% of the segment")
+        ax.grid(axis="y", visible=False)
+        ax.set_title(_title(title or "Share of the segment"))
+        total = Line2D([], [], ls="", marker="|", markersize=12, color="#1f2933",
+                       label=reference_name)
+        _meaning_legend(fig, ax, set(kinds), extra=[total])
+    return fig
+
+
+def metrics_chart(rows: pd.DataFrame, *, title: str | None = None) -> Figure:
+    """Key metrics across segments: one panel per metric, a dot per segment with its 95%
+    CI, the total as a dashed line, dots coloured by what a significant difference means.
+
+    ``rows`` has one row per segment and metric: ``metric`` (panel title), ``segment``,
+    ``estimate``, ``ci_low``, ``ci_high``, ``total``, ``meaning`` (better / worse /
+    neutral / ns) and, optionally, ``unit`` (``"%"`` when the values are proportions).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"metric": ["NPS", "NPS"], "segment": ["A", "B"],
+    ...                      "estimate": [10.0, -5.0], "ci_low": [5.0, -9.0],
+    ...                      "ci_high": [15.0, -1.0], "total": [3.0, 3.0],
+    ...                      "meaning": ["better", "worse"]})
+    >>> len(metrics_chart(rows).axes)
+    1
+    """
+    metrics = list(dict.fromkeys(rows["metric"]))
+    segs = list(dict.fromkeys(rows["segment"]))
+    ncol = min(len(metrics), 2)
+    nrow = int(np.ceil(len(metrics) / ncol))
+    with house_style():
+        fig = new_figure(8.0, nrow * (0.32 * len(segs) + 1.1) + 0.6)
+        axes = np.atleast_1d(fig.subplots(nrow, ncol, sharey=True)).ravel()
+        y = np.arange(len(segs))[::-1]
+        for ax, m in zip(axes, metrics, strict=False):
+            r = rows[rows["metric"] == m].set_index("segment").reindex(segs)
+            scale = 100.0 if (r.get("unit") is not None and (r["unit"] == "%").any()) else 1.0
+            est = r["estimate"].to_numpy(dtype=float) * scale
+            lo = r["ci_low"].to_numpy(dtype=float) * scale
+            hi = r["ci_high"].to_numpy(dtype=float) * scale
+            colors = [MEANING_COLORS.get(k, MEANING_COLORS["ns"]) for k in r["meaning"]]
+            ax.hlines(y, lo, hi, color=colors, lw=2, zorder=2)
+            ax.scatter(est, y, c=colors, s=40, zorder=3)
+            tot = r["total"].dropna()
+            if len(tot):
+                ax.axvline(float(tot.iloc[0]) * scale, color="#4d4d4d", ls="--", lw=1,
+                           zorder=1)
+            ax.set_title(str(m) + (" (%)" if scale == 100 else ""), fontsize=10)
+            ax.set_yticks(y, segs)
+            ax.grid(axis="y", visible=False)
+        for ax in axes[len(metrics):]:
+            ax.set_visible(False)
+        if title:
+            fig.suptitle(_title(title), fontsize=12, fontweight="bold", x=0.0, ha="left")
+        from matplotlib.lines import Line2D
+
+        total = Line2D([], [], ls="--", color="#4d4d4d", label="total")
+        _meaning_legend(fig, axes[0], set(rows["meaning"]), extra=[total])
+    return fig
+
+
+def driver_heatmap(shares: pd.DataFrame, act_here: pd.DataFrame | None = None, *,
+                   title: str | None = None) -> Figure:
+    """Segments (rows) by drivers (columns): each cell the driver's share of the explained
+    variance in that segment (%, annotated); cells in the "act here" quadrant (above-median
+    importance, below-median performance) are outlined in the "worse" red.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"Price": [40.0, 10.0], "Service": [60.0, 90.0]}, index=["A", "B"])
+    >>> act = pd.DataFrame({"Price": [True, False], "Service": [False, True]}, index=["A", "B"])
+    >>> len(driver_heatmap(s, act).axes) >= 1
+    True
+    """
+    from matplotlib.patches import Rectangle
+
+    annot = shares.map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
+    with house_style():
+        fig = new_figure(1.0 + 0.75 * shares.shape[1] + 1.6, 0.45 * shares.shape[0] + 2.4)
+        ax = fig.subplots()
+        sns.heatmap(shares.astype(float), annot=annot, fmt="", cmap="Blues", vmin=0,
+                    vmax=max(float(np.nanmax(shares.to_numpy(dtype=float))), 1.0),
+                    linewidths=0.5, linecolor="white", cbar_kws={"shrink": 0.6,
+                                                                 "label": "% of explained "
+                                                                          "variance"},
+                    ax=ax, annot_kws={"fontsize": 8.5})
+        if act_here is not None:
+            act = act_here.reindex(index=shares.index, columns=shares.columns).fillna(False)
+            for i, row in enumerate(act.to_numpy(dtype=bool)):
+                for j, flag in enumerate(row):
+                    if flag:
+                        ax.add_patch(Rectangle((j + 0.04, i + 0.04), 0.92, 0.92, fill=False,
+                                               edgecolor=MEANING_COLORS["worse"], lw=2.2))
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.set_xticklabels([textwrap.fill(textwrap.shorten(str(c), 44, placeholder="…"), 18)
+                            for c in shares.columns], rotation=35, ha="right",
+                           rotation_mode="anchor", fontsize=8.5)
+        ax.set_title(_title(title or "What drives each segment"))
     return fig

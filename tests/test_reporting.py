@@ -424,7 +424,7 @@ def test_pipeline_failure_is_isolated_and_exits_non_zero(pipeline):
         page = _html(pipeline, s["value"])
         assert 'data-section="method"' in page and "could not be produced" not in page
     index = (pipeline["out"] / "index.html").read_text(encoding="utf-8")
-    assert "1 of 4 segment report(s) failed" in index
+    assert "1 of 4 segment reports failed" in index
 
 
 @pytest.mark.slow

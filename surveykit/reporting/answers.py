@@ -3,10 +3,14 @@
 A mixin of :class:`surveykit.reporting.findings.SegmentFindings`: every table is the share
 choosing each answer in the segment against the total (:func:`surveykit.estimates.estimate`)
 with the test against the rest of the sample (:func:`surveykit.estimates.compare`).
+Differences are shown as the segment share as shown minus the total share as shown, and
+the significant ones are named largest first; a chart shows the top answers of each
+question on one 0-100% axis; long tables fold their other rows into a closed block.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,11 +18,47 @@ import pandas as pd
 
 from .._util import lower_first
 from .names import value_text
-from .narrative import fmt_diff, fmt_p, fmt_value, join_words, low_base_phrase
+from .narrative import fmt_diff, fmt_p, fmt_value, join_words, low_base_phrase, upper_first
 from .section import EXPECTED_ERRORS as _EXPECTED
-from .section import Section, comparison_columns
+from .section import Section, comparison_columns, fold
 
-__all__ = ["AnswerSections"]
+__all__ = ["AnswerSections", "pick_quotes"]
+
+#: answers that say nothing ("Nothing special to add.", "n/a", "-")
+_EMPTY = re.compile(r"^\W*(nothing|none|no comments?|n/?a|nope|nil|not really|no|nothing "
+                    r"special|nothing to add)\b", re.I)
+_STOP = {"and", "the", "for", "too", "not", "all", "are", "with", "from", "that", "this",
+         "after", "more", "very", "than", "other", "nothing", "particular", "does", "what",
+         "your", "you", "our", "its", "was", "has", "have", "been", "any", "much", "many"}
+
+
+def _words(text: str) -> set[str]:
+    return {w[:5] for w in re.findall(r"[^\W\d_]{3,}", str(text).lower()) if w not in _STOP}
+
+
+def pick_quotes(answers: Sequence[str], topic: str, k: int = 3) -> tuple[list[str], int]:
+    """Up to ``k`` distinct comments: those that mention ``topic``'s words first (most
+    words in common, then longest), then the longest others; answers that say nothing
+    ("Nothing special to add.") never. Returns the quotes and how many mention the topic.
+
+    Examples
+    --------
+    >>> pick_quotes(["Nothing special to add.", "Service took three days to reply.",
+    ...              "Battery drains far too fast, always.", "ok"], "Slow after-sales service")
+    (['Service took three days to reply.', 'Battery drains far too fast, always.'], 1)
+    """
+    seen, pool = set(), []
+    for a in answers:
+        a = str(a).strip()
+        if len(a) < 4 or _EMPTY.match(a) or a.lower() in seen:
+            continue
+        seen.add(a.lower())
+        pool.append(a)
+    want = _words(topic)
+    scored = sorted(((len(want & _words(a)), len(a), i) for i, a in enumerate(pool)),
+                    key=lambda x: (-x[0], -x[1], x[2]))
+    chosen = [pool[i] for _, _, i in scored[:k]]
+    return chosen, sum(1 for s, _, _ in scored[:k] if s > 0)
 
 
 class AnswerSections:
@@ -58,7 +98,7 @@ class AnswerSections:
             else:
                 rows.extend(self._category_rows(cols[0], question=qid))
         t = pd.DataFrame(rows)
-        return t.sort_values("estimate", ascending=False) if not t.empty else t
+        return t.sort_values("estimate", ascending=False, kind="stable") if not t.empty else t
 
     def _category_rows(self, var: str, *, question: str) -> list[dict]:
         """One row per category of single-coded ``var``: segment share, total share and,
@@ -93,7 +133,7 @@ class AnswerSections:
     def _option_row(self, qid, label, r, total, c, *, exclusive: bool = False) -> dict:
         return {"question": qid, "question_label": self._var_label(qid)
                 if qid in self.df.columns else self.q.question(qid).short_label,
-                "option": label, "exclusive": exclusive,
+                "option": upper_first(label), "exclusive": exclusive,
                 "estimate": float(r["estimate"]), "n": int(r["n"]),
                 "total": float(total), "difference": float(r["estimate"]) - float(total),
                 "p_value": np.nan if c is None else float(c["p_value"]),
@@ -116,32 +156,54 @@ class AnswerSections:
                    + f" (base n = {base:,}"
                    + (f"; {low_base_phrase(base, self.min_base)})." if base < self.min_base
                       else ")."))
-        sig = t[t["significant"]]
+        sig = self._gaps(t, "percent")
         if base >= self.min_base and not self.low_base:
             if len(sig):
-                out.append("Significantly different from the rest of the sample: "
+                more = len(sig) > 4
+                out.append(f"{len(sig)} of {len(t)} answers "
+                           f"{'differs' if len(sig) == 1 else 'differ'} significantly from the "
+                           f"rest of the sample{', the largest gaps' if more else ''}: "
                            + join_words([f"{r['option']} "
                                          f"({'more' if r['difference'] > 0 else 'less'} often, "
-                                         f"{fmt_diff(r['difference'], 'percent')}, "
+                                         f"{fmt_diff(r['shown_diff'], 'percent')}, "
                                          f"{fmt_p(r['p_value'])})"
                                          for _, r in sig.head(4).iterrows()]) + ".")
             else:
-                out.append(f"None of these differs significantly from the rest of the sample "
-                           f"(p ≥ {self.alpha:g}).")
+                out.append("None of these differs significantly from the rest of the sample.")
         return out
 
-    def _option_display(self, t: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({
-            "Answer": t["option"],
-            "Question": t["question_label"],
+    def _option_display(self, t: pd.DataFrame, *, polarity=0) -> tuple[pd.DataFrame, str]:
+        """The display table of an option table, and a caption suffix: the question column
+        only when the table holds several questions, the base in the caption when every row
+        has the same one; the top and significant rows shown, the rest folded."""
+        frame = pd.DataFrame({
+            "Answer": t["option"].tolist(),
+            "Question": t["question_label"].tolist(),
             "Segment": [fmt_value(v, "percent") for v in t["estimate"]],
-            **comparison_columns(t, "percent", self.min_base)})
+            **comparison_columns(t, "percent", self.min_base, polarity=polarity,
+                                 unit=False)}, dtype=object)
+        suffix = ""
+        if t["question_label"].nunique() <= 1:
+            frame = frame.drop(columns="Question")
+        if t["n"].nunique() == 1:
+            frame = frame.drop(columns="n")
+            suffix = f", base n = {int(t['n'].iloc[0]):,}"
+        show = (np.arange(len(t)) < 5) | t["significant"].astype(bool).to_numpy()
+        fold(frame, show, what="answers (less frequent, not significantly different)")
+        return frame, suffix
 
-    def pain_points(self, *, quotes: int = 5) -> Section:
-        """Pain points ranked, vs the total, with a few verbatim comments (escaped)."""
+    def _pain_polarity(self, t: pd.DataFrame) -> list[int]:
+        """Mentioning a pain point more often is worse; "nothing in particular" is better."""
+        return [1 if ex else -1 for ex in t["exclusive"]]
+
+    def pain_points(self, *, quotes: int = 3) -> Section:
+        """Pain points ranked, vs the total, with a chart and a few comments chosen to
+        illustrate the most common pain point (escaped)."""
         s = Section("pain_points", "Pain points")
         order = self._pain_questions()
-        t = self._option_table(order)
+        t = self._cache.get("pain")
+        if t is None:   # (the summary may have built it already)
+            t = self._option_table(order)
         for i, qid in enumerate(order):
             sub = t[t["question"] == qid] if not t.empty else t
             if sub.empty:
@@ -163,20 +225,48 @@ class AnswerSections:
                                   f"({fmt_value(r['estimate'], 'percent')} vs "
                                   f"{fmt_value(r['total'], 'percent')} in total)"
                                   for _, r in top.iterrows()]) + ".")
+            frame, suffix = self._option_display(sub, polarity=self._pain_polarity(sub))
             s.tables.append((f"{qlabel}: % mentioning, highest first"
-                             + (" (asked only where relevant)" if asked else ""),
-                             self._option_display(sub)))
+                             + (" (asked only where relevant)" if asked else "") + suffix,
+                             frame))
+            if i == 0:
+                try:
+                    from .. import plots
+
+                    main = sub[~sub["exclusive"]].head(10)
+                    s.figures.append(plots.share_chart(
+                        main, label="option", polarity=-1,
+                        title=f"{qlabel}: {self.label} vs total (% mentioning)"))
+                except Exception:  # noqa: BLE001 - a chart never stops the report
+                    pass
+        top_pain = self._top_pain() if not t.empty else None
         for qid in self.spec.open_text:
             if qid not in self.df.columns:
                 continue
             answers = self.df.loc[self.mask, qid].dropna().astype(str).str.strip()
             answers = answers[answers != ""]
-            if len(answers):
-                shown = answers.drop_duplicates().head(quotes).tolist()
-                s.quotes.extend(shown)
-                s.notes.append(f"{len(answers):,} of {self.n:,} respondents in the segment "
-                               f"answered '{self._var_label(qid)}'; the first {len(shown)} "
-                               "different answers are shown.")
+            if not len(answers):
+                continue
+            topic = top_pain[0]["option"] if top_pain is not None else ""
+            shown, hits = pick_quotes(answers.tolist(), topic, quotes)
+            if not shown:
+                continue
+            s.quotes.extend(shown)
+            label = self._var_label(qid)
+            if topic and hits:
+                s.quotes_label = (f"In their own words: comments on the top pain point, "
+                                  f"{lower_first(topic)} (verbatim, unedited):")
+                how = (f"{hits} of the {len(shown)} shown mention{'s' if hits == 1 else ''} "
+                       f"the top pain point ({lower_first(topic)})"
+                       + ("; the others are the longest other comments." if hits < len(shown)
+                          else "."))
+            else:
+                s.quotes_label = "In their own words (verbatim, unedited):"
+                how = ("none mentions the top pain point"
+                       + (f" ({lower_first(topic)})" if topic else "")
+                       + f", so the {len(shown)} longest different comments are shown.")
+            s.notes.append(f"{len(answers):,} of {self.n:,} respondents in the segment "
+                           f"answered '{label}'; {how}")
         if not s.findings and s.quotes:
             s.findings.extend(s.notes)
             s.notes.clear()
@@ -196,18 +286,25 @@ class AnswerSections:
 
     # -- 6. channels and sources ------------------------------------------------------------
     def channels(self) -> Section:
-        """Purchase channels and information sources, vs the total."""
+        """Purchase channels and information sources, vs the total, with a chart each."""
         s = Section("channels", "Channels and information sources")
         ch = self._option_table(self.spec.channels)
         src = self._option_table(self.spec.sources)
-        if not ch.empty:
-            s.findings.extend(self._option_findings(ch, "channels")[:2])
-            s.tables.append((join_words(list(dict.fromkeys(ch["question_label"]))),
-                             self._option_display(ch)))
-        if not src.empty:
-            s.findings.extend(self._option_findings(src, "information sources")[:1])
-            s.tables.append((join_words(list(dict.fromkeys(src["question_label"]))),
-                             self._option_display(src)))
+        for t, what, k in ((ch, "channels", 2), (src, "information sources", 1)):
+            if t.empty:
+                continue
+            s.findings.extend(self._option_findings(t, what)[:k])
+            caption = join_words(list(dict.fromkeys(t["question_label"])))
+            frame, suffix = self._option_display(t)
+            s.tables.append((caption + suffix, frame))
+            try:
+                from .. import plots
+
+                s.figures.append(plots.share_chart(
+                    t.head(10), label="option", polarity=0,
+                    title=f"{upper_first(caption)}: {self.label} vs total"))
+            except Exception:  # noqa: BLE001 - a chart never stops the report
+                pass
         if ch.empty and src.empty:
             s.findings.append("The questionnaire has no channel or information-source "
                               "questions.")
@@ -229,10 +326,12 @@ class AnswerSections:
             sub = t[t["question"] == col] if not t.empty else t
             if not sub.empty:
                 s.findings.extend(self._option_findings(
-                    sub.sort_values("estimate", ascending=False),
-                    self._var_label(col).lower() + " groups")[:2])
+                    sub.sort_values("estimate", ascending=False, kind="stable"),
+                    lower_first(self._var_label(col)) + " groups")[:2])
         if not t.empty:
-            s.tables.append(("Value tier and lifecycle stage (CRM)", self._option_display(t)))
+            frame, suffix = self._option_display(t)
+            frame.attrs.pop("show", None)   # a mix reads whole: no rows folded away
+            s.tables.append(("Value tier and lifecycle stage (CRM)" + suffix, frame))
         s.notes.extend(n for n in (self.survey.meta or {}).get("crm_notes", [])
                        if n.startswith("lifecycle stages as of"))
         return s

@@ -84,10 +84,10 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
         if low:
             base_txt += ' <span class="sk-lowbase">low base</span>'
         share = s.get("weighted_share")
-        share_txt = f"{100 * share:.1f}%" if isinstance(share, float) else ""
+        share_txt = f"{100 * share:.0f}%" if isinstance(share, float) else ""
         status = s.get("status", "")
         if status == "ok":
-            st = '<span class="sk-ok">ok</span>'
+            st = _where_to_act(s)
         else:
             err = esc(str(s.get("error") or ""), quote=True)
             st = f'<span class="sk-failed" title="{err}">{esc(status)}</span>'
@@ -102,8 +102,8 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
         state = ("" if overview.get("status") == "ok" else
                  f' <span class="sk-failed" title="{err}">'
                  f'{esc(str(overview.get("status")))}</span>')
-        ov = (f'<p>{link}{state}: segment comparison, weighting, reliability and factor '
-              f'structure, banner tables.</p>')
+        ov = (f'<p>{link}{state}: segment comparison and banner tables, with an appendix '
+              f'for analysts (weighting, reliability, factor structure).</p>')
     tb = ""
     if tabbook:
         label = esc(str(tabbook.get("label") or "Tab book (Excel)"))
@@ -116,7 +116,7 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
             tb = (f'<p class="{klass}">{label}: not written ({esc(str(tabbook.get("status")))}'
                   f'): {esc(str(tabbook.get("error") or ""))}</p>')
     n_failed = sum(s.get("status") not in ("ok", "interrupted") for s in segments)
-    failed = (f'<p class="sk-failed">{n_failed} of {len(segments)} segment report(s) failed; '
+    failed = (f'<p class="sk-failed">{n_failed} of {len(segments)} segment reports failed; '
               f'their pages show the error.</p>' if n_failed else "")
     if interrupted:
         n_done = sum(s.get("status") != "interrupted" for s in segments)
@@ -127,23 +127,56 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>{esc(title)}</title>
-<style type="text/css">{house_css()}</style></head>
+<style type="text/css">{house_css()}</style>{_print_style(title)}</head>
 <body><div class="sk-page">
 <h1>{esc(title)}</h1>
 <p class="sk-meta">{esc(subtitle or '')}</p>
 {failed}
-{ov}
-{tb}
-<table class="sk-index">
+{_summary(segments)}
+<div class="sk-scroll"><table class="sk-index">
 <thead><tr><th class="sk-text">Segment</th><th>Base (n)</th><th>Weighted share</th>{head}
-<th class="sk-text">Report</th></tr></thead>
+<th class="sk-text">Where to act</th></tr></thead>
 <tbody>
 {''.join(rows)}
-</tbody></table>
+</tbody></table></div>
+{_glance(segments)}
+{ov}
+{tb}
 <ul class="sk-note">{note_html}</ul>
 <p class="sk-note">Written {datetime.now().strftime('%Y-%m-%d %H:%M')} by surveykit.</p>
 </div></body></html>
 """
+
+
+def _summary(segments: list[dict]) -> str:
+    """The index's opening sentence (the comparison in words), from the headlines."""
+    from .overview import index_summary
+
+    text = index_summary(segments)
+    return (f'<div class="sk-findings sk-summary"><p>{html.escape(text)}</p></div>'
+            if text else "")
+
+
+def _glance(segments: list[dict]) -> str:
+    """Key-metrics chart and segment x driver map, from the headlines."""
+    from .overview import glance_html
+
+    return glance_html(segments)
+
+
+def _print_style(title: str) -> str:
+    from .findings import print_style
+
+    return print_style(title)
+
+
+def _where_to_act(s: dict) -> str:
+    """The segment's act-here drivers, most important first (from its headline)."""
+    acts = [d for d in (s.get("headline") or {}).get("drivers") or [] if d.get("act_here")]
+    acts.sort(key=lambda d: -(d.get("importance") or 0))
+    if not acts:
+        return '<span class="sk-note">nothing urgent</span>'
+    return html.escape(", ".join(d["label"] for d in acts[:2]))
 
 
 def write_index(path, title: str, segments: list[dict], **kwargs) -> Path:

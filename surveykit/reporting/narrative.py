@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 
 __all__ = ["fmt_value", "fmt_diff", "fmt_p", "fmt_ci", "sig_phrase", "low_base_phrase",
-           "join_words", "is_number"]
+           "join_words", "is_number", "shown", "shown_diff", "upper_first", "plural"]
 
 
 def is_number(x) -> bool:
@@ -46,22 +46,87 @@ def fmt_value(x, kind: str, *, digits: int | None = None) -> str:
     return f"{x:.{1 if digits is None else digits}f}"
 
 
-def fmt_diff(d, kind: str) -> str:
+def fmt_diff(d, kind: str, *, unit: bool = True) -> str:
     """A difference in the metric's own units: points for percentages and NPS.
+
+    ``d`` is in the metric's units (a proportion for ``percent``). Pass differences of the
+    values as shown (:func:`shown_diff`) so that the text agrees with the numbers beside
+    it. ``unit=False`` leaves out the word "points" (a table column says it once).
 
     Examples
     --------
     >>> fmt_diff(0.062, "percent"), fmt_diff(-0.35, "mean"), fmt_diff(4, "nps")
     ('+6 points', '-0.3', '+4 points')
+    >>> fmt_diff(0.01, "percent"), fmt_diff(-0.004, "percent"), fmt_diff(6, "nps", unit=False)
+    ('+1 point', '0 points', '+6')
     """
     if not is_number(d):
         return "n/a"
     d = float(d)
-    if kind == "percent":
-        return _no_negative_zero(f"{100 * d:+.0f}") + " points"
-    if kind == "nps":
-        return _no_negative_zero(f"{d:+.0f}") + " points"
+    if kind in ("percent", "nps"):
+        text = _no_negative_zero(f"{(100 * d if kind == 'percent' else d):+.0f}")
+        if not unit:
+            return text
+        return text + (" point" if text.lstrip("+-") == "1" else " points")
     return _no_negative_zero(f"{d:+.1f}")
+
+
+def shown(x, kind: str, *, digits: int | None = None) -> float:
+    """The number a reader sees for ``x`` (:func:`fmt_value`), back in the metric's units
+    (a proportion for ``percent``); NaN when nothing is shown.
+
+    Examples
+    --------
+    >>> shown(7.26, "mean"), shown(0.4251, "percent"), shown(12.6, "nps")
+    (7.3, 0.43, 13.0)
+    """
+    text = fmt_value(x, kind, digits=digits)
+    if text == "n/a":
+        return math.nan
+    v = float(text.rstrip("%").replace(",", ""))
+    return round(v / 100, 12) if kind == "percent" else v
+
+
+def shown_diff(value, reference, kind: str) -> float:
+    """``value - reference`` as a reader computes it from the two numbers shown: both are
+    rounded to the display precision first, so "6.1 vs 7.1" is a difference of -1.0.
+
+    Examples
+    --------
+    >>> shown_diff(6.06, 7.14, "mean"), fmt_diff(shown_diff(6.06, 7.14, "mean"), "mean")
+    (-1.0, '-1.0')
+    >>> fmt_diff(shown_diff(0.2649, 0.2551, "percent"), "percent")
+    '0 points'
+    """
+    a, b = shown(value, kind), shown(reference, kind)
+    if math.isnan(a) or math.isnan(b):
+        return math.nan
+    return round(a - b, 12)
+
+
+def upper_first(label: str) -> str:
+    """A label's first letter in upper case (``"low"`` -> ``"Low"``) for a table cell.
+
+    Examples
+    --------
+    >>> upper_first("low"), upper_first("iPhone users")
+    ('Low', 'iPhone users')
+    """
+    label = str(label)
+    if label[:1].islower() and not (len(label) > 1 and label[1].isupper()):
+        return label[0].upper() + label[1:]
+    return label
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 factor``, ``4 factors`` (never "factor(s)").
+
+    Examples
+    --------
+    >>> plural(1, "factor"), plural(4, "factor"), plural(2, "respondent has", "respondents have")
+    ('1 factor', '4 factors', '2 respondents have')
+    """
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
 
 
 def _no_negative_zero(text: str) -> str:

@@ -1,14 +1,21 @@
 """Whole-sample overview: the sections of ``notebooks/overview.ipynb``.
 
-Segment comparison of the key metrics, the weighting report, reliability and factor
-structure, and the banner tables; each section opens with key-finding sentences. All
-numbers come from :mod:`surveykit.estimates`, :mod:`surveykit.weighting`,
+For stakeholders first: the segment comparison of the key metrics (a table, a chart with
+confidence intervals and a segment x driver map of what drives each segment), then the
+banner tables. An appendix for analysts follows (numbered A.1, A.2, ...): the weighting
+report, reliability and the factor structure (factors named by their top items). Each
+section opens with key-finding sentences. All numbers come from
+:mod:`surveykit.estimates`, :mod:`surveykit.weighting`, :mod:`surveykit.drivers`,
 :mod:`surveykit.measurement` and :mod:`surveykit.tables`.
+
+:func:`glance_html` draws the same comparison at a glance for the index page from the
+segments' headlines (``manifest.json``), with :func:`index_summary`, its opening sentence.
 """
 
 from __future__ import annotations
 
 import html
+import re
 import time
 import warnings
 from datetime import date
@@ -16,14 +23,25 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._util import lower_first
 from ..errors import ReportError, SurveykitWarning
 from .names import value_text
-from .narrative import fmt_value, join_words
+from .narrative import fmt_value, join_words, plural
 from .section import EXPECTED_ERRORS as _EXPECTED
-from .section import SIG_DOWN, SIG_UP, Section, SectionPlan
+from .section import (
+    MEANING_CSS,
+    SIG_DOWN,
+    SIG_UP,
+    Cell,
+    Section,
+    SectionPlan,
+    _figure_html,
+    colour_legend,
+    meaning,
+)
 from .spec import ReportSpec
 
-__all__ = ["Overview", "write_tabbook", "TABBOOK"]
+__all__ = ["Overview", "write_tabbook", "TABBOOK", "glance_html", "index_summary"]
 
 #: file name of the Excel tab book a report run writes beside ``index.html``
 TABBOOK = "tabbook.xlsx"
@@ -50,12 +68,16 @@ class Overview(SectionPlan):
     ...                      targets="data/demo/targets.yaml")
     >>> ov = Overview(survey, "segment")
     >>> section = ov.segment_comparison()
-    >>> print(section)
+    >>> print(section)  # doctest: +NORMALIZE_WHITESPACE
     Segment comparison
     - Overall satisfaction: best Young professionals (8.0), weakest Older users (6.1); total 7.1.
     - NPS: best Young professionals (+42), weakest Older users (-29); total +10.
     - Repurchase intent: best Young professionals (71%), weakest Older users (33%); total 56%.
-    >>> section.to_frame()[["Segment", "Base (n)", "NPS"]]
+    - The strongest driver of overall satisfaction differs by segment: Students: price /
+      value for money; Young professionals: processor (CPU) performance; Older users:
+      speed of response to service requests; Large enterprises: data security; SMEs:
+      price / value for money; Government & education: data security.
+    >>> section.to_frame()[["Segment", "Base (n)", "NPS"]]  # doctest: +NORMALIZE_WHITESPACE
                       Segment Base (n)    NPS
     0                   Total    3,994    +10
     1                Students      508   ▼ +2
@@ -68,16 +90,19 @@ class Overview(SectionPlan):
 
     SECTIONS = {
         "segment_comparison": ("Segment comparison", "{metrics} of every segment side by "
-                               "side, with significance against the rest of the sample."),
+                               "side, with significance against the rest of the sample, and "
+                               "what drives each segment."),
+        "banner_tables": ("Banner tables", "The questions by segment, with "
+                          "column-significance letters."),
         "weighting": ("Weighting", "How the sample was weighted to the population targets: "
                       "achieved vs target shares, weight range and efficiency."),
         "reliability": ("Reliability", "Internal consistency of each construct in the "
                         "questionnaire."),
         "factor_structure": ("Factor structure", "How the rated items group into factors "
-                             "(parallel analysis and an oblimin factor analysis)."),
-        "banner_tables": ("Banner tables", "The questions by segment, with "
-                          "column-significance letters."),
+                             "(parallel analysis and an oblimin factor analysis); each factor "
+                             "is named by its top items."),
     }
+    APPENDIX = ("weighting", "reliability", "factor_structure")
 
     def __init__(self, survey, segment_by: str, *, min_base: int = 30,
                  spec: dict | None = None, alpha: float = 0.05):
@@ -111,30 +136,43 @@ class Overview(SectionPlan):
             return name
 
     def header_html(self) -> str:
+        from .findings import print_style
+
         esc = html.escape
-        w = self.survey.weight_array()
         eff = self.survey.meta.get("weighting_efficiency")
-        return (f'<p class="sk-meta"><a href="index.html">&larr; all segments</a></p>'
-                f"<h1>{esc(self.q.title)}: overview</h1>"
+        return (f'<p class="sk-meta sk-noprint"><a href="index.html">&larr; all segments</a>'
+                f"</p><h1>{esc(self.q.title)}: overview</h1>"
                 f'<p class="sk-meta">{len(self.df):,} respondents &middot; '
-                f"{'weighted' if self.weights else 'unweighted'}"
-                + (f" (efficiency {100 * eff:.0f}%)" if eff is not None else "")
-                + f" &middot; weighted total {w.sum():,.0f} &middot; {date.today().isoformat()}"
-                  "</p>" + "".join(f'<p class="sk-note">Not shown: '
-                                   f"{esc(self.SECTIONS[k][0])}, because {esc(why)}.</p>"
-                                   for k, why in self.left_out().items()))
+                f"{'weighted to population targets' if self.weights else 'unweighted'}"
+                + (f" (weighting efficiency {100 * eff:.0f}%)" if eff is not None else "")
+                + f" &middot; {date.today().isoformat()}</p>"
+                + colour_legend(self.alpha)
+                + "".join(f'<p class="sk-note">Not shown: '
+                          f"{esc(self.SECTIONS[k][0])}, because {esc(why)}.</p>"
+                          for k, why in self.left_out().items())
+                + print_style(f"{self.q.title}: overview"))
+
+    def appendix_html(self) -> str:
+        """The heading that separates the analysts' appendix from the stakeholders' part
+        (empty when no appendix section applies)."""
+        if not any(k in self.APPENDIX for k in self.sections()):
+            return ""
+        return ('<div class="sk-appendix"><h1>Appendix for analysts</h1>'
+                '<p class="sk-intro">How the sample was weighted, how reliable the '
+                "constructs are and how the rated items group into factors: the checks "
+                "behind the findings above.</p></div>")
 
     # -- 1 ------------------------------------------------------------------------------------
     def segment_comparison(self) -> Section:
         """Key metrics of every segment, with significance against the rest of the sample."""
         from ..estimates import compare, estimate
 
-        s = Section("segment_comparison", "Segment comparison")
+        s = Section("segment_comparison", "Segment comparison", figures_first=False)
         labels = self.survey.labels(self.segment_by)
         lab = {value_text(k): str(v) for k, v in labels.items()}
         metrics = [m for m in self.spec.metrics if m.column in self.df.columns]
         table: dict = {}
-        notes = []
+        notes, chart = [], []
         for m in metrics:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SurveykitWarning)
@@ -168,18 +206,89 @@ class Overview(SectionPlan):
                 if int(r["n"]) < self.min_base:
                     cell += " (low base)"
                 elif not c.empty and bool(c["significant"].iloc[0]):
-                    up = c["difference"].iloc[0] > 0
-                    cell = f"{SIG_UP if up else SIG_DOWN} {cell}"
+                    d = c["difference"].iloc[0]
+                    cell = Cell(f"{SIG_UP if d > 0 else SIG_DOWN} {cell}",
+                                MEANING_CSS[meaning(d, 1 if m.higher_is_better else -1)])
+                    chart.append({"metric": m.label, "segment": name,
+                                  "meaning": meaning(d, 1 if m.higher_is_better else -1)})
+                else:
+                    chart.append({"metric": m.label, "segment": name, "meaning": "ns"})
+                if chart and chart[-1]["segment"] == name and chart[-1]["metric"] == m.label:
+                    chart[-1].update(estimate=r["estimate"], ci_low=r["ci_low"],
+                                     ci_high=r["ci_high"], total=tot["estimate"].iloc[0],
+                                     unit="%" if m.kind == "percent" else "")
                 row[m.label] = cell
         if not table:
             s.findings.append("No key metrics are available for a segment comparison.")
             return s
-        frame = pd.DataFrame.from_dict(table, orient="index").rename_axis("Segment") \
+        frame = pd.DataFrame.from_dict(table, orient="index", dtype=object) \
+            .rename_axis("Segment") \
             .reset_index()
         s.findings.extend(n + "." for n in notes[:3])
-        s.tables.append((f"Key metrics by {self._label(self.segment_by)} (▲ / ▼: significantly "
-                         f"higher / lower than the rest, p < {self.alpha:g})", frame))
+        s.tables.append((f"Key metrics by {lower_first(self._label(self.segment_by))} "
+                         f"(▲ / ▼: significantly higher / lower than the rest, "
+                         f"p < {self.alpha:g})", frame))
+        from .. import plots
+
+        try:
+            if chart:
+                s.figures.append(plots.metrics_chart(
+                    pd.DataFrame(chart), title="Key metrics by segment, with 95% confidence "
+                                               "intervals (dashed: total)"))
+        except Exception:  # noqa: BLE001 - a chart never stops the report
+            pass
+        shares, act = self.driver_map()
+        if shares is not None:
+            top = shares.idxmax(axis=1)
+            s.findings.append(
+                "The strongest driver of " + lower_first(self._label(self.spec.outcome))
+                + " differs by segment: "
+                + "; ".join(f"{seg}: {lower_first(str(d))}" for seg, d in top.items()) + ".")
+            try:
+                s.figures.append(plots.driver_heatmap(
+                    shares, act, title="What drives each segment: % of the explained "
+                                       "variance (red outline: act here)"))
+            except Exception:  # noqa: BLE001 - a chart never stops the report
+                pass
         return s
+
+    def driver_map(self) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        """Segments x drivers: each driver's share of the explained variance (%) in each
+        segment, and the act-here flags (above-median importance, below-median
+        performance); ``(None, None)`` without an outcome or drivers."""
+        from ..drivers import importance_performance
+
+        drivers = [c for c in self.spec.drivers if c in self.df.columns]
+        outcome = self.spec.outcome
+        if not drivers or not outcome or outcome not in self.df.columns:
+            return None, None
+        labels = self.survey.labels(self.segment_by)
+        lab = {value_text(k): str(v) for k, v in labels.items()}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ipa = importance_performance(self.df, outcome, drivers, weights=self.weights,
+                                             by=self.segment_by)
+        except _EXPECTED:
+            return None, None
+        models = ipa.drivers_result.models
+        ok = {value_text(g) for g, n in zip(models["segment"], models["n"], strict=True)
+              if n >= max(self.min_base, len(drivers) + 10)}
+        t = ipa.table[ipa.table["segment"].map(value_text).isin(ok)
+                      & (ipa.table["segment"].map(value_text) != "Total")]
+        if t.empty:
+            return None, None
+        t = t.assign(seg=t["segment"].map(lambda g: lab.get(value_text(g), value_text(g))),
+                     name=t["driver"].map(self._label))
+        order = [lab.get(value_text(g), value_text(g)) for g in labels
+                 if lab.get(value_text(g), value_text(g)) in set(t["seg"])]
+        cols = t.groupby("name")["importance"].mean().sort_values(ascending=False).index
+        shares = t.pivot(index="seg", columns="name", values="importance").reindex(
+            index=order, columns=cols)
+        act = (t.assign(a=t["quadrant"] == "act here")
+               .pivot(index="seg", columns="name", values="a").reindex(index=order,
+                                                                        columns=cols))
+        return shares, act.fillna(False).astype(bool)
 
     # -- 2 ------------------------------------------------------------------------------------
     def weighting(self) -> Section:
@@ -201,8 +310,8 @@ class Overview(SectionPlan):
             f"Weighting efficiency {100 * summ['efficiency']:.0f}% (effective base "
             f"{summ['n_eff']:,.0f}); weights range {summ['min']:.2f} to {summ['max']:.2f} "
             f"(ratio {summ['ratio']:.1f})"
-            + (f"; {int(summ['n_excluded'])} respondent(s) with a missing weighting variable "
-               "got weight 0." if summ.get("n_excluded") else "."))
+            + (f"; {plural(int(summ['n_excluded']), 'respondent')} with a missing weighting "
+               "variable got weight 0." if summ.get("n_excluded") else "."))
         show = pd.DataFrame({
             "Variable": t["variable"].map(self._label),
             "Category": [self._cat(v, c) for v, c in zip(t["variable"], t["category"],
@@ -295,15 +404,22 @@ class Overview(SectionPlan):
                              f"{'s' if len(rev) != 1 else ''} re-coded first" if rev else "")
                           + ".")
         L = fa.loadings
+        names = self.factor_names(L)
         main = L.abs().idxmax(axis=1)
-        groups = [f"{f}: {join_words([self._label(i) for i in main[main == f].index][:4])}"
-                  for f in L.columns if (main == f).any()]
-        s.findings.append("Items load mainly as " + "; ".join(groups) + ".")
-        empty = [f for f in L.columns if not (main == f).any()]
+        groups = []
+        for f in L.columns:
+            own = [lower_first(self._label(i)) for i in
+                   L.loc[main[main == f].index, f].abs().sort_values(ascending=False).index]
+            if own:
+                others = own[2:]
+                groups.append(names[f] + (f" (with {join_words(others)})" if others else ""))
+        s.findings.append(f"The items group into {plural(len(groups), 'factor')}, each named by "
+                          "its two strongest items: " + "; ".join(groups) + ".")
+        empty = [names[f] for f in L.columns if not (main == f).any()]
         if empty:
             s.findings.append(f"{join_words(list(map(str, empty)))} "
                               f"{'is' if len(empty) == 1 else 'are'} no item's main factor.")
-        show = L.copy()
+        show = L.rename(columns=names)
         show.index = [self._label(i) for i in show.index]
         show = show.map(lambda v: "" if abs(v) < 0.3 else f"{v:.2f}").rename_axis("Item") \
             .reset_index()
@@ -312,7 +428,26 @@ class Overview(SectionPlan):
             s.figures.append(pa.plot())
         except Exception:  # noqa: BLE001 - a chart never stops the report
             pass
+        s.notes.append("Factors are named by their two highest-loading items (the analysis "
+                       "labels them " + join_words(list(map(str, L.columns))) + ").")
         return s
+
+    def factor_names(self, loadings: pd.DataFrame) -> dict:
+        """Each factor (column of ``loadings``) named by its two highest-loading items, e.g.
+        ``"Processor (CPU) performance / Graphics performance"``; unique."""
+        from .._util import shorten
+
+        out, used = {}, set()
+        for f in loadings.columns:
+            top = loadings[f].abs().sort_values(ascending=False).index[:2]
+            labels = [shorten(self._label(i), 40) for i in top]
+            name = " & ".join([labels[0], *map(lower_first, labels[1:])])
+            k, base = 2, name
+            while name in used:
+                name, k = f"{base} ({k})", k + 1
+            used.add(name)
+            out[f] = name
+        return out
 
     # -- 4 ------------------------------------------------------------------------------------
     def banner_rows(self) -> list[str]:
@@ -360,9 +495,136 @@ class Overview(SectionPlan):
             f"a cell is significantly higher than (p < {self.alpha:g}, tests on effective "
             f"bases); columns under {self.min_base} respondents are not tested.")
         s.data["banner"] = b
-        s.blocks.append(b.to_html())
+        s.blocks.append(_tidy_banner(b.to_html(), rows))
         return s
 
+
+
+def _tidy_banner(text: str, qids) -> str:
+    """Banner HTML for a report page: captions without the question ids, no signed zero,
+    each table in a box that scrolls sideways on a narrow screen."""
+    for q in qids:
+        text = text.replace(f"<caption>{html.escape(str(q))}: ", "<caption>")
+    text = re.sub(r">[-\u2212]0(\.0+)?(%?)(?=[ <])", r">0\1\2", text)
+    # means to one decimal, as everywhere else on the pages (the tab book keeps two)
+    text = re.sub(r'(<tr[^>]*><td class="lab">Mean</td>.*?</tr>)',
+                  lambda m: re.sub(r">(-?\d+\.\d{2,})(?=[ <])",
+                                   lambda n: ">" + fmt_value(float(n.group(1)), "mean"),
+                                   m.group(1)), text, flags=re.S)
+    return re.sub(r'(<table class="sk-banner">.*?</table>)', r'<div class="sk-scroll">\1</div>',
+                  text, flags=re.S)
+
+
+# ------------------------------------------------------------------------------------------
+# the comparison at a glance, for the index page
+# ------------------------------------------------------------------------------------------
+def _good(m: dict) -> str:
+    if m.get("sig") not in ("higher", "lower") or m.get("low_base"):
+        return "ns"
+    return meaning(1 if m["sig"] == "higher" else -1,
+                   1 if m.get("higher_is_better", True) else -1)
+
+
+def index_summary(segments: list[dict]) -> str:
+    """The sentence that opens the index: which segment is best and which weakest on the
+    first key metric, and where the weakest should act, from the segments' headlines (the
+    same numbers as the table below it).
+
+    Examples
+    --------
+    >>> segs = [{"label": "A", "status": "ok", "headline": {"metrics": [
+    ...     {"key": "sat", "label": "Overall satisfaction", "estimate": 8.0, "display": "8.0",
+    ...      "sig": "higher", "total_display": "7.1"}], "drivers": []}},
+    ...     {"label": "B", "status": "ok", "headline": {"metrics": [
+    ...     {"key": "sat", "label": "Overall satisfaction", "estimate": 6.1, "display": "6.1",
+    ...      "sig": "lower", "total_display": "7.1"}], "drivers": [
+    ...     {"label": "Speed of response", "importance": 57.0, "act_here": True}]}}]
+    >>> print(index_summary(segs))  # doctest: +NORMALIZE_WHITESPACE
+    Overall satisfaction is highest among A (8.0) and lowest among B (6.1; total 7.1); B
+    would gain most from speed of response (57% of what drives it).
+    """
+    ok = [s for s in segments if s.get("status") == "ok" and not s.get("low_base")
+          and (s.get("headline") or {}).get("metrics")]
+    if len(ok) < 2:
+        return ""
+    first = ok[0]["headline"]["metrics"][0]
+    key, hib = first["key"], first.get("higher_is_better", True)
+    vals = []
+    for s in ok:
+        m = next((m for m in s["headline"]["metrics"] if m["key"] == key), None)
+        if m is not None and m.get("estimate") is not None:
+            vals.append((m["estimate"], s, m))
+    if len(vals) < 2:
+        return ""
+    vals.sort(key=lambda v: v[0], reverse=hib)
+    (_, best, bm), (_, worst, wm) = vals[0], vals[-1]
+    total = f"; total {wm['total_display']}" if wm.get("total_display") else ""
+    text = (f"{first['label']} is {'highest' if hib else 'lowest'} among {best['label']} "
+            f"({bm['display']}) and {'lowest' if hib else 'highest'} among {worst['label']} "
+            f"({wm['display']}{total})")
+    acts = [d for d in worst["headline"].get("drivers") or [] if d.get("act_here")]
+    if acts:
+        d = max(acts, key=lambda d: d.get("importance") or 0)
+        share = fmt_value((d.get("importance") or 0) / 100, "percent")
+        text += (f"; {worst['label']} would gain most from {lower_first(d['label'])} "
+                 f"({share} of what drives it)")
+    return text + "."
+
+
+def glance_html(segments: list[dict]) -> str:
+    """The comparison at a glance for the index page, from the segments' headlines: the
+    key metrics of every segment with 95% CIs (one panel per metric, coloured better /
+    worse / not significant), and the segment x driver map of importance shares with the
+    act-here cells outlined. Empty when there is nothing to draw."""
+    from .. import plots
+
+    ok = [s for s in segments if s.get("status") == "ok" and s.get("headline")]
+    parts = []
+    rows = []
+    for s in ok:
+        for m in s["headline"].get("metrics") or []:
+            if m.get("estimate") is None:
+                continue
+            rows.append({"metric": m["label"], "segment": s["label"],
+                         "estimate": m["estimate"], "ci_low": m.get("ci_low"),
+                         "ci_high": m.get("ci_high"), "total": m.get("total"),
+                         "meaning": _good(m),
+                         "unit": "%" if m.get("kind") == "percent" else ""})
+    try:
+        if rows:
+            frame = pd.DataFrame(rows).astype({"ci_low": float, "ci_high": float,
+                                               "total": float})
+            parts.append(_figure_html(plots.metrics_chart(
+                frame, title="Key metrics by segment, with 95% confidence intervals "
+                             "(dashed: total)"), "Key metrics by segment"))
+    except Exception:  # noqa: BLE001 - a chart never stops the index
+        pass
+    shares, act = {}, {}
+    for s in ok:
+        if s.get("low_base"):
+            continue
+        for d in s["headline"].get("drivers") or []:
+            shares.setdefault(d["label"], {})[s["label"]] = d.get("importance")
+            act.setdefault(d["label"], {})[s["label"]] = bool(d.get("act_here"))
+    try:
+        if shares:
+            sh = pd.DataFrame(shares, dtype=float)
+            sh = sh[sh.mean().sort_values(ascending=False).index]
+            outcome = next((s["headline"].get("outcome") for s in ok
+                            if s["headline"].get("outcome")), None)
+            title = ("What drives " + (lower_first(outcome) if outcome else "the outcome")
+                     + " in each segment: % of the explained variance (red outline: act "
+                       "here)")
+            parts.append(_figure_html(plots.driver_heatmap(
+                sh, pd.DataFrame(act).reindex(index=sh.index, columns=sh.columns)
+                .fillna(False).astype(bool), title=title), "What drives each segment"))
+    except Exception:  # noqa: BLE001 - a chart never stops the index
+        pass
+    if not parts:
+        return ""
+    # the heading stays with the first chart on a printed page
+    return ('<div class="sk-glance"><div class="sk-lead"><h2>Comparison at a glance</h2>'
+            + parts[0] + "</div>" + "".join(parts[1:]) + "</div>")
 
 
 def write_tabbook(survey, segment_by: str, path, *, min_base: int = 30,

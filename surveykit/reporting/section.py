@@ -3,6 +3,13 @@
 Everything shown is HTML-escaped (labels, category names, open-text answers); charts are
 embedded as PNG data URIs, so a section renders the same in Jupyter, in the exported HTML
 and offline.
+
+One colour meaning everywhere (stated once per page by :func:`colour_legend`): a
+significant difference is green when it is better for the business, red when worse, and
+dark ink when neither direction is better (a profile or a channel); a difference that is
+not significant carries no arrow and is grey in charts. Long tables show their significant
+(or top) rows and fold the rest into a closed ``<details>`` block; every table scrolls
+sideways inside its own box on a narrow screen.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,11 +25,71 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DriverAnalysisError, EstimationError, ReportError
-from .narrative import fmt_diff, fmt_p, fmt_value, is_number
+from .narrative import fmt_diff, fmt_p, fmt_value, is_number, shown_diff
 
-__all__ = ["Section", "SectionPlan", "SIG_UP", "SIG_DOWN", "EXPECTED_ERRORS"]
+__all__ = ["Section", "SectionPlan", "SIG_UP", "SIG_DOWN", "EXPECTED_ERRORS", "Cell",
+           "comparison_columns", "colour_legend", "meaning", "fold"]
 
 SIG_UP, SIG_DOWN = "▲", "▼"
+#: CSS class of a significant difference by what it means for the business
+MEANING_CSS = {"better": "sk-better", "worse": "sk-worse", "neutral": "sk-diff"}
+
+
+class Cell(str):
+    """A table cell's text with a CSS class (e.g. the colour of a significant difference).
+
+    Compares and prints as the plain text.
+
+    Examples
+    --------
+    >>> c = Cell("▲ p < 0.001", "sk-better")
+    >>> c == "▲ p < 0.001", c.css
+    (True, 'sk-better')
+    """
+
+    css: str
+
+    def __new__(cls, text: str, css: str = ""):
+        obj = super().__new__(cls, text)
+        obj.css = css
+        return obj
+
+
+def meaning(diff, polarity: int) -> str:
+    """``"better"``, ``"worse"`` or ``"neutral"`` for a significant difference ``diff``:
+    ``polarity`` is +1 when higher is better, -1 when lower is better, 0 when neither.
+
+    Examples
+    --------
+    >>> meaning(0.3, 1), meaning(0.3, -1), meaning(-2, 0)
+    ('better', 'worse', 'neutral')
+    """
+    if not polarity or not is_number(diff) or diff == 0:
+        return "neutral"
+    return "better" if (diff > 0) == (polarity > 0) else "worse"
+
+
+def colour_legend(alpha: float = 0.05) -> str:
+    """The one statement of what arrows and colours mean, shown once at the top of a page."""
+    return (f'<p class="sk-legend">{SIG_UP} {SIG_DOWN} mark differences from the rest of the '
+            f"sample that are unlikely to be chance ({100 * (1 - alpha):g}% level): "
+            '<span class="sk-better">green is better</span>, '
+            '<span class="sk-worse">red is worse</span>, '
+            '<span class="sk-diff">dark where neither is better</span> (who they are, where '
+            'they buy); <span class="sk-ns">grey or no arrow: no significant '
+            "difference</span>. Charts use the same colours.</p>")
+
+
+def fold(table: pd.DataFrame, show, *, what: str = "rows") -> pd.DataFrame:
+    """Mark which rows of a display table are shown; the others go into a closed
+    ``<details>`` block ("``n`` more ``what``") when the table is rendered. Returns
+    ``table`` (its ``attrs`` carry the choice)."""
+    show = [bool(s) for s in show]
+    if len(show) != len(table):
+        raise ValueError("fold: one flag per row")
+    table.attrs["show"] = show
+    table.attrs["more"] = what
+    return table
 #: errors a section turns into a sentence instead of failing the whole report
 EXPECTED_ERRORS = (EstimationError, DriverAnalysisError, ReportError, KeyError, ValueError)
 
@@ -51,6 +119,11 @@ class Section:
     blocks: list[str] = field(default_factory=list)
     heading: str | None = None
     intro: str = ""
+    tiles: list[dict] = field(default_factory=list)
+    technical: list[str] = field(default_factory=list)
+    technical_tables: list[tuple[str, pd.DataFrame]] = field(default_factory=list)
+    quotes_label: str = "In their own words (verbatim, unedited):"
+    figures_first: bool = True
 
     def to_frame(self) -> pd.DataFrame:
         """The first table (empty if none)."""
@@ -64,27 +137,36 @@ class Section:
 
     def _repr_html_(self) -> str:
         esc = html.escape
-        parts = [f'<div class="sk-section" data-section="{esc(self.key)}">']
+        # heading, introduction, tiles and findings stay together on a printed page
+        parts = [f'<div class="sk-section" data-section="{esc(self.key)}"><div class="sk-lead">']
         if self.heading:
             parts.append(f"<h2>{esc(self.heading)}</h2>")
         if self.intro:
             parts.append(f'<p class="sk-intro">{esc(self.intro)}</p>')
+        if self.tiles:
+            parts.append(_tiles_html(self.tiles))
         if self.findings:
             parts.append('<div class="sk-findings"><ul>'
                          + "".join(f"<li>{_flag(esc(f))}</li>" for f in self.findings)
                          + "</ul></div>")
-        for caption, table in self.tables:
-            parts.append(_table_html(table, caption))
+        parts.append("</div>")
+        figures = [_figure_html(fig, self.title) for fig in self.figures]
+        tables = [_table_html(table, caption) for caption, table in self.tables]
+        parts.extend(figures + tables if self.figures_first else tables + figures)
         parts.extend(self.blocks)
-        for fig in self.figures:
-            parts.append(_figure_html(fig, self.title))
         if self.quotes:
-            parts.append('<p class="sk-note">In their own words (verbatim, unedited):</p>'
+            parts.append(f'<p class="sk-note sk-quotes-label">{esc(self.quotes_label)}</p>'
                          '<ul class="sk-verbatims">'
                          + "".join(f"<li>&ldquo;{esc(q)}&rdquo;</li>" for q in self.quotes)
                          + "</ul>")
         for n in self.notes:
             parts.append(f'<p class="sk-note">{_flag(esc(n))}</p>')
+        if self.technical or self.technical_tables:
+            parts.append('<details class="sk-technical"><summary>Technical note (for '
+                         "analysts)</summary>"
+                         + "".join(f'<p class="sk-note">{esc(n)}</p>' for n in self.technical)
+                         + "".join(_table_html(tb, cap) for cap, tb in self.technical_tables)
+                         + "</details>")
         parts.append("</div>")
         return "".join(parts)
 
@@ -95,9 +177,15 @@ class SectionPlan:
     A subclass sets ``SECTIONS`` (key -> (title, introduction with ``{placeholders}``)),
     has one method per key that builds the :class:`Section`, and implements
     :meth:`left_out` (key -> why its inputs are missing) and :meth:`intro_fields`.
+    ``FRONT`` sections (e.g. a summary) open the page without a number and are not in
+    :meth:`sections`; ``UNNUMBERED`` sections are shown without a number (the page puts
+    them first, after the front); ``APPENDIX`` sections are numbered A.1, A.2, ...
     """
 
     SECTIONS: dict[str, tuple[str, str]] = {}
+    FRONT: dict[str, tuple[str, str]] = {}
+    UNNUMBERED: tuple[str, ...] = ()
+    APPENDIX: tuple[str, ...] = ()
     BUILDERS: dict[str, str] = {}
 
     def left_out(self) -> dict[str, str]:  # pragma: no cover - overridden
@@ -111,18 +199,43 @@ class SectionPlan:
         gone = self.left_out()
         return [k for k in self.SECTIONS if k not in gone]
 
+    def built(self) -> dict[str, Section]:
+        """The sections built so far on this page (key -> Section), by :meth:`section`."""
+        if "_built" not in self.__dict__:
+            self.__dict__["_built"] = {}
+        return self.__dict__["_built"]
+
     def section(self, key: str) -> Section | None:
         """Section ``key`` with its numbered heading and introduction, or None when its
         inputs are missing (a notebook cell then shows nothing: no empty headings)."""
+        if key in self.FRONT:
+            if key in self.built():
+                return self.built()[key]
+            sec = getattr(self, self.BUILDERS.get(key, key))()
+            sec.heading, intro = self.FRONT[key]
+            sec.intro = intro.format(**self.intro_fields())
+            self.built()[key] = sec
+            return sec
         if key not in self.SECTIONS:
-            raise ReportError(f"unknown section {key!r}; sections: {', '.join(self.SECTIONS)}")
+            raise ReportError(f"unknown section {key!r}; sections: "
+                              f"{', '.join([*self.FRONT, *self.SECTIONS])}")
         shown = self.sections()
         if key not in shown:
             return None
+        if key in self.built():
+            return self.built()[key]
         sec = getattr(self, self.BUILDERS.get(key, key))()
         title, intro = self.SECTIONS[key]
-        sec.heading = f"{shown.index(key) + 1}. {title}"
+        appendix = [k for k in shown if k in self.APPENDIX]
+        numbered = [k for k in shown if k not in self.UNNUMBERED and k not in self.APPENDIX]
+        if key in self.UNNUMBERED:
+            sec.heading = title
+        elif key in self.APPENDIX:
+            sec.heading = f"A.{appendix.index(key) + 1} {title}"
+        else:
+            sec.heading = f"{numbered.index(key) + 1}. {title}"
         sec.intro = intro.format(**self.intro_fields())
+        self.built()[key] = sec
         return sec
 
 
@@ -134,20 +247,52 @@ def _table_html(table: pd.DataFrame, caption: str = "") -> str:
     esc = html.escape
     head = "".join(f'<th class="{"sk-text" if i == 0 else ""}">{esc(str(c))}</th>'
                    for i, c in enumerate(table.columns))
-    rows = []
-    for _, r in table.iterrows():
-        cells = []
-        for i, v in enumerate(r):
-            text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-            cls = "sk-text" if i == 0 or not _numberish(text) else ""
-            body = esc(text)
-            if text.startswith((SIG_UP, SIG_DOWN)):  # direction only: not good or bad
-                body = f'<span class="sk-sig">{body}</span>'
-            cells.append(f'<td class="{cls}">{_flag(body)}</td>')
-        rows.append(f"<tr>{''.join(cells)}</tr>")
+
+    def body(frame) -> str:
+        rows = []
+        for r in frame.to_numpy(dtype=object):   # (iterrows would drop a Cell's class)
+            cells = []
+            for i, v in enumerate(r):
+                text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                cls = "sk-text" if i == 0 or not _numberish(text) else ""
+                inner = _flag(esc(text))
+                css = getattr(v, "css", "")
+                if css:
+                    inner = f'<span class="{esc(css)}">{inner}</span>'
+                elif text.startswith((SIG_UP, SIG_DOWN)):
+                    inner = f'<span class="sk-diff">{inner}</span>'
+                cells.append(f'<td class="{cls}">{inner}</td>')
+            rows.append(f"<tr>{''.join(cells)}</tr>")
+        return "".join(rows)
+
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return (f'<table class="sk-table">{cap}<thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')
+    show = table.attrs.get("show")
+    hidden = 0 if show is None else len(show) - sum(show)
+    if not hidden or hidden == len(table) or len(table) < 8:
+        return (f'<div class="sk-scroll"><table class="sk-table">{cap}<thead><tr>{head}</tr>'
+                f'</thead><tbody>{body(table)}</tbody></table></div>')
+    mask = np.asarray(show, bool)
+    what = table.attrs.get("more") or "rows"
+    return (f'<div class="sk-scroll"><table class="sk-table">{cap}<thead><tr>{head}</tr>'
+            f'</thead><tbody>{body(table[mask])}</tbody></table></div>'
+            f'<details class="sk-more"><summary>{hidden} more {esc(what)}</summary>'
+            f'<div class="sk-scroll"><table class="sk-table"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{body(table[~mask])}</tbody></table></div></details>')
+
+
+def _tiles_html(tiles: list[dict]) -> str:
+    """Key-metric tiles: value (with arrow and colour), the total, the difference."""
+    esc = html.escape
+    out = []
+    for t in tiles:
+        css = esc(t.get("css") or "")
+        arrow = f" {esc(t['arrow'])}" if t.get("arrow") else ""
+        low = (' <span class="sk-lowbase">low base</span>' if t.get("low_base") else "")
+        out.append(f'<div class="sk-tile"><div class="sk-tile-label">{esc(t["label"])}</div>'
+                   f'<div class="sk-tile-value"><span class="{css}">{esc(t["value"])}{arrow}'
+                   f"</span>{low}</div>"
+                   f'<div class="sk-tile-vs">{esc(t.get("vs") or "")}</div></div>')
+    return f'<div class="sk-tiles">{"".join(out)}</div>'
 
 
 def _numberish(text: str) -> bool:
@@ -164,32 +309,50 @@ def _figure_html(fig, title: str) -> str:
         png = bytes(fig)
     else:
         buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        try:
+            with warnings.catch_warnings():  # a glyph no installed font has: drawn as a box
+                warnings.filterwarnings("ignore", message=r"Glyph .* missing from font")
+                fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+        except Exception:  # noqa: BLE001 - a chart that cannot be drawn never stops a page
+            return ""
         png = buf.getvalue()
     b64 = base64.b64encode(png).decode("ascii")
     return (f'<div class="sk-figure"><img alt="{html.escape(title, quote=True)} chart" '
             f'src="data:image/png;base64,{b64}"></div>')
 
 
-def comparison_columns(t: pd.DataFrame, kind: str, min_base: int) -> dict:
+def comparison_columns(t: pd.DataFrame, kind: str, min_base: int, *, polarity=0,
+                       unit: bool = True) -> dict:
     """The Total / Difference / Test vs rest / n display columns of a segment-vs-total table
-    ``t`` (columns ``total, difference, p_value, significant, n``); ``kind`` is the
-    :func:`fmt_value` kind of the numbers (``"percent"``, ``"mean"``...)."""
+    ``t`` (columns ``estimate, total, difference, p_value, significant, n``); ``kind`` is
+    the :func:`fmt_value` kind of the numbers (``"percent"``, ``"mean"``...).
+
+    The difference shown is the segment value as shown minus the total as shown
+    (:func:`~.narrative.shown_diff`), so every row adds up for the reader; the test uses
+    the unrounded values. ``polarity`` (+1 higher is better, -1 lower is better, 0
+    neither; one value or one per row) colours the significant rows. ``unit=False``
+    writes "+6" rather than "+6 points" (the column header says "points" once).
+    """
+    diffs = [shown_diff(e, v, kind) for e, v in zip(t["estimate"], t["total"], strict=True)]
+    pol = list(polarity) if isinstance(polarity, list | tuple | np.ndarray | pd.Series) \
+        else [polarity] * len(t)
+    header = "Difference" if unit or kind not in ("percent", "nps") else "Difference (points)"
     return {
         "Total": [fmt_value(v, kind) for v in t["total"]],
-        "Difference": [fmt_diff(v, kind) for v in t["difference"]],
-        "Test vs rest": [_sig_cell(d, p, g, n, min_base) for d, p, g, n in
-                         zip(t["difference"], t["p_value"], t["significant"], t["n"],
+        header: [fmt_diff(d, kind, unit=unit) for d in diffs],
+        "Test vs rest": [_sig_cell(d, p, g, n, min_base, o) for d, p, g, n, o in
+                         zip(t["difference"], t["p_value"], t["significant"], t["n"], pol,
                              strict=True)],
         "n": [f"{n:,}" for n in t["n"]],
     }
 
 
-def _sig_cell(diff, p, significant, n, min_base) -> str:
+def _sig_cell(diff, p, significant, n, min_base, polarity: int = 0) -> str:
     if not is_number(n) or n < min_base:
         return "low base"
     if not is_number(p):
         return "not tested"
     if significant:
-        return f"{SIG_UP if diff > 0 else SIG_DOWN} {fmt_p(p)}"
+        return Cell(f"{SIG_UP if diff > 0 else SIG_DOWN} {fmt_p(p)}",
+                    MEANING_CSS[meaning(diff, polarity)])
     return fmt_p(p)
