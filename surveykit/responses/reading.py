@@ -24,7 +24,12 @@ a multi-response 0/1 column, where True means ticked.
 
 Text files are read strictly: a row with more or fewer fields than the header, and a quote
 that is never closed or that runs rows together, is an error naming the 1-based file line
-(and the respondent id when it can be read). ``df.attrs["source_rows"]`` remembers where each
+(and the respondent id when it can be read). A UTF-8 file is parsed once by pyarrow's CSV
+reader with every column as text, and each column is then typed as the questionnaire
+declares it (one vectorised conversion per numeric column; nothing is inferred, so no dtype
+guess or warning); a byte scan checks the quoting and finds the file line of every record.
+A file with anything to report, or in another encoding, is read record by record instead,
+which gives the same frame and names the line. ``df.attrs["source_rows"]`` remembers where each
 row came from (file line, sheet row, Parquet record or SPSS case), so that messages about a
 row cite the file; it follows the index labels that :func:`read_responses` gave. A leading
 apostrophe before ``=``, ``+``, ``-``, ``@``, tab or carriage return in a text file is the
@@ -158,10 +163,10 @@ def read_responses(path: str | os.PathLike, questionnaire: Questionnaire, *,
     if path.is_dir():
         raise _fail(path, "is a folder, not a responses file")
     na = set(na_values)
-    spss = None
+    spss = typed = None
     if fmt == "csv":
-        raw, rows = _read_csv(path, sep or ("\t" if path.suffix.lower() == ".tsv" else ","),
-                              encoding, na, q)
+        raw, rows, typed = _read_csv(path, sep or ("\t" if path.suffix.lower() == ".tsv"
+                                                   else ","), encoding, na, q)
     elif fmt == "parquet":
         raw = _read_parquet(path)
         rows = _source_rows(path, "record", np.arange(1, len(raw) + 1))
@@ -170,7 +175,7 @@ def read_responses(path: str | os.PathLike, questionnaire: Questionnaire, *,
     else:
         raw, spss = _read_sav(path)
         rows = _source_rows(path, "case", np.arange(1, len(raw) + 1))
-    df, info = _type_frame(raw, q, na, rows)
+    df, info = _type_frame(raw, q, na, rows, typed)
     df.attrs.update({"source": str(path), **info, "source_rows": rows})
     if spss is not None:
         df.attrs["spss"] = spss
@@ -199,8 +204,10 @@ def type_responses(raw: pd.DataFrame, questionnaire: Questionnaire, *,
     return _type_frame(raw, q, set(na_values), None)
 
 
-def _type_frame(raw: pd.DataFrame, q: Questionnaire, na: set, rows: dict | None
-                ) -> tuple[pd.DataFrame, dict]:
+def _type_frame(raw: pd.DataFrame, q: Questionnaire, na: set, rows: dict | None,
+                typed: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """Type every column of ``raw``; ``typed`` names numeric columns that the reader has
+    already typed (column -> count of values kept as text)."""
     if raw.columns.duplicated().any():
         dup = sorted({str(c) for c in raw.columns[raw.columns.duplicated()]})
         raise ResponseDataError(f"duplicated column name(s) {', '.join(dup)}; "
@@ -218,13 +225,18 @@ def _type_frame(raw: pd.DataFrame, q: Questionnaire, na: set, rows: dict | None
             cols[name] = _type_id(s, na, name, rows, raw)
         elif not is_numeric_variable(var):
             cols[name] = _type_text(s, na)
+        elif typed is not None and name in typed:
+            if typed[name]:
+                unparsed[str(name)] = typed[name]
+            cols[name] = s
         else:
             typed = _type_numeric(s, na, var.kind)
             n_bad = int((typed.dtype == object) and typed.map(type).eq(str).sum())
             if n_bad:
                 unparsed[str(name)] = n_bad
             cols[name] = typed
-    df = pd.DataFrame(cols, index=raw.index, columns=raw.columns)
+    # no copy: the typed columns are new (or, unchanged, shared copy-on-write with raw)
+    df = pd.DataFrame(cols, index=raw.index, columns=raw.columns, copy=False)
     info = {
         "questionnaire": q.id,
         "unknown_columns": [str(c) for c in raw.columns if c not in variables],
@@ -245,10 +257,20 @@ def is_numeric_variable(var: Variable) -> bool:
 
 
 def _read_csv(path: Path, sep: str, encoding: str, na: set, q: Questionnaire
-              ) -> tuple[pd.DataFrame, dict]:
-    """Every cell as text (typed later), strictly: each record must have as many fields as
-    the header, quotes must close, and a quoted field may run over several lines only in
-    an open-text column. Returns the raw frame and where each row starts in the file."""
+              ) -> tuple[pd.DataFrame, dict, dict | None]:
+    """Strictly: each record must have as many fields as the header, quotes must close, and
+    a quoted field may run over several lines only in an open-text column. Returns the raw
+    frame, where each row starts in the file, and the numeric columns already typed (see
+    :func:`_type_frame`).
+
+    A UTF-8 file is read by :func:`_typed_csv` (pyarrow, typed from the questionnaire) when
+    its layout is plain; anything else, and every file with a problem to report, is read
+    record by record here, so that messages name the file line."""
+    utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
+    if utf8 and _FAST_CSV:
+        fast = _typed_csv(path, sep, na, q)
+        if fast is not None:
+            return fast
     enc = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     variables = q.variables()
     try:
@@ -269,13 +291,8 @@ def _read_csv(path: Path, sep: str, encoding: str, na: set, q: Questionnaire
         raise ResponseDataError(shown, header=f"{path}: {len(problems)} malformed record(s); "
                                 "nothing was read:")
     header = [csv_unescape(h) for h in header]
-    _no_duplicates(path, header)
+    _header_checks(path, sep, header)
     variables = {h: variables[h] for h in header if h in variables}
-    if len(header) == 1:
-        other = next((s for s in (";", "\t", "|", ",") if s != sep and s in header[0]), None)
-        if other:
-            raise _fail(path, f"only one column was found and its name contains {other!r}; "
-                        f"the file looks {other!r}-separated: pass sep={other!r}")
     starts = np.asarray(starts, dtype=np.int64)
     raw = _pandas_csv(path, sep, enc, na, header, variables, len(records))
     if raw is None:  # pandas split the file differently: build the frame from the records
@@ -296,7 +313,247 @@ def _read_csv(path: Path, sep: str, encoding: str, na: set, q: Questionnaire
                 lambda v: isinstance(v, str) and v[:1] == "'", na_action="ignore").any()
         if escaped:
             raw.isetitem(j, col.map(csv_unescape).astype(col.dtype))
-    return raw, _source_rows(path, "line", starts)
+    return raw, _source_rows(path, "line", starts), None
+
+
+def _header_checks(path: Path, sep: str, header: list[str]) -> None:
+    _no_duplicates(path, header)
+    if len(header) == 1:
+        other = next((s for s in (";", "\t", "|", ",") if s != sep and s in header[0]), None)
+        if other:
+            raise _fail(path, f"only one column was found and its name contains {other!r}; "
+                        f"the file looks {other!r}-separated: pass sep={other!r}")
+
+
+# -- the typed fast path for plain UTF-8 text files -------------------------------------------
+#: Read plain UTF-8 text files with pyarrow (False: always record by record; for tests).
+_FAST_CSV = True
+_SCAN_BYTES = 1 << 24
+_LF, _CR, _QUOTE = 10, 13, 34
+
+
+class _NotPlain(Exception):
+    """The file needs the record-by-record reader: a problem to report (with its line), or a
+    layout the typed reader does not take on (a quote inside an unquoted field...)."""
+
+
+def _typed_csv(path: Path, sep: str, na: set, q: Questionnaire
+               ) -> tuple[pd.DataFrame, dict, dict] | None:
+    """Read a plain UTF-8 text file in one pass of pyarrow's CSV reader, every column as
+    text, then type each column from the questionnaire (no type is guessed).
+
+    Numeric columns are converted in one vectorised cast; a column where that fails (text,
+    padded numbers, the spreadsheet escape) is typed value by distinct value with
+    :func:`_type_numeric`, so the result is the one :func:`type_responses` gives. A byte
+    scan of the file (:func:`_record_lines`) finds the file line of every record and checks
+    the quoting strictly. Returns None, so that :func:`_read_csv` reads the file record by
+    record, when pyarrow is missing, the file has any problem to report or its layout is
+    not plain."""
+    if len(sep) != 1 or sep in '"\r\n' or ord(sep) > 127:
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    header = _first_record(path, sep)
+    if header is None:
+        return None
+    names = [csv_unescape(h) for h in header]
+    _header_checks(path, sep, names)
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header}, null_values=sorted(na),
+                strings_can_be_null=True, quoted_strings_can_be_null=True))
+    except (pa.ArrowException, OSError, ValueError):
+        return None
+    if table.column_names != header:
+        return None
+    variables = q.variables()
+    try:
+        starts, multi_line = _record_lines(path, sep, table.num_rows)
+        if len(multi_line):  # only open answers may run over several lines
+            _only_text_runs_lines(table.take(pa.array(multi_line)), names, variables)
+    except _NotPlain:
+        return None
+    columns, typed = {}, {}
+    arrays = table.columns
+    del table
+    for j, name in enumerate(names):
+        arr, arrays[j] = arrays[j], None  # let each column's text go once it is typed
+        var = variables.get(name)
+        if var is not None and var.kind not in ID_KINDS and is_numeric_variable(var):
+            columns[j], typed[name] = _arrow_numeric(arr, na, var.kind)
+        elif arr.null_count == len(arr) and var is None:
+            columns[j] = pd.Series(np.full(len(arr), np.nan), copy=False)  # as pandas reads
+        else:
+            columns[j] = _unescaped(arr.to_pandas())
+    raw = pd.DataFrame(columns, index=pd.RangeIndex(len(starts)), copy=False)
+    raw.columns = [h if h != "" else f"Unnamed: {j}" for j, h in enumerate(names)]
+    return raw, _source_rows(path, "line", starts), typed
+
+
+def _first_record(path: Path, sep: str) -> list[str] | None:
+    """The header: the first record that is not a blank line (None: leave it to the strict
+    reader)."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            for rec in csv.reader(fh, delimiter=sep, strict=True):
+                if rec and not (len(rec) == 1 and not rec[0].strip()):
+                    return rec
+    except (csv.Error, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _arrow_numeric(arr, na: set, kind: str) -> tuple[pd.Series, int]:
+    """A numeric column from pyarrow text: float64, or (text that is not a number kept, as
+    :func:`_type_numeric` keeps it) object; and the count of values kept as text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return pd.Series(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False),
+                         copy=False), 0
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    values = pc.unique(arr).drop_null()
+    code = pc.fill_null(pc.index_in(arr, value_set=values), -1).to_numpy(zero_copy_only=False)
+    text = pd.Series([csv_unescape(v) for v in values.to_pylist()], dtype=object)
+    out = _type_numeric(text, na, kind)
+    if out.dtype != object:
+        return pd.Series(np.append(out.to_numpy(), np.nan)[code], copy=False), 0
+    is_text = out.map(type).eq(str).to_numpy()
+    n_text = int(np.bincount(code[code >= 0], minlength=len(out))[is_text].sum())
+    lookup = np.append(out.to_numpy(dtype=object), np.nan)
+    return pd.Series(lookup[code], dtype=object, copy=False), n_text
+
+
+def _unescaped(s: pd.Series) -> pd.Series:
+    """Undo the spreadsheet escape of :func:`write_responses` (see :func:`csv_unescape`)."""
+    marked = s.str.startswith("'").fillna(False).to_numpy(dtype=bool)
+    if not marked.any():
+        return s
+    out = s.copy()
+    out[marked] = s[marked].map(csv_unescape)
+    return out
+
+
+def _only_text_runs_lines(records, names: list[str], variables: dict) -> None:
+    """Raise _NotPlain when a value with a line break is in a column that is not open text
+    (the strict reader then names the record)."""
+    import pyarrow.compute as pc
+
+    for j, name in enumerate(names):
+        var = variables.get(name)
+        if var is not None and var.kind not in ("open", "other_text"):
+            col = records.column(j)
+            if pc.any(pc.match_substring_regex(col, "[\r\n]")).as_py():
+                raise _NotPlain(name)
+
+
+def _blocks(fh):
+    """The file in blocks of about 16 MB, none ending inside a CR LF."""
+    while block := fh.read(_SCAN_BYTES):
+        while block.endswith(b"\r"):
+            more = fh.read(1)
+            if not more:
+                break
+            block += more
+        yield block
+
+
+def _record_lines(path: Path, sep: str, n_records: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 1-based file line on which each record starts, and the positions of the records
+    that run over several lines, from a scan of the bytes.
+
+    The scan checks that the file is plain RFC 4180 text, which is what makes its records
+    the ones the strict reader (:func:`_csv_records`) would find: a quote opens a field only
+    at its start and closes it only at its end (``""`` inside a quoted field is a quote),
+    every quote is closed, and the records are as many as pyarrow read. Lines end at
+    LF, CR LF or a lone CR, as for the strict reader. Raises _NotPlain
+    otherwise."""
+    delim = ord(sep)
+    ok_next = np.array([delim, _LF, _CR, _QUOTE], dtype=np.uint8)
+    parity = 0              # quotes seen so far, mod 2 (1: inside a quoted field)
+    last = delim            # the byte before this block (the start of the file: a field start)
+    close_at_end = False    # the block before ended with a closing quote
+    n_breaks = 0
+    with open(path, "rb") as fh:
+        lead = 3 if fh.read(3) == b"\xef\xbb\xbf" else 0
+        fh.seek(lead)
+        for block in _blocks(fh):
+            n_breaks += block.count(b"\n")
+            if b"\r" in block:
+                n_breaks += block.count(b"\r") - block.count(b"\r\n")
+            if close_at_end and block[0] not in ok_next:
+                raise _NotPlain("text after a closing quote")
+            close_at_end = False
+            if b'"' in block:
+                a = np.frombuffer(block, dtype=np.uint8)
+                pos = np.flatnonzero(a == _QUOTE)
+                closes = (parity + np.arange(len(pos))) % 2 == 1
+                opening, closing = pos[~closes], pos[closes]
+                before = a[np.maximum(opening - 1, 0)]
+                if len(opening) and opening[0] == 0:
+                    before[0] = last
+                if not np.isin(before, ok_next).all():
+                    raise _NotPlain("a quote inside an unquoted field")
+                if len(closing) and closing[-1] == len(a) - 1:
+                    close_at_end, closing = True, closing[:-1]
+                if not np.isin(a[closing + 1], ok_next).all():
+                    raise _NotPlain("text after a closing quote")
+                parity = (parity + len(pos)) % 2
+            last = block[-1]
+        size = fh.tell()
+    if parity:
+        raise _NotPlain("a quote that is never closed")
+    n_lines = n_breaks + (size > lead and last not in (_LF, _CR))
+    if n_lines == n_records + 1:  # one line per record, none blank: lines 2, 3, ...
+        return np.arange(2, n_records + 2, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return _record_lines_slow(path, lead, n_records)
+
+
+def _record_lines_slow(path: Path, lead: int, n_records: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_record_lines` for files with blank lines or records over several lines, from
+    the place and quote parity of every line end."""
+    inside, empty = [], []
+    parity, offset, prev_end = 0, lead, lead
+    with open(path, "rb") as fh:
+        fh.seek(lead)
+        for block in _blocks(fh):
+            a = np.frombuffer(block, dtype=np.uint8)
+            cr = np.flatnonzero(a == _CR)
+            lone_cr = cr[np.append(a[1:], 0)[cr] != _LF]
+            brk = np.sort(np.concatenate([np.flatnonzero(a == _LF), lone_cr]))
+            crlf = (a[brk] == _LF) & (brk > 0) & (a[np.maximum(brk - 1, 0)] == _CR)
+            begin = brk - crlf + offset                        # where the line end begins
+            end = brk + 1 + offset
+            quotes = np.flatnonzero(a == _QUOTE)
+            inside.append((parity + np.searchsorted(quotes, brk)) % 2 == 1)
+            empty.append(begin == np.concatenate([[prev_end], end[:-1]]))
+            if len(end):
+                prev_end = int(end[-1])
+            parity = (parity + len(quotes)) % 2
+            offset += len(a)
+    inside = np.concatenate(inside) if inside else np.zeros(0, dtype=bool)
+    empty = np.concatenate(empty) if empty else np.zeros(0, dtype=bool)
+    if offset > prev_end:  # a last line without a line end
+        inside, empty = np.append(inside, False), np.append(empty, False)
+    # line i + 1 ends at line end i; it starts a record unless that line end is quoted
+    starts_record = np.ones(len(inside), dtype=bool)
+    starts_record[1:] = ~inside[:-1]
+    first = starts_record & ~empty                      # blank lines start nothing
+    lines = np.flatnonzero(first) + 1
+    if len(lines) != n_records + 1:
+        raise _NotPlain("records and lines do not match")
+    record = np.cumsum(first) - 2                       # -1: the header
+    multi = np.unique(record[~starts_record])
+    return lines[1:].astype(np.int64), multi[multi >= 0].astype(np.int64)
 
 
 def _pandas_csv(path: Path, sep: str, enc: str, na: set, header: list, variables: dict,
@@ -688,10 +945,26 @@ def _id_value(v):
 def _id_text(s: pd.Series, na: set) -> pd.Series:
     text = _type_text(s, na).str.strip()
     if len(text) and text.notna().all() and text.str.fullmatch(_INT_TEXT).all():
-        as_int = [int(v) for v in text]
-        if _INT64[0] <= min(as_int) and max(as_int) <= _INT64[1]:
-            return pd.Series(as_int, index=s.index, name=s.name, dtype="int64")
+        as_int = _int64_or_none(text)
+        if as_int is not None:
+            return pd.Series(as_int, index=s.index, name=s.name, dtype="int64", copy=False)
     return text
+
+
+def _int64_or_none(text: pd.Series) -> np.ndarray | None:
+    """Whole-number text (checked) as int64 values, or None when one is beyond int64."""
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:  # exact: the cast parses the digits as integers and refuses an overflow
+            return pc.cast(pa.array(text), pa.int64()).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:
+            return None
+    as_int = [int(v) for v in text]
+    if _INT64[0] <= min(as_int) and max(as_int) <= _INT64[1]:
+        return np.array(as_int, dtype=np.int64)
+    return None
 
 
 def _check_float_ids(s: pd.Series, values: np.ndarray, name, rows: dict | None,
@@ -787,7 +1060,11 @@ def _type_flag(s: pd.Series) -> pd.Series:
     """A flag written to any format (bool, 0/1, "True"/"False") back to bool, else as is."""
     if is_bool_dtype(s):
         return s.astype(bool)
-    mapped = s.map(lambda v: _BOOL_TEXT.get(str(v).strip().lower()) if pd.notna(v) else None)
+    if isinstance(s.dtype, pd.StringDtype):
+        mapped = s.str.strip().str.lower().map(_BOOL_TEXT)
+    else:
+        mapped = s.map(lambda v: _BOOL_TEXT.get(str(v).strip().lower()) if pd.notna(v)
+                       else None)
     return mapped.astype(bool) if mapped.notna().all() else s
 
 
