@@ -253,6 +253,7 @@ class _Checker:
         self.ran: set[str] = set()
         self._num: dict[str, np.ndarray] = {}
         self._present: dict[str, np.ndarray] = {}
+        self._cols: dict[str, pd.Series] = {}
         self.invalid: dict[str, np.ndarray] = {}        # routing cannot be trusted
         self.invalid_value: dict[str, np.ndarray] = {}  # non_numeric | out_of_range
         id_col = q.roles.respondent_id
@@ -279,14 +280,16 @@ class _Checker:
         """True where a cell holds a value (blank or whitespace-only text is no value)."""
         if name not in self._present:
             col = self.df[name]
-            if isinstance(col.dtype, np.dtype) and col.dtype.kind in "fiub":
-                mask = col.notna().to_numpy(copy=True)
+            if isinstance(col.dtype, np.dtype) and col.dtype.kind == "f":
+                mask = ~np.isnan(col.to_numpy())
+            elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "iub":
+                mask = np.ones(len(col), dtype=bool)
             elif pd.api.types.is_string_dtype(col) and col.dtype != object:
                 mask = (col.notna() & col.str.strip().ne("").fillna(False)).to_numpy(
                     dtype=bool, copy=True)
             else:
                 mask = col.notna().to_numpy(copy=True)
-                numbers = pd.to_numeric(col, errors="coerce").notna().to_numpy()
+                numbers = ~np.isnan(self.num(name))  # the same to_numeric, done once
                 values = col.to_numpy(dtype=object)
                 for p in np.flatnonzero(mask & ~numbers):  # text cells only
                     mask[p] = str(values[p]).strip() != ""
@@ -298,13 +301,15 @@ class _Checker:
         values = self.num(name).copy()
         var = self.vars.get(name)
         if var is not None and var.missing_codes:
-            values[np.isin(values, [c for c in var.missing_codes if _is_number(c)])] = np.nan
+            values[_isin(values, [c for c in var.missing_codes if _is_number(c)])] = np.nan
         if name in self.invalid:
             values[self.invalid[name]] = np.nan
         return values
 
     def raw(self, name: str, pos: int):
-        return self.df[name].iloc[pos]
+        if name not in self._cols:
+            self._cols[name] = self.df[name]
+        return self._cols[name].iloc[pos]
 
     def hit(self, rule: str, question: str, mask: np.ndarray, value, message) -> None:
         """Record a finding for every True of ``mask``; ``value(pos)`` and
@@ -409,10 +414,10 @@ class _Checker:
 
     def _out_of_range(self, name, var, x: np.ndarray) -> np.ndarray:
         finite = ~np.isnan(x)
-        missing = np.isin(x, [c for c in var.missing_codes if _is_number(c)])
+        missing = _isin(x, [c for c in var.missing_codes if _is_number(c)])
         if var.value_labels:
             allowed = [c for c in var.value_labels if _is_number(c)]
-            return finite & ~missing & ~np.isin(x, allowed)
+            return finite & ~missing & ~_isin(x, allowed)
         bad = np.zeros(self.n, dtype=bool)
         with np.errstate(invalid="ignore"):
             if var.min is not None:
@@ -477,9 +482,9 @@ class _Checker:
             if asked is None:
                 continue
             if qu.type == "multi":
-                answered = np.column_stack([self.num(c) > 0 for c in main]).any(axis=1)
+                answered = _any([self.num(c) > 0 for c in main])
             else:
-                answered = np.column_stack([self.present(c) for c in main]).any(axis=1)
+                answered = _any([self.present(c) for c in main])
             rule_text = f"routing {qu.ask_if!r} is false"
             if qu.ask_if:
                 stray = answered & ~asked & ~undetermined
@@ -545,11 +550,15 @@ class _Checker:
             items = [it.id for it in qu.items if it.id in self.df.columns]
             if len(items) < k:
                 continue
-            m = np.column_stack([self.valid(c) for c in items])
-            nan = np.isnan(m)
-            count = (~nan).sum(axis=1)
-            hi = np.where(nan, -np.inf, m).max(axis=1)
-            lo = np.where(nan, np.inf, m).min(axis=1)
+            # item by item (no respondents x items matrix): answered count, highest, lowest
+            count = np.zeros(self.n, dtype=np.int64)
+            hi = np.full(self.n, -np.inf)
+            lo = np.full(self.n, np.inf)
+            for c in items:
+                v = self.valid(c)
+                count += ~np.isnan(v)
+                np.fmax(hi, v, out=hi)
+                np.fmin(lo, v, out=lo)
             flag = (count >= k) & (hi == lo)
             self.hit("straight_lining", qu.id, flag, lambda p, hi=hi: hi[p],
                      lambda p, v, qu=qu, c=count: f"all {c[p]} answered items of grid {qu.id} "
@@ -672,6 +681,30 @@ def routing_mask(q: Questionnaire, qu, df: pd.DataFrame, invalid: dict[str, np.n
         if c in invalid:
             undetermined |= invalid[c]
     return asked, undetermined
+
+
+def _isin(x: np.ndarray, codes) -> np.ndarray:
+    """``np.isin(x, codes)`` for a float array; small whole-number codes (the usual scale)
+    by one table lookup instead of a comparison per code."""
+    codes = np.asarray(codes, dtype=float)
+    if not len(codes):
+        return np.zeros(len(x), dtype=bool)
+    lo, hi = (codes.min(), codes.max()) if np.isfinite(codes).all() else (np.nan, np.nan)
+    if len(codes) < 3 or not (hi - lo < 4096 and np.array_equal(codes, np.round(codes))):
+        return np.isin(x, codes)
+    table = np.zeros(int(hi - lo) + 2, dtype=bool)   # the last entry: "not a code"
+    table[(codes - lo).astype(np.int64)] = True
+    with np.errstate(invalid="ignore"):
+        k = x - lo
+        k = np.where((k >= 0) & (k <= hi - lo) & (k == np.floor(k)), k, len(table) - 1)
+    return table[k.astype(np.int64)]
+
+
+def _any(masks: list[np.ndarray]) -> np.ndarray:
+    out = masks[0].copy()
+    for m in masks[1:]:
+        out |= m
+    return out
 
 
 # -- formatting ------------------------------------------------------------------------------
