@@ -165,7 +165,7 @@ def _glance(segments: list[dict]) -> str:
 
 
 def _print_style(title: str) -> str:
-    from .findings import print_style
+    from .findings_util import print_style
 
     return print_style(title)
 

@@ -136,7 +136,7 @@ class Overview(SectionPlan):
             return name
 
     def header_html(self) -> str:
-        from .findings import print_style
+        from .findings_util import print_style
 
         esc = html.escape
         eff = self.survey.meta.get("weighting_efficiency")

@@ -1,0 +1,195 @@
+"""Attribute satisfaction and construct scores: segment means against the total.
+
+A mixin of :class:`surveykit.reporting.findings.SegmentFindings` (sections 3 and 4).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .names import value_text
+from .narrative import (
+    fmt_ci,
+    fmt_diff,
+    fmt_value,
+    join_words,
+)
+from .section import EXPECTED_ERRORS as _EXPECTED
+from .section import (
+    Section,
+    comparison_columns,
+    fold,
+)
+
+__all__ = ["MeanSections"]
+
+
+class MeanSections:
+    """Attribute and construct-score sections; expects the attributes and helpers of
+    ``SegmentFindings`` (``df``, ``q``, ``spec``, ``_estimate``, ``_compare``, ...)."""
+
+    # -- 3. attribute satisfaction -------------------------------------------------------------
+    def _attribute_table(self) -> pd.DataFrame | None:
+        if "attributes" not in self._cache:
+            self._cache["attributes"] = self._mean_table(self.spec.attributes)
+        return self._cache["attributes"]
+
+    def _mean_table(self, items, data=None, labels=None) -> pd.DataFrame | None:
+        """Segment mean of each of ``items`` with its CI, the total and the test against the
+        rest of the sample; highest first (None when nothing could be estimated). The
+        table's ``attrs["range"]`` is one axis range for its chart on every segment's page
+        (all segments' and the total's means)."""
+        data = self.df if data is None else data
+        items = [c for c in items if c in data.columns]
+        if not items:
+            return None
+        try:
+            every = self._estimate(items, by=self.segment_by, data=data)
+            seg = every[every["group"].map(value_text) == value_text(self.segment)]
+            tot = self._estimate(items, data=data).set_index("variable")
+            cmp_ = self._compare(items, data=data) if not self.low_base else None
+        except _EXPECTED:
+            return None
+        if seg.empty:
+            return None
+        seg = seg.set_index("variable")
+        rows = []
+        for item in items:
+            if item not in seg.index:
+                continue
+            r = seg.loc[item]
+            c = self._row(cmp_[cmp_["variable"] == item]) if cmp_ is not None else None
+            rows.append({"item": item,
+                         "label": (labels or {}).get(item) or self._var_label(item),
+                         "estimate": r["estimate"], "ci_low": r["ci_low"],
+                         "ci_high": r["ci_high"], "n": int(r["n"]),
+                         "total": tot.loc[item, "estimate"],
+                         "difference": r["estimate"] - tot.loc[item, "estimate"],
+                         "p_value": np.nan if c is None else float(c["p_value"]),
+                         "significant": False if c is None else bool(c["significant"])})
+        if not rows:
+            return None
+        out = pd.DataFrame(rows).sort_values("estimate", ascending=False)
+        from ..plots import nice_range
+
+        big = every["n"] >= self.min_base
+        out.attrs["range"] = nice_range([*every.loc[big, "estimate"], *tot["estimate"]],
+                                        pad=0.1)
+        return out
+
+    def attributes(self) -> Section:
+        """Satisfaction with each attribute and service aspect, vs the total."""
+        s = Section("attributes", "Attribute satisfaction")
+        self._means_section(s, self._attribute_table(), what="attribute",
+                            column="Attribute", caption="Mean rating")
+        return s
+
+    def _scale_text(self, items) -> str:
+        """`` on the 1-5 scale`` when the items share one scale, else ``""``."""
+        scales = {(sc.low, sc.high) for sc in map(self.q.scale_of, items) if sc is not None}
+        if len(scales) != 1:
+            return ""
+        low, high = scales.pop()
+        return f" on the {low:g}-{high:g} scale"
+
+    def _means_section(self, s: Section, t, *, what: str, column: str, caption: str,
+                       scale_txt: str | None = None, polarity: int = 1) -> None:
+        """Findings, table and chart of a :meth:`_mean_table` (attributes, constructs)."""
+        if t is None or t.empty:
+            s.findings.append(f"No {what} scores are available for this segment.")
+            return
+        if scale_txt is None:
+            scale_txt = self._scale_text(t["item"])
+        best, worst = t.iloc[0], t.iloc[-1]
+        s.findings.append(
+            f"{self.label} rate {best['label']} highest (mean {fmt_value(best['estimate'], 'mean')}"
+            f"{scale_txt}, n = {best['n']:,}) and {worst['label']} lowest "
+            f"({fmt_value(worst['estimate'], 'mean')}, n = {worst['n']:,}).")
+        # the largest gaps as shown first: the sentence names the rows a reader sees as
+        # most different, with the differences printed in the table
+        up, down = self._gaps(t, "mean", direction=1), self._gaps(t, "mean", direction=-1)
+        plural_ = f"{what}s" if len(t) != 1 else what
+        if self.low_base:
+            s.findings.append(f"The base is low (n = {self.n}); differences from the total "
+                              "are not tested.")
+        elif len(up) or len(down):
+            bits = []
+            for rows, word in ((up, "above"), (down, "below")):
+                if len(rows):
+                    shown = join_words([f"{r['label']} ({fmt_diff(r['shown_diff'], 'mean')})"
+                                        for _, r in rows.head(3).iterrows()])
+                    bits.append(f"significantly {word} the rest of the sample on {len(rows)} "
+                                f"of {len(t)} {plural_}, most on {shown}")
+            s.findings.append(f"They are {'; '.join(bits)}.")
+        else:
+            s.findings.append(f"None of the {len(t)} {plural_} differs significantly from the "
+                              "rest of the sample.")
+        low_items = t[t["n"] < self.min_base]
+        if len(low_items) and not self.low_base:
+            s.findings.append(f"{len(low_items)} of the {plural_} rest on a low base "
+                              f"(under {self.min_base} who answered): "
+                              f"{join_words(low_items['label'].tolist())}; indicative only.")
+        table = pd.DataFrame({
+            column: t["label"].tolist(),
+            "Segment mean": [fmt_value(v, "mean") for v in t["estimate"]],
+            "95% CI": [fmt_ci(lo, hi, "mean").replace("95% CI ", "")
+                       for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)],
+            **comparison_columns(t, "mean", self.min_base, polarity=polarity)}, dtype=object)
+        show = t["significant"].astype(bool).to_numpy()
+        if show.sum() < 5:  # too few differences to stand alone: the top and bottom rows too
+            show = show | (np.arange(len(t)) < 3) | (np.arange(len(t)) >= len(t) - 2)
+        fold(table, show, what=f"{plural_} (not significantly different)")
+        s.tables.append((f"{caption}{scale_txt}, highest first", table))
+        try:
+            from .. import plots
+
+            s.figures.append(plots.comparison_chart(
+                t, value="estimate", reference="total", label="label",
+                significant="significant", value_name=self.label, polarity=polarity,
+                xlim=t.attrs.get("range"), xlabel=f"mean rating{scale_txt}".strip(),
+                title=f"{s.title}: {self.label} vs total"))
+        except Exception:  # noqa: BLE001 - a chart never stops the report
+            pass
+        s.data["table"] = t
+
+    # -- 3b. construct scores --------------------------------------------------------------------
+    def _construct_table(self) -> pd.DataFrame | None:
+        if "constructs" in self._cache:
+            return self._cache["constructs"]
+        res = None
+        cons = [c for c in self.q.constructs if c.id in self.spec.constructs]
+        if cons:
+            from ..measurement import construct_scores, from_questionnaire
+
+            try:
+                m = from_questionnaire(self.q, [c.id for c in cons])
+                scored = construct_scores(self.df, m["model"], reverse=m["reverse"],
+                                          scale_range=m["scale_range"],
+                                          min_items=m["min_items"], prefix="__construct_")
+                data = self.df.assign(**{c.id: scored[f"__construct_{c.id}"] for c in cons})
+                res = self._mean_table([c.id for c in cons], data,
+                                       labels={c.id: c.label for c in cons})
+            except _EXPECTED:
+                res = None
+        self._cache["constructs"] = res
+        return res
+
+    def constructs(self) -> Section:
+        """Construct scores (mean of each construct's items, reverse keys applied), vs the
+        total."""
+        s = Section("constructs", "Construct scores")
+        t = self._construct_table()
+        cons = [c for c in self.q.constructs if c.id in self.spec.constructs]
+        items = [i for c in cons for i in c.items]
+        rated = {*self.spec.attributes, *self.spec.drivers}
+        # satisfaction constructs (made of rated attributes): higher is better
+        polarity = 1 if items and all(i in rated for i in items) else 0
+        self._means_section(s, t, what="construct", column="Construct",
+                            caption="Mean construct score", scale_txt=self._scale_text(items),
+                            polarity=polarity)
+        s.notes.append("A construct score is the mean of the construct's items (reverse-keyed "
+                       "items re-coded first), for respondents who answered at least the "
+                       "construct's minimum number of items.")
+        return s
+
