@@ -9,9 +9,19 @@ estimation: ``svyby`` / ``na.rm=TRUE`` keep the full sample). Passing the
 calibration-aware: the influence values are replaced by their residuals from the
 base-weighted regression on the raking margins, as R ``calibrate()`` does.
 
+With ``design=`` (a :class:`surveykit.design.SurveyDesign` or
+:class:`~surveykit.design.ReplicateDesign`) the same influence values go through the design's
+variance instead: strata, clusters and fpc as R ``svyrecvar``, or replicate weights as R
+``svrVar``; domains (``by=``) as R ``svyby``.
+
 The design effect is Kish's against simple random sampling *with replacement* of the same
 number of respondents, R ``svymean(..., deff = "replace")``:
 ``deff = var / (s^2 / n)`` with ``s^2 = n/(n-1) * sum w (y - ybar)^2 / sum w``.
+
+One definition per statistic: the variance of a weighted (domain) mean without a design is
+:func:`linearised_variance` (NPS included: it is the mean of the +100 / 0 / -100 score), two
+proportions are compared by :func:`pooled_z_test`; :func:`estimate`, :func:`compare` and
+:func:`surveykit.tables.banner` all call these.
 """
 
 from __future__ import annotations
@@ -27,7 +37,8 @@ from scipy import stats as st
 from ._util import as_list, check_columns, resolve_weights
 from .errors import EstimationError, SurveykitWarning
 
-__all__ = ["effective_n", "estimate", "compare", "STATS"]
+__all__ = ["effective_n", "estimate", "compare", "STATS", "linearised_variance",
+           "linearised_covariance", "pooled_z_test"]
 
 STATS = ("mean", "proportion", "top2", "bottom2", "nps")
 _BOX_ALIASES = {"top_box": "top2", "bottom_box": "bottom2", "topbox": "top2",
@@ -52,7 +63,85 @@ def effective_n(weights) -> float:
     return float(w.sum() ** 2 / s2) if s2 > 0 else 0.0
 
 
+# ----------------------------------------------------------------------------- shared tests
+def linearised_variance(W, W2, S2y, S2yy, mean, N: int):
+    """Variance of a weighted (domain) mean without a design, R ``svydesign(ids=~1)``.
+
+    The influence of row *i* in the domain is ``z_i = w_i (y_i - mean) / W`` (0 outside), so
+    ``var = N/(N-1) * sum z_i^2 = N/(N-1) * (S2yy - 2 mean S2y + mean^2 W2) / W^2`` (the
+    influence values sum to 0 over the sample). ``W``, ``W2``: sums of ``w`` and ``w^2`` over
+    the domain's answers, ``S2y``, ``S2yy``: of ``w^2 y`` and ``w^2 y^2``; ``N``: rows of the
+    whole sample. The one definition used by :func:`estimate`, :func:`compare` and
+    :func:`surveykit.tables.banner` (also for NPS, the mean of the +-100 score).
+
+    Examples
+    --------
+    >>> y = np.array([1.0, 2.0, 4.0])
+    >>> v = linearised_variance(3, 3, y.sum(), (y * y).sum(), y.mean(), 3)
+    >>> bool(np.isclose(v, y.var(ddof=1) / 3))
+    True
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ss = np.maximum(S2yy - 2 * mean * S2y + mean * mean * W2, 0.0)
+        return N / (N - 1) * ss / (W * W)
+
+
+def linearised_covariance(Wa, Wb, W2ab, S2y_ab, S2yy_ab, mean_a, mean_b, N: int):
+    """Covariance of two weighted domain means without a design (domains may overlap, as
+    multi-response banner columns): ``N/(N-1) * sum_{a and b} z_a z_b``; the ``*_ab`` sums
+    run over the rows in both domains (0 when disjoint). See :func:`linearised_variance`."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = S2yy_ab - (mean_a + mean_b) * S2y_ab + mean_a * mean_b * W2ab
+        return N / (N - 1) * cross / (Wa * Wb)
+
+
+def pooled_z_test(S_a, W_a, W2_a, S_b, W_b, W2_b, S_ab=0.0, W_ab=0.0, W2_ab=0.0):
+    """Two-proportion z-test on effective bases, with the proportion pooled by weight.
+
+    ``S``: weighted count of the trait (``sum w y``), ``W``: sum of weights, ``W2``: sum of
+    squared weights, over the answers of each group; ``*_ab`` over respondents in both groups
+    (multi-response banners; 0 when disjoint). ``pool = (S_a + S_b - S_ab) / (W_a + W_b -
+    W_ab)`` is the weighted proportion of everyone in either group and ``f = W2_a/W_a^2 +
+    W2_b/W_b^2 - 2 W2_ab/(W_a W_b)`` is ``1/n_eff_a + 1/n_eff_b`` for disjoint groups; ``z =
+    (p_a - p_b) / sqrt(pool (1 - pool) f)``. Unweighted this is R ``prop.test(correct =
+    FALSE)``. The one definition used by :func:`compare` and :func:`surveykit.tables.banner`.
+
+    Returns
+    -------
+    (difference, se, z, p)
+
+    Examples
+    --------
+    >>> d, se, z, p = pooled_z_test(30, 100, 100, 45, 100, 100)
+    >>> round(float(z), 4), round(float(p), 4)
+    (-2.1909, 0.0285)
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = W2_a / W_a ** 2 + W2_b / W_b ** 2 - 2 * W2_ab / (W_a * W_b)
+        pa, pb = S_a / W_a, S_b / W_b
+        pool = (S_a + S_b - S_ab) / (W_a + W_b - W_ab)
+        se = np.sqrt(pool * (1 - pool) * f)
+        z = (pa - pb) / se
+    return pa - pb, se, z, 2 * st.norm.sf(np.abs(z))
+
+
 # ----------------------------------------------------------------------------- helpers
+def _design_weights(df: pd.DataFrame, weights, design) -> tuple[np.ndarray, Any, str]:
+    """Weights, calibration structure and SE label under a sample design."""
+    if not hasattr(design, "_domain_variances"):
+        raise EstimationError("design must be a surveykit.design.SurveyDesign or "
+                              f"ReplicateDesign, not {type(design).__name__}")
+    design.check(df)
+    if weights is None:
+        return design.weights, None, design.method
+    if getattr(weights, "calibration_design", None) is None:
+        raise EstimationError("with design=, the weights come from the design (pass them to "
+                              "SurveyDesign(weights=...)); weights= may only be the "
+                              "WeightingReport of a raking or calibration of these data")
+    w, cal, _ = _weights(df, weights)
+    return w, cal, design.method + (", calibration-aware" if cal is not None else "")
+
+
 def _weights(df: pd.DataFrame, weights) -> tuple[np.ndarray, Any, str]:
     """Weights array, calibration structure (or None) and a label for the SE method."""
     cal_fn = getattr(weights, "calibration_design", None)
@@ -228,12 +317,19 @@ class _Sums:
         W2, S2y, S2yy = pick(self.W2), pick(self.S2y), pick(self.S2yy)
         with np.errstate(divide="ignore", invalid="ignore"):
             m = Sy / W
-            sz2 = np.maximum(S2yy - 2 * m * S2y + m * m * W2, 0.0) / (W * W)
-            var = N / (N - 1) * sz2
+            var = linearised_variance(W, W2, S2y, S2yy, m, N)
             s2 = n / (n - 1) * np.maximum(Syy - 2 * m * Sy + m * m * W, 0.0) / W
             neff = W * W / W2
             est = S / W  # NaN for a group without answers (W = 0)
         return est, var, s2, n, W, neff
+
+    def raw(self, idx=None, *, minus=None):
+        """Weighted count ``sum w y``, ``sum w`` and ``sum w^2`` (groups or total - group)."""
+        def pick(a):
+            if minus is not None:
+                return a.sum() - a
+            return a if idx is None else a[idx]
+        return pick(self.S), pick(self.W), pick(self.W2)
 
 
 def _calibrated_var(y, w, g, G, N, means, cal, *, rest: bool = False) -> np.ndarray:
@@ -282,7 +378,11 @@ def _calibrated_var(y, w, g, G, N, means, cal, *, rest: bool = False) -> np.ndar
     return N / (N - 1) * np.maximum(s_cal2 - s_cal * s_cal / N, 0.0)
 
 
-def _intervals(stat, est, se, z, n_obs, deff, sums_p=None, ci="wald"):
+def _intervals(stat, est, se, z, n_obs, deff, sums_p=None, ci="wald", q=None, logit_se=None):
+    """CI limits; ``q`` (per row) replaces the normal quantile ``z`` of logit intervals
+    (t on the design degrees of freedom, R ``svyciprop``), ``logit_se`` the delta-method SE
+    of ``logit(p)`` (replicate designs: from the replicate logits, as R). A proportion of 0
+    or 1 has the interval [p, p], as R ``svyciprop``."""
     if stat == "nps" and sums_p is not None and ci != "wald":
         P, D = sums_p
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -295,8 +395,12 @@ def _intervals(stat, est, se, z, n_obs, deff, sums_p=None, ci="wald"):
     if ci == "logit" and stat in ("proportion", "top2", "bottom2"):
         with np.errstate(divide="ignore", invalid="ignore"):
             lg = np.log(est / (1 - est))
-            sl = se / (est * (1 - est))
-            return 1 / (1 + np.exp(-(lg - z * sl))), 1 / (1 + np.exp(-(lg + z * sl)))
+            sl = se / (est * (1 - est)) if logit_se is None else logit_se
+            qq = z if q is None else q
+            lo = 1 / (1 + np.exp(-(lg - qq * sl)))
+            hi = 1 / (1 + np.exp(-(lg + qq * sl)))
+            edge = (est == 0) | (est == 1)
+            return np.where(edge, est, lo), np.where(edge, est, hi)
     return est - z * se, est + z * se
 
 
@@ -311,7 +415,7 @@ def _check_stat(stat: str) -> str:
 def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mean",
              weights=None, by: str | Iterable[str] | None = None, codes=None,
              scale: tuple[float, float] | None = None, box: int = 2, level: float = 0.95,
-             ci: str | None = None) -> pd.DataFrame:
+             ci: str | None = None, design=None) -> pd.DataFrame:
     """Weighted mean / proportion / top-box / bottom-box / NPS with SE, CI, n, n_eff, deff.
 
     Parameters
@@ -330,7 +434,10 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
     weights : None, column name, array-like or WeightingReport
         A :class:`~surveykit.weighting.WeightingReport` from ``rake`` / ``post_stratify``
         makes the SEs calibration-aware (R ``calibrate()``); plain weights give the
-        with-replacement linearisation SE (R ``svydesign(ids=~1, weights=~w)``).
+        with-replacement linearisation SE (R ``svydesign(ids=~1, weights=~w)``). With a
+        ``design``, leave it out (the design's weights are used) or pass the
+        WeightingReport of a raking whose base weights were the design's (R
+        ``calibrate(design, ...)``: calibrated weights, the design's clusters and strata).
     by : str or list of str, optional
         Grouping (banner) variables; each gives one row per group value (columns ``by``,
         ``group``). Rows with a missing group value are left out of that banner. A group
@@ -341,18 +448,27 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
     level : float
         Confidence level of ``ci_low`` / ``ci_high``.
     ci : {"wald", "logit", "adjusted_wald"}, optional
-        Interval method. Default: Wald (``estimate +- z se``, R ``confint(svymean)``) for
-        means and proportions, ``adjusted_wald`` for NPS (3/4 added to promoters and to
-        detractors, 3 to the base, on the design-effective base ``n / deff``).
-        ``logit`` is available for proportions.
+        Interval method. Default: Wald (``estimate +- z se``, R ``confint(svymean)``, which
+        uses the normal quantile also under a design) for means, and for proportions
+        without a design; ``adjusted_wald`` for NPS (3/4 added to promoters and to
+        detractors, 3 to the base, on the design-effective base ``n / deff``, normal
+        quantile). ``logit`` is available for proportions; with a ``design`` it is the
+        default for proportions and uses the t quantile on the domain's design degrees of
+        freedom, as R ``svyciprop(method = "logit")`` (without a design: normal quantile).
+    design : SurveyDesign or ReplicateDesign, optional
+        A complex sample design made from ``df`` (:mod:`surveykit.design`): SEs from its
+        strata, clusters and fpc (R ``svymean`` / ``svyby`` on ``svydesign``) or its
+        replicate weights (R ``svrepdesign``); ``deff`` as R ``deff = "replace"``; a ``df``
+        column with the design degrees of freedom of each domain (R ``degf`` of the
+        domain's subset).
 
     Returns
     -------
     DataFrame
         One row per variable (x category) x group: ``variable, stat, [by, group],
-        [category], estimate, se, ci_low, ci_high, n, n_eff, weighted_n, deff``.
-        ``n`` counts respondents with an answer (and weight > 0); ``n_eff`` is Kish's
-        effective base; ``deff`` is described in ``.attrs["deff"]``.
+        [category], estimate, se, ci_low, ci_high, n, n_eff, weighted_n, deff`` (and ``df``
+        with a design). ``n`` counts respondents with an answer (and weight > 0); ``n_eff``
+        is Kish's effective base; ``deff`` is described in ``.attrs["deff"]``.
 
     Raises
     ------
@@ -368,6 +484,16 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
        group  estimate  n
     0      1       7.5  2
     1      2       9.5  2
+
+    Respondents clustered in customer companies: the design's SE is larger.
+
+    >>> from surveykit.design import SurveyDesign
+    >>> c = pd.DataFrame({"firm": [1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4],
+    ...                   "sat": [9, 8, 9, 5, 6, 5, 8, 7, 8, 4, 5, 5]})
+    >>> plain = estimate(c, "sat")["se"].iloc[0]
+    >>> clustered = estimate(c, "sat", design=SurveyDesign(c, ids="firm"))
+    >>> round(float(plain), 3), round(float(clustered["se"].iloc[0]), 3)
+    (0.514, 0.946)
     """
     stat = _check_stat(stat)
     cols = as_list(columns)
@@ -379,9 +505,14 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
         raise EstimationError(f"ci must be 'wald', 'logit' or 'adjusted_wald', not {ci!r}")
     if ci == "logit" and stat not in ("proportion", "top2", "bottom2"):
         raise EstimationError("ci='logit' is for proportions (proportion, top2, bottom2)")
-    ci = ci or ("adjusted_wald" if stat == "nps" else "wald")
+    props = stat in ("proportion", "top2", "bottom2")
+    ci = ci or ("adjusted_wald" if stat == "nps" else
+                "logit" if (design is not None and props) else "wald")
     z = _z(level)
-    w, cal, method = _weights(df, weights)
+    if design is None:
+        w, cal, method = _weights(df, weights)
+    else:
+        w, cal, method = _design_weights(df, weights, design)
     N = len(df)
     if N < 2:
         raise EstimationError("at least 2 rows are needed for a standard error")
@@ -402,7 +533,17 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
                 G = len(levels)
                 sums = _Sums(y, w, g, G, c)
                 est, var, s2, n, W, neff = sums.stats(N=N)
-                if cal is not None:
+                dfree = q = logit_se = None
+                if design is not None:
+                    var = design._domain_variances(y, g, G, est, np.eye(G), cal=cal, shift=c,
+                                                   weights=w)[0]
+                    dfree = design._degf_groups(g, G).astype(float)
+                    if ci == "logit":
+                        with np.errstate(invalid="ignore"):
+                            q = st.t.ppf(0.5 + level / 2, np.where(dfree > 0, dfree, np.nan))
+                        if hasattr(design, "_logit_variances"):
+                            logit_se = np.sqrt(design._logit_variances(y, g, G, est))
+                elif cal is not None:
                     var = _calibrated_var(y, w, g, G, N, est, cal)
                 se = np.sqrt(var)
                 with np.errstate(divide="ignore", invalid="ignore"):
@@ -414,7 +555,7 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
                     det = np.where(np.isfinite(x), (x <= 6).astype(float), np.nan)
                     pd_shares = (_Sums(pro, w, g, G, 0.0).stats(N=N)[0],
                                  _Sums(det, w, g, G, 0.0).stats(N=N)[0])
-                lo, hi = _intervals(stat, est, se, z, n, deff, pd_shares, ci)
+                lo, hi = _intervals(stat, est, se, z, n, deff, pd_shares, ci, q, logit_se)
                 frame = {"variable": col, "stat": stat}
                 if b is not None:
                     frame["by"] = b
@@ -424,6 +565,8 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
                 frame.update({"estimate": est, "se": se, "ci_low": lo, "ci_high": hi,
                               "n": n.astype(np.int64), "n_eff": neff, "weighted_n": W,
                               "deff": deff})
+                if dfree is not None:
+                    frame["df"] = dfree
                 f = pd.DataFrame(frame)
                 if b is not None:
                     if category is None or not empty.get((col, b)):
@@ -434,6 +577,14 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
                 frames.append(f)
     out = pd.concat(frames, ignore_index=True)
     out.attrs.update({"deff": DEFF_REFERENCE, "se": method, "ci": ci, "level": level})
+    if design is not None:
+        out.attrs["df"] = ("design degrees of freedom of each domain, R degf(subset): "
+                           + ("first-stage units minus strata" if not hasattr(
+                               design, "n_replicates") else "rank of the replicate weights "
+                              "minus 1")
+                           + ("; the logit interval uses t on it (R svyciprop)"
+                              if ci == "logit" else "; the interval uses the normal quantile "
+                              "(R confint)"))
     if empty:
         out.attrs["empty_groups"] = {f"{c} by {b}": g for (c, b), g in empty.items()}
         warnings.warn("estimate: group(s) with no answer left out (n = 0, no estimate): "
@@ -446,9 +597,9 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
 
 # ----------------------------------------------------------------------------- compare
 def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: str = "mean",
-            weights=None, reference: Any = "rest", method: str = "effective_base",
+            weights=None, reference: Any = "rest", method: str | None = None,
             alpha: float = 0.05, codes=None, scale: tuple[float, float] | None = None,
-            box: int = 2) -> pd.DataFrame:
+            box: int = 2, design=None) -> pd.DataFrame:
     """Test each group of ``by`` against the rest, the total or one reference group.
 
     Parameters
@@ -465,15 +616,24 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
         group - total, and the test is group vs rest (the total contains the group, so
         that is the valid test of "differs from the total"). A value of ``by`` (e.g. the
         previous wave): each other group vs that one.
-    method : {"effective_base", "design"}
-        ``effective_base`` (default): tests on Kish effective bases - Welch t-test for
-        means (weighted variance, ``n_eff`` in place of n, Welch-Satterthwaite df),
-        pooled two-proportion z-test for proportions / top-box, z-test for NPS with
-        variance ``(P + D - (P - D)^2) / n_eff``; with equal weights these are the
-        textbook tests. ``design``: z-test on linearisation SEs of independent groups,
-        ``se = sqrt(se1^2 + se2^2)`` (R ``svyby(covmat=TRUE)`` + ``svycontrast``).
+    method : {"effective_base", "design"}, optional
+        ``effective_base`` (default without a design): tests on Kish effective bases -
+        Welch t-test for means (weighted variance, ``n_eff`` in place of n,
+        Welch-Satterthwaite df), pooled two-proportion z-test for proportions / top-box
+        (:func:`pooled_z_test`, the banner's test); NPS is compared with the z-test on the
+        linearisation SEs of :func:`estimate` (:func:`linearised_variance`: one NPS variance
+        everywhere); with equal weights these are the textbook tests. ``design``: z-test on
+        linearisation SEs of independent groups, ``se = sqrt(se1^2 + se2^2)`` (R
+        ``svyby(covmat=TRUE)`` + ``svycontrast``). With ``design=`` the method is always the
+        design's (below).
     alpha : float
         Significance level of the ``significant`` flag.
+    design : SurveyDesign or ReplicateDesign, optional
+        Design-based t-test, R ``svyttest(y ~ group, design)``: the difference of the two
+        domain means with its SE from the design (covariance of the groups included: with
+        clusters the groups share PSUs), on ``degf - 1`` degrees of freedom, ``degf`` of the
+        rows compared (the whole sample for ``"rest"`` / ``"total"``, the two groups for a
+        reference group; rows with an answer), as R's ``svyglm``.
 
     Returns
     -------
@@ -490,15 +650,22 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
     (4.0, True)
     """
     stat = _check_stat(stat)
-    if method not in ("effective_base", "design"):
+    if method not in (None, "effective_base", "design"):
         raise EstimationError(f"method must be 'effective_base' or 'design', not {method!r}")
+    if design is not None and method == "effective_base":
+        raise EstimationError("method='effective_base' ignores the sample design (clusters, "
+                              "strata); with design= the test is the design-based t-test")
+    method = method or ("design" if design is not None else "effective_base")
     if not 0 < alpha < 1:
         raise EstimationError(f"alpha must be between 0 and 1, not {alpha!r}")
     if not isinstance(by, str):
         raise EstimationError("compare takes one by variable (a column name)")
     cols = as_list(columns)
     check_columns(df, [*cols, by])
-    w, cal, _ = _weights(df, weights)
+    if design is None:
+        w, cal, _ = _weights(df, weights)
+    else:
+        w, cal, _ = _design_weights(df, weights, design)
     N = len(df)
     g, levels = _group_codes(df[by])
     G = len(levels)
@@ -523,11 +690,11 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
         c = float(np.mean(y[ok])) if ok.any() else 0.0
         sums = _Sums(y, w, g, G, c)
         e1, v1, s21, n1, _, ne1 = sums.stats(N=N)
-        if cal is not None:
+        if cal is not None and design is None:
             v1 = _calibrated_var(y, w, g, G, N, e1, cal)
         if ref_idx is None:
             e2, v2, s22, n2, _, ne2 = sums.stats(minus=True, N=N)
-            if cal is not None:
+            if cal is not None and design is None:
                 v2 = _calibrated_var(y, w, g, G, N, e2, cal, rest=True)
             tot = sums.stats(idx=np.arange(G), N=N)
             total_est = (tot[0] * tot[4]).sum() / tot[4].sum() if tot[4].sum() > 0 else np.nan
@@ -536,7 +703,14 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
             keep = np.array([k for k in range(G) if k != ref_idx])
             e2, v2, s22, n2, ne2 = (np.full(G, a[ref_idx]) for a in (e1, v1, s21, n1, ne1))
         diff = e1 - e2
-        if method == "design":
+        if design is not None:
+            se, dfree = _design_contrast(design, y, w, g, G, c, e1, e2, ref_idx, cal)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                stat_v = diff / se
+                p = 2 * st.t.sf(np.abs(stat_v), np.where(dfree > 0, dfree, np.nan))
+            test = ("design-based t (" + ("replicate weights" if hasattr(design, "n_replicates")
+                                          else "linearisation") + ", R svyttest)")
+        elif method == "design" or stat == "nps":
             se = np.sqrt(v1 + v2)
             with np.errstate(divide="ignore", invalid="ignore"):
                 stat_v = diff / se
@@ -551,23 +725,14 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
                 dfree = (a + b) ** 2 / (a * a / (ne1 - 1) + b * b / (ne2 - 1))
             p = 2 * st.t.sf(np.abs(stat_v), dfree)
             test = "Welch t (effective bases)"
-        elif stat == "nps":
-            P1, D1, P2, D2 = _nps_parts(df, col, w, g, G, N, ref_idx)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                va = 1e4 * (P1 + D1 - (P1 - D1) ** 2) / ne1
-                vb = 1e4 * (P2 + D2 - (P2 - D2) ** 2) / ne2
-                se = np.sqrt(va + vb)
-                stat_v = diff / se
-            dfree = np.full(G, np.inf)
-            p = 2 * st.norm.sf(np.abs(stat_v))
-            test = "z (effective bases)"
         else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                pool = (ne1 * e1 + ne2 * e2) / (ne1 + ne2)
-                se = np.sqrt(pool * (1 - pool) * (1 / ne1 + 1 / ne2))
-                stat_v = diff / se
+            S1, W1, W21 = sums.raw()
+            if ref_idx is None:
+                S2, W2_, W22 = sums.raw(minus=True)
+            else:
+                S2, W2_, W22 = (np.full(G, a[ref_idx]) for a in (S1, W1, W21))
+            _, se, stat_v, p = pooled_z_test(S1, W1, W21, S2, W2_, W22)
             dfree = np.full(G, np.inf)
-            p = 2 * st.norm.sf(np.abs(stat_v))
             test = "pooled z (effective bases)"
         shown_ref = reference if ref_idx is None else levels[ref_idx]
         for k in keep:
@@ -595,15 +760,23 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
     return out
 
 
-def _nps_parts(df, col, w, g, G, N, ref_idx):
-    x = _numeric(df, col)
-    fin = np.isfinite(x)
-    pro = np.where(fin, (x >= 9).astype(float), np.nan)
-    det = np.where(fin, (x <= 6).astype(float), np.nan)
-    sp, sd = _Sums(pro, w, g, G, 0.0), _Sums(det, w, g, G, 0.0)
-    P1, D1 = sp.stats(N=N)[0], sd.stats(N=N)[0]
+def _design_contrast(design, y, w, g, G, c, e1, e2, ref_idx, cal):
+    """SE and degrees of freedom of each group minus its reference under a design, R
+    ``svyttest``: the contrast's influence values go through the design's variance (the
+    groups' covariance included), df = ``degf`` of the rows compared with an answer - 1."""
+    eye = np.eye(G)
+    answered = np.isfinite(y)
     if ref_idx is None:
-        P2, D2 = sp.stats(minus=True, N=N)[0], sd.stats(minus=True, N=N)[0]
+        D = np.hstack([eye, 1 - eye])
+        contrasts = [(k, G + k) for k in range(G)]
+        _, vc = design._domain_variances(y, g, G, np.concatenate([e1, e2]), D, contrasts,
+                                         cal=cal, shift=c, weights=w)
+        dof = design._degf_groups(g, G, rows=answered, pairs=[np.ones(G)])[0] - 1
+        dfree = np.full(G, float(dof))
     else:
-        P2, D2 = np.full(G, P1[ref_idx]), np.full(G, D1[ref_idx])
-    return P1, D1, P2, D2
+        contrasts = [(k, ref_idx) for k in range(G)]
+        _, vc = design._domain_variances(y, g, G, e1, eye, contrasts, cal=cal, shift=c,
+                                         weights=w)
+        pairs = [eye[k] + eye[ref_idx] for k in range(G)]
+        dfree = design._degf_groups(g, G, rows=answered, pairs=pairs).astype(float) - 1
+    return np.sqrt(vc), dfree

@@ -217,6 +217,8 @@ def test_compare_effective_base_equal_weights_is_welch():
 
 
 def test_compare_proportions_pooled_z_on_effective_bases():
+    """One pooled z (issue 13): the proportion is pooled by weight (the weighted share of
+    everyone in either group), as banner() does; it used to be pooled by n_eff here."""
     df = pd.DataFrame({"b": [1] * 30 + [0] * 70 + [1] * 45 + [0] * 55,
                        "s": [1] * 100 + [2] * 100})
     w = np.r_[np.ones(50), np.full(50, 3.0), np.ones(100)]
@@ -224,7 +226,7 @@ def test_compare_proportions_pooled_z_on_effective_bases():
     ne1 = effective_n(w[:100])
     p1 = np.average(df["b"][:100], weights=w[:100])
     p2 = 0.45
-    pool = (ne1 * p1 + 100 * p2) / (ne1 + 100)
+    pool = (w[:100] @ df["b"][:100] + 45) / (w[:100].sum() + 100)
     z = (p2 - p1) / np.sqrt(pool * (1 - pool) * (1 / ne1 + 1 / 100))
     assert out["n_eff"] == pytest.approx(100) and out["reference_n_eff"] == pytest.approx(ne1)
     assert out["statistic"] == pytest.approx(z)
@@ -232,14 +234,21 @@ def test_compare_proportions_pooled_z_on_effective_bases():
     assert bool(out["significant"]) == (2 * stats.norm.sf(abs(z)) < 0.05)
 
 
-def test_compare_nps_between_waves_effective_bases():
+def test_compare_nps_between_waves_uses_the_linearisation_variance_of_estimate():
+    """One NPS variance (issue 13): compare's NPS test is the z-test on the SEs estimate()
+    reports (linearisation of the mean of the +-100 score, R svymean); it used to be
+    (P + D - (P - D)^2) / n_eff, which leaves out the N/(N-1) of the full sample."""
     rec = np.r_[[10] * 30 + [8] * 40 + [3] * 30, [10] * 45 + [8] * 35 + [3] * 20]
     df = pd.DataFrame({"rec": rec, "wave": [1] * 100 + [2] * 100})
     out = compare(df, "rec", by="wave", stat="nps", reference=1).iloc[0]
     assert out["difference"] == pytest.approx(25.0)
-    v1 = 1e4 * (0.3 + 0.3 - 0.0) / 100
-    v2 = 1e4 * (0.45 + 0.2 - 0.25**2) / 100
+    N = 200
+    v1 = N / (N - 1) * 1e4 * (0.3 + 0.3 - 0.0) / 100
+    v2 = N / (N - 1) * 1e4 * (0.45 + 0.2 - 0.25**2) / 100
     assert out["se"] == pytest.approx(np.sqrt(v1 + v2))
+    est = estimate(df, "rec", stat="nps", by="wave")
+    assert out["se"] == pytest.approx(np.sqrt((est["se"] ** 2).sum()), rel=1e-12)
+    assert out["test"] == "z (linearisation SEs)"
 
 
 def test_compare_vs_total_shows_difference_from_total_tests_vs_rest(data):
