@@ -292,6 +292,12 @@ def test_pages_show_no_code_artefacts(demo, pc_questionnaire):
                 assert not r[0][:1].islower(), (name, r[0])
 
 
+def _theme_order(section) -> list[str]:
+    """Theme labels of a pain-point section's theme table, highest share first."""
+    table = next(t for c, t in section.tables if c.startswith("Themes in"))
+    return table["Answer"].tolist()
+
+
 def test_long_tables_fold_their_other_rows_and_verbatims_illustrate_the_top_pain(demo):
     for label, page in demo["pages"].items():
         sections = _sections(page["html"])
@@ -303,7 +309,10 @@ def test_long_tables_fold_their_other_rows_and_verbatims_illustrate_the_top_pain
         pain = page["sections"]["pain_points"]
         assert 1 <= len(pain.quotes) <= 3
         assert not any(q.lower().startswith("nothing") for q in pain.quotes), label
-        assert "top pain point" in " ".join(pain.notes), label
+        # the demo's comments have a codeframe: one most typical comment per top theme
+        assert pain.quotes_label.startswith("In their own words: the most typical comments")
+        top = _theme_order(pain)[:len(pain.quotes)]
+        assert [q.split("]")[0].lstrip("[") for q in pain.quotes] == top, label
         method = sections["method"]
         assert '<details class="sk-technical"><summary>' in method
         assert re.search(r"with about \d+ comparisons on this page, expect", _text(method))

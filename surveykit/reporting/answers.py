@@ -81,24 +81,87 @@ class AnswerSections:
             except KeyError:
                 qtype = "single"
             if qtype == "multi":
-                try:
-                    seg = self._estimate(cols, stat="proportion", by=self.segment_by)
-                    tot = self._estimate(cols, stat="proportion").set_index("variable")
-                    cmp_ = None if self.low_base else self._compare(cols, stat="proportion")
-                except _EXPECTED:
-                    continue
-                seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
-                for _, r in seg.iterrows():
-                    c = (self._row(cmp_[cmp_["variable"] == r["variable"]])
-                         if cmp_ is not None else None)
-                    rows.append(self._option_row(
-                        qid, self._var_label(r["variable"]).split(": ", 1)[-1], r,
-                        tot.loc[r["variable"], "estimate"], c,
-                        exclusive=self._is_exclusive(qid, r["variable"])))
+                rows.extend(self._multi_rows(
+                    qid, cols, {c: self._var_label(c).split(": ", 1)[-1] for c in cols}))
             else:
                 rows.extend(self._category_rows(cols[0], question=qid))
         t = pd.DataFrame(rows)
         return t.sort_values("estimate", ascending=False, kind="stable") if not t.empty else t
+
+    def _multi_rows(self, qid: str, cols: list[str], labels: dict, data=None) -> list[dict]:
+        """One row per 0/1 column of a multi-response question (or of coded themes in
+        ``data``): the segment's share, the total's and the test against the rest."""
+        try:
+            seg = self._estimate(cols, stat="proportion", by=self.segment_by, data=data)
+            tot = self._estimate(cols, stat="proportion", data=data).set_index("variable")
+            cmp_ = (None if self.low_base else
+                    self._compare(cols, stat="proportion", data=data))
+        except _EXPECTED:
+            return []
+        seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
+        rows = []
+        for _, r in seg.iterrows():
+            c = self._row(cmp_[cmp_["variable"] == r["variable"]]) if cmp_ is not None \
+                else None
+            rows.append(self._option_row(qid, labels[r["variable"]], r,
+                                         tot.loc[r["variable"], "estimate"], c,
+                                         exclusive=self._is_exclusive(qid, r["variable"])))
+        return rows
+
+    def _themes(self, qid: str):
+        """The coded answers of open question ``qid`` (:class:`surveykit.text.CodedText`)
+        when a codeframe beside the questionnaire (``<name>.codeframe.yaml``) codes it,
+        else None. Coded once per report and cached."""
+        key = f"themes:{qid}"
+        if key not in self._cache:
+            coded = None
+            source = getattr(self.q, "source", None)
+            if source:
+                from ..text import code_text, codeframe_path, load_codeframe
+
+                path = codeframe_path(source)
+                if path.is_file():
+                    cf = load_codeframe(path)
+                    if qid in cf.model.questions:
+                        coded = code_text(self.df, qid, cf)
+            self._cache[key] = coded
+        return self._cache[key]
+
+    def _theme_section(self, s: Section, qid: str, quotes: int) -> bool:
+        """Coded themes of open question ``qid`` in section ``s``: shares vs total with
+        tests, a sentence from that table, and the most typical (masked) quotes of the top
+        themes. False when the question has no codeframe."""
+        coded = self._themes(qid)
+        if coded is None:
+            return False
+        from ..text import typical_quotes
+
+        cf, cols = coded.codeframe, coded.theme_columns
+        labels = {coded.columns[t]: cf.label(t) for t in cf.theme_ids}
+        t = pd.DataFrame(self._multi_rows(qid, cols, labels, data=coded.data))
+        label = self._var_label(qid)
+        if t.empty:
+            return False
+        t = t.sort_values("estimate", ascending=False, kind="stable")
+        s.findings.extend(self._option_findings(
+            t, "themes", who=f"in {lower_first(label)} among {self.label} who commented"))
+        frame, suffix = self._option_display(t, polarity=-1)
+        s.tables.append((f"Themes in '{label}': % of those who commented, highest first"
+                         + suffix, frame))
+        seg_data = coded.data.loc[self.mask]
+        col_of = {lab: c for c, lab in labels.items()}
+        for _, r in t[t["estimate"] > 0].head(quotes).iterrows():   # one per top theme
+            q = typical_quotes(seg_data, qid, col_of[r["option_raw"]], n=1)
+            s.quotes.extend(f"[{r['option']}] {text}" for text in q["quote"].tolist())
+        if s.quotes:
+            s.quotes_label = ("In their own words: the most typical comments of the top "
+                              "themes (verbatim; e-mails, phone numbers and long numbers "
+                              "masked):")
+        s.notes.append(f"Themes coded by the rules of codeframe '{cf.model.id}' "
+                       f"({len(cols)} themes); shares are of the respondents who answered "
+                       f"'{label}', and one comment can carry several themes.")
+        self._cache.setdefault("theme_tables", {})[qid] = t
+        return True
 
     def _category_rows(self, var: str, *, question: str) -> list[dict]:
         """One row per category of single-coded ``var``: segment share, total share and,
@@ -133,7 +196,7 @@ class AnswerSections:
     def _option_row(self, qid, label, r, total, c, *, exclusive: bool = False) -> dict:
         return {"question": qid, "question_label": self._var_label(qid)
                 if qid in self.df.columns else self.q.question(qid).short_label,
-                "option": upper_first(label), "exclusive": exclusive,
+                "option": upper_first(label), "option_raw": label, "exclusive": exclusive,
                 "estimate": float(r["estimate"]), "n": int(r["n"]),
                 "total": float(total), "difference": float(r["estimate"]) - float(total),
                 "p_value": np.nan if c is None else float(c["p_value"]),
@@ -241,7 +304,7 @@ class AnswerSections:
                     pass
         top_pain = self._top_pain() if not t.empty else None
         for qid in self.spec.open_text:
-            if qid not in self.df.columns:
+            if qid not in self.df.columns or self._theme_section(s, qid, quotes):
                 continue
             answers = self.df.loc[self.mask, qid].dropna().astype(str).str.strip()
             answers = answers[answers != ""]
@@ -251,7 +314,9 @@ class AnswerSections:
             shown, hits = pick_quotes(answers.tolist(), topic, quotes)
             if not shown:
                 continue
-            s.quotes.extend(shown)
+            from ..text import mask_personal_data
+
+            s.quotes.extend(mask_personal_data(q) for q in shown)
             label = self._var_label(qid)
             if topic and hits:
                 s.quotes_label = (f"In their own words: comments on the top pain point, "

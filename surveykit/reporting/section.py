@@ -136,7 +136,7 @@ class Section:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        esc = html.escape
+        esc = shown_text
         # heading, introduction, tiles and findings stay together on a printed page
         parts = [f'<div class="sk-section" data-section="{esc(self.key)}"><div class="sk-lead">']
         if self.heading:
@@ -157,7 +157,8 @@ class Section:
         if self.quotes:
             parts.append(f'<p class="sk-note sk-quotes-label">{esc(self.quotes_label)}</p>'
                          '<ul class="sk-verbatims">'
-                         + "".join(f"<li>&ldquo;{esc(q)}&rdquo;</li>" for q in self.quotes)
+                         + "".join(f"<li>&ldquo;{esc(cut_quote(q))}&rdquo;</li>"
+                                   for q in self.quotes)
                          + "</ul>")
         for n in self.notes:
             parts.append(f'<p class="sk-note">{_flag(esc(n))}</p>')
@@ -239,12 +240,46 @@ class SectionPlan:
         return sec
 
 
+#: bidirectional control characters (e.g. U+202E right-to-left override), which can make
+#: displayed text read differently from what it is; removed from everything shown
+_BIDI = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                               "\u2066\u2067\u2068\u2069\u061c"))
+#: a verbatim longer than this is cut in a page, with a note of how much was left out
+MAX_QUOTE = 400
+
+
+def shown_text(text) -> str:
+    """``text`` as shown in a page: bidirectional control characters removed, HTML-escaped.
+
+    Examples
+    --------
+    >>> shown_text("abc\u202edef <b>")
+    'abcdef &lt;b&gt;'
+    """
+    return html.escape(str(text).translate(_BIDI))
+
+
+def cut_quote(text: str, limit: int = MAX_QUOTE) -> str:
+    """A verbatim cut at a word boundary near ``limit`` characters, saying how much was cut.
+
+    Examples
+    --------
+    >>> cut_quote("word " * 200, limit=20)
+    'word word word word … [981 more characters not shown]'
+    """
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    head = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return f"{head.rstrip()} … [{len(text) - len(head):,} more characters not shown]"
+
+
 def _flag(text: str) -> str:
     return text.replace("low base", '<span class="sk-lowbase">low base</span>')
 
 
 def _table_html(table: pd.DataFrame, caption: str = "") -> str:
-    esc = html.escape
+    esc = shown_text
     head = "".join(f'<th class="{"sk-text" if i == 0 else ""}">{esc(str(c))}</th>'
                    for i, c in enumerate(table.columns))
 
@@ -282,7 +317,7 @@ def _table_html(table: pd.DataFrame, caption: str = "") -> str:
 
 def _tiles_html(tiles: list[dict]) -> str:
     """Key-metric tiles: value (with arrow and colour), the total, the difference."""
-    esc = html.escape
+    esc = shown_text
     out = []
     for t in tiles:
         css = esc(t.get("css") or "")
