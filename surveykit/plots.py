@@ -2,7 +2,8 @@
 
 Every chart function draws on a new :class:`matplotlib.figure.Figure` (not through
 ``pyplot``), so it works with any backend, including Agg on a server, keeps no global
-figure state, and returns the Figure (Jupyter shows it; ``fig.savefig(...)`` writes it).
+figure state, and returns a :class:`ChartFigure`: a Figure that shows itself as a PNG in
+Jupyter with no ``%matplotlib`` magic (``_repr_png_``), and that ``fig.savefig(...)`` writes.
 The house style is applied inside each function (``house_style()``); ``set_style()`` makes
 it the session default for other charts too.
 
@@ -27,8 +28,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 __all__ = ["PALETTE", "QUADRANT_COLORS", "MEANING_COLORS", "set_style", "house_style",
-           "new_figure", "segment_name", "quadrant_chart", "importance_chart", "scree_chart",
-           "loadings_chart", "comparison_chart", "share_chart", "metrics_chart",
+           "ChartFigure", "new_figure", "segment_name", "quadrant_chart", "importance_chart",
+           "scree_chart", "loadings_chart", "comparison_chart", "share_chart", "metrics_chart",
            "driver_heatmap", "nice_range", "labels_overlap"]
 
 #: Categorical palette: ink blue first, then muted, colour-blind-safe companions.
@@ -100,9 +101,37 @@ def _title(text: str, width: int = 70) -> str:
     return textwrap.fill(text, width)
 
 
-def new_figure(width: float = 7.0, height: float = 4.5) -> Figure:
-    """A pyplot-free Figure in the house size (inches)."""
-    return Figure(figsize=(width, height), layout="constrained")
+class ChartFigure(Figure):
+    """A matplotlib Figure that Jupyter displays inline by itself.
+
+    A Figure made without ``pyplot`` is shown by IPython only once an inline backend has
+    registered its image formatter (``%matplotlib inline``); a fresh notebook would show
+    ``<Figure size ...>``. This subclass carries ``_repr_png_``, which IPython's display
+    machinery uses whatever the backend, so a chart returned by any ``.plot()`` appears
+    inline. Everything else is a plain :class:`~matplotlib.figure.Figure`.
+
+    Examples
+    --------
+    >>> fig = new_figure(2, 1)
+    >>> _ = fig.subplots().plot([0, 1], [0, 1])
+    >>> fig._repr_png_()[:4]
+    b'\\x89PNG'
+    """
+
+    def _repr_png_(self) -> bytes | None:
+        import io
+        import warnings
+
+        buf = io.BytesIO()
+        with warnings.catch_warnings():  # a glyph no installed font has: drawn as a box
+            warnings.filterwarnings("ignore", message=_GLYPH, category=UserWarning)
+            self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        return buf.getvalue()
+
+
+def new_figure(width: float = 7.0, height: float = 4.5) -> ChartFigure:
+    """A pyplot-free Figure in the house size (inches), shown inline by Jupyter."""
+    return ChartFigure(figsize=(width, height), layout="constrained")
 
 
 def nice_range(values, *, step: float = 0.5, pad: float = 0.0,
