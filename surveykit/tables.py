@@ -27,6 +27,13 @@ Without weights these are ``prop.test(correct=FALSE)`` and ``t.test(var.equal=TR
 ``bonferroni``, ``holm``, ``fdr`` = Benjamini-Hochberg). Columns whose unweighted base is under
 ``min_base`` are flagged and not tested. Segment-vs-total tests are
 :func:`surveykit.estimates.compare` (used by :func:`surveykit.segments.profile_segments`).
+
+Every test reads a handful of sums per banner column (``n``, ``W``, ``W2``, weighted sums of
+each row's indicator and value, and the same over the respondents two overlapping columns
+share). They are accumulated over blocks of a few thousand respondents, one matrix product per
+block for all row questions, from one small code per respondent and banner variable: memory
+does not grow with the number of banner columns (about 1 byte per respondent per row
+question, 8 for numeric ones, and 1 per banner variable).
 """
 
 from __future__ import annotations
@@ -282,48 +289,92 @@ def _letters(n: int) -> list[str]:
     return out
 
 
+#: Respondents per block of the chunked sums: the dense matrices of one block stay small
+#: (a few MB) whatever the number of respondents.
+_CHUNK_ROWS = 1 << 12
+
+
+@dataclass
+class _Membership:
+    """Who is in which banner column, without a respondents x columns matrix: one code per
+    respondent for each single-coded banner variable (and the Total), a 0/1 matrix for each
+    multi-response one. :meth:`dense` gives the 0/1 matrix of a block of respondents."""
+
+    n: int
+    n_columns: int
+    single: list[tuple[int, np.ndarray]] = field(default_factory=list)  # (first column, code)
+    multi: list[tuple[int, np.ndarray]] = field(default_factory=list)   # (first column, 0/1)
+
+    def dense(self, rows: slice, out: np.ndarray | None = None) -> np.ndarray:
+        """The 0/1 membership matrix of the respondents ``rows`` (written into ``out``
+        when it is large enough)."""
+        size = len(range(*rows.indices(self.n)))
+        if out is None or out.shape[0] < size:
+            out = np.empty((size, self.n_columns))
+        M = out[:size]
+        M.fill(0.0)
+        flat = M.reshape(-1)
+        base = np.arange(size) * self.n_columns
+        for start, code in self.single:
+            c = code[rows]
+            flat[(base + start + c)[c >= 0]] = 1.0
+        for start, ticks in self.multi:
+            M[:, start:start + ticks.shape[1]] = ticks[rows]
+        return M
+
+
+def _small_codes(idx: np.ndarray, k: int) -> np.ndarray:
+    return idx.astype(np.int8 if k < 127 else np.int16 if k < 32_000 else np.int64)
+
+
 def _banner_columns(meta: _Meta, columns: list[str], total: bool):
-    """Membership matrix (n x C, 0/1), column descriptions, blocks, overlapping blocks."""
+    """Membership (see :class:`_Membership`), column descriptions, blocks, overlapping blocks."""
     df, n = meta.df, len(meta.df)
-    mats, desc, blocks, overlapping = [], [], [], []
+    member = _Membership(n, 0)
+    desc, blocks, overlapping = [], [], []
     if total:
-        mats.append(np.ones((n, 1)))
+        member.single.append((0, np.zeros(n, dtype=np.int8)))
+        member.n_columns = 1
         desc.append(dict(banner="Total", banner_label="Total", code=None, label="Total"))
     for var in columns:
         spec = meta.spec(var, role="banner")
+        start = member.n_columns
         if spec.type == "multi":
-            sub = df[spec.columns].apply(pd.to_numeric, errors="coerce").to_numpy(float)
-            bad = ~np.isnan(sub) & ~np.isin(sub, (0.0, 1.0))
+            sub = _numeric_block(df, spec.columns)
+            bad = ~np.isnan(sub) & (sub != 0.0) & (sub != 1.0)
             if bad.any():
                 j = int(np.argwhere(bad)[0][1])
                 raise TableError(f"banner variable {var!r}: column {spec.columns[j]!r} has values "
                                  "other than 0/1; multi-response columns must be 0/1 "
                                  "(NaN = not asked)")
-            m = (sub == 1).astype(float)
+            ticks = sub == 1
+            del sub
             codes, labels = spec.codes, spec.code_labels
+            counts = ticks.sum(axis=0)
+            member.multi.append((start, ticks))
         elif spec.type in ("single", "rating", "nps"):
             s = meta.values(var)
             codes = spec.codes
             labels = spec.code_labels
             idx = _code_index(s, codes) if codes else np.full(n, -1)
-            m = (idx[:, None] == np.arange(len(codes))[None, :]).astype(float)
+            counts = np.bincount(idx[idx >= 0], minlength=len(codes))
+            member.single.append((start, _small_codes(idx, len(codes))))
         else:
             raise TableError(f"banner variable {var!r} is {spec.type}; a banner needs a "
                              "categorical variable: band it first (a derived variable with bands)")
-        if not m.any():
+        if not counts.any():
             raise TableError(f"banner variable {var!r} has no answers in the data (all missing); "
                              "remove it from columns or check the data")
-        filled = int((m.sum(axis=0) > 0).sum())
+        filled = int((counts > 0).sum())
         if filled < 2:
-            only = labels[int(np.argmax(m.sum(axis=0)))]
+            only = labels[int(np.argmax(counts))]
             raise TableError(f"banner variable {var!r} has only one level with respondents "
                              f"({only!r}); a banner needs at least two columns to compare: "
                              "remove it from columns or choose another variable")
-        start = sum(x.shape[1] for x in mats)
-        blocks.append((var, list(range(start, start + m.shape[1]))))
+        member.n_columns += len(codes)
+        blocks.append((var, list(range(start, start + len(codes)))))
         if spec.type == "multi":
             overlapping.append(var)
-        mats.append(m)
         for code, lab in zip(codes, labels, strict=True):
             desc.append(dict(banner=var, banner_label=spec.label, code=code, label=lab))
     cols = pd.DataFrame(desc)
@@ -331,7 +382,18 @@ def _banner_columns(meta: _Meta, columns: list[str], total: bool):
     cols["letter"] = ([""] if total else []) + letters
     cols["header"] = [f"{lab} ({let})" if let else lab
                       for lab, let in zip(cols["label"], cols["letter"], strict=True)]
-    return np.hstack(mats), cols, blocks, overlapping
+    return member, cols, blocks, overlapping
+
+
+def _numeric_block(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """The columns as one float matrix, text that is not a number as NaN."""
+    out = np.empty((len(df), len(columns)))
+    for j, c in enumerate(columns):
+        s = df[c]
+        if not (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)):
+            s = pd.to_numeric(s, errors="coerce")
+        out[:, j] = s.to_numpy(dtype=float, na_value=np.nan)
+    return out
 
 
 def _code_index(s: pd.Series, codes: list) -> np.ndarray:
@@ -342,6 +404,15 @@ def _code_index(s: pd.Series, codes: list) -> np.ndarray:
             and all(isinstance(c, int | float | np.integer | np.floating) for c in codes)):
         x = s.to_numpy(dtype=float, na_value=np.nan)
         c = np.asarray(codes, dtype=float)
+        lo, hi = c.min(), c.max()
+        if (np.isfinite(c).all() and hi - lo < 4096 and np.array_equal(c, np.round(c))
+                and len(np.unique(c)) == len(c)):   # small whole codes: one table lookup
+            table = np.full(int(hi - lo) + 2, -1, dtype=np.int64)
+            table[(c - lo).astype(np.int64)] = np.arange(len(c))
+            with np.errstate(invalid="ignore"):
+                k = x - lo
+                k = np.where((k >= 0) & (k <= hi - lo) & (k == np.floor(k)), k, len(table) - 1)
+            return table[k.astype(np.int64)]
         order = np.argsort(c, kind="stable")
         pos = np.clip(np.searchsorted(c[order], x), 0, len(c) - 1)
         hit = c[order][pos] == x
@@ -349,33 +420,109 @@ def _code_index(s: pd.Series, codes: list) -> np.ndarray:
     return np.asarray(pd.Categorical(s, categories=codes).codes, dtype=np.int64)
 
 
-def _question_matrix(meta: _Meta, spec: _Spec):
-    """Valid mask, 0/1 indicator matrix P (proportion rows), value matrix X (mean rows), and
-    the row descriptions [(row key, label, stat, 'p'|'m', index)]."""
+@dataclass
+class _Rows:
+    """One row question, compactly: which respondents answer (``valid``) and either their
+    category ``cat`` (single, rating, NPS: the proportion rows ``P`` and value rows ``X`` of
+    a respondent are then column ``cat`` of the small matrices ``A`` and ``V``) or, for
+    multi-response and numeric questions, ``P`` and ``X`` themselves. ``rdesc`` describes
+    the table rows: [(row key, label, stat, 'p'|'m', index)]."""
+
+    valid: np.ndarray
+    rdesc: list
+    kp: int
+    km: int
+    cat: np.ndarray | None = None
+    A: np.ndarray | None = None
+    V: np.ndarray | None = None
+    P: np.ndarray | None = None
+    X: np.ndarray | None = None
+
+    @property
+    def by_category(self) -> bool:
+        """Sum weights per category (k + 2 sums per column) rather than P and X
+        (3 + kp + 2 km): fewer when P is one indicator per category (single, rating)."""
+        return self.cat is not None and self.A.shape[1] + 2 < 3 + self.kp + 2 * self.km
+
+    @property
+    def width(self) -> int:
+        """Number of columns of :meth:`features`."""
+        return self.A.shape[1] + 2 if self.by_category else 3 + self.kp + 2 * self.km
+
+    def features(self, rows: slice, w: np.ndarray, out: np.ndarray) -> None:
+        """Write into ``out`` (block x :attr:`width`, zeros) the per-respondent terms whose
+        column sums the banner needs: [valid, valid w^2, w at the category] when
+        :attr:`by_category`, else [valid, valid w, valid w^2, P w, X w, X^2 w]."""
+        valid = self.valid[rows]
+        if self.by_category:  # no answer: category -1 writes column 1, overwritten next
+            out[np.arange(len(valid)), 2 + self.cat[rows]] = w
+            out[:, 0] = valid
+            np.multiply(np.where(valid, w, 0.0), w, out=out[:, 1])
+            return
+        vw = np.where(valid, w, 0.0)
+        out[:, 0] = valid
+        if self.cat is not None:
+            cat = self.cat[rows]
+            P = np.vstack([self.A.T, np.zeros(self.kp)])[cat]     # -1: the zero row
+            X = np.vstack([self.V.T, np.zeros(self.km)])[cat]
+        else:
+            P = self.P[rows]
+            X = self.X[rows]
+        kp, km = self.kp, self.km
+        out[:, 1] = vw
+        out[:, 2] = vw * w
+        np.multiply(P, vw[:, None], out=out[:, 3:3 + kp])
+        np.multiply(X, vw[:, None], out=out[:, 3 + kp:3 + kp + km])
+        np.multiply(X, out[:, 3 + kp:3 + kp + km], out=out[:, 3 + kp + km:])
+
+    def sums(self, G: np.ndarray) -> dict:
+        """n, W, W2 (per column) and S = P' w M, SX = X' w M, SX2 = (X^2)' w M from the
+        column sums ``G`` of :meth:`features`."""
+        if self.by_category:
+            H = G[2:]
+            out = {"n": G[0], "W": H.sum(axis=0), "W2": G[1], "SP": self.A @ H,
+                   "SX": self.V @ H, "SX2": (self.V * self.V) @ H}
+        else:
+            kp, km = self.kp, self.km
+            out = {"n": G[0], "W": G[1], "W2": G[2], "SP": G[3:3 + kp],
+                   "SX": G[3 + kp:3 + kp + km], "SX2": G[3 + kp + km:]}
+        return out
+
+    def overlap_sums(self, G: np.ndarray) -> dict:
+        """iW, iW2 and the intersections' S and SX from the sums of :meth:`features` over
+        the respondents in both columns of each pair."""
+        if self.by_category:
+            H = G[2:]
+            return {"W": H.sum(axis=0), "W2": G[1], "SP": self.A @ H, "SX": self.V @ H}
+        kp, km = self.kp, self.km
+        return {"W": G[1], "W2": G[2], "SP": G[3:3 + kp], "SX": G[3 + kp:3 + kp + km]}
+
+
+def _question_rows(meta: _Meta, spec: _Spec) -> _Rows:
+    """The row question as :class:`_Rows`, after checking its values."""
     df, qid = meta.df, spec.qid
     rows = []
     if spec.type == "multi":
-        sub = df[spec.columns].apply(pd.to_numeric, errors="coerce").to_numpy(float)
-        bad = ~np.isnan(sub) & ~np.isin(sub, (0.0, 1.0))
+        sub = _numeric_block(df, spec.columns)
+        bad = ~np.isnan(sub) & (sub != 0.0) & (sub != 1.0)
         if bad.any():
             i, j = np.argwhere(bad)[0]
             raise TableError(f"multi-response question {qid!r}: column {spec.columns[j]!r} row "
                              f"{df.index[i]!r} has {_fmt_code(float(sub[i, j]))}; options must "
                              "be 0/1 (NaN = not asked)")
         valid = ~np.isnan(sub).all(axis=1)
-        P = np.where(valid[:, None], np.nan_to_num(sub), 0.0)
-        X = np.empty((len(df), 0))
+        P = (sub == 1).astype(np.int8)
         rows = [(c, lab, "pct", "p", j) for j, (c, lab) in
                 enumerate(zip(spec.codes, spec.code_labels, strict=True))]
-        return valid, P, X, rows
+        return _Rows(valid, rows, P.shape[1], 0, P=P, X=np.empty((len(df), 0)))
     s = meta.values(qid)
     if spec.type == "single":
         idx = _code_index(s, spec.codes)
-        valid = idx >= 0
-        P = (idx[:, None] == np.arange(len(spec.codes))[None, :]).astype(float)
+        k = len(spec.codes)
         rows = [(c, lab, "pct", "p", j) for j, (c, lab) in
                 enumerate(zip(spec.codes, spec.code_labels, strict=True))]
-        return valid, P, np.empty((len(df), 0)), rows
+        return _Rows(idx >= 0, rows, k, 0, cat=_small_codes(idx, k), A=np.eye(k),
+                     V=np.zeros((0, k)))
     if not pd.api.types.is_numeric_dtype(s):
         s = pd.to_numeric(s, errors="coerce")
         if s.isna().all():
@@ -383,24 +530,26 @@ def _question_matrix(meta: _Meta, spec: _Spec):
                              "(types={...: 'single'}) or convert it to numeric codes")
     x = s.to_numpy(dtype=float)
     valid = ~np.isnan(x)
-    xv = np.where(valid, x, 0.0)
     if spec.type == "rating":
-        bad = valid & ~np.isin(x, spec.codes)
+        cat = _code_index(pd.Series(x), list(spec.codes))
+        bad = valid & (cat < 0)
         if bad.any():
             i = int(np.argmax(bad))
             raise TableError(f"rating question {qid!r} row {df.index[i]!r} has "
                              f"{_fmt_code(float(x[i]))}, not on its scale "
                              f"{_fmt_list(spec.codes)}; recode missing codes (don't know, "
                              "refused) to NaN first")
-        cols = [x == c for c in spec.codes] + [np.isin(x, spec.top), np.isin(x, spec.bottom)]
-        P = np.column_stack(cols).astype(float)
+        codes = np.asarray(spec.codes, dtype=float)
+        A = np.vstack([codes[None, :] == codes[:, None], np.isin(codes, spec.top),
+                       np.isin(codes, spec.bottom)]).astype(float)
         k = len(spec.top)
         rows = [(c, lab, "pct", "p", j) for j, (c, lab) in
                 enumerate(zip(spec.codes, spec.code_labels, strict=True))]
         rows += [("top_box", f"Top-{k}-box", "pct", "p", len(spec.codes)),
                  ("bottom_box", f"Bottom-{k}-box", "pct", "p", len(spec.codes) + 1),
                  ("mean", "Mean", "mean", "m", 0)]
-        return valid, P, xv[:, None], rows
+        return _Rows(valid, rows, A.shape[0], 1, cat=_small_codes(cat, len(codes)), A=A,
+                     V=codes[None, :])
     if spec.type == "nps":
         bad = valid & ((x < 0) | (x > 10) | (np.mod(np.where(valid, x, 0), 1) != 0))
         if bad.any():
@@ -408,16 +557,61 @@ def _question_matrix(meta: _Meta, spec: _Spec):
             raise TableError(f"NPS question {qid!r} row {df.index[i]!r} has "
                              f"{_fmt_code(float(x[i]))}; NPS answers are whole numbers 0-10 "
                              "(recode don't know to NaN first)")
-        pro, det = valid & (x >= 9), valid & (x <= 6)
-        P = np.column_stack([pro, valid & (x >= 7) & (x <= 8), det]).astype(float)
-        score = 100.0 * pro - 100.0 * det
+        r = np.arange(11.0)
+        pro, det = r >= 9, r <= 6
+        A = np.vstack([pro, (r >= 7) & (r <= 8), det]).astype(float)
+        V = np.vstack([100.0 * pro - 100.0 * det, r])
         rows = [("promoters", "Promoters (9-10)", "pct", "p", 0),
                 ("passives", "Passives (7-8)", "pct", "p", 1),
                 ("detractors", "Detractors (0-6)", "pct", "p", 2),
                 ("nps", "NPS", "nps", "m", 0), ("mean", "Mean", "mean", "m", 1)]
-        return valid, P, np.column_stack([score, xv]), rows
+        cat = np.where(valid, np.nan_to_num(x), -1).astype(np.int8)
+        return _Rows(valid, rows, 3, 2, cat=cat, A=A, V=V)
     rows = [("mean", "Mean", "mean", "m", 0)]
-    return valid, np.empty((len(df), 0)), xv[:, None], rows
+    return _Rows(valid, rows, 0, 1, P=np.empty((len(df), 0)),
+                 X=np.where(valid, x, 0.0)[:, None])
+
+
+def _question_matrix(meta: _Meta, spec: _Spec):
+    """Valid mask, 0/1 indicator matrix P (proportion rows), value matrix X (mean rows), and
+    the row descriptions [(row key, label, stat, 'p'|'m', index)], for every respondent
+    (for callers that want the whole matrices, e.g. :func:`surveykit.segments`)."""
+    qr = _question_rows(meta, spec)
+    if qr.cat is None:
+        return qr.valid, qr.P.astype(float), qr.X, qr.rdesc
+    P = np.vstack([qr.A.T, np.zeros(qr.kp)])[qr.cat]
+    X = np.vstack([qr.V.T, np.zeros(qr.km)])[qr.cat]
+    return qr.valid, P, X, qr.rdesc
+
+
+def _banner_sums(questions: list[_Rows], member: _Membership, w: np.ndarray, pa_ov, pb_ov
+                 ) -> list[tuple[dict, dict | None]]:
+    """Per question, the column sums (see :meth:`_Rows.sums`) and the pair-intersection
+    sums (:meth:`_Rows.overlap_sums`, for the pairs ``pa_ov``/``pb_ov`` of columns that can
+    share respondents), accumulated over blocks of :data:`_CHUNK_ROWS` respondents: memory
+    grows with the block, not with respondents x banner columns."""
+    n = member.n
+    ends = np.cumsum([qr.width for qr in questions])
+    G = np.zeros((int(ends[-1]), member.n_columns))
+    G2 = np.zeros((int(ends[-1]), len(pa_ov)))
+    M = None
+    terms = np.zeros((int(ends[-1]), min(n, _CHUNK_ROWS)))  # term by term: contiguous
+    for start in range(0, max(n, 1), _CHUNK_ROWS):
+        rows = slice(start, min(start + _CHUNK_ROWS, n))
+        M = member.dense(rows, M)
+        wr = w[rows]
+        F = terms[:, :len(wr)].T
+        F.fill(0.0)
+        for qr, end in zip(questions, ends, strict=True):
+            qr.features(rows, wr, F[:, end - qr.width:end])
+        G += F.T @ M                       # one product for every question
+        if len(pa_ov):
+            G2 += F.T @ (M[:, pa_ov] * M[:, pb_ov])
+    out = []
+    for qr, end in zip(questions, ends, strict=True):
+        part = slice(end - qr.width, end)
+        out.append((qr.sums(G[part]), qr.overlap_sums(G2[part]) if len(pa_ov) else None))
+    return out
 
 
 def _pair_stats(kind, sums, pa, pb, inter, min_base):
@@ -574,13 +768,11 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     w = resolve_weights(df, weights, error=TableError)
     rows = _expand_grids(rows, questionnaire, df)
     meta = _Meta(df, questionnaire, types, labels, value_labels, scales, top_box, TableError)
-    M, cols, blocks, overlapping = _banner_columns(meta, columns, total)
-    C = M.shape[1]
-    Mw = M * w[:, None]
-    B = np.hstack([M, Mw, M * (w ** 2)[:, None]])
+    member, cols, blocks, overlapping = _banner_columns(meta, columns, total)
+    C = member.n_columns
     letters = cols["letter"].tolist()
 
-    # pairs to test and, where columns can overlap, their intersection matrices
+    # pairs to test and, where columns can overlap, the pairs whose intersections count
     fams = [(var, [(a, b) for i, a in enumerate(ix) for b in ix[i + 1:]]) for var, ix in blocks]
     pairs = [p for _, ps in fams for p in ps]
     pa = np.array([p[0] for p in pairs], dtype=int)
@@ -588,32 +780,35 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     fam_of = np.concatenate([[k] * len(ps) for k, (_, ps) in enumerate(fams)]).astype(int) \
         if pairs else np.zeros(0, int)
     ov = [k for k, (a, _) in enumerate(pairs) if cols["banner"].iat[a] in overlapping]
-    both = M[:, pa[ov]] * M[:, pb[ov]] if ov else np.zeros((len(df), 0))
-    OB = np.hstack([both * w[:, None], both * (w ** 2)[:, None]])
 
     from collections import defaultdict
 
-    frames, tests, bases, specs = defaultdict(list), defaultdict(list), defaultdict(list), {}
+    # every row question checked and encoded first, then the sums of all in one pass
+    specs, encoded = {}, []
     for qid in rows:
         spec = meta.spec(qid, role="row")
-        valid, P, X, rdesc = _question_matrix(meta, spec)
-        if not valid.any():
+        qr = _question_rows(meta, spec)
+        if not qr.valid.any():
             raise TableError(f"row question {qid!r} has no answers in the data (all missing); "
                              "remove it from rows or check the data")
         specs[qid] = spec
-        vB = valid.astype(float) @ B
-        n, W, W2 = np.rint(vB[:C]).astype(np.int64), vB[C:2 * C], vB[2 * C:]
-        kp, km = P.shape[1], X.shape[1]
-        SP, SX, SX2 = P.T @ Mw, X.T @ Mw, (X * X).T @ Mw
+        encoded.append(qr)
+    all_sums = _banner_sums(encoded, member, w, pa[ov], pb[ov])
+    del member
+
+    frames, tests, bases = defaultdict(list), defaultdict(list), defaultdict(list)
+    for qid, qr, (tot, inter) in zip(rows, encoded, all_sums, strict=True):
+        spec, rdesc = specs[qid], qr.rdesc
+        n, W, W2 = np.rint(tot["n"]).astype(np.int64), tot["W"], tot["W2"]
+        SP, SX, SX2 = tot["SP"], tot["SX"], tot["SX2"]
+        kp, km = qr.kp, qr.km
         # intersections of the pairs
         npair = len(pairs)
         iW, iW2 = np.zeros(npair), np.zeros(npair)
         iSP, iSX = np.zeros((kp, npair)), np.zeros((km, npair))
         if ov:
-            vo = valid.astype(float) @ OB
-            iW[ov], iW2[ov] = vo[:len(ov)], vo[len(ov):]
-            ow = OB[:, :len(ov)]
-            iSP[:, ov], iSX[:, ov] = P.T @ ow, X.T @ ow
+            iW[ov], iW2[ov] = inter["W"], inter["W2"]
+            iSP[:, ov], iSX[:, ov] = inter["SP"], inter["SX"]
         sums = {"n": n, "W": W, "W2": W2}
         res = {}
         if kp:

@@ -1,0 +1,307 @@
+"""The fast paths of issue 16 give exactly what the plain paths give.
+
+- Typed CSV reading (pyarrow, one vectorised cast per numeric column) against the strict
+  record-by-record reader: same frame, dtypes, attrs (file lines included) and, for a file
+  with a problem, the same error message.
+- Banners computed column by column in row chunks against one dense pass.
+- Raking on string columns against the same categories as integer codes.
+- Shapley importance against the all-subsets definition.
+
+Timings are measured by ``benchmarks/``, never here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import surveykit.responses.reading as reading
+from surveykit.errors import ResponseDataError
+from surveykit.questionnaire import load_questionnaire, questionnaire_from_text
+from surveykit.responses import check_responses, read_responses
+
+Q_TEXT = """
+id: fast
+title: Fast reading
+questions:
+  - {id: cust_type, type: single, text: Type, options: {1: A, 2: B}}
+  - {id: score, type: numeric, text: Score, min: -100, max: 100, required: false}
+  - {id: comment, type: open, text: Comment, required: false}
+roles:
+  respondent_id: resp_id
+"""
+HEADER = "resp_id,cust_type,score,comment\n"
+
+
+@pytest.fixture(scope="module")
+def q():
+    return questionnaire_from_text(Q_TEXT)
+
+
+class _Spy:
+    """Counts the files the typed reader took (True) or left to the strict one (False)."""
+
+    def __init__(self, monkeypatch):
+        self.used: list[bool] = []
+        orig = reading._typed_csv
+
+        def spy(*args, **kwargs):
+            out = orig(*args, **kwargs)
+            self.used.append(out is not None)
+            return out
+
+        monkeypatch.setattr(reading, "_typed_csv", spy)
+
+
+def both(path, q, **kw):
+    """(typed-reader result, strict-reader result): a frame, or the error message."""
+    out = []
+    for fast in (True, False):
+        old = reading._FAST_CSV
+        reading._FAST_CSV = fast
+        try:
+            out.append(read_responses(path, q, **kw))
+        except ResponseDataError as exc:
+            out.append(str(exc))
+        finally:
+            reading._FAST_CSV = old
+    return out
+
+
+def assert_same(a, b):
+    if isinstance(a, str) or isinstance(b, str):
+        assert a == b
+        return
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert list(a.dtypes) == list(b.dtypes)
+    for col in a.columns:  # object columns: the same Python types (float vs text)
+        if a[col].dtype == object:
+            assert [type(v) for v in a[col]] == [type(v) for v in b[col]], col
+    assert a.attrs == b.attrs
+
+
+PLAIN = {
+    "simple": HEADER + "1,1,5,ok\n2,2,-3,fine\n",
+    "crlf": HEADER.replace("\n", "\r\n") + "1,1,5,ok\r\n2,2,,\r\n",
+    "no final line end": HEADER + "1,1,5,ok\n2,2,7,x",
+    "bom": "\ufeff" + HEADER + "1,1,5,ok\n",
+    "quoted": HEADER + '1,"1","5","a, ""quoted"" text"\n2,2,"",""\n',
+    "multi-line answers and blank lines": HEADER + '\n1,1,5,"line one\nline two"\n\n\n'
+    '2,2,6,"a\r\nb"\n3,1,,"\rx\r"\n',
+    "blank lines only": "\n" + HEADER + "\n1,1,5,ok\n\n2,2,6,x\n\n",
+    "text in a numeric column": HEADER + "1,1,n/a,x\n2,1, 7 ,y\n3,2,True,z\n4,1,'-3,w\n",
+    "escaped text": HEADER + "1,1,5,'=cmd\n2,1,6,''-x\n3,2,7,'+1\n4,1,8,'plain\n",
+    "whitespace and markers": HEADER + "1,1,NA,  \n2,2,nan,<NA>\n3,1,NaN,NA\n",
+    "text ids": HEADER + "007,1,5,a\nA-1,2,6,b\n",
+    "big ids": HEADER + "9223372036854775807,1,5,a\n-9223372036854775808,2,6,b\n",
+    "ids beyond int64": HEADER + "9223372036854775808,1,5,a\n1,2,6,b\n",
+    "missing id": HEADER + "1,1,5,a\n,2,6,b\n",
+    "numbers": HEADER + "1,1,1e1,a\n2,1,+5,b\n3,1,.5,c\n4,1,-0,d\n5,1,inf,e\n",
+    "unknown and flag columns": "resp_id,cust_type,extra,flag_speeder,empty\n"
+    "1,1,3.5,True,\n2,2,x,false,\n",
+    "unknown numbers": "resp_id,cust_type,extra\n1,1,3\n2,2,4.5\n",
+    "header only": HEADER,
+    "empty column name": "resp_id,,cust_type\n1,a,1\n",
+}
+
+MALFORMED = {
+    "short row": HEADER + "1,1,5,a\n2,1\n3,1,6,b\n",
+    "long row": HEADER + "1,1,5,a\n2,1,6,b,c\n",
+    "unclosed quote": HEADER + '1,1,5,"never closed\n2,1,6,b\n',
+    "text after a closing quote": HEADER + '1,1,5,"a"b\n',
+    "stray quote merging rows": HEADER + '1,1,5,"a,b\n2,1,"c",d\n',
+    "line break in a code column": HEADER + '1,"1\n2",5,a\n',
+    "duplicate header": "resp_id,cust_type,cust_type\n1,1,1\n",
+    "semicolons": "resp_id;cust_type\n1;2\n",
+    "empty file": "",
+    "not utf-8": None,
+}
+
+
+@pytest.mark.parametrize("name", list(PLAIN))
+def test_typed_reader_equals_strict_reader(q, tmp_path, monkeypatch, name):
+    path = tmp_path / "r.csv"
+    path.write_bytes(PLAIN[name].encode("utf-8"))
+    spy = _Spy(monkeypatch)
+    fast, strict = both(path, q)
+    assert spy.used == [True], "the plain file should take the typed reader"
+    assert_same(fast, strict)
+
+
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_problem_files_give_the_strict_readers_message(q, tmp_path, name):
+    path = tmp_path / "bad.csv"
+    text = MALFORMED[name]
+    path.write_bytes(b"resp_id,cust_type\n1,\xe9\n" if text is None else text.encode("utf-8"))
+    fast, strict = both(path, q)
+    assert isinstance(strict, str), strict
+    assert fast == strict
+
+
+def test_literal_quote_inside_a_field_is_read_as_the_strict_reader_reads_it(q, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(HEADER + '1,1,5,a 15" screen\n')
+    fast, strict = both(path, q)
+    assert_same(fast, strict)
+    assert fast["comment"].tolist() == ['a 15" screen']
+
+
+def test_text_in_numeric_columns_is_counted_and_kept(q, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(HEADER + "1,1,n/a,x\n2,1, 7 ,y\n3,x,8,z\n4,x,9,w\n")
+    df = read_responses(path, q)
+    assert df["score"].tolist()[1:] == [7.0, 8.0, 9.0] and df["score"].iloc[0] == "n/a"
+    assert df.attrs["unparsed"] == {"cust_type": 2, "score": 1}
+    t = check_responses(q, df).table
+    assert sorted(t.loc[t["rule"] == "non_numeric", "respondent"]) == [1, 3, 4]
+
+
+def test_tsv_and_other_separators(q, tmp_path, monkeypatch):
+    path = tmp_path / "r.tsv"
+    path.write_text(HEADER.replace(",", "\t") + "1\t1\t5\ta, b\n")
+    spy = _Spy(monkeypatch)
+    fast, strict = both(path, q)
+    assert_same(fast, strict)
+    assert spy.used == [True] and fast["comment"].tolist() == ["a, b"]
+    path = tmp_path / "r.csv"
+    path.write_text(HEADER.replace(",", ";") + "1;1;5;a\n")
+    assert_same(*both(path, q, sep=";"))
+
+
+def test_other_encodings_take_the_strict_reader(q, tmp_path, monkeypatch):
+    path = tmp_path / "r.csv"
+    path.write_bytes((HEADER + "1,1,5,café\n").encode("cp1252"))
+    spy = _Spy(monkeypatch)
+    df = read_responses(path, q, encoding="cp1252")
+    assert spy.used == [] and df["comment"].tolist() == ["café"]
+
+
+def test_the_demo_file_takes_the_typed_reader(tmp_path, monkeypatch):
+    q = load_questionnaire("questionnaires/pc_customers.yaml")
+    spy = _Spy(monkeypatch)
+    fast, strict = both("data/demo/responses.csv", q)
+    assert spy.used == [True]
+    assert_same(fast, strict)
+
+
+def test_no_dtype_warning(q, tmp_path):
+    import warnings
+
+    rows = [f"{i},1,{i % 7},x" for i in range(1, 60_001)] + ["60001,1,n/a,y"]
+    path = tmp_path / "big.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        df = read_responses(path, q)
+    assert df.attrs["unparsed"] == {"score": 1}
+
+
+# -- property: random text files read the same both ways ---------------------------------
+cell_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                    max_size=8)
+cell = st.one_of(cell_text, st.sampled_from(["1", "2", " 3", "-4", "1e2", "NA", "", "'=x",
+                                            "'-1", '"', "a\nb", "\r", "x,y"]),
+                 st.integers(-5, 5).map(str))
+
+
+def _csv_field(v: str) -> str:
+    if any(c in v for c in ',"\r\n') or v != v.strip(" "):
+        return '"' + v.replace('"', '""') + '"'
+    return v
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(st.integers(1, 10**6).map(str), cell, cell, cell), min_size=0,
+                     max_size=6),
+       blank=st.lists(st.booleans(), min_size=6, max_size=6),
+       crlf=st.booleans())
+def test_property_typed_reader_equals_strict_reader(q, tmp_path, rows, blank, crlf):
+    nl = "\r\n" if crlf else "\n"
+    lines = [HEADER.strip("\n")]
+    for k, r in enumerate(rows):
+        if blank[k]:
+            lines.append("")
+        lines.append(",".join(_csv_field(v) for v in r))
+    path = tmp_path / "p.csv"
+    path.write_bytes((nl.join(lines) + nl).encode("utf-8"))
+    assert_same(*both(path, q))
+
+
+# -- banners: row chunks and per-category sums equal one dense pass ------------------------
+def _banner_data(n: int = 1500, seed: int = 3):
+    rng = np.random.default_rng(seed)
+    d = {"g": rng.integers(1, 4, n).astype(float), "age": rng.integers(1, 6, n).astype(float),
+         "w": rng.lognormal(0, 0.5, n)}
+    d["g"][rng.random(n) < 0.05] = np.nan
+    for k in range(1, 5):
+        d[f"ch_{k}"] = np.where(rng.random(n) < 0.1, np.nan, (rng.random(n) < 0.4) * 1.0)
+    d["s"] = rng.integers(1, 5, n).astype(float)
+    d["r"] = np.where(rng.random(n) < 0.1, np.nan, rng.integers(1, 6, n).astype(float))
+    d["p"] = rng.integers(0, 11, n).astype(float)
+    for k in range(1, 4):
+        d[f"m_{k}"] = np.where(rng.random(n) < 0.2, np.nan, (rng.random(n) < 0.3) * 1.0)
+    d["x"] = np.where(rng.random(n) < 0.1, np.nan, rng.gamma(2, 10, n))
+    types = {"g": "single", "age": "single", "ch": "multi", "s": "single", "r": "rating",
+             "p": "nps", "m": "multi", "x": "numeric"}
+    return pd.DataFrame(d), types
+
+
+def _banner(df, types, weights="w"):
+    from surveykit.tables import banner
+
+    return banner(df, ["s", "r", "p", "m", "x"], ["g", "age", "ch"], weights=weights,
+                  types=types, scales={"r": (1, 5)}, correction="holm")
+
+
+def _assert_same_banner(a, b):
+    pd.testing.assert_frame_equal(a.to_frame(), b.to_frame(), rtol=1e-11)
+    pd.testing.assert_frame_equal(a.bases, b.bases, rtol=1e-11)
+    ta, tb = a.tests, b.tests
+    pd.testing.assert_frame_equal(ta.drop(columns=["diff"]), tb.drop(columns=["diff"]),
+                                  rtol=1e-9)
+    np.testing.assert_allclose(ta["diff"], tb["diff"], atol=1e-12)
+
+
+@pytest.mark.parametrize("weights", ["w", None])
+def test_chunked_banner_equals_one_dense_pass(monkeypatch, weights):
+    import surveykit.tables as tables
+
+    df, types = _banner_data()
+    monkeypatch.setattr(tables, "_CHUNK_ROWS", 10**9)      # one block: the dense matrices
+    dense = _banner(df, types, weights)
+    monkeypatch.setattr(tables, "_CHUNK_ROWS", 7)          # many blocks, a ragged last one
+    chunked = _banner(df, types, weights)
+    _assert_same_banner(chunked, dense)
+    assert (dense.to_frame()["sig"] != "").any()
+
+
+def test_per_category_sums_equal_the_indicator_sums(monkeypatch):
+    import surveykit.tables as tables
+
+    df, types = _banner_data()
+    fast = _banner(df, types)
+    monkeypatch.setattr(tables._Rows, "by_category", property(lambda self: False))
+    _assert_same_banner(fast, _banner(df, types))
+
+
+def test_banner_sums_by_hand():
+    """Weighted column percentages, means and bases against pandas group sums."""
+    df, types = _banner_data(400)
+    t = _banner(df, types).to_frame()
+    w = df["w"]
+    for code in (1.0, 2.0, 3.0):
+        sel = (df["g"] == code) & df["r"].notna()
+        got = t[(t.question == "r") & (t.banner == "g") & (t.column_code == code)]
+        mean = float((df.loc[sel, "r"] * w[sel]).sum() / w[sel].sum())
+        assert got.loc[got.stat == "mean", "estimate"].item() == pytest.approx(mean, rel=1e-12)
+        top = float(w[sel & (df["r"] >= 4)].sum() / w[sel].sum())
+        assert got.loc[got.row == "top_box", "estimate"].item() == pytest.approx(top, rel=1e-12)
+        assert got["n"].iat[0] == int(sel.sum())
+    sel = (df["ch_2"] == 1) & df[["m_1", "m_2", "m_3"]].notna().any(axis=1)
+    got = t[(t.question == "m") & (t.banner == "ch") & (t.column_code == "2") & (t.row == "1")]
+    share = float(w[sel & (df["m_1"] == 1)].sum() / w[sel].sum())
+    assert got["estimate"].item() == pytest.approx(share, rel=1e-12)
