@@ -7,6 +7,7 @@ constructs, s4 reverse keyed); the tests never need R.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -414,3 +415,81 @@ def test_demo_factor_structure_recovered(demo_survey, demo_truth):
     assert c.fit["cfi"] > 0.95 and c.fit["rmsea"] < 0.05
     rel = m.reliability_table(s.data, s.questionnaire, weights=s.weights)
     assert (rel["alpha"] > 0.7).all()
+
+
+# ----------------------------------------------------------------------------- issue 13
+# psych on its bfi data (2,800 respondents, missing answers): tests/fixtures/r_psych/
+# make_bfi_fixtures.R; lavaan: tests/fixtures/r_lavaan/make_issue13_fixtures.R
+BFI = json.loads((FIX / "r_psych" / "psych_bfi_reference.json").read_text())
+LAV13 = json.loads((FIX / "r_lavaan" / "lavaan_issue13.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def bfi() -> pd.DataFrame:
+    return pd.read_csv(FIX / "r_psych" / "bfi.csv")
+
+
+@pytest.mark.parametrize("scale", list("ACENO"))
+def test_pairwise_alpha_is_psych_cov2cor_of_the_pairwise_covariance(bfi, scale):
+    items = [f"{scale}{i}" for i in range(1, 6)]
+    r = m.reliability(bfi, items, missing="pairwise")
+    ref = BFI["alpha_pairwise"][scale]
+    assert r.alpha == pytest.approx(ref["raw_alpha"], rel=1e-12)
+    assert r.std_alpha == pytest.approx(ref["std_alpha"], rel=1e-12)
+    t = r.item_table
+    np.testing.assert_allclose(t["alpha_if_deleted"], ref["alpha_drop_raw"], rtol=1e-12)
+    np.testing.assert_allclose(t["std_alpha_if_deleted"], ref["alpha_drop_std"], rtol=1e-12)
+    np.testing.assert_allclose(t["item_rest_r"], ref["r_drop"], rtol=1e-12)
+    # psych's raw.r with missing answers correlates each item with the row means of the
+    # answered items (a data-level total); ours stays the covariance-matrix item-total r
+    np.testing.assert_allclose(t["item_total_r"], ref["raw_r"], atol=5e-3)
+
+
+def test_bartlett_with_pairwise_data_counts_rows_as_psych(bfi):
+    b = m.bartlett(bfi, list(bfi.columns), missing="pairwise")
+    assert b.n == BFI["bartlett"]["n"] == 2800
+    assert b.chi2 == pytest.approx(BFI["bartlett"]["chisq"], rel=1e-12)
+    assert b.df == BFI["bartlett"]["df"]
+
+
+@pytest.mark.parametrize("key", list(BFI["fa"]))
+def test_oblique_factors_in_psychs_order(bfi, key):
+    """psych orders oblique factors by diag(Phi L'L); in the last three solutions that
+    order differs from the order by sum of squared pattern loadings."""
+    ref = BFI["fa"][key]
+    items = ref.get("items", list(bfi.columns))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SurveykitWarning)       # Heywood cases in 6 factors
+        res = m.efa(bfi, items, ref.get("nfactors", 5), rotation=ref.get("rotation", key),
+                    missing="pairwise")
+    L = res.loadings.loc[items].to_numpy()
+    np.testing.assert_allclose(L, ref["loadings"], atol=2e-4)     # same order, same signs
+    np.testing.assert_allclose(res.phi.to_numpy(), ref["phi"], atol=2e-4)
+    if key not in ("oblimin", "promax"):
+        assert np.argsort(-np.asarray(ref["ss_plain"])).tolist() != list(range(len(L.T)))
+
+
+def test_cfa_warns_when_the_factor_correlations_are_not_positive_definite():
+    d = pd.read_csv(FIX / "r_lavaan" / "npd.csv")
+    model = {"qual": ["x1", "x2", "x3"], "sat": ["x4", "x5", "x6"], "loy": ["x7", "x8", "x9"]}
+    with pytest.warns(m.LatentCorrelationWarning, match=r"not positive definite \(smallest "
+                                                        r"eigenvalue -0\.0172; qual - sat "
+                                                        r"r = 0\.989\)"):
+        res = m.cfa(d, model)
+    ref = LAV13["npd"]
+    assert "not positive definite" in ref["warnings"]                 # lavaan warns too
+    np.testing.assert_allclose(res.factor_cor.to_numpy(), ref["cov_lv"], atol=1e-6)
+    np.testing.assert_allclose(res.latent_eigenvalues, ref["eigenvalues"], atol=1e-6)
+    assert res.fit["chisq"] == pytest.approx(ref["chisq"], rel=1e-8)
+    assert res.converged
+
+
+def test_cfa_says_how_many_rows_it_left_out(data_missing):
+    model = {"quality": ["q1", "q2", "q3", "q4"], "value": ["v1", "v2", "v3", "v4"]}
+    items = model["quality"] + model["value"]
+    complete = int(data_missing[items].notna().all(axis=1).sum())
+    dropped = len(data_missing) - complete
+    with pytest.warns(SurveykitWarning, match=rf"cfa: {dropped} of {len(data_missing)} rows "
+                                              r"left out \(a missing answer"):
+        res = m.cfa(data_missing, model)
+    assert res.rows_dropped == dropped and res.n == complete

@@ -15,6 +15,7 @@ The numbers match R: ``psych`` (alpha, omega, KMO, Bartlett, fa, fa.parallel) an
 from ._common import (
                       HeywoodWarning,
                       ItemWarning,
+                      LatentCorrelationWarning,
                       Missing,
                       ScaleRange,
                       from_questionnaire,
@@ -34,7 +35,7 @@ from .reliability import (
 )
 
 __all__ = [
-    "HeywoodWarning", "ItemWarning", "Missing", "ScaleRange",
+    "HeywoodWarning", "ItemWarning", "LatentCorrelationWarning", "Missing", "ScaleRange",
     "weighted_corr", "reliability", "reliability_table", "kmo", "bartlett",
     "parallel_analysis", "efa", "cfa", "construct_scores", "from_questionnaire",
     "ReliabilityResult", "KMOResult", "BartlettResult", "ParallelResult", "EFAResult",

@@ -33,6 +33,11 @@ class ItemWarning(SurveykitWarning):
     """An item behaves oddly (negative item-rest correlation, non-positive-definite matrix)."""
 
 
+class LatentCorrelationWarning(SurveykitWarning):
+    """A CFA's factor correlation matrix is not positive definite (two factors correlate
+    beyond what the others allow: they are not distinct as modelled); lavaan warns too."""
+
+
 class _Result:
     """Notebook display shared by the result objects: a title and ``to_frame()`` as HTML."""
 

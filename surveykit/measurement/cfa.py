@@ -16,6 +16,7 @@ from .._util import as_list, resolve_weights
 from ..errors import MeasurementError, SurveykitWarning
 from ._common import (
     HeywoodWarning,
+    LatentCorrelationWarning,
     ScaleRange,
     _check_pd,
     _is_questionnaire,
@@ -200,6 +201,8 @@ class CFAResult(_Result):
     weighted: bool
     converged: bool
     heywood: list[str]
+    rows_dropped: int = 0
+    latent_eigenvalues: np.ndarray | None = None
     _mean: np.ndarray | None = None
     _sigma: np.ndarray | None = None
     _lam: np.ndarray | None = None
@@ -286,6 +289,13 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
     -----
     HeywoodWarning
         Naming each item with a negative residual variance or a standardized loading >= 1.
+    LatentCorrelationWarning
+        When the factor correlation matrix is not positive definite (as lavaan's "covariance
+        matrix of latent variables is not positive definite"), with its smallest eigenvalue
+        and the pair of factors behind it; ``latent_eigenvalues`` holds the eigenvalues.
+    SurveykitWarning
+        With the number of rows left out (a missing answer on a model item, or weight 0);
+        also in ``rows_dropped``.
 
     Examples
     --------
@@ -318,6 +328,12 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
                             what="model items")
     w = resolve_weights(df, weights, error=MeasurementError)
     S, _, n, neff, rows = _weighted_moments(X, w, "listwise")
+    dropped = int(len(X) - rows.sum())
+    if dropped:
+        warnings.warn(f"cfa: {dropped} of {len(X)} rows left out (a missing answer on a model "
+                      f"item{', or weight 0' if weights is not None else ''}); the model is "
+                      f"fitted to the {int(rows.sum())} complete rows (listwise)",
+                      SurveykitWarning, stacklevel=2)
     _check_pd(_std(S), items, "cfa")
     factors = list(model)
     p, m = len(items), len(factors)
@@ -335,6 +351,14 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
     if not converged:
         warnings.warn("the CFA did not converge; treat the estimates with caution",
                       SurveykitWarning, stacklevel=2)
+    ev, vec = np.linalg.eigh(Phi)
+    if m > 1 and ev[0] < -1e-12:
+        a, b = sorted(np.argsort(-np.abs(vec[:, 0]))[:2])
+        warnings.warn(f"cfa: the factor correlation matrix is not positive definite (smallest "
+                      f"eigenvalue {ev[0]:.3g}; {factors[a]} - {factors[b]} r = "
+                      f"{Phi[a, b]:.3f}): these factors are not distinct as modelled; merge "
+                      "them or revise the model (lavaan warns too)",
+                      LatentCorrelationWarning, stacklevel=2)
     N = float(n)
     chi2 = N * fmin
     base = N * (np.log(np.diag(S)).sum() - np.linalg.slogdet(S)[1])
@@ -383,5 +407,6 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
         factor_cor=pd.DataFrame(Phi, index=factors, columns=factors),
         residual_var=pd.Series(Th, index=items, name="residual_var"), fit=fit, n=n,
         weighted=weights is not None, converged=converged, heywood=heywood,
+        rows_dropped=dropped, latent_eigenvalues=ev[::-1].copy(),
         _mean=wr @ X[rows] / wr.sum(), _sigma=Sig, _lam=L, _phi=Phi,
         _reverse=as_list(reverse), _scale_range=scale_range)

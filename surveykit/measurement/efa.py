@@ -264,8 +264,9 @@ def efa(df: pd.DataFrame, items: Sequence[str], n_factors: int, *, weights=None,
 
     The correlation matrix is computed here (weights, declared ``missing`` policy; nothing
     is imputed) and passed to ``factor_analyzer`` with ``is_corr_matrix=True``. Factors are
-    signed so each column sums positive and ordered by their sum of squared loadings, as
-    ``psych::fa`` does.
+    signed so each column sums positive and ordered by the variance they account for, as
+    ``psych::fa`` does: the sum of squared loadings for an orthogonal solution,
+    ``diag(Phi L'L)`` for an oblique one.
 
     Parameters
     ----------
@@ -315,7 +316,10 @@ def efa(df: pd.DataFrame, items: Sequence[str], n_factors: int, *, weights=None,
     L = L * signs
     if phi is not None:
         phi = phi * np.outer(signs, signs)
-    order = np.argsort(-(L ** 2).sum(axis=0), kind="stable")
+    # psych::fa orders factors by the variance they account for: diag(Phi L'L) for an
+    # oblique solution (the sum of squared pattern loadings would ignore their correlations)
+    ss = (L ** 2).sum(axis=0) if phi is None else np.diag(phi @ L.T @ L)
+    order = np.argsort(-ss, kind="stable")
     L = L[:, order]
     if phi is not None:
         phi = phi[np.ix_(order, order)]

@@ -151,7 +151,11 @@ def reliability(df: pd.DataFrame, items: Sequence[str], *, reverse=None,
         ``alpha`` (raw), ``std_alpha``, ``omega_total`` and ``item_table`` with, per item,
         ``mean, sd, item_total_r, item_rest_r, alpha_if_deleted, std_alpha_if_deleted``.
         Equal to R ``psych::alpha`` (raw_alpha, std.alpha, alpha.drop, raw.r, r.drop) and
-        ``psych::omega(nfactors=1)$omega.tot``.
+        ``psych::omega(nfactors=1)$omega.tot``; with ``missing="pairwise"`` as psych's
+        default ``use = "pairwise"``: raw alpha from the pairwise covariance matrix,
+        standardized alpha from that matrix standardized (``cov2cor``); there psych's
+        ``raw.r`` correlates each item with the row means of the answered items, while
+        ``item_total_r`` stays the covariance-matrix item-total correlation.
 
     Warns
     -----
@@ -167,6 +171,16 @@ def reliability(df: pd.DataFrame, items: Sequence[str], *, reverse=None,
     items, X, w, C, R, n, neff, rows = _prepare(df, items, weights=weights, missing=missing,
                                                 reverse=reverse, scale_range=scale_range,
                                                 what="construct")
+    R_omega = R
+    if missing == "pairwise":
+        # as psych::alpha: the pairwise covariance matrix (each entry with n - 1 of its own
+        # pairs unweighted; divisor sum w weighted), standardized by cov2cor - not the
+        # pairwise correlations, whose variances come from each pair's rows
+        if weights is None:
+            obs = (~np.isnan(X)).astype(float)
+            cnt = obs.T @ obs
+            C = C * cnt / (cnt - 1)
+        R = _std(C)
     p = len(items)
     if missing == "listwise":
         sub_w = w[rows]
@@ -199,7 +213,7 @@ def reliability(df: pd.DataFrame, items: Sequence[str], *, reverse=None,
                       ItemWarning, stacklevel=2)
     return ReliabilityResult(
         construct=name or "+".join(items), items=items, reversed_items=rev,
-        alpha=float(_alpha(C)), std_alpha=float(_alpha(R)), omega_total=_omega_total(R),
+        alpha=float(_alpha(C)), std_alpha=float(_alpha(R)), omega_total=_omega_total(R_omega),
         n=n, n_eff=float(neff), missing=missing, item_table=table)
 
 
@@ -285,8 +299,9 @@ def bartlett(df: pd.DataFrame, items: Sequence[str], *, weights=None,
     """Bartlett's test that the correlation matrix is an identity (R ``psych::cortest.bartlett``).
 
     ``chi2 = -(n - 1 - (2p + 5) / 6) * log|R|`` with ``p(p-1)/2`` degrees of freedom. ``n`` is
-    the number of respondents used (smallest pairwise base under ``missing="pairwise"``), or
-    Kish's effective n when weights are given.
+    the number of respondents used: the complete rows under ``missing="listwise"``, every row
+    under ``missing="pairwise"`` (as psych, which counts the rows of the data it is given),
+    or Kish's effective n when weights are given.
 
     Examples
     --------
@@ -296,11 +311,16 @@ def bartlett(df: pd.DataFrame, items: Sequence[str], *, weights=None,
     >>> bartlett(d, list(d)).p < 0.001
     True
     """
-    items, _, _, _, R, n, neff, _ = _prepare(df, items, weights=weights, missing=missing,
+    items, X, _, _, R, n, neff, _ = _prepare(df, items, weights=weights, missing=missing,
                                              reverse=reverse, scale_range=scale_range)
     _check_pd(R, items, "bartlett")
     p = len(items)
-    nb, basis = (float(n), "respondents") if weights is None else (float(neff), "Kish n_eff")
+    if weights is not None:
+        nb, basis = float(neff), "Kish n_eff"
+    elif missing == "pairwise":
+        nb, basis = float(len(X)), "rows (as psych with pairwise correlations)"
+    else:
+        nb, basis = float(n), "respondents"
     chi2 = -(nb - 1 - (2 * p + 5) / 6) * np.linalg.slogdet(R)[1]
     dof = p * (p - 1) // 2
     return BartlettResult(chi2=float(chi2), df=dof, p=float(stats.chi2.sf(chi2, dof)), n=nb,
