@@ -61,14 +61,14 @@ class Survey:
     >>> s
     Survey('pc_customers', n=3994, weights='weight')
     >>> nps = s.apply(estimates.estimate, "nps", stat="nps", by="segment")
-    >>> nps[["group", "estimate", "ci_low", "ci_high", "n"]].round(1)
-       group  estimate  ci_low  ci_high     n
-    0      1       1.6    -5.9      9.2   508
-    1      2      42.0    37.8     45.9  1467
-    2      3     -29.3   -37.1    -20.9   440
-    3      4      32.5    25.5     39.0   516
-    4      5      -0.2    -6.3      5.9   619
-    5      6      17.8    10.0     25.3   441
+    >>> nps[["group", "label", "estimate", "ci_low", "ci_high", "n"]].round(1)
+       group                   label  estimate  ci_low  ci_high     n
+    0      1                Students       1.6    -5.9      9.2   508
+    1      2     Young professionals      42.0    37.8     45.9  1467
+    2      3             Older users     -29.3   -37.1    -20.9   440
+    3      4       Large enterprises      32.5    25.5     39.0   516
+    4      5                    SMEs      -0.2    -6.3      5.9   619
+    5      6  Government & education      17.8    10.0     25.3   441
     """
 
     questionnaire: Any
@@ -248,7 +248,12 @@ class Survey:
         return resolve_weights(self.data, self.weights, error=ReportError)
 
     def apply(self, func: Callable, *args, **kwargs):
-        """Call ``func(self.data, *args, weights=self.weights, **kwargs)``.
+        """Call ``func(self.data, *args, weights=self.weights, **kwargs)``, with labels.
+
+        The questionnaire's labels are added where the result has codes or ids: a table
+        with a ``group`` column (``by=``) gets a ``label`` column beside it (the codes stay
+        in ``group``); a result with ``with_labels`` (key drivers) gets the driver and
+        segment labels, which its ``wide()`` grid shows.
 
         Examples
         --------
@@ -263,7 +268,26 @@ class Survey:
         0     8.167  4    3.0
         """
         kwargs.setdefault("weights", self.weights)
-        return func(self.data, *args, **kwargs)
+        return self._labelled(func(self.data, *args, **kwargs), kwargs.get("by"))
+
+    def _labelled(self, result, by):
+        seg = self.labels(by) if isinstance(by, str) else {}
+        if isinstance(result, pd.DataFrame) and seg and "group" in result.columns \
+                and "label" not in result.columns:
+            keyed = {_code_key(k): v for k, v in seg.items()}
+            out = result.copy()
+            out.insert(out.columns.get_loc("group") + 1, "label",
+                       [keyed.get(_code_key(g), g) for g in out["group"]])
+            return out
+        if hasattr(result, "with_labels") and hasattr(result, "drivers"):
+            names = {}
+            for d in result.drivers:
+                try:
+                    names[d] = self.questionnaire.variable(d).label or d
+                except KeyError:
+                    names[d] = d
+            return result.with_labels(names, seg)
+        return result
 
     def labels(self, name: str) -> dict:
         """Value labels of a column: the questionnaire's, else those of CRM-derived columns
@@ -347,6 +371,15 @@ def _join_crm(q, df: pd.DataFrame, crm_df: pd.DataFrame, *, as_of=None):
         elif s.dtype == bool:
             df[col] = s.astype(float)
     return df, new, labels, notes
+
+
+def _code_key(code):
+    """A code as a lookup key: ``2``, ``2.0`` and ``"2"`` are one code."""
+    try:
+        f = float(code)
+    except (TypeError, ValueError):
+        return code
+    return int(f) if f.is_integer() else f
 
 
 def _equals(col: pd.Series, value) -> pd.Series:

@@ -47,9 +47,55 @@ class DriverResult:
     seed: int | None = None
     ci: float = 0.95
     by: str | None = None
+    #: driver id -> label and segment code -> label (set by ``with_labels``/``Survey.apply``)
+    driver_labels: dict = field(default_factory=dict)
+    segment_labels: dict = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
+
+    def with_labels(self, drivers: dict | None = None, segments: dict | None = None,
+                    ) -> DriverResult:
+        """A copy that names drivers and segments by these labels in :meth:`wide`
+        (``Survey.apply`` passes the questionnaire's); the tidy table keeps the ids."""
+        from dataclasses import replace
+
+        return replace(self, driver_labels=dict(drivers or {}),
+                       segment_labels=dict(segments or {}))
+
+    def wide(self, value: str = "share", *, labels: bool = True) -> pd.DataFrame:
+        """Drivers x segments grid of ``value`` (``"share"``, ``"importance"`` or ``"rank"``),
+        Total first, drivers in the Total's order of importance; labelled when labels are
+        known (``labels=False``: ids and codes).
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> df = pd.DataFrame(rng.normal(size=(300, 2)), columns=["a", "b"])
+        >>> df["y"] = df.a + 0.3 * df.b + rng.normal(size=300)
+        >>> df["g"] = np.repeat([1, 2], 150)
+        >>> r = key_drivers(df, "y", ["a", "b"], by="g").with_labels(
+        ...     {"a": "Speed", "b": "Price"}, {1: "North", 2: "South"})
+        >>> r.wide().round(2)  # doctest: +NORMALIZE_WHITESPACE
+        segment  Total  North  South
+        driver
+        Speed      0.9   0.86   0.94
+        Price      0.1   0.14   0.06
+        """
+        if value not in self.table.columns:
+            raise DriverAnalysisError(f"value {value!r} is not a column of the result; "
+                                      f"use one of {list(self.table.columns[2:])}")
+        grid = self.table.pivot(index="driver", columns="segment", values=value)
+        segs = list(pd.unique(self.table["segment"]))
+        order = self.table[self.table["segment"] == TOTAL].sort_values(
+            "importance", ascending=False)["driver"].tolist()
+        grid = grid.reindex(index=order or list(grid.index), columns=segs)
+        if labels:
+            seg_lab = {_code_key(k): v for k, v in self.segment_labels.items()}
+            grid = grid.rename(index=lambda d: self.driver_labels.get(d, d),
+                               columns=lambda s: seg_lab.get(_code_key(s), s))
+        grid.index.name, grid.columns.name = "driver", "segment"
+        return grid
 
     def top(self, k: int = 3, segment=TOTAL) -> list[str]:
         """The ``k`` most important drivers of ``segment`` (``"Total"`` by default)."""
@@ -91,6 +137,15 @@ class DriverResult:
         from ..plots import importance_chart
 
         return importance_chart(self, segment=segment, **kwargs)
+
+
+def _code_key(code):
+    """A segment code as a lookup key: ``2``, ``2.0`` and ``"2"`` are one code."""
+    try:
+        f = float(code)
+    except (TypeError, ValueError):
+        return code
+    return int(f) if f.is_integer() else f
 
 
 def key_drivers(df: pd.DataFrame, outcome: str, drivers: Sequence[str], *, weights=None,

@@ -1,0 +1,43 @@
+"""The analyst's notebook API (issue 12): labels not codes, one result API, no leaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from surveykit import estimates
+from surveykit.drivers import key_drivers
+from surveykit.survey import Survey
+
+ROOT = Path(__file__).resolve().parents[1]
+Q = ROOT / "questionnaires" / "pc_customers.yaml"
+DATA = ROOT / "data" / "demo" / "responses.csv"
+TARGETS = ROOT / "data" / "demo" / "targets.yaml"
+
+
+@pytest.fixture(scope="module")
+def survey() -> Survey:
+    return Survey.from_files(Q, DATA, targets=TARGETS)
+
+
+def test_estimate_by_segment_through_survey_apply_has_labels_beside_codes(survey):
+    t = survey.apply(estimates.estimate, "nps", stat="nps", by="segment")
+    assert list(t.columns[t.columns.get_loc("group"):][:2]) == ["group", "label"]
+    assert t.set_index("group")["label"].to_dict()[1] == "Students"
+    plain = estimates.estimate(survey.data, "nps", stat="nps", weights="weight", by="segment")
+    assert "label" not in plain.columns    # the plain function is unchanged
+    assert plain["estimate"].tolist() == t["estimate"].tolist()
+
+
+def test_key_drivers_by_segment_as_a_labelled_driver_by_segment_grid(survey):
+    res = survey.apply(key_drivers, "overall_sat", survey.questionnaire.roles.drivers,
+                       by="segment")
+    grid = res.wide()
+    assert grid.columns[0] == "Total" and "Students" in grid.columns
+    assert "Processor (CPU) performance" in grid.index
+    assert grid.shape == (len(survey.questionnaire.roles.drivers), 7)
+    assert grid["Total"].sum() == pytest.approx(1.0)
+    ids = res.wide(labels=False)
+    assert "sat_cpu" in ids.index and 1 in ids.columns
+    assert set(res.to_frame()["driver"]) == set(survey.questionnaire.roles.drivers)
