@@ -162,7 +162,7 @@ class Survey:
             opts.setdefault("missing", "exclude")
             if roles.base_weight and roles.base_weight in df.columns:
                 opts.setdefault("base_weight", roles.base_weight)
-            weighting = rake(df, targets, **opts)
+            weighting = rake(df, targets, **opts).with_labels(q)
             df[WEIGHT_COLUMN] = weighting.weights.reindex(df.index).to_numpy(dtype=float)
             weights = WEIGHT_COLUMN
         elif roles.base_weight and roles.base_weight in df.columns:

@@ -41,3 +41,23 @@ def test_key_drivers_by_segment_as_a_labelled_driver_by_segment_grid(survey):
     ids = res.wide(labels=False)
     assert "sat_cpu" in ids.index and 1 in ids.columns
     assert set(res.to_frame()["driver"]) == set(survey.questionnaire.roles.drivers)
+
+
+def test_weighting_report_summary_is_text_with_labels_and_no_minus_zero(survey):
+    rep = survey.weighting
+    text = rep.summary()
+    assert isinstance(text, str)
+    assert "City tier" in text and "efficiency 0.68" in text and "e-" not in text
+    raw = rep.summary_frame()
+    assert raw["converged"] and raw["n"] == rep.n    # raw numbers stay available
+    html = rep._repr_html_()
+    assert "City tier" in html and "Tier 1 city" in html
+    assert "-0.00" not in html and "e-1" not in html
+    assert "region" in set(rep.to_frame()["variable"])   # to_frame keeps names and codes
+
+
+def test_overview_weighting_section_reads_the_summary_frame(survey):
+    from surveykit.reporting.overview import Overview
+
+    sec = Overview(survey, "segment").weighting()
+    assert "raked to" in sec.findings[0] and "City tier" in sec.findings[0]

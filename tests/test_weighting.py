@@ -59,19 +59,19 @@ def test_rake_matches_r_rake_with_design_weights(data, rw, targets):
     assert _rel(rep.weights, rw["w_rake"]) < 1e-9
     assert rep.weights.sum() == pytest.approx(N_POP, rel=1e-12)
     # base weights constant within cells: the cell table is exact
-    assert rep.summary()["engine"] == "cells"
+    assert rep.summary_frame()["engine"] == "cells"
 
 
 def test_rake_matches_r_with_base_weights_varying_within_cells(data, rw, targets):
     rep = rake(data, targets, base_weight="bw_cont", total=N_POP)
-    assert rep.summary()["engine"] == "rows"
+    assert rep.summary_frame()["engine"] == "rows"
     assert _rel(rep.weights, rw["w_rake_cont"]) < 1e-9
 
 
 def test_few_distinct_base_weights_use_cell_x_weight_units(data, rw, targets):
     bw2 = data["bw"] * np.where(data["seg"] % 2 == 0, 1.0, 1.6)  # varies within cells
     rep = rake(data, targets, base_weight=bw2.to_numpy(), total=N_POP)
-    assert rep.summary()["engine"] == "cells x base weight"
+    assert rep.summary_frame()["engine"] == "cells x base weight"
     f = rep.to_frame()
     assert np.allclose(f["achieved_pct"], f["target_pct"], rtol=1e-12, atol=0)
     # raking multiplies every base weight of a cell by the same factor
@@ -159,7 +159,7 @@ def test_report_statistics_and_rendering(data, targets):
     assert cells["n"].sum() == len(data)
     assert cells["weighted_total"].sum() == pytest.approx(w.sum())
     assert {"region", "age_band", "gender", "adjustment"} <= set(cells.columns)
-    s = rep.summary()
+    s = rep.summary_frame()
     assert s["converged"] and s["n"] == len(data)
     assert "WeightingReport(rake" in repr(rep)
 
@@ -321,7 +321,7 @@ def test_missing_exclude_gives_weight_zero_and_rakes_the_rest():
     assert w.sum() == pytest.approx(6)  # total n = rows weighted
     kept = df.drop(index=[0, 3])
     assert w[kept.index].groupby(kept["g"]).sum().tolist() == pytest.approx([3, 3])
-    assert rep.summary()["n_excluded"] == 2
+    assert rep.summary_frame()["n_excluded"] == 2
 
 
 def test_missing_own_category_held_at_sample_share_or_given_a_target():

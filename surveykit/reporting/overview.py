@@ -299,7 +299,7 @@ class Overview(SectionPlan):
             s.findings.append("The data were not weighted to population targets"
                               + (" (design weights only)." if self.weights else "."))
             return s
-        summ = rep.summary()
+        summ = rep.summary_frame()
         t = rep.to_frame()
         s.findings.append(
             f"{int(summ['n']):,} respondents were raked to {t['margin'].nunique()} margins "

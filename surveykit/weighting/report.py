@@ -140,7 +140,66 @@ class WeightingReport:
             frame["adjustment"] = (ut / ut.sum()) / (bt / bt.sum())
         return frame
 
-    def summary(self) -> pd.Series:
+    def with_labels(self, questionnaire) -> WeightingReport:
+        """A copy whose displays (``summary()``, ``_repr_html_``) name variables and
+        categories by the questionnaire's labels ("City tier", "Tier 1 city"); ``to_frame()``
+        keeps the names and codes. ``Survey.from_files`` does this for you."""
+        import copy
+
+        names, values = {}, {}
+        for var in self._design.variables if self._design is not None else []:
+            try:
+                names[var] = questionnaire.variable(var).label or var
+            except (KeyError, AttributeError):
+                continue
+            values[var] = {_show(k): str(v) for k, v in questionnaire.labels(var).items()}
+        out = copy.copy(self)
+        out.variable_labels, out.value_labels = names, values
+        return out
+
+    def labelled_frame(self) -> pd.DataFrame:
+        """:meth:`to_frame` with the variable and category labels beside the names and codes
+        (columns ``variable_label`` and ``category_label``)."""
+        t = self.to_frame()
+        names = getattr(self, "variable_labels", {}) or {}
+        values = getattr(self, "value_labels", {}) or {}
+
+        def var_label(v: str) -> str:
+            return " x ".join(names.get(p, p) for p in v.split(" x "))
+
+        def cat_label(v: str, c: str) -> str:
+            parts, codes = v.split(" x "), c.split(", ")
+            if len(parts) != len(codes):
+                return c
+            return ", ".join(values.get(p, {}).get(k, k)
+                             for p, k in zip(parts, codes, strict=True))
+
+        t.insert(t.columns.get_loc("variable") + 1, "variable_label",
+                 [var_label(v) for v in t["variable"]])
+        t.insert(t.columns.get_loc("category") + 1, "category_label",
+                 [cat_label(v, c) for v, c in zip(t["variable"], t["category"], strict=True)])
+        return t
+
+    def summary(self) -> str:
+        """The key figures in one short text: margins, convergence, efficiency, n_eff,
+        weight range and the largest relative error, rounded for reading (the raw numbers
+        are in :meth:`summary_frame` and :meth:`to_frame`)."""
+        s = self.summary_frame()
+        names = getattr(self, "variable_labels", {}) or {}
+        t = self.to_frame()
+        margins = [" x ".join(names.get(p, p) for p in v.split(" x "))
+                   for v in dict.fromkeys(t["variable"])]
+        lines = [f"Weighting ({self.method}): n = {self.n:,}"
+                 + (f" ({s['n_excluded']:,} excluded, weight 0)" if s["n_excluded"] else "")
+                 + (f", raked to {', '.join(margins)}" if margins else "")]
+        lines.append(f"{'converged' if self.converged else 'did NOT converge'} after "
+                     f"{self.iterations} iterations; largest error {_error(self.max_error)}")
+        lines.append(f"efficiency {_num(self.efficiency, 2)}, n_eff {_num(self.n_eff, 0)}, "
+                     f"weights {_num(self.min, 2)} to {_num(self.max, 2)} "
+                     f"(ratio {_num(self.ratio, 1)})")
+        return "\n".join(lines)
+
+    def summary_frame(self) -> pd.Series:
         """Key figures: n, total, min / max / ratio, efficiency, n_eff, iterations..."""
         return pd.Series({
             "method": self.method, "n": self.n,
@@ -158,18 +217,41 @@ class WeightingReport:
                 f"iterations={self.iterations}, converged={self.converged})")
 
     def _repr_html_(self) -> str:
-        s = self.summary()
-        head = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>"
-                       for k, v in s.items() if v is not None)
-        table = self.to_frame()
-        body = table.to_html(index=False, float_format=lambda v: f"{v:.2f}",
+        s = self.summary_frame()
+        head = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(_fmt(k, v))}</td>"
+                       "</tr>" for k, v in s.items() if v is not None)
+        table = self.labelled_frame()
+        if len(table):
+            table = table.assign(variable=table.pop("variable_label"),
+                                 category=table.pop("category_label"))
+            table = table.drop(columns=["error"])
+        body = table.to_html(index=False, float_format=lambda v: _num(v, 2),
                              border=0, classes="surveykit-weighting") if len(table) else ""
         return (f"<div><strong>Weighting report</strong> ({html.escape(self.method)})"
                 f"<table>{head}</table>{body}</div>")
 
 
-def _fmt(v: Any) -> str:
+def _num(v: float, digits: int) -> str:
+    """``v`` rounded for display, never "-0" (``-1e-15`` -> ``"0.00"``)."""
+    if v is None or not np.isfinite(v):
+        return str(v)
+    return f"{round(float(v), digits) + 0.0:,.{digits}f}"
+
+
+def _error(v: float) -> str:
+    """The largest relative margin error for reading: ``3.4e-16`` -> ``"< 0.01%"``."""
+    if v is None or not np.isfinite(v):
+        return "n/a"
+    return "< 0.01%" if abs(v) < 5e-5 else f"{100 * abs(v):.2f}%"
+
+
+_DIGITS = {"total": 1, "min": 3, "max": 3, "ratio": 2, "efficiency": 3, "n_eff": 1}
+
+
+def _fmt(key: str, v: Any) -> str:
+    if key == "max_error":
+        return _error(v)
     if isinstance(v, float):
-        return f"{v:.4g}"
+        return _num(v, _DIGITS.get(key, 3))
     return str(v)
 
