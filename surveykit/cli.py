@@ -47,12 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "questionnaire", "validate a questionnaire; render it for review",
                  "Load and check a questionnaire YAML file. With --html or --markdown, "
                  "write a printable questionnaire (text, options, routing in plain words) "
-                 "and its codebook.",
-                 example="surveykit questionnaire questionnaires/pc_customers.yaml --html pc.html")
-    p.add_argument("file", type=Path, help="questionnaire YAML file")
+                 "and its codebook; with --xlsform, an XLSForm to field it on ODK, "
+                 "KoboToolbox, SurveyCTO or Ona. With --from-xlsform, read an XLSForm into a "
+                 "questionnaire and say what could not be carried over.",
+                 example="surveykit questionnaire questionnaires/pc_customers.yaml --html pc.html"
+                         "\n  surveykit questionnaire questionnaires/pc_customers.yaml "
+                         "--xlsform pc.xlsx\n  surveykit questionnaire --from-xlsform form.xlsx "
+                         "--out q.yaml")
+    p.add_argument("file", type=Path, nargs="?",
+                   help="questionnaire YAML file (not with --from-xlsform)")
     p.add_argument("--html", type=Path, metavar="OUT", help="write a printable HTML document")
     p.add_argument("--markdown", type=Path, metavar="OUT", help="write a Markdown document")
-    p.set_defaults(func=_cmd_questionnaire)
+    p.add_argument("--xlsform", type=Path, metavar="OUT",
+                   help="write an XLSForm (.xlsx) for ODK, KoboToolbox, SurveyCTO or Ona")
+    p.add_argument("--from-xlsform", type=Path, metavar="FORM",
+                   help="read this XLSForm (.xlsx) into a questionnaire")
+    p.add_argument("--out", type=Path, metavar="YAML",
+                   help="with --from-xlsform: write the questionnaire here (default: stdout)")
+    p.set_defaults(func=_cmd_questionnaire, usage_error=p.error)
 
     p = _command(sub, "check", "check response data against a questionnaire",
                  "Read responses (CSV, Parquet, Excel or SPSS .sav), check them against the "
@@ -144,13 +156,21 @@ def _cmd_questionnaire(args) -> int:
     from ._util import OutputPathError, refuse_input_as_output, same_file
     from .questionnaire import load_questionnaire
 
-    for option, out in (("--html", args.html), ("--markdown", args.markdown)):
-        if out:
-            refuse_input_as_output(out, {"questionnaire": args.file}, option=option)
-    if args.html and args.markdown and (same_file(args.html, args.markdown)
-                                        or args.html.resolve() == args.markdown.resolve()):
-        raise OutputPathError(f"--html and --markdown both name {args.html}; give each its "
-                              "own file")
+    if args.from_xlsform is not None:
+        return _questionnaire_from_xlsform(args)
+    if args.file is None:
+        args.usage_error("the following arguments are required: file (or --from-xlsform FORM)")
+    if args.out is not None:
+        args.usage_error("--out goes with --from-xlsform; write documents with --html, "
+                         "--markdown or --xlsform")
+    outputs = [(o, p) for o, p in (("--html", args.html), ("--markdown", args.markdown),
+                                   ("--xlsform", args.xlsform)) if p]
+    for option, out in outputs:
+        refuse_input_as_output(out, {"questionnaire": args.file}, option=option)
+    for i, (o1, p1) in enumerate(outputs):
+        for o2, p2 in outputs[i + 1:]:
+            if same_file(p1, p2) or p1.resolve() == p2.resolve():
+                raise OutputPathError(f"{o1} and {o2} both name {p1}; give each its own file")
     q = load_questionnaire(args.file)
     print(f"{args.file}: valid — {q.title!r}, {len(q.questions)} questions, "
           f"{len(q.variables())} columns, {len(q.constructs)} constructs")
@@ -161,6 +181,43 @@ def _cmd_questionnaire(args) -> int:
             if out:
                 write_document(q, out, format=fmt)
                 print(f"wrote {out}")
+    if args.xlsform:
+        from .questionnaire.xlsform import to_xlsform
+
+        written = to_xlsform(q, args.xlsform)
+        print(f"wrote {written.path}")
+        for note in written.not_exported:
+            print(f"  not exported: {note}")
+    return 0
+
+
+def _questionnaire_from_xlsform(args) -> int:
+    from ._util import atomic_write, refuse_input_as_output
+    from .questionnaire.xlsform import from_xlsform
+
+    if args.file is not None or args.html or args.markdown or args.xlsform:
+        args.usage_error("--from-xlsform reads a form into a questionnaire: give the YAML file "
+                         "to write with --out, and no questionnaire file, --html, --markdown "
+                         "or --xlsform")
+    if args.out is not None:
+        refuse_input_as_output(args.out, {"XLSForm": args.from_xlsform})
+    form = from_xlsform(args.from_xlsform)
+    q = form.questionnaire()  # checked before anything is written
+    if args.out is None:
+        print(form.yaml(), end="")
+        stream = sys.stderr
+    else:
+        atomic_write(args.out, form.yaml())
+        print(f"wrote {args.out}: {q.title!r}, {len(q.questions)} questions, "
+              f"{len(q.variables())} columns")
+        stream = sys.stdout
+    if form.not_carried:
+        print(f"not carried over from {args.from_xlsform} ({len(form.not_carried)}):",
+              file=stream)
+        for note in form.not_carried:
+            print(f"  - {note}", file=stream)
+    else:
+        print(f"everything in {args.from_xlsform} was carried over", file=stream)
     return 0
 
 

@@ -38,7 +38,8 @@ and is removed on reading. An Excel formula without a computed value is an error
 is unknown); SPSS user-missing codes are mapped to the questionnaire's missing code of the
 same label or kind, with a :class:`~surveykit.errors.SurveykitWarning`.
 
-Columns are never renamed or guessed: columns the questionnaire does not know are kept and
+Columns are never renamed or guessed (but see ``platform=`` for ODK / KoboToolbox exports):
+columns the questionnaire does not know are kept and
 listed in ``df.attrs["unknown_columns"]``; questionnaire columns absent from the file are
 listed in ``df.attrs["missing_columns"]`` (derived variables are not expected in a file).
 The file is only ever read.
@@ -97,7 +98,8 @@ def _check_questionnaire(questionnaire) -> Questionnaire:
 # -- reading ------------------------------------------------------------------------------
 def read_responses(path: str | os.PathLike, questionnaire: Questionnaire, *,
                    sheet: str | int = 0, sep: str | None = None, encoding: str = "utf-8",
-                   na_values: Iterable[str] = NA_VALUES) -> pd.DataFrame:
+                   na_values: Iterable[str] = NA_VALUES,
+                   platform: str | None = None) -> pd.DataFrame:
     """Read a responses file and type its columns from the questionnaire.
 
     Parameters
@@ -115,6 +117,11 @@ def read_responses(path: str | os.PathLike, questionnaire: Questionnaire, *,
     na_values : iterable of str
         Text that means "missing" in any column. Other text in a numeric column is kept
         and reported by :func:`check_responses` as ``non_numeric``.
+    platform : {"kobo", "odk"}, optional
+        The file is a KoboToolbox or ODK export of the questionnaire's XLSForm: group paths,
+        space-separated multi answers and submission metadata become surveykit's columns
+        (see :mod:`surveykit.responses.platform`); ``df.attrs["platform"]["renames"]`` lists
+        every column renamed, reshaped or dropped.
 
     Returns
     -------
@@ -156,6 +163,9 @@ def read_responses(path: str | os.PathLike, questionnaire: Questionnaire, *,
     {'months_owned': 1, 'sat_cpu': 1, 'svc_speed': 1, 'overall_sat': 1, 'nps': 1, 'repurchase': 1}
     """
     q = _check_questionnaire(questionnaire)
+    if platform is not None:  # an ODK / KoboToolbox export (surveykit.responses.platform)
+        from .platform import from_platform_export, reader_view
+    q_read = q if platform is None else reader_view(q, platform)
     path = Path(path)
     fmt = _format_of(path)
     if not path.exists():
@@ -166,17 +176,21 @@ def read_responses(path: str | os.PathLike, questionnaire: Questionnaire, *,
     spss = typed = None
     if fmt == "csv":
         raw, rows, typed = _read_csv(path, sep or ("\t" if path.suffix.lower() == ".tsv"
-                                                   else ","), encoding, na, q)
+                                                   else ","), encoding, na, q_read)
     elif fmt == "parquet":
         raw = _read_parquet(path)
         rows = _source_rows(path, "record", np.arange(1, len(raw) + 1))
     elif fmt == "excel":
-        raw, rows = _read_excel(path, sheet, q)
+        raw, rows = _read_excel(path, sheet, q_read)
     else:
         raw, spss = _read_sav(path)
         rows = _source_rows(path, "case", np.arange(1, len(raw) + 1))
+    if platform is not None:
+        raw, renames = from_platform_export(raw, q, platform=platform)
     df, info = _type_frame(raw, q, na, rows, typed)
     df.attrs.update({"source": str(path), **info, "source_rows": rows})
+    if platform is not None:
+        df.attrs["platform"] = {"platform": platform, "renames": renames.to_dict("records")}
     if spss is not None:
         df.attrs["spss"] = spss
         _map_spss_missing(df, q, spss)
