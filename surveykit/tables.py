@@ -16,13 +16,19 @@ banner variable is multi-response):
   ``1/n_a + 1/n_b``; weighted it is ``1/n_eff_a + 1/n_eff_b`` (Kish); the overlap term is
   the covariance of two columns that share respondents.
 * proportions: ``p`` pooled over the respondents in either column (each counted once),
-  ``z = (p_a - p_b) / sqrt(p*(1-p)*f)``, two-sided normal p-value;
+  ``z = (p_a - p_b) / sqrt(p*(1-p)*f)``, two-sided normal p-value
+  (:func:`surveykit.estimates.pooled_z_test`, the one :func:`~surveykit.estimates.compare`
+  uses);
 * means: ``s2_j`` the weighted variance with divisor ``W_j*(n_eff_j-1)/n_eff_j``,
   ``s2 = ((n_eff_a-1)*s2_a + (n_eff_b-1)*s2_b) / (n_eff_a+n_eff_b-2)``,
   ``t = (m_a - m_b) / sqrt(s2*f)`` on ``n_eff_a + n_eff_b - n_eff_ab - 2`` degrees of freedom.
-  NPS is compared as the mean of the +100 / 0 / -100 respondent score.
+* NPS: z-test on the linearisation SEs :func:`surveykit.estimates.estimate` reports for
+  each column (:func:`surveykit.estimates.linearised_variance` of the +100 / 0 / -100 score,
+  R ``svymean``), ``z = (m_a - m_b) / sqrt(v_a + v_b - 2 c_ab)`` with ``c_ab`` the
+  covariance of overlapping columns (:func:`~surveykit.estimates.linearised_covariance`):
+  one NPS variance for estimates, ``compare`` and banners.
 
-Without weights these are ``prop.test(correct=FALSE)`` and ``t.test(var.equal=TRUE)`` of R
+Without weights the first two are ``prop.test(correct=FALSE)`` and ``t.test(var.equal=TRUE)`` of R
 (tested against both). P-values are corrected within each row and banner variable (``none``,
 ``bonferroni``, ``holm``, ``fdr`` = Benjamini-Hochberg). Columns whose unweighted base is under
 ``min_base`` are flagged and not tested. Segment-vs-total tests are
@@ -50,6 +56,7 @@ from scipy import stats
 
 from ._util import as_list, check_columns, resolve_weights
 from .errors import TableError
+from .estimates import linearised_covariance, linearised_variance, pooled_z_test
 from .tabbook import BannerTable
 
 __all__ = ["banner", "BannerTable", "adjust_pvalues", "ROW_TYPES", "CORRECTIONS"]
@@ -437,17 +444,20 @@ class _Rows:
     V: np.ndarray | None = None
     P: np.ndarray | None = None
     X: np.ndarray | None = None
+    w2: int = 0     # leading value rows also summed with w^2 (NPS: its linearisation SE)
 
     @property
     def by_category(self) -> bool:
         """Sum weights per category (k + 2 sums per column) rather than P and X
         (3 + kp + 2 km): fewer when P is one indicator per category (single, rating)."""
-        return self.cat is not None and self.A.shape[1] + 2 < 3 + self.kp + 2 * self.km
+        return (self.cat is not None and not self.w2
+                and self.A.shape[1] + 2 < 3 + self.kp + 2 * self.km)
 
     @property
     def width(self) -> int:
         """Number of columns of :meth:`features`."""
-        return self.A.shape[1] + 2 if self.by_category else 3 + self.kp + 2 * self.km
+        return (self.A.shape[1] + 2 if self.by_category
+                else 3 + self.kp + 2 * self.km + 2 * self.w2)
 
     def features(self, rows: slice, w: np.ndarray, out: np.ndarray) -> None:
         """Write into ``out`` (block x :attr:`width`, zeros) the per-respondent terms whose
@@ -473,7 +483,11 @@ class _Rows:
         out[:, 2] = vw * w
         np.multiply(P, vw[:, None], out=out[:, 3:3 + kp])
         np.multiply(X, vw[:, None], out=out[:, 3 + kp:3 + kp + km])
-        np.multiply(X, out[:, 3 + kp:3 + kp + km], out=out[:, 3 + kp + km:])
+        np.multiply(X, out[:, 3 + kp:3 + kp + km], out=out[:, 3 + kp + km:3 + kp + 2 * km])
+        if self.w2:                                  # [X w^2, X^2 w^2] of the first w2 rows
+            e = 3 + kp + 2 * km
+            np.multiply(out[:, 3 + kp:3 + kp + self.w2], w[:, None], out=out[:, e:e + self.w2])
+            np.multiply(out[:, e:e + self.w2], X[:, :self.w2], out=out[:, e + self.w2:])
 
     def sums(self, G: np.ndarray) -> dict:
         """n, W, W2 (per column) and S = P' w M, SX = X' w M, SX2 = (X^2)' w M from the
@@ -484,8 +498,10 @@ class _Rows:
                    "SX": self.V @ H, "SX2": (self.V * self.V) @ H}
         else:
             kp, km = self.kp, self.km
+            e = 3 + kp + 2 * km
             out = {"n": G[0], "W": G[1], "W2": G[2], "SP": G[3:3 + kp],
-                   "SX": G[3 + kp:3 + kp + km], "SX2": G[3 + kp + km:]}
+                   "SX": G[3 + kp:3 + kp + km], "SX2": G[3 + kp + km:e],
+                   "SXw2": G[e:e + self.w2], "SX2w2": G[e + self.w2:]}
         return out
 
     def overlap_sums(self, G: np.ndarray) -> dict:
@@ -495,7 +511,9 @@ class _Rows:
             H = G[2:]
             return {"W": H.sum(axis=0), "W2": G[1], "SP": self.A @ H, "SX": self.V @ H}
         kp, km = self.kp, self.km
-        return {"W": G[1], "W2": G[2], "SP": G[3:3 + kp], "SX": G[3 + kp:3 + kp + km]}
+        e = 3 + kp + 2 * km
+        return {"W": G[1], "W2": G[2], "SP": G[3:3 + kp], "SX": G[3 + kp:3 + kp + km],
+                "SXw2": G[e:e + self.w2], "SX2w2": G[e + self.w2:]}
 
 
 def _question_rows(meta: _Meta, spec: _Spec) -> _Rows:
@@ -566,7 +584,7 @@ def _question_rows(meta: _Meta, spec: _Spec) -> _Rows:
                 ("detractors", "Detractors (0-6)", "pct", "p", 2),
                 ("nps", "NPS", "nps", "m", 0), ("mean", "Mean", "mean", "m", 1)]
         cat = np.where(valid, np.nan_to_num(x), -1).astype(np.int8)
-        return _Rows(valid, rows, 3, 2, cat=cat, A=A, V=V)
+        return _Rows(valid, rows, 3, 2, cat=cat, A=A, V=V, w2=1)
     rows = [("mean", "Mean", "mean", "m", 0)]
     return _Rows(valid, rows, 0, 1, P=np.empty((len(df), 0)),
                  X=np.where(valid, x, 0.0)[:, None])
@@ -625,11 +643,9 @@ def _pair_stats(kind, sums, pa, pb, inter, min_base):
         f = W2[pa] / W[pa] ** 2 + W2[pb] / W[pb] ** 2 - 2 * iW2 / (W[pa] * W[pb])
         ea, eb = S[:, pa] / W[pa], S[:, pb] / W[pb]
         if kind == "p":
-            pool = (S[:, pa] + S[:, pb] - iS) / (W[pa] + W[pb] - iW)
-            se = np.sqrt(pool * (1 - pool) * f)
-            stat = (ea - eb) / se
+            _, se, stat, p = pooled_z_test(S[:, pa], W[pa], W2[pa], S[:, pb], W[pb], W2[pb],
+                                           iS, iW, iW2)
             dfree = np.full(stat.shape, np.inf)
-            p = 2 * stats.norm.sf(np.abs(stat))
         else:
             S2 = sums["S2"]
             ne = W ** 2 / W2
@@ -645,6 +661,36 @@ def _pair_stats(kind, sums, pa, pb, inter, min_base):
     ok = ok & np.isfinite(stat) & (se > 1e-12)
     p = np.where(ok, p, np.nan)
     return ea - eb, np.where(ok, stat, np.nan), np.where(ok, dfree, np.nan), p
+
+
+def _nps_tests(res_m, tot, inter, ov, pa, pb, N, min_base):
+    """The NPS row's tests (the first mean row): z on the linearisation SEs that
+    :func:`surveykit.estimates.estimate` reports (:func:`~surveykit.estimates.
+    linearised_variance`, R ``svymean`` of the +-100 score), minus twice the covariance of
+    columns that share respondents: one NPS variance everywhere."""
+    W, W2 = tot["W"], tot["W2"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = tot["SX"][0] / W
+    S2y, S2yy = tot["SXw2"][0], tot["SX2w2"][0]
+    npair = len(pa)
+    iW2, iS2y, iS2yy = np.zeros(npair), np.zeros(npair), np.zeros(npair)
+    if ov:
+        iW2[ov], iS2y[ov], iS2yy[ov] = inter["W2"], inter["SXw2"][0], inter["SX2w2"][0]
+    va = linearised_variance(W[pa], W2[pa], S2y[pa], S2yy[pa], m[pa], N)
+    vb = linearised_variance(W[pb], W2[pb], S2y[pb], S2yy[pb], m[pb], N)
+    cov = linearised_covariance(W[pa], W[pb], iW2, iS2y, iS2yy, m[pa], m[pb], N)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(np.maximum(va + vb - 2 * cov, 0.0))
+        z = (m[pa] - m[pb]) / se
+    n = tot["n"]
+    ok = (n[pa] >= min_base) & (n[pb] >= min_base) & (n[pa] > 0) & (n[pb] > 0)
+    ok = ok & np.isfinite(z) & (se > 1e-12)
+    diff, stat, dfree, p = (np.array(a, dtype=float) for a in res_m)
+    diff[0] = m[pa] - m[pb]
+    stat[0] = np.where(ok, z, np.nan)
+    dfree[0] = np.where(ok, np.inf, np.nan)
+    p[0] = np.where(ok, 2 * stats.norm.sf(np.abs(z)), np.nan)
+    return diff, stat, dfree, p
 
 
 def _one_thread(func):
@@ -817,6 +863,8 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
         if km:
             res["m"] = _pair_stats("m", {**sums, "S": SX, "S2": SX2}, pa, pb,
                                    {"W": iW, "W2": iW2, "S": iSX}, min_base)
+            if qr.w2:
+                res["m"] = _nps_tests(res["m"], tot, inter, ov, pa, pb, len(df), min_base)
         with np.errstate(divide="ignore", invalid="ignore"):
             est = {"p": SP / W, "m": SX / W}
             ne = W ** 2 / W2
@@ -862,7 +910,8 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
                          ("row_label", [rl] * npair), ("stat", [st] * npair),
                          ("column_a", pa), ("column_b", pb),
                          ("estimate_a", est[kind][j][pa]), ("estimate_b", est[kind][j][pb]),
-                         ("diff", d), ("test", ["z" if kind == "p" else "t"] * npair),
+                         ("diff", d),
+                         ("test", ["z" if kind == "p" or st == "nps" else "t"] * npair),
                          ("statistic", z), ("df", dfree), ("p", praw[r]), ("p_adj", padj[r]),
                          ("significant", sig[r])):
                 tests[k].append(v)
@@ -923,10 +972,11 @@ def _footnotes(df, w, weights, alpha, correction, min_base, overlapping) -> list
     corr = {"none": "no correction for multiple comparisons",
             "bonferroni": "Bonferroni correction", "holm": "Holm correction",
             "fdr": "Benjamini-Hochberg (FDR) correction"}[correction]
-    notes = [f"Significance: proportions by two-sided z-test (pooled proportion), means and NPS "
-             "by two-sided t-test (pooled variance), between the columns of each banner "
-             f"variable, on effective bases; alpha = {alpha:g}; {corr} within each row and "
-             "banner variable.",
+    notes = [f"Significance: proportions by two-sided z-test (pooled proportion), means by "
+             "two-sided t-test (pooled variance), both on effective bases, NPS by two-sided "
+             "z-test on its linearisation standard errors (as in the estimates), between the "
+             f"columns of each banner variable; alpha = {alpha:g}; {corr} within each row "
+             "and banner variable.",
              "Letters show the columns a cell is significantly higher than."]
     if weights is None:
         notes.append(f"Unweighted; n = {len(df):,}.")

@@ -304,3 +304,23 @@ def test_a_category_nobody_chose_has_a_proportion_of_exactly_zero():
     assert out.loc[2, "estimate"] == pytest.approx(2.5 / 3.5, abs=1e-15)
     rest = compare(df, "x", by="g", stat="proportion", weights="w", reference="rest")
     assert set(rest["difference"].round(12)) == {round(-2.5 / 3.5, 12), round(2.5 / 3.5, 12)}
+
+
+def test_one_definition_compare_and_banner_test_the_same_pair_alike():
+    """Issue 13: one pooled z (pooled by weight) and one NPS variance (the linearisation SE
+    of estimate()) whether a pair is tested by compare() or by a banner."""
+    from surveykit.tables import banner
+
+    small = pd.read_csv(Path(__file__).parent / "fixtures" / "tables" / "small.csv")
+    tests = banner(small, "nps", "g", weights="w", types={"nps": "nps"}, min_base=0).tests
+    for stat, kw, row in (("proportion", {"codes": [9, 10]}, "promoters"),
+                          ("nps", {}, "nps")):
+        got = compare(small, "nps", by="g", stat=stat, weights="w", reference=1, **kw)
+        for _, r in got.iterrows():
+            t = tests[(tests["row"] == row) & (tests["code_a"] == 1)
+                      & (tests["code_b"] == r["group"])].iloc[0]
+            assert r["statistic"] == pytest.approx(-t["statistic"], rel=1e-12)
+            assert r["p_value"] == pytest.approx(t["p"], rel=1e-12)
+    est = estimate(small, "nps", stat="nps", by="g", weights="w").set_index("group")
+    pair = compare(small, "nps", by="g", stat="nps", weights="w", reference=1).iloc[0]
+    assert pair["se"] == pytest.approx(np.hypot(est.loc[1, "se"], est.loc[2, "se"]), rel=1e-12)
