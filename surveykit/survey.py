@@ -315,6 +315,34 @@ class Survey:
         w = f"weights={self.weights!r}" if self.weights else "unweighted"
         return f"Survey({self.questionnaire.id!r}, n={len(self.data)}, {w})"
 
+    def _repr_html_(self) -> str:
+        """A short notebook view: questionnaire, respondents, weights, what was prepared."""
+        import html
+
+        q = self.questionnaire
+        rows = [("respondents", f"{len(self.data):,}"), ("columns", f"{self.data.shape[1]:,}")]
+        if self.weighting is not None:
+            rows.append(("weighting", self.weighting.summary().replace("\n", "; ")))
+        elif self.weights:
+            rows.append(("weights", self.weights))
+        else:
+            rows.append(("weights", "unweighted"))
+        segs = segment_variables(self)
+        if segs:
+            rows.append(("segment variables", ", ".join(segs)))
+        for key, name in (("n_raw", "rows read"), ("check_errors", "check errors (cleaned)"),
+                          ("crm_columns", "CRM columns joined"),
+                          ("dropped_columns", "personal-data columns dropped")):
+            v = self.meta.get(key)
+            if v:
+                rows.append((name, ", ".join(map(str, v)) if isinstance(v, list | tuple)
+                             else f"{v:,}" if isinstance(v, int) else str(v)))
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td style='text-align:left'>{html.escape(str(v))}</td></tr>"
+                       for k, v in rows)
+        return (f"<div><strong>Survey</strong> <code>{html.escape(q.id)}</code>"
+                f"{': ' + html.escape(q.title) if q.title else ''}<table>{body}</table></div>")
+
 
 def segment_variables(survey: Survey) -> list[str]:
     """Segment variables declared in the questionnaire's roles that are in the data."""

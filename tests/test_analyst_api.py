@@ -61,3 +61,27 @@ def test_overview_weighting_section_reads_the_summary_frame(survey):
 
     sec = Overview(survey, "segment").weighting()
     assert "raked to" in sec.findings[0] and "City tier" in sec.findings[0]
+
+
+def test_survey_questionnaire_and_check_have_short_displays(survey):
+    from surveykit.responses import check_responses, read_responses
+
+    html = survey._repr_html_()
+    assert "<table" in html and "3,994" in html and "City tier" in html and len(html) < 3000
+    qh = survey.questionnaire._repr_html_()
+    assert "pc_customers" in qh and "constructs" in qh and len(qh) < 3000
+    q = survey.questionnaire
+    check = check_responses(q, read_responses(DATA, q))
+    text = repr(check)
+    assert text.startswith("CheckResult(") and "\n" not in text and "errors=42" in text
+
+
+def test_profile_of_a_segment_with_an_empty_routed_group_leaks_no_warning(survey):
+    import warnings
+
+    from surveykit.reporting.findings import SegmentFindings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning (RuntimeWarning from numpy...) fails
+        for seg in range(1, 7):
+            SegmentFindings(survey, "segment", seg).profile()

@@ -115,6 +115,22 @@ class Questionnaire:
         return (f"Questionnaire({self.id!r}, {len(self.model.questions)} questions, "
                 f"{len(self._variables)} columns)")
 
+    def _repr_html_(self) -> str:
+        """A short notebook view: title, counts, constructs and roles."""
+        import html
+
+        r = self.roles
+        rows = [("questions", len(self.model.questions)), ("columns", len(self._variables)),
+                ("scales", len(self.model.scales)), ("derived variables", len(self.derived)),
+                ("constructs", ", ".join(c.id for c in self.constructs) or "none"),
+                ("segments", ", ".join(r.segments) or "none"),
+                ("outcome drivers", len(r.drivers))]
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+                       f"<td style='text-align:left'>{html.escape(str(v))}</td></tr>"
+                       for k, v in rows)
+        return (f"<div><strong>Questionnaire</strong> <code>{html.escape(self.id)}</code>: "
+                f"{html.escape(self.title or '')}<table>{body}</table></div>")
+
     def question(self, qid: str):
         """The question with id ``qid`` (KeyError naming the known ids otherwise)."""
         try:

@@ -126,6 +126,10 @@ class CheckResult:
     def __str__(self) -> str:
         return self.summary_text()
 
+    def __repr__(self) -> str:
+        return (f"CheckResult({self.questionnaire!r}, respondents={self.n_respondents:,}, "
+                f"errors={self.n_errors:,}, warnings={self.n_warnings:,})")
+
     def _repr_html_(self) -> str:
         status = ("no problems found" if self.table.empty else
                   f"{self.n_errors:,} error(s), {self.n_warnings:,} warning(s)")
