@@ -244,11 +244,11 @@ def _type_frame(raw: pd.DataFrame, q: Questionnaire, na: set, rows: dict | None,
                 unparsed[str(name)] = typed[name]
             cols[name] = s
         else:
-            typed = _type_numeric(s, na, var.kind)
-            n_bad = int((typed.dtype == object) and typed.map(type).eq(str).sum())
+            column = _type_numeric(s, na, var.kind)
+            n_bad = int((column.dtype == object) and column.map(type).eq(str).sum())
             if n_bad:
                 unparsed[str(name)] = n_bad
-            cols[name] = typed
+            cols[name] = column
     # no copy: the typed columns are new (or, unchanged, shared copy-on-write with raw)
     df = pd.DataFrame(cols, index=raw.index, columns=raw.columns, copy=False)
     info = {
