@@ -85,3 +85,19 @@ def test_profile_of_a_segment_with_an_empty_routed_group_leaks_no_warning(survey
         warnings.simplefilter("error")  # any warning (RuntimeWarning from numpy...) fails
         for seg in range(1, 7):
             SegmentFindings(survey, "segment", seg).profile()
+
+
+@pytest.mark.slow
+def test_readme_analyst_snippet_prints_what_the_readme_shows():
+    import re
+    import subprocess
+    import sys
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### For analysts"):readme.index("### For stakeholders")]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", section, re.S).group(1)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout == shown
