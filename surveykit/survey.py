@@ -48,6 +48,10 @@ class Survey:
         Name of the weight column of ``data`` (``None``: unweighted).
     weighting : WeightingReport, optional
         The raking report, when the data were weighted to targets.
+    design : SurveyDesign or ReplicateDesign, optional
+        The sample design of ``data`` (:mod:`surveykit.design`; see :meth:`with_design`):
+        :meth:`apply` hands it to every function that takes ``design=`` (estimates,
+        totals, tests), whose SEs then follow its clusters, strata and fpc.
     meta : dict
         What was done while preparing: source files, check summary, CRM columns joined,
         personal-data columns dropped.
@@ -76,10 +80,38 @@ class Survey:
     weights: str | None = WEIGHT_COLUMN
     weighting: Any = None
     meta: dict = field(default_factory=dict)
+    design: Any = None
 
     def __post_init__(self) -> None:
         if self.weights is not None:
             resolve_weights(self.data, self.weights, error=ReportError)
+        if self.design is not None:
+            self.design.check(self.data)
+
+    def with_design(self, **design) -> Survey:
+        """This survey with a sample design on its data and weights (a new object).
+
+        ``design`` are the keyword arguments of :class:`surveykit.design.SurveyDesign`
+        (``ids``, ``strata``, ``fpc``, ``nest``, ``lonely_psu``...); the weights are this
+        survey's weight column.
+
+        Examples
+        --------
+        >>> from surveykit import estimates
+        >>> from surveykit.questionnaire import load_questionnaire
+        >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+        >>> df = pd.DataFrame({"overall_sat": [6, 8, 9, 10, 7, 5], "firm": [1, 1, 2, 2, 3, 3],
+        ...                    "weight": 1.0})
+        >>> s = Survey(q, df).with_design(ids="firm")
+        >>> s.apply(estimates.estimate, "overall_sat")[["estimate", "se", "df"]].round(3)
+           estimate     se   df
+        0       7.5  1.041  2.0
+        """
+        from dataclasses import replace
+
+        from .design import SurveyDesign
+
+        return replace(self, design=SurveyDesign(self.data, weights=self.weights, **design))
 
     # -- building ------------------------------------------------------------------------
     @classmethod
@@ -207,7 +239,8 @@ class Survey:
         if source and Path(source).is_file():
             shutil.copyfile(source, folder / _QUESTIONNAIRE_FILE)
         with open(folder / _WEIGHTING_FILE, "wb") as fh:
-            pickle.dump({"questionnaire": self.questionnaire, "weighting": self.weighting}, fh)
+            pickle.dump({"questionnaire": self.questionnaire, "weighting": self.weighting,
+                         "design": self.design}, fh)
         atomic_write(folder / _META_FILE, json.dumps(
             {"weights": self.weights, "meta": _jsonable(self.meta)}, indent=2,
             ensure_ascii=False))
@@ -240,7 +273,11 @@ class Survey:
         with open(folder / _WEIGHTING_FILE, "rb") as fh:
             objs = pickle.load(fh)  # noqa: S301 - our own file, written by save()
         data = pd.read_parquet(folder / _DATA_FILE)
-        return cls(objs["questionnaire"], data, meta["weights"], objs["weighting"], meta["meta"])
+        design = objs.get("design")
+        if design is not None and design.n == len(data):
+            design.index = data.index                 # the data were saved without an index
+        return cls(objs["questionnaire"], data, meta["weights"], objs["weighting"], meta["meta"],
+                   design)
 
     # -- using ----------------------------------------------------------------------------
     def weight_array(self) -> np.ndarray:
@@ -249,6 +286,9 @@ class Survey:
 
     def apply(self, func: Callable, *args, **kwargs):
         """Call ``func(self.data, *args, weights=self.weights, **kwargs)``, with labels.
+
+        With a :attr:`design`, a function that takes ``design=`` gets it (and no weights:
+        the design carries them) unless you pass your own.
 
         The questionnaire's labels are added where the result has codes or ids: a table
         with a ``group`` column (``by=``) gets a ``label`` column beside it (the codes stay
@@ -267,6 +307,9 @@ class Survey:
            estimate  n  n_eff
         0     8.167  4    3.0
         """
+        if self.design is not None and "design" not in kwargs and _takes_design(func):
+            kwargs["design"] = self.design            # the design carries the weights
+            kwargs.setdefault("weights", None)
         kwargs.setdefault("weights", self.weights)
         return self._labelled(func(self.data, *args, **kwargs), kwargs.get("by"))
 
@@ -342,6 +385,15 @@ class Survey:
                        for k, v in rows)
         return (f"<div><strong>Survey</strong> <code>{html.escape(q.id)}</code>"
                 f"{': ' + html.escape(q.title) if q.title else ''}<table>{body}</table></div>")
+
+
+def _takes_design(func: Callable) -> bool:
+    import inspect
+
+    try:
+        return "design" in inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def segment_variables(survey: Survey) -> list[str]:

@@ -353,3 +353,25 @@ def test_ci_coverage_of_the_mean_with_the_design_in_500_cluster_samples():
     se = estimate(one, "y", design=SurveyDesign(one, ids="c", fpc=np.full(N, C)))["se"]
     assert se.iloc[0] == pytest.approx(np.sqrt(v_design[0]), rel=1e-12)
     print(f"95% CI coverage: design {cover:.1%}, weights only {naive:.1%}")
+
+
+def test_a_survey_carries_its_design_to_estimates_and_through_save_and_load(tmp_path):
+    from surveykit import estimates
+    from surveykit.questionnaire import load_questionnaire
+    from surveykit.survey import Survey
+
+    q = load_questionnaire(Path(__file__).parents[1] / "questionnaires" / "pc_customers.yaml")
+    df = pd.DataFrame({"overall_sat": [6, 8, 9, 10, 7, 5, 8, 9], "segment": [1, 2] * 4,
+                       "firm": [1, 1, 2, 2, 3, 3, 4, 4],
+                       "weight": [1.0, 2.0, 1.0, 1.5, 1.0, 1.0, 2.0, 1.0]})
+    s = Survey(q, df).with_design(ids="firm")
+    direct = estimate(df, "overall_sat", by="segment",
+                      design=SurveyDesign(df, ids="firm", weights="weight"))
+    got = s.apply(estimates.estimate, "overall_sat", by="segment")
+    np.testing.assert_allclose(got["se"], direct["se"], rtol=1e-12)
+    assert "label" in got.columns and "df" in got.columns
+    back = Survey.load(s.save(tmp_path / "prepared"))
+    again = back.apply(estimates.estimate, "overall_sat", by="segment")
+    np.testing.assert_allclose(again["se"], direct["se"], rtol=1e-12)
+    plain = Survey(q, df).apply(estimates.estimate, "overall_sat", by="segment")
+    assert not np.allclose(plain["se"], direct["se"])

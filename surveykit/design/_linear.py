@@ -349,24 +349,26 @@ class SurveyDesign:
         return int(present.sum() - strata.size)
 
     def _degf_groups(self, g: np.ndarray, G: int, rows: np.ndarray | None = None,
-                     pairs: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+                     pairs: list[np.ndarray] | None = None) -> np.ndarray:
         """``degf`` of each group's subset (R ``degf(subset(design, g == k))``): first-stage
-        units with a positive weight minus strata. With ``pairs`` (two 0/1 group-membership
-        vectors each), the ``degf`` of each union of groups instead."""
+        units with a positive weight minus strata. With ``pairs`` (0/1 group-membership
+        vectors), the ``degf`` of each union of groups instead. Memory grows with the
+        distinct (unit, group) pairs, not units x groups."""
         ok = (g >= 0) & (self.weights > 0)
         if rows is not None:
             ok &= rows
-        P = self.stages[0].n_units
-        pres = np.bincount(self._stage1_psu[ok] * G + g[ok], minlength=P * G).reshape(P, G) > 0
-        if pairs is not None:
-            pres = np.column_stack([(pres & (m > 0)[None, :]).any(axis=1) for m in pairs]) \
-                if pairs else np.zeros((P, 0), bool)
-        H = self.stages[0].n_strata
+        key = np.unique(self._stage1_psu[ok] * G + g[ok])
+        psu, grp = key // G, key % G
         h = self._stage1_stratum
-        strata_present = np.stack([np.bincount(h, pres[:, j], H) > 0
-                                   for j in range(pres.shape[1])], axis=1) \
-            if pres.shape[1] else np.zeros((H, 0), bool)
-        return pres.sum(axis=0) - strata_present.sum(axis=0)
+        if pairs is None:
+            units = np.bincount(grp, minlength=G)
+            strata = np.bincount(np.unique(h[psu] * G + grp) % G, minlength=G)
+            return (units - strata).astype(np.int64)
+        out = []
+        for m in pairs:
+            u = np.unique(psu[np.asarray(m)[grp] > 0])
+            out.append(u.size - np.unique(h[u]).size)
+        return np.array(out, dtype=np.int64)
 
     def _finest(self) -> _Stage:
         return self.stages[-1]
