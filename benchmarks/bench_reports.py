@@ -5,7 +5,7 @@ papermill, in-process HTML export):
 
 1. the *floor*: a notebook whose only cell is the parameters cell, each on a fresh
    kernel (kernel start-up, parameter injection, shutdown and export of an empty page);
-2. the findings notebook (notebooks/segment_findings.ipynb) on fresh kernels;
+2. the findings notebook (surveykit/reporting/notebooks/segment_findings.ipynb) on fresh kernels;
 3. the findings notebook as run by default (one warm kernel per worker, reset between
    segments);
 4. the default run plus the whole-sample overview page.

@@ -123,9 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-base", type=int, default=30, help="minimum base for tests (%(default)s)")
     p.add_argument("--out", type=Path, default=Path("reports"), help="output folder (%(default)s)")
     p.add_argument("--notebook", type=Path,
-                   help="findings notebook to run (default: notebooks/segment_findings.ipynb)")
+                   help="findings notebook to run (default: the packaged "
+                        "surveykit/reporting/notebooks/segment_findings.ipynb)")
     p.add_argument("--no-overview", action="store_true",
-                   help="skip the whole-sample overview page (notebooks/overview.ipynb)")
+                   help="skip the whole-sample overview page "
+                        "(surveykit/reporting/notebooks/overview.ipynb)")
     p.add_argument("--spec", type=Path, metavar="SPEC.yaml",
                    help="which question feeds which section: a YAML mapping with the fields "
                         "of the questionnaire's report: block (outcome, loyalty, metrics, "

@@ -41,3 +41,35 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     readme = (ROOT / "README.md").read_text()
     assert "make test" in ci and "make test" in readme and "make report" in readme
+
+
+def test_an_installed_surveykit_reports_from_outside_the_source_tree(tmp_path):
+    """Build the wheel, install it elsewhere, and run ``surveykit report`` from a folder
+    that is not the checkout: the report templates ship inside the package."""
+    import os
+    import subprocess
+    import sys
+
+    wheels, site, work = tmp_path / "wheels", tmp_path / "site", tmp_path / "work"
+    work.mkdir()
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps",
+                            "-q", "-w", str(wheels)], capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-2000:]
+    wheel = next(wheels.glob("surveykit-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
+                    str(site), str(wheel)], check=True)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    where = subprocess.run([sys.executable, "-c", "import surveykit.reporting.runner as r; "
+                            "print(r.DEFAULT_NOTEBOOK)"], cwd=work, env=env,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    assert where.startswith(str(site)) and Path(where).is_file()
+    out = work / "reports"
+    run = subprocess.run([sys.executable, "-m", "surveykit.cli", "report",
+                          "--questionnaire", str(ROOT / "questionnaires/pc_customers.yaml"),
+                          "--data", str(ROOT / "data/demo/responses.csv"),
+                          "--segment-by", "segment", "--segments", "3", "--workers", "1",
+                          "--no-overview", "--out", str(out)],
+                         cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    page = (out / "3-Older-users.html").read_text(encoding="utf-8")
+    assert "<h2>" in page and "Older users" in page

@@ -1,4 +1,4 @@
-"""Per-segment findings: the sections of ``notebooks/segment_findings.ipynb``.
+"""Per-segment findings: the sections of ``surveykit/reporting/notebooks/segment_findings.ipynb``.
 
 Each method of :class:`SegmentFindings` calls the analysis modules (estimates, drivers,
 plots) for one segment and returns a :class:`Section`: two or three key-finding sentences

@@ -1,4 +1,4 @@
-"""Whole-sample overview: the sections of ``notebooks/overview.ipynb``.
+"""Whole-sample overview: the sections of ``surveykit/reporting/notebooks/overview.ipynb``.
 
 For stakeholders first: the segment comparison of the key metrics (a table, a chart with
 confidence intervals and a segment x driver map of what drives each segment), then the

@@ -59,8 +59,10 @@ from .worker import abort_pool, execute_all, start_pool
 __all__ = ["run_report", "ReportResult", "ReportInterrupted", "check_parameters",
            "notebook_parameters", "DEFAULT_NOTEBOOK", "segment_values"]
 
-DEFAULT_NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "segment_findings.ipynb"
-DEFAULT_OVERVIEW = Path(__file__).resolve().parents[2] / "notebooks" / "overview.ipynb"
+#: the report templates ship inside the package (so an installed surveykit finds them)
+NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
+DEFAULT_NOTEBOOK = NOTEBOOKS / "segment_findings.ipynb"
+DEFAULT_OVERVIEW = NOTEBOOKS / "overview.ipynb"
 #: parameters the runner itself passes to every notebook run
 RUNNER_PARAMETERS = ("questionnaire", "data", "targets", "crm", "segment_by", "segment", "out",
                      "min_base", "prepared")
@@ -157,7 +159,7 @@ def check_parameters(notebook, names) -> None:
 
     Examples
     --------
-    >>> check_parameters("notebooks/segment_findings.ipynb", ["segment", "colour"])
+    >>> check_parameters(DEFAULT_NOTEBOOK, ["segment", "colour"])
     Traceback (most recent call last):
     ...
     surveykit.errors.ReportError: unknown notebook parameter 'colour' ...
@@ -260,7 +262,8 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
         replaces ``out`` as a whole at the end, so ``out`` must be new, empty or an earlier
         report (nothing else in it), and must not hold the notebook or an input file.
     notebook : path, optional
-        The findings notebook (default ``notebooks/segment_findings.ipynb``).
+        The findings notebook (default: the packaged
+        ``surveykit/reporting/notebooks/segment_findings.ipynb``).
     parameters : dict, optional
         Extra notebook parameters; every name must be declared in its parameters cell.
     kernel_name : str
@@ -282,7 +285,8 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
         and written in the manifest and every method note; an outcome that could be one of
         several questions is refused before anything runs.
     overview : bool or path
-        Also run the whole-sample overview notebook (``notebooks/overview.ipynb``, or this
+        Also run the whole-sample overview notebook (the packaged
+        ``surveykit/reporting/notebooks/overview.ipynb``, or this
         path) to ``overview.html``, linked from the index. Its failure is reported like a
         segment's.
 
