@@ -493,3 +493,26 @@ def test_cfa_says_how_many_rows_it_left_out(data_missing):
                                               r"left out \(a missing answer"):
         res = m.cfa(data_missing, model)
     assert res.rows_dropped == dropped and res.n == complete
+
+
+@pytest.mark.parametrize("weights", ["w", None])
+def test_cfa_mlr_matches_lavaan(data, weights):
+    """lavaan estimator = "MLR": Yuan-Bentler (Mplus) scaled chi-square, the baseline's,
+    scaled and robust CFI / TLI / RMSEA, robust SEs (the default when weighted)."""
+    ref = LAV13["mlr_weighted" if weights else "mlr_unweighted"]
+    res = m.cfa(data, CONSTRUCTS, weights=weights, estimator="MLR", **REV)
+    for key, want in ref.items():
+        if key in ("df", "loading_se"):
+            continue
+        ours = res.fit[key.replace(".", "_").replace("ci_lower", "ci_low")
+                       .replace("ci_upper", "ci_high")]
+        # lavaan finds the RMSEA CI by uniroot at its default tolerance (1e-4 on lambda)
+        tol = 1e-5 if "rmsea_ci" in key.replace(".", "_") else 1e-6
+        assert ours == pytest.approx(want, rel=tol), key
+    np.testing.assert_allclose(res.loadings["se"], ref["loading_se"], rtol=1e-5)
+    assert res.estimator == "MLR" and res._title.startswith("CFA (MLR")
+    if weights:
+        default = m.cfa(data, CONSTRUCTS, weights=weights, **REV)
+        assert default.fit["chisq_scaled"] == res.fit["chisq_scaled"]
+    else:
+        assert "chisq_scaled" not in m.cfa(data, CONSTRUCTS, **REV).fit

@@ -145,6 +145,111 @@ def _cfa_sandwich(t, X, w, S, pattern) -> np.ndarray:
     N = len(w)
     w = w / w.sum() * N
     D = X - w @ X / N
+    A = 0.5 * N * _observed_information(t, S, pattern)   # observed information, log-lik
+    L, Phi, Th = _cfa_unpack(t, pattern, li, tri)
+    Si = np.linalg.inv(L @ Phi @ L.T + np.diag(Th))
+    dS = _cfa_dsigma(L, Phi, li, tri, p)
+    Q = D @ Si
+    scores = (-0.5 * np.einsum("ij,tji->t", Si, dS)[None, :]
+              + 0.5 * np.einsum("ni,tij,nj->nt", Q, dS, Q))
+    B = (scores * (w ** 2)[:, None]).T @ scores
+    Ai = np.linalg.inv(A)
+    return Ai @ B @ Ai
+
+
+def _vech_index(p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of each element of vech (lower triangle, column by column)."""
+    cols, rows = np.triu_indices(p)           # column-major lower triangle = row-major upper
+    return rows, cols
+
+
+def _duplication(p: int) -> np.ndarray:
+    """The duplication matrix D: vec(A) = D vech(A) for symmetric A."""
+    r, c = _vech_index(p)
+    D = np.zeros((p * p, len(r)))
+    k = np.arange(len(r))
+    D[c * p + r, k] = 1.0
+    D[r * p + c, k] = 1.0
+    return D
+
+
+def _h1_parts(Xc: np.ndarray, w: np.ndarray, S: np.ndarray, Sig: np.ndarray):
+    """Unit h1 information (observed, at the model-implied ``Sig``: lavaan's "structured")
+    and first-order information (casewise vech(Sigma) scores times the weights) of the
+    saturated covariance model, as lavaan's ``lav_mvnorm_information_observed_samplestats``
+    and ``lav_mvnorm_information_firstorder``."""
+    p = S.shape[0]
+    D = _duplication(p)
+    Si = np.linalg.inv(Sig)
+    A1 = 0.5 * D.T @ np.kron(Si, Si @ (2 * S - Sig) @ Si) @ D
+    r, c = _vech_index(p)
+    Y = Xc @ Si
+    SC = Y[:, r] * Y[:, c] - Si[r, c]
+    SC[:, r == c] /= 2
+    SC = SC * w[:, None]
+    B1 = SC.T @ SC / w.sum()
+    return A1, B1
+
+
+def _yb_scaling(A1, B1, B1_model, Delta, E, df: int) -> float:
+    """Yuan-Bentler (Mplus) scaling factor, lavaan ``lav_test_yuan_bentler_mplus_trace``:
+    ``(tr(A1^-1 B1) - tr(Delta' B1_model Delta E^-1)) / df``; ``A1``, ``B1`` of the saturated
+    model at the sample covariance ("unstructured"), ``B1_model`` at the model's."""
+    B0 = Delta.T @ B1_model @ Delta
+    return float((np.trace(np.linalg.solve(A1, B1)) - np.trace(np.linalg.solve(E, B0))) / df)
+
+
+def _mlr_fit(t, X, w, S, Sig, pattern, chi2, base, dof, base_df, N) -> dict:
+    """lavaan's ``estimator = "MLR"`` test and fit indices: the ML chi-square scaled by the
+    Yuan-Bentler (Mplus) factor, the baseline likewise, and the robust CFI / TLI / RMSEA of
+    Brosseau-Liard & Savalei (lavaan ``cfi.robust``, ``tli.robust``, ``rmsea.robust``)."""
+    p = S.shape[0]
+    w = w / w.sum() * len(w)                      # lavaan: sampling weights sum to N
+    Xc = X - w @ X / w.sum()
+    li, tri = _cfa_parts(pattern)
+    L, Phi, _ = _cfa_unpack(t, pattern, li, tri)
+    r, c = _vech_index(p)
+    Delta = _cfa_dsigma(L, Phi, li, tri, p)[:, r, c].T          # d vech(Sigma) / d theta
+    E = _observed_information(t, S, pattern) / 2.0              # unit observed information
+    A1, B1 = _h1_parts(Xc, w, S, S)                             # saturated, at S
+    _, B1m = _h1_parts(Xc, w, S, Sig)
+    scale = _yb_scaling(A1, B1, B1m, Delta, E, dof)
+    Sb = np.diag(np.diag(S))                                    # the independence model
+    A1b, B1b = _h1_parts(Xc, w, S, Sb)
+    Db = np.zeros((len(r), p))
+    Db[np.flatnonzero(r == c), np.arange(p)] = 1.0
+    scale_b = _yb_scaling(A1, B1, B1b, Db, Db.T @ A1b @ Db, base_df)
+    chi_s, base_s = chi2 / scale, base / scale_b
+
+    def cfi(x2, d, x2b, db, ch=1.0, chb=1.0):
+        t1, t2 = max(x2 - ch * d, 0.0), max(x2 - ch * d, x2b - chb * db, 0.0)
+        return 1.0 if t1 == 0 and t2 == 0 else 1.0 - t1 / t2
+
+    def tli(x2, d, x2b, db, ch=1.0, chb=1.0):
+        t1, t2 = (x2 - ch * d) * db, (x2b - chb * db) * d
+        return 1.0 - t1 / t2 if t2 != 0 else 1.0
+
+    lo, hi = _rmsea_ci(chi_s, dof, N)
+    return {
+        "chisq_scaled": chi_s, "chisq_scaling_factor": scale,
+        "pvalue_scaled": float(stats.chi2.sf(chi_s, dof)),
+        "baseline_chisq_scaled": base_s, "baseline_chisq_scaling_factor": scale_b,
+        "cfi_scaled": cfi(chi_s, dof, base_s, base_df),
+        "tli_scaled": tli(chi_s, dof, base_s, base_df),
+        "rmsea_scaled": math.sqrt(max(chi_s / (N * dof) - 1 / N, 0.0)),
+        "cfi_robust": cfi(chi2, dof, base, base_df, scale, scale_b),
+        "tli_robust": tli(chi2, dof, base, base_df, scale, scale_b),
+        "rmsea_robust": math.sqrt(max(chi2 / (N * dof) - scale / N, 0.0)),
+        "rmsea_ci_low_robust": lo * math.sqrt(scale),
+        "rmsea_ci_high_robust": hi * math.sqrt(scale),
+    }
+
+
+def _observed_information(t, S, pattern) -> np.ndarray:
+    """Hessian of F_ML (symmetrized, numerical from the analytic gradient): twice the unit
+    observed information."""
+    p = pattern.shape[0]
+    li, tri = _cfa_parts(pattern)
 
     def grad(tt):
         L, Phi, Th = _cfa_unpack(tt, pattern, li, tri)
@@ -159,16 +264,7 @@ def _cfa_sandwich(t, X, w, S, pattern) -> np.ndarray:
         e = np.zeros(q)
         e[k] = h
         Hn[:, k] = (grad(t + e) - grad(t - e)) / (2 * h)
-    A = 0.25 * N * (Hn + Hn.T)                    # observed information of the log-likelihood
-    L, Phi, Th = _cfa_unpack(t, pattern, li, tri)
-    Si = np.linalg.inv(L @ Phi @ L.T + np.diag(Th))
-    dS = _cfa_dsigma(L, Phi, li, tri, p)
-    Q = D @ Si
-    scores = (-0.5 * np.einsum("ij,tji->t", Si, dS)[None, :]
-              + 0.5 * np.einsum("ni,tij,nj->nt", Q, dS, Q))
-    B = (scores * (w ** 2)[:, None]).T @ scores
-    Ai = np.linalg.inv(A)
-    return Ai @ B @ Ai
+    return 0.5 * (Hn + Hn.T)
 
 
 def _rmsea_ci(chi2: float, dof: int, n: float, level: float = 0.90) -> tuple[float, float]:
@@ -203,6 +299,7 @@ class CFAResult(_Result):
     heywood: list[str]
     rows_dropped: int = 0
     latent_eigenvalues: np.ndarray | None = None
+    estimator: str = "ML"
     _mean: np.ndarray | None = None
     _sigma: np.ndarray | None = None
     _lam: np.ndarray | None = None
@@ -213,6 +310,12 @@ class CFAResult(_Result):
     @property
     def _title(self) -> str:  # type: ignore[override]
         f = self.fit
+        if "chisq_scaled" in f:
+            return (f"CFA (MLR, n = {self.n}): scaled chi2({f['df']:.0f}) = "
+                    f"{f['chisq_scaled']:.2f} (scaling factor {f['chisq_scaling_factor']:.3f}), "
+                    f"robust CFI = {f['cfi_robust']:.3f}, TLI = {f['tli_robust']:.3f}, RMSEA = "
+                    f"{f['rmsea_robust']:.3f} [{f['rmsea_ci_low_robust']:.3f}, "
+                    f"{f['rmsea_ci_high_robust']:.3f}], SRMR = {f['srmr']:.3f}")
         return (f"CFA (ML, n = {self.n}): chi2({f['df']:.0f}) = {f['chisq']:.2f}, "
                 f"CFI = {f['cfi']:.3f}, TLI = {f['tli']:.3f}, RMSEA = {f['rmsea']:.3f} "
                 f"[{f['rmsea_ci_low']:.3f}, {f['rmsea_ci_high']:.3f}], SRMR = {f['srmr']:.3f}")
@@ -256,7 +359,8 @@ class CFAResult(_Result):
 
 def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
         missing: Literal["listwise"] = "listwise", reverse=None,
-        scale_range: ScaleRange = None) -> CFAResult:
+        scale_range: ScaleRange = None,
+        estimator: Literal["ML", "MLR"] | None = None) -> CFAResult:
     """Confirmatory factor analysis by maximum likelihood, with lavaan's fit indices.
 
     Factors have unit variance (lavaan ``std.lv=TRUE``) and are free to correlate; each item
@@ -278,6 +382,14 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
         standard errors come from the expected information (lavaan's default).
     missing : {"listwise"}
         Complete rows only (full-information ML is not offered).
+    estimator : {"ML", "MLR"}, optional
+        ``MLR`` (the default with weights, as the ML chi-square does not hold under sampling
+        weights) adds lavaan's ``estimator = "MLR"`` test and indices to ``fit``: the
+        Yuan-Bentler (Mplus) scaled chi-square (``chisq_scaled``, ``chisq_scaling_factor``,
+        ``pvalue_scaled``, the baseline's likewise), ``cfi_scaled``, ``tli_scaled``,
+        ``rmsea_scaled`` and the robust ``cfi_robust``, ``tli_robust``, ``rmsea_robust``
+        with its CI (Brosseau-Liard & Savalei), and robust (Huber-White) SEs also
+        unweighted. ``ML`` (the default unweighted) is lavaan's ``estimator = "ML"``.
 
     Returns
     -------
@@ -309,6 +421,9 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
     if missing != "listwise":
         raise MeasurementError(f"missing={missing!r}: cfa uses complete rows only "
                                f"(missing='listwise')")
+    if estimator not in (None, "ML", "MLR"):
+        raise MeasurementError(f"estimator={estimator!r}; use 'ML' or 'MLR'")
+    estimator = estimator or ("MLR" if weights is not None else "ML")
     if _is_questionnaire(model):
         spec = from_questionnaire(model)
         model = spec["model"]
@@ -377,8 +492,11 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
                      "rmsea_ci_high": hi, "srmr": srmr, "baseline_chisq": base,
                      "baseline_df": float(base_df), "n": N,
                      "n_eff": float(neff)}, name="fit")
+    if estimator == "MLR" and dof > 0:
+        fit = pd.concat([fit, pd.Series(_mlr_fit(t, X[rows], w[rows], S, Sig, pattern, chi2,
+                                                 base, dof, base_df, N))]).rename("fit")
     try:
-        if weights is None:                       # expected information, lavaan's default
+        if weights is None and estimator == "ML":  # expected information, lavaan's default
             cov_t = np.linalg.inv(H) * 2.0 / N
         else:                                     # robust sandwich, as lavaan with weights
             cov_t = _cfa_sandwich(t, X[rows], w[rows], S, pattern)
@@ -407,6 +525,7 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
         factor_cor=pd.DataFrame(Phi, index=factors, columns=factors),
         residual_var=pd.Series(Th, index=items, name="residual_var"), fit=fit, n=n,
         weighted=weights is not None, converged=converged, heywood=heywood,
+        estimator=estimator,
         rows_dropped=dropped, latent_eigenvalues=ev[::-1].copy(),
         _mean=wr @ X[rows] / wr.sum(), _sigma=Sig, _lam=L, _phi=Phi,
         _reverse=as_list(reverse), _scale_range=scale_range)
