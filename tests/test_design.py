@@ -236,7 +236,27 @@ def test_brr_and_fay_match_r_on_scd():
         assert t["se"] == pytest.approx(r.loc[kind.lower(), "total_se"], rel=1e-12)
 
 
+def test_three_stage_design_matches_r():
+    x = pd.read_csv(FIX / "three_stage.csv")
+    r = pd.read_csv(FIX / "three_stage_estimates.csv")
+    d = SurveyDesign(x, ids=["d", "s", "k"], fpc=["f1", "f2", "f3"])
+    assert d.n_stages == 3 and d.degf == r["degf"].iloc[0]
+    got = pd.concat([estimate(x, "y", design=d), estimate(x, "y", design=d, by="g")])
+    _close(got[["estimate", "se", "deff"]].to_numpy(), r[["estimate", "se", "deff"]].to_numpy(),
+           "three stages")
+
+
 # ----------------------------------------------------------------------------- properties
+def test_probs_are_the_inverse_weights(api):
+    c2 = api["apiclus2"]
+    by_w = SurveyDesign(c2, ids=["dnum", "snum"], weights="pw")
+    by_p = SurveyDesign(c2, ids=["dnum", "snum"], probs=1 / c2["pw"].to_numpy())
+    np.testing.assert_allclose(by_p.weights, by_w.weights, rtol=1e-14)
+    with pytest.raises(DesignError, match="weights or probs, not both"):
+        SurveyDesign(c2, ids="dnum", weights="pw", probs="pw")
+
+
+
 def test_a_design_without_clusters_gives_todays_weighted_ses(designs):
     df, _, _ = _unpack(designs, "clus1")
     plain = estimate(df, ["api00", "sch_wide"], weights="pw", by="stype_code")
