@@ -524,6 +524,7 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
         banners.append((b, codes_b, levels_b))
     frames = []
     empty: dict[tuple[str, str], list] = {}
+    design_df: dict = {}                    # design degrees of freedom of each banner's groups
     for col in cols:
         outs = _outcomes(df, col, stat, codes, scale, box)
         for category, y in outs:
@@ -537,7 +538,9 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
                 if design is not None:
                     var = design._domain_variances(y, g, G, est, np.eye(G), cal=cal, shift=c,
                                                    weights=w)[0]
-                    dfree = design._degf_groups(g, G).astype(float)
+                    if b not in design_df:
+                        design_df[b] = design._degf_groups(g, G).astype(float)
+                    dfree = design_df[b]
                     if ci == "logit":
                         with np.errstate(invalid="ignore"):
                             q = st.t.ppf(0.5 + level / 2, np.where(dfree > 0, dfree, np.nan))

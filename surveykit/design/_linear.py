@@ -178,7 +178,7 @@ class SurveyDesign:
         if nest and self.has_strata:
             units = [interact(*st_codes[: min(k + 1, len(st_codes))], units[k])
                      for k in range(S)]
-        if S == 1 and len(np.unique(units[0])) == 1 and not (nest and self.has_strata):
+        if units[0].max() == 0 and not (nest and self.has_strata):
             raise DesignError("the design has only one primary sampling unit; a variance "
                               "needs at least two (check ids)")
         if check_strata and self.has_strata:
@@ -243,6 +243,7 @@ class SurveyDesign:
         used = S if self.fpc_given else 1     # R: later stages only with an fpc
         self.stages = self._build_stages(built[:used], df)
         self.n_stages = S
+        self._rowwise = self._rowwise_parts()
         self.degf = int(self._degf_of(w > 0))
 
     # ------------------------------------------------------------------ construction
@@ -339,14 +340,52 @@ class SurveyDesign:
                               "'remove' (R options(survey.lonely.psu)), or merge strata")
         return stages
 
+    def _rowwise_parts(self):
+        """Every row its own (only-stage) unit, one variance weight per stratum and no
+        lonely stratum left to "average": then the variances come from per-(stratum, group)
+        moments, with no rows x domains matrix. ``None`` otherwise."""
+        if len(self.stages) != 1 or self.stages[0].n_units != self.n:
+            return None
+        st = self.stages[0]
+        if self.lonely_psu == "average" and not st.usable.all():
+            return None
+        h = st.stratum[st.unit]
+        a = first_of(st.stratum, st.base_weight, st.n_strata)
+        if not np.allclose(a[st.stratum], st.base_weight, rtol=1e-13, atol=0):
+            return None                            # fpc varying within a stratum
+        c = first_of(st.stratum, st.centred, st.n_strata)
+        return h, st.n_strata, a, c, st.sampsize, st.undefined
+
+    def _rowwise_var(self, g, G, ok, vx, vy, C1, C2) -> np.ndarray:
+        """Variances of columns whose row totals are ``vy C1[g] - vx C2[g]``, from moments
+        per (stratum, group): ``sum_h a_h (sum T^2 - (sum T)^2 / n_h)``."""
+        h, H, a, centred, n_h, undefined = self._rowwise
+        key = h[ok] * G + g[ok]
+        x, y = vx[ok], vy[ok]
+
+        def m(v):
+            return np.bincount(key, v, H * G).reshape(H, G)
+
+        Myy, Mxy, Mxx = m(y * y), m(x * y), m(x * x)
+        Q = Myy @ (C1 * C1) - 2 * Mxy @ (C1 * C2) + Mxx @ (C2 * C2)
+        L = m(y) @ C1 - m(x) @ C2
+        V = a @ (Q - np.where(centred, 1.0 / n_h, 0.0)[:, None] * L * L)
+        # the moments cancel: what is left below their rounding error is zero (a stratum
+        # share in a stratified design, a proportion of 1, have variance exactly 0)
+        size = np.abs(a) @ (Myy @ (C1 * C1) + 2 * np.abs(Mxy) @ np.abs(C1 * C2)
+                            + Mxx @ (C2 * C2))
+        V = np.where(V > 1e-12 * size, V, 0.0)
+        return V * np.nan if undefined else V
+
     # ------------------------------------------------------------------ variance
     def _degf_of(self, rows: np.ndarray) -> int:
         psu = self._stage1_psu[rows]
         if psu.size == 0:
             return 0
         present = np.bincount(psu, minlength=self.stages[0].n_units) > 0
-        strata = np.unique(self._stage1_stratum[present])
-        return int(present.sum() - strata.size)
+        st = self.stages[0]
+        strata = np.bincount(st.stratum[present], minlength=st.n_strata) > 0
+        return int(present.sum() - strata.sum())
 
     def _degf_groups(self, g: np.ndarray, G: int, rows: np.ndarray | None = None,
                      pairs: list[np.ndarray] | None = None) -> np.ndarray:
@@ -357,6 +396,13 @@ class SurveyDesign:
         ok = (g >= 0) & (self.weights > 0)
         if rows is not None:
             ok &= rows
+        if self._rowwise is not None:                        # units are rows
+            h, H = self._rowwise[0], self._rowwise[1]
+            cells = np.bincount(h[ok] * G + g[ok], minlength=H * G).reshape(H, G)
+            if pairs is None:
+                return (cells.sum(axis=0) - (cells > 0).sum(axis=0)).astype(np.int64)
+            return np.array([int(c.sum() - (c > 0).sum()) for c in
+                             (cells[:, np.asarray(m) > 0].sum(axis=1) for m in pairs)])
         key = np.unique(self._stage1_psu[ok] * G + g[ok])
         psu, grp = key // G, key % G
         h = self._stage1_stratum
@@ -467,6 +513,10 @@ class SurveyDesign:
             ok = np.isfinite(y) & np.isfinite(x) & (g >= 0)
             xx, yy, shift = np.where(ok, x, 0.0), np.where(ok, y, 0.0), 0.0
         fin = self._finest()
+        if self._rowwise is not None and cal is None:
+            W = np.bincount(g[ok], (w * xx)[ok], G)
+            C1, C2 = _columns(D, means - shift, contrasts, W)
+            return _split(self._rowwise_var(g, G, ok, w * xx, w * yy, C1, C2), D.shape[1])
         Sw, Swy = unit_group_sums(fin.unit, fin.n_units, g, G, ok, [w * xx, w * yy])
         C1, C2 = _columns(D, means - shift, contrasts, Sw)
         if cal is not None:
@@ -510,6 +560,10 @@ class SurveyDesign:
         """Variances of the domain totals ``sum w y`` (y NaN: left out), R ``svytotal``."""
         ok = np.isfinite(y) & (g >= 0)
         fin = self._finest()
+        if self._rowwise is not None:
+            eye = np.eye(G)
+            return self._rowwise_var(g, G, ok, np.zeros(self.n),
+                                     self.weights * np.where(ok, y, 0.0), eye, 0 * eye)
         Swy, cnt = unit_group_sums(fin.unit, fin.n_units, g, G, ok,
                                    [self.weights * np.where(ok, y, 0.0), np.ones(self.n)])
         T = np.asarray(Swy @ np.eye(G))
@@ -609,8 +663,9 @@ def _call_of_strata(h: np.ndarray, parent: np.ndarray, nh: int) -> np.ndarray:
 
 def _columns(D, means, contrasts, Sw):
     """Coefficients (C1, C2) of the unit totals ``Swy @ C1 - Sw @ C2`` of each domain mean's
-    influence ``w (y - m) / W`` and of each contrast between two domains."""
-    W = np.asarray(Sw.sum(axis=0)).ravel() @ D
+    influence ``w (y - m) / W`` and of each contrast between two domains (``Sw``: the
+    (unit, group) sums of the weights, or their group totals)."""
+    W = np.asarray(Sw.sum(axis=0) if np.ndim(Sw) == 2 else Sw).ravel() @ D
     with np.errstate(divide="ignore", invalid="ignore"):
         C1 = D / W
         C2 = D * (means / W)
