@@ -8,7 +8,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from .._util import resolve_weights
 from ..errors import DesignError, SurveykitWarning
@@ -164,6 +163,7 @@ class ReplicateDesign:
         self._unit, self._A = unit, A    # compressed: row unit and (units, R) multipliers
         self._names = names
         self._degf = degf
+        self._pattern = None
         self.n_replicates = len(self.rscales)
 
     @classmethod
@@ -257,11 +257,20 @@ class ReplicateDesign:
                 S = np.bincount(key, (self.weights * v)[ok], U * G).reshape(U, G)
                 out.append(self._A.T @ S)
             return out
+        # dense (rows x groups) blocks of the values times the replicate weights: one BLAS
+        # product per block, whatever the memory order of the weights (no copy of them)
+        out = [np.empty((self._full.shape[1], G)) for _ in values]
+        step = max(1, min(G, (1 << 24) // max(self.n, 1)))
         rows = np.flatnonzero(ok)
-        out = []
-        for v in values:
-            H = sparse.csr_matrix((v[rows], (g[rows], rows)), shape=(G, self.n))
-            out.append(np.asarray(H @ self._full).T)
+        for a in range(0, G, step):
+            b = min(a + step, G)
+            Y = np.zeros((self.n, (b - a) * len(values)))
+            inside = rows[(g[rows] >= a) & (g[rows] < b)]
+            for k, v in enumerate(values):
+                Y[inside, k * (b - a) + g[inside] - a] = v[inside]
+            P = self._full.T @ Y
+            for k in range(len(values)):
+                out[k][:, a:b] = P[:, k * (b - a):(k + 1) * (b - a)]
         return out
 
     def _domain_variances(self, y: np.ndarray, g: np.ndarray, G: int, means: np.ndarray,
@@ -321,16 +330,30 @@ class ReplicateDesign:
         return int(self._degf)
 
     def _rank(self, rows: np.ndarray) -> int:
-        rows = rows & (self.weights > 0) if self._full is None else rows
+        """Rank of the replicate weights of ``rows``. Rows that are multiples of one another
+        (every row of a PSU, in most replicate schemes) add nothing to the rank, so the rank
+        is taken over one row per distinct pattern (found by a random projection of the
+        rows scaled to a maximum of 1)."""
         if self._full is None:
-            units = np.unique(self._unit[rows])
+            units = np.unique(self._unit[rows & (self.weights > 0)])
             return int(np.linalg.matrix_rank(self._A[units])) if units.size else 0
-        X = self._full[rows]
-        if X.shape[0] == 0:
+        if self._pattern is None:
+            X = self._full
+            top = X.max(axis=1)
+            v = np.random.default_rng(0).uniform(1.0, 2.0, X.shape[1])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                h = (X @ v) / top
+            self._pattern = np.where(top > 0, np.round(h, 9), -1.0)
+        h = self._pattern[rows]
+        _, first = np.unique(h[h >= 0], return_index=True)
+        if first.size == 0:
             return 0
-        Gm = X.T @ X
-        ev = np.linalg.eigvalsh(Gm)
-        return int((ev > ev.max() * 1e-10).sum()) if ev.max() > 0 else 0
+        X = self._full[np.flatnonzero(rows)[h >= 0][first]]
+        if X.shape[0] > 20 * X.shape[1]:
+            ev = np.linalg.eigvalsh(X.T @ X)
+            return int((ev > ev.max() * 1e-10).sum()) if ev.max() > 0 else 0
+        sv = np.linalg.svd(X, compute_uv=False)
+        return int((sv > sv.max() * 1e-5).sum()) if sv.size and sv.max() > 0 else 0
 
     def _degf_groups(self, g: np.ndarray, G: int, rows: np.ndarray | None = None,
                      pairs=None) -> np.ndarray:
@@ -369,7 +392,12 @@ def _repweights(df: pd.DataFrame, spec) -> tuple[np.ndarray, list[str] | None]:
         if missing:
             raise DesignError(f"replicate weight column(s) not in the data: "
                               f"{', '.join(map(repr, missing[:5]))}")
-        RW = np.column_stack([numeric_column(df, c, "replicate weight") for c in spec])
+        sub = df[list(spec)]
+        if all(pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
+               for t in sub.dtypes):
+            RW = sub.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            RW = np.column_stack([numeric_column(df, c, "replicate weight") for c in spec])
         names = list(spec)
     else:
         RW = np.asarray(spec, dtype=float)
