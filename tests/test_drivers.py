@@ -315,7 +315,7 @@ def test_importance_performance_quadrants():
     assert tt.loc["d", "quadrant"] == "low priority"
     assert top.cuts.loc[0, "performance_cut"] == 30.0
     fig = res.plot()
-    assert fig.axes[0].get_xlabel() == "importance (% of R²)"
+    assert fig.axes[0].get_xlabel() == "importance (% of explained variance)"
     pd.testing.assert_frame_equal(d, before)
     with pytest.raises(DriverAnalysisError, match="scale_range"):
         dr.importance_performance(d, "y", list("abcd"), performance="top2box")
