@@ -82,22 +82,7 @@ def load_questionnaire(path: str | os.PathLike) -> Questionnaire:
     'nps'
     """
     path = Path(path)
-    try:
-        text = read_yaml_text(path)
-    except YAMLReadError as exc:
-        raise QuestionnaireError(Problem(exc.message, file=str(path))) from None
-    except FileNotFoundError:
-        raise QuestionnaireError(Problem(f"questionnaire file not found: {path}; check the path",
-                                         file=str(path))) from None
-    except IsADirectoryError:
-        raise QuestionnaireError(Problem(f"{path} is a folder; give the questionnaire's .yaml "
-                                         "file", file=str(path))) from None
-    except UnicodeDecodeError as exc:
-        raise QuestionnaireError(Problem(f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                                         "save the file as UTF-8", file=str(path))) from None
-    except OSError as exc:
-        raise QuestionnaireError(Problem(f"cannot read the file: {exc.strerror}",
-                                         file=str(path))) from None
+    text = read_yaml_file(path, QuestionnaireError, "questionnaire")
     return questionnaire_from_text(text, source=str(path))
 
 
@@ -229,6 +214,28 @@ class YAMLReadError(ValueError):
     def __init__(self, message: str, line: int | None = None, *, syntax: bool = False):
         super().__init__(message)
         self.message, self.line, self.syntax = message, line, syntax
+
+
+def read_yaml_file(path: Path, error: type, what: str, hint: str = "") -> str:
+    """The text of the YAML file ``path`` (a ``what``: questionnaire, codeframe...), or
+    ``error`` (a :class:`~surveykit.errors.ProblemsError`) saying why it cannot be read:
+    missing (with ``hint``), a folder, not UTF-8, too large, unreadable."""
+    try:
+        return read_yaml_text(path)
+    except YAMLReadError as exc:
+        raise error(Problem(exc.message, file=str(path))) from None
+    except FileNotFoundError:
+        raise error(Problem(f"{what} file not found: {path}; check the path{hint}",
+                            file=str(path))) from None
+    except IsADirectoryError:
+        raise error(Problem(f"{path} is a folder; give the {what}'s .yaml file",
+                            file=str(path))) from None
+    except UnicodeDecodeError as exc:
+        raise error(Problem(f"not UTF-8 text ({exc.reason} at byte {exc.start}); save the "
+                            "file as UTF-8", file=str(path))) from None
+    except OSError as exc:
+        raise error(Problem(f"cannot read the file: {exc.strerror}",
+                            file=str(path))) from None
 
 
 def read_yaml_text(path: Path) -> str:

@@ -50,7 +50,7 @@ from pydantic import ValidationError
 
 from ..errors import CodeframeError, Problem
 from ..questionnaire.checks import format_path
-from ..questionnaire.loader import YAMLReadError, parse_yaml, read_yaml_text
+from ..questionnaire.loader import YAMLReadError, parse_yaml, read_yaml_file
 
 # private helper of the questionnaire loader: ruamel's tree -> plain data + line of each path
 from ..questionnaire.loader import _plain as _plain_with_lines
@@ -220,23 +220,8 @@ def load_codeframe(path: str | os.PathLike) -> Codeframe:
     (['pain_text'], ['en', 'zh'])
     """
     path = Path(path)
-    try:
-        text = read_yaml_text(path)
-    except YAMLReadError as exc:
-        raise CodeframeError(Problem(exc.message, file=str(path))) from None
-    except FileNotFoundError:
-        raise CodeframeError(Problem(f"codeframe file not found: {path}; check the path (a "
-                                     "codeframe sits beside its questionnaire as "
-                                     "<name>.codeframe.yaml)", file=str(path))) from None
-    except IsADirectoryError:
-        raise CodeframeError(Problem(f"{path} is a folder; give the codeframe's .yaml file",
-                                     file=str(path))) from None
-    except UnicodeDecodeError as exc:
-        raise CodeframeError(Problem(f"not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                                     "save the file as UTF-8", file=str(path))) from None
-    except OSError as exc:
-        raise CodeframeError(Problem(f"cannot read the file: {exc.strerror}",
-                                     file=str(path))) from None
+    text = read_yaml_file(path, CodeframeError, "codeframe",
+                          " (a codeframe sits beside its questionnaire as <name>.codeframe.yaml)")
     return codeframe_from_text(text, source=str(path))
 
 
