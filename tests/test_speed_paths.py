@@ -305,3 +305,56 @@ def test_banner_sums_by_hand():
     got = t[(t.question == "m") & (t.banner == "ch") & (t.column_code == "2") & (t.row == "1")]
     share = float(w[sel & (df["m_1"] == 1)].sum() / w[sel].sum())
     assert got["estimate"].item() == pytest.approx(share, rel=1e-12)
+
+
+# -- raking on text columns: the target lookup equals integer codes --------------------------
+def _rake_frame(n: int = 3000, seed: int = 5):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"age": rng.choice([1, 2, 3], n, p=[0.5, 0.3, 0.2]),
+                       "reg": rng.choice([1, 2], n, p=[0.7, 0.3])})
+    for v, names in (("age", ["young", "mid", "old"]), ("reg", ["north", "south"])):
+        df[f"{v}_s"] = pd.Series(np.array(names)[df[v] - 1], dtype="str")
+    return df
+
+
+def test_text_raking_equals_integer_raking():
+    from surveykit.weighting import rake
+
+    df = _rake_frame()
+    ti = {"age": {1: 30, 2: 40, 3: 30}, "reg": {1: 55, 2: 45}}
+    ts = {"age_s": {"young": 30, "mid": 40, "old": 30}, "reg_s": {"north": 55, "south": 45}}
+    np.testing.assert_allclose(rake(df, ts).weights, rake(df, ti).weights, rtol=1e-12)
+    # interlocked and nested margins name text categories too
+    cells = [("young", "north", 20), ("young", "south", 10), ("mid", "north", 20),
+             ("mid", "south", 20), ("old", "north", 15), ("old", "south", 15)]
+    names = {"young": 1, "mid": 2, "old": 3, "north": 1, "south": 2}
+    tx = {"margins": [{"variables": ["age_s", "reg_s"], "targets": [
+        {"age_s": a, "reg_s": r, "target": t} for a, r, t in cells]}]}
+    ix = {"margins": [{"variables": ["age", "reg"], "targets": [
+        {"age": names[a], "reg": names[r], "target": t} for a, r, t in cells]}]}
+    np.testing.assert_allclose(rake(df, tx).weights, rake(df, ix).weights, rtol=1e-12)
+    nx = {"margins": [{"variable": "reg_s", "targets": {"north": 55, "south": 45}},
+                      {"variable": "age_s", "within": {"reg_s": "north"},
+                       "targets": {"young": 40, "mid": 40, "old": 20}}]}
+    ni = {"margins": [{"variable": "reg", "targets": {1: 55, 2: 45}},
+                      {"variable": "age", "within": {"reg": 1},
+                       "targets": {1: 40, 2: 40, 3: 20}}]}
+    np.testing.assert_allclose(rake(df, nx).weights, rake(df, ni).weights, rtol=1e-12)
+
+
+def test_text_raking_missing_and_unknown_categories():
+    from surveykit.errors import WeightingError
+    from surveykit.weighting import rake
+
+    df = _rake_frame(400)
+    df.loc[[3, 7], "age_s"] = None
+    ts = {"age_s": {"young": 30, "mid": 40, "old": 30}}
+    with pytest.raises(WeightingError, match="missing values in 2 row"):
+        rake(df, ts)
+    w = rake(df, ts, missing="exclude").weights
+    assert w[[3, 7]].tolist() == [0.0, 0.0] and (w.drop([3, 7]) > 0).all()
+    with pytest.raises(WeightingError, match="age_s=mid has .* respondent.*no target"):
+        rake(df, {"age_s": {"young": 50, "old": 50}}, missing="exclude")
+    obj = df.assign(age_s=df["age_s"].astype(object))       # the plain factorize path
+    np.testing.assert_allclose(rake(obj, ts, missing="own_category").weights,
+                               rake(df, ts, missing="own_category").weights, rtol=1e-12)

@@ -27,8 +27,18 @@ class _Offset:
     lo: int
 
 
-def _encode(s: pd.Series) -> tuple[np.ndarray | _Offset, list]:
-    """Integer codes (-1 = missing) and the normalized level of each code."""
+def _encode(s: pd.Series, text_levels: list[str] | None = None
+            ) -> tuple[np.ndarray | _Offset, list]:
+    """Integer codes (-1 = missing) and the normalized level of each code.
+
+    ``text_levels`` are the text categories the targets name for this variable: a text
+    column is then coded by one lookup of each value in that short list (no hashing of the
+    column into a dictionary); a value outside the list makes it fall back to a full
+    factorization, so the value is still reported."""
+    if text_levels and isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        codes = _lookup_text(s, text_levels)
+        if codes is not None:
+            return codes, list(text_levels)
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes = s.cat.codes.to_numpy().astype(np.int64)
         return codes, [_norm_key(c) for c in s.cat.categories]
@@ -55,6 +65,35 @@ def _encode(s: pd.Series) -> tuple[np.ndarray | _Offset, list]:
         return codes.astype(np.int64), [float(u) for u in uniq]
     codes, uniq = pd.factorize(s, sort=False, use_na_sentinel=True)
     return codes.astype(np.int64), [_norm_key(u) for u in uniq]
+
+
+def _lookup_text(s: pd.Series, levels: list[str]) -> np.ndarray | None:
+    """Position of each value of an Arrow-backed text column in ``levels`` (-1: missing);
+    None when a value is not in ``levels``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(s.array)
+    found = pc.index_in(arr, value_set=pa.array(levels, type=pa.string()).cast(arr.type))
+    if found.null_count != arr.null_count:
+        return None
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _text_levels(targets: Targets, variable: str) -> list[str]:
+    """The text categories that the margins (and their ``within`` groups) name for
+    ``variable``, in the order written."""
+    out: dict[str, None] = {}
+    for m in targets.margins:
+        if variable in m.variables:
+            j = m.variables.index(variable)
+            for key in m.targets:
+                if isinstance(key[j], str):
+                    out[key[j]] = None
+        for v, val in m.within:
+            if v == variable and isinstance(val, str):
+                out[val] = None
+    return list(out)
 
 
 @dataclass
@@ -108,7 +147,7 @@ def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missi
     n = len(df)
     codes, levels, sizes = [], [], []
     for v in variables:
-        c, lv = _encode(df[v])
+        c, lv = _encode(df[v], _text_levels(targets, v))
         if not isinstance(c, _Offset):
             miss = c < 0
             if miss.any():  # missing gets its own level index for the cell structure
