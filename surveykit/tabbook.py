@@ -16,7 +16,64 @@ import pandas as pd
 from ._util import as_list, atomic_write, xlsx_text
 from .errors import TableError
 
-__all__ = ["BannerTable"]
+__all__ = ["BannerTable", "sheet_name"]
+
+_SHEET_MAX = 31                       # Excel's limit, in UTF-16 code units
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\\x00-\x1f\x7f]")  # not allowed in a sheet name
+_SHEET_RESERVED = {"history"}         # Excel reserves "History"
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-16 code units, without a trailing space or
+    apostrophe."""
+    while _utf16_len(text) > limit:
+        text = text[:-1]
+    return text.rstrip(" '")
+
+
+def sheet_name(label, used: set[str], fallback: str = "Question") -> str:
+    """An Excel-valid worksheet name for ``label``, unique case-insensitively among
+    ``used`` (lower-cased names already taken; the new name is added to it).
+
+    Characters Excel does not allow (``[ ] : * ? / \\`` and control characters) become
+    spaces, runs of spaces one space; leading and trailing apostrophes and spaces go; the
+    name is cut to 31 characters. An empty result takes ``fallback``; a name already taken
+    gets the first free suffix `` (2)``, `` (3)``, ... (the base cut so the whole stays
+    within 31), so the same labels in the same order always give the same names.
+
+    Examples
+    --------
+    >>> used = {"contents"}
+    >>> sheet_name("Overall satisfaction: rating [1-5]?", used)
+    'Overall satisfaction rating 1-5'
+    >>> sheet_name("overall SATISFACTION rating 1-5", used)
+    'overall SATISFACTION rating (2)'
+    >>> sheet_name("Contents", used), sheet_name("'*'", used, fallback="nps")
+    ('Contents (2)', 'nps')
+    >>> len(sheet_name("How likely are you to recommend us to a friend?", used))
+    31
+    """
+    text = " ".join(_SHEET_BAD.sub(" ", str(label if label is not None else "")).split())
+    base = _clip(text.strip(" '"), _SHEET_MAX).lstrip(" '")
+    if not base:
+        base = _clip(" ".join(_SHEET_BAD.sub(" ", str(fallback)).split()).strip(" '"),
+                     _SHEET_MAX) or "Question"
+    name, k = base, 1
+    while name.casefold() in used or name.casefold() in _SHEET_RESERVED:
+        k += 1
+        suffix = f" ({k})"
+        name = _clip(base, _SHEET_MAX - len(suffix)) + suffix
+    used.add(name.casefold())
+    return name
+
+
+def _location(name: str) -> str:
+    """An internal hyperlink target: cell A1 of sheet ``name``, quoted for Excel."""
+    return "'" + name.replace("'", "''") + "'!A1"
 
 _CSS = """<style>
 .sk-banner{border-collapse:collapse;font:12px/1.35 system-ui,sans-serif;margin:0 0 14px 0}
@@ -136,15 +193,38 @@ class BannerTable:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def sheet_names(self) -> dict[str, str]:
+        """The tab book's worksheet name of each question (question id -> name): the
+        question's label made Excel-valid, unique and at most 31 characters
+        (:func:`sheet_name`; the question id when the label leaves nothing)."""
+        used: set[str] = {"contents"}
+        return {qid: sheet_name(self._specs[qid].label, used, fallback=qid)
+                for qid in self.questions}
+
     def to_excel(self, path) -> Path:
-        """Write an Excel tab book: a Contents sheet, then one sheet per question (values as
-        numbers with formats, significance letters in the row beneath, footnotes at the
-        foot). Written to a temporary file and moved into place. Text that a spreadsheet
-        would run as a formula (a label or an answer starting with ``=``, ``+``, ``-``,
-        ``@``) is written as a text cell (:func:`surveykit._util.xlsx_text`)."""
+        """Write an Excel tab book: a Contents sheet linking to one sheet per question
+        (named from the question's label, :meth:`sheet_names`; each links back), values
+        as numbers with formats, significance letters in the row beneath, whole-number
+        bases, footnotes at the foot. Every sheet prints landscape, one page wide, with its
+        title rows repeated on each page. Written to a temporary file and moved into place.
+        Text that a spreadsheet would run as a formula (a label or an answer starting with
+        ``=``, ``+``, ``-``, ``@``) is written as a text cell
+        (:func:`surveykit._util.xlsx_text`)."""
         from openpyxl import Workbook
         from openpyxl.styles import Alignment, Font, PatternFill
         from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.hyperlink import Hyperlink
+
+        def link(cell, target):
+            cell.hyperlink = Hyperlink(ref=cell.coordinate, location=_location(target))
+            cell.font = Font(color="0563C1", underline="single", bold=cell.font.b)
+
+        def print_setup(ws, title_rows):
+            ws.page_setup.orientation = "landscape"
+            ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+            ws.sheet_properties.pageSetUpPr.fitToPage = True
+            ws.print_title_rows = title_rows
+            ws.print_options.horizontalCentered = True
 
         wb = Workbook()
         toc = wb.active
@@ -153,23 +233,19 @@ class BannerTable:
         bold, grey = Font(bold=True), PatternFill("solid", fgColor="F2F4F7")
         red, ital = Font(color="B00020", bold=True, size=9), Font(italic=True, color="555555")
         center = Alignment(horizontal="center", wrap_text=True)
+        for c in range(1, 4):
+            toc.cell(row=1, column=c).font = bold
         cols, nc = self.columns, len(self.columns)
-        used: set[str] = {"contents"}
         d = self.options["decimals"]
         fmt = {"pct": "0%" if d == 0 else "0." + "0" * d + "%", "mean": "0.00", "nps": "+0;-0;0"}
-        for qid in self.questions:
+        for qid, name in self.sheet_names().items():
             spec = self._specs[qid]
-            name = re.sub(r"[\[\]:*?/\\]", "_", qid)[:31] or "Q"
-            base, k = name, 1
-            while name.lower() in used:
-                k += 1
-                name = f"{base[:28]}~{k}"
-            used.add(name.lower())
             ws = wb.create_sheet(name)
             toc.append([name, qid, spec.label])
+            link(toc.cell(row=toc.max_row, column=1), name)
             ws.append([f"{qid}: {spec.label}"])
             ws["A1"].font = Font(bold=True, size=12)
-            ws.append([""] + list(cols["banner_label"]))
+            ws.append(["Contents"] + list(cols["banner_label"]))
             ws.append([""] + list(cols["header"]))
             start = 2
             for _, grp in cols.groupby("banner", sort=False):
@@ -181,11 +257,18 @@ class BannerTable:
                 for c in range(1, nc + 2):
                     cell = ws.cell(row=r, column=c)
                     cell.font, cell.fill, cell.alignment = bold, grey, center
+            ws["A2"].alignment = Alignment(horizontal="left")
+            link(ws["A2"], "Contents")                      # back to the contents
             b = self.bases[self.bases["question"] == qid]
             for lab, vals in (("Base (unweighted)", b["n"]), ("Base (effective)", b["n_eff"])):
-                ws.append([lab] + [round(float(v), 1) for v in vals])
+                # whole numbers: the effective (weighted) base rounded as the HTML shows it
+                ws.append([lab] + [int(round(float(v))) if np.isfinite(v) else None
+                                   for v in vals])
                 for c in range(1, nc + 2):
-                    ws.cell(row=ws.max_row, column=c).font = ital
+                    cell = ws.cell(row=ws.max_row, column=c)
+                    cell.font = ital
+                    if c > 1:
+                        cell.number_format = "#,##0"
             f = self._frame[self._frame["question"] == qid]
             for i in range(0, len(f), nc):
                 chunk = f.iloc[i:i + nc]
@@ -208,10 +291,14 @@ class BannerTable:
             for c in range(2, nc + 2):
                 ws.column_dimensions[get_column_letter(c)].width = 12
             ws.freeze_panes = "B4"
+            print_setup(ws, "1:3")
         toc.append([])
         for note in self.footnotes:
             toc.append([note])
+        toc.column_dimensions["A"].width = 32
         toc.column_dimensions["C"].width = 60
+        toc.freeze_panes = "A2"
+        print_setup(toc, "1:1")
         for sheet in wb.worksheets:  # labels and answers are text, never formulas
             for row in sheet.iter_rows():
                 for cell in row:

@@ -466,11 +466,19 @@ def test_pipeline_writes_the_overviews_banner_tables_as_a_tab_book(pipeline, sur
     assert entry["path"] == "tabbook.xlsx" and entry["status"] == "ok"
     assert entry["error"] is None and entry["questions"] == rows
     wb = openpyxl.load_workbook(out / "tabbook.xlsx")
-    assert wb.sheetnames == ["Contents", *rows]   # a sheet per banner question, nothing else
+    # a sheet per banner question, nothing else, named from its label, in the banner's order
+    toc = list(wb["Contents"].iter_rows(min_row=2, max_col=3, values_only=True))[:len(rows)]
+    sheet_of = {qid: name for name, qid, _ in toc}
+    assert list(sheet_of) == rows
+    assert wb.sheetnames == ["Contents", *sheet_of.values()]
+    assert sheet_of == Overview(survey, "segment", min_base=30).banner().sheet_names()
+    for name, qid, label in toc:
+        words = " ".join(re.sub(r"[\[\]:*?/\\]", " ", label).split())   # Excel-valid
+        assert name != qid and len(name) <= 31 and words.startswith(name), (name, label)
     overview = (out / "overview.html").read_text(encoding="utf-8")
     banner = overview.split('data-section="banner"')[1]
     assert banner.count('<table class="sk-banner">') == len(rows)   # the same tables
-    ws = wb["nps"]
+    ws = wb[sheet_of["nps"]]
     cells = [list(r) for r in ws.iter_rows(values_only=True)]
     col = cells[2].index("中文 客户 (C)")          # header row: segment label (letter)
     base = next(r for r in cells if r[0] == "Base (unweighted)")

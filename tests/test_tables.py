@@ -274,8 +274,10 @@ def test_html_and_excel_outputs(tmp_path):
     assert "Overall satisfaction" in h and "North (A)" in h and "z-test" in h
     path = t.to_excel(tmp_path / "tabs.xlsx")
     wb = load_workbook(path)
-    assert wb.sheetnames == ["Contents", "sat", "nps", "ch"]
-    ws = wb["sat"]
+    # sheets are named from the question labels (the id when a question has no label)
+    assert wb.sheetnames == ["Contents", "Overall satisfaction", "nps", "ch"]
+    assert t.sheet_names() == {"sat": "Overall satisfaction", "nps": "nps", "ch": "ch"}
+    ws = wb["Overall satisfaction"]
     assert ws["A1"].value == "sat: Overall satisfaction"
     assert [c.value for c in ws[3]][1:4] == ["Total", "North (A)", "South (B)"]
     f = t.to_frame()
