@@ -358,3 +358,70 @@ def test_text_raking_missing_and_unknown_categories():
     obj = df.assign(age_s=df["age_s"].astype(object))       # the plain factorize path
     np.testing.assert_allclose(rake(obj, ts, missing="own_category").weights,
                                rake(df, ts, missing="own_category").weights, rtol=1e-12)
+
+
+# -- Shapley: the batched small-p path and the membership-product weighting ------------------
+def _corr(p: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(400, p + 1))
+    X[:, -1] += X[:, :-1] @ rng.random(p)
+    return np.corrcoef(X, rowvar=False)
+
+
+def _r2_by_definition(R: np.ndarray) -> np.ndarray:
+    p = R.shape[0] - 1
+    out = np.zeros(1 << p)
+    for mask in range(1, 1 << p):
+        idx = [j for j in range(p) if mask >> j & 1]
+        out[mask] = R[idx, p] @ np.linalg.solve(R[np.ix_(idx, idx)], R[idx, p]) / R[p, p]
+    return out
+
+
+def _shapley_by_definition(r2: np.ndarray) -> np.ndarray:
+    import math
+
+    p = int(round(math.log2(len(r2))))
+    out = np.zeros(p)
+    for j in range(p):
+        for s in range(1 << p):
+            if not s >> j & 1:
+                k = bin(s).count("1")
+                w = math.factorial(k) * math.factorial(p - k - 1) / math.factorial(p)
+                out[j] += w * (r2[s | 1 << j] - r2[s])
+    return out
+
+
+@pytest.mark.parametrize("p", [1, 2, 4, 9, 10, 12])
+def test_subset_r2_paths_equal_the_definition(monkeypatch, p):
+    import surveykit.drivers._core as core
+
+    R = _corr(p, seed=p)
+    want = _r2_by_definition(R)
+    np.testing.assert_allclose(core.subset_r2(R), want, atol=1e-13)
+    monkeypatch.setattr(core, "_SMALL_P", 0)              # the sweeps, for any p
+    np.testing.assert_allclose(core.subset_r2(R), want, atol=1e-13)
+
+
+@pytest.mark.parametrize("p", [1, 3, 8, 11, 17])
+def test_shapley_weighting_equals_the_definition(p):
+    from surveykit.drivers._core import shapley_from_r2
+
+    rng = np.random.default_rng(p)
+    r2 = np.sort(rng.random(1 << p))
+    r2[0] = 0.0
+    got = shapley_from_r2(r2)
+    if p <= 11:
+        np.testing.assert_allclose(got, _shapley_by_definition(r2), atol=1e-12)
+    assert got.sum() == pytest.approx(r2[-1], abs=1e-12)    # efficiency: sums to R^2
+
+
+def test_collinear_drivers_still_named(monkeypatch):
+    import surveykit.drivers._core as core
+    from surveykit.errors import DriverAnalysisError
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 6))
+    X[:, 3] = X[:, 0] + X[:, 1]
+    monkeypatch.setattr(core, "_SMALL_P", 0)
+    with pytest.raises(DriverAnalysisError, match="driver 3 is a linear combination"):
+        core.subset_r2(np.corrcoef(X, rowvar=False))

@@ -3,6 +3,7 @@ algebra on correlation matrices, data preparation and checks, logistic / ordinal
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -48,56 +49,110 @@ def subset_r2(corr: np.ndarray) -> np.ndarray:
     C = np.asarray(corr, dtype=float)
     p = C.shape[0] - 1
     vy = C[p, p]
+    if 1 <= p <= _SMALL_P and np.linalg.eigvalsh(C[:p, :p])[0] > 1e-9 * np.max(np.diag(C)):
+        return _subset_r2_small(C)
     r2 = np.zeros(1 << p)
-    # states[m]: subsets whose highest driver is m; residual cross-products of drivers > m
-    # and the outcome given the subset, as a batch (B, d, d) with d = p - m.
-    pending: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in range(p)]
+    # level j: the 2**j subsets whose highest driver is j, with the residual cross-products
+    # of the drivers above j and the outcome given the subset (a batch of (p-j) x (p-j)
+    # matrices), their masks and R-squared; children are written straight into their level
+    levels: dict[int, list] = {}
+    filled = [0] * p
+
+    def level(j: int) -> list:
+        if j not in levels:
+            d = p - j
+            levels[j] = [np.empty((1 << j, d, d)), np.empty(1 << j, dtype=np.int64),
+                         np.empty(1 << j)]
+        return levels[j]
 
     def expand(mats: np.ndarray, masks: np.ndarray, base: np.ndarray, first: int) -> None:
         d = mats.shape[1]                              # local index a <-> driver first + a
-        for a in range(d - 1):
+        k = d - 1                                      # the drivers that can be added
+        at = np.arange(k)
+        piv = mats[:, at, at]                          # every child's R-squared at once
+        bad = (piv <= 1e-12 * np.diag(C)[first:first + k]).any(axis=0)
+        if bad.any():
+            raise DriverAnalysisError(f"driver {first + int(np.argmax(bad))} is a linear "
+                                      "combination of others")
+        cy = mats[:, :k, k]
+        child_r2 = base[:, None] + cy * cy / piv / vy
+        child_masks = masks[:, None] | (1 << (first + at))[None, :]
+        r2[child_masks] = child_r2
+        n = len(mats)
+        small = n * d * d * d < 20_000                 # few parents: sweep all pivots at once
+        if small and k > 1:
+            col = mats[:, :, :k - 1].transpose(0, 2, 1)                   # (n, k-1, d)
+            sweep = mats[:, None] - col[:, :, :, None] * (col / piv[:, :k - 1, None])[:, :, None]
+        for a in range(k - 1):                         # the last driver has no children
             j = first + a
-            piv = mats[:, a, a]
-            if np.any(piv <= 1e-12 * C[j, j]):
-                raise DriverAnalysisError(f"driver {j} is a linear combination of others")
-            cy = mats[:, a, d - 1]
-            child_r2 = base + cy * cy / piv / vy
-            child_masks = masks | (1 << j)
-            r2[child_masks] = child_r2
-            if j == p - 1:
-                continue
-            col = mats[:, a + 1:, a]
-            sub = mats[:, a + 1:, a + 1:] - col[:, :, None] * col[:, None, :] / piv[:, None,
-                                                                                    None]
-            pending[j].append((sub, child_masks, child_r2))
+            out, out_masks, out_r2 = level(j)
+            at_ = slice(filled[j], filled[j] + n)
+            filled[j] += n
+            if small:
+                out[at_] = sweep[:, a, a + 1:, a + 1:]
+            else:
+                col = mats[:, a + 1:, a]
+                np.multiply(col[:, :, None], (col / piv[:, a:a + 1])[:, None, :], out=out[at_])
+                np.subtract(mats[:, a + 1:, a + 1:], out[at_], out=out[at_])
+            out_masks[at_] = child_masks[:, a]
+            out_r2[at_] = child_r2[:, a]
 
     expand(C[None, :, :], np.zeros(1, dtype=np.int64), np.zeros(1), 0)
     for m in range(p - 1):
-        if not pending[m]:
-            continue
-        mats = np.concatenate([x[0] for x in pending[m]])
-        masks = np.concatenate([x[1] for x in pending[m]])
-        base = np.concatenate([x[2] for x in pending[m]])
-        pending[m] = []
-        expand(mats, masks, base, m + 1)
+        if m in levels:
+            mats, masks, base = levels.pop(m)
+            expand(mats, masks, base, m + 1)
     return r2
+
+
+#: Up to this many drivers, every subset is solved in one batched call (fewer numpy calls
+#: than the sweeps, which win beyond it).
+_SMALL_P = 9
+
+
+@functools.lru_cache(maxsize=16)
+def _masks(p: int) -> np.ndarray:
+    """(2**p, p) 0/1 membership of each driver in each subset (bit j = driver j)."""
+    return ((np.arange(1 << p)[:, None] >> np.arange(p)) & 1).astype(float)
+
+
+def _subset_r2_small(C: np.ndarray) -> np.ndarray:
+    """:func:`subset_r2` for a few well-conditioned drivers: R-squared of subset S is
+    r_S' R_SS^-1 r_S; each subset's matrix is padded to p x p with the identity for the
+    drivers outside it, so one batched solve covers all subsets."""
+    p = C.shape[0] - 1
+    m = _masks(p)
+    A = C[:p, :p] * (m[:, :, None] * m[:, None, :]) + np.eye(p) * (1 - m)[:, None, :]
+    b = C[:p, p] * m
+    x = np.linalg.solve(A, b[:, :, None])[:, :, 0]
+    return np.einsum("ij,ij->i", b, x) / C[p, p]
 
 
 def shapley_from_r2(r2: np.ndarray) -> np.ndarray:
     """Shapley values (LMG) of each driver from the all-subsets R-squared array."""
     r2 = np.asarray(r2, dtype=float)
     p = int(round(math.log2(len(r2))))
-    masks = np.arange(1 << p, dtype=np.int64)
-    size = np.zeros(1 << p, dtype=np.int64)
-    for j in range(p):
-        size += (masks >> j) & 1
-    # weight of a subset S (not containing j) of size k: k! (p-k-1)! / p!
+    # phi_j = sum over T with j of w(|T|-1) r2[T]  -  sum over S without j of w(|S|) r2[S]
+    #       = bits_j . (a + b) - sum(b), with a = w(|T|-1) r2 and b = w(|S|) r2:
+    # one matrix-vector product with the subsets' membership bits
+    size = np.zeros(1, dtype=np.int8)
+    for _ in range(p):
+        size = np.concatenate([size, size + 1])           # number of drivers in each subset
     wk = np.array([math.factorial(k) * math.factorial(p - k - 1) / math.factorial(p)
-                   for k in range(p)])
+                   for k in range(p)] + [0.0])             # k! (p-k-1)! / p!; 0 for k = p
+    b = wk[size] * r2
+    v = np.concatenate([[0.0], wk[:-1]])[size] * r2 + b
+    if p <= 16:
+        return _masks(p).T @ v - b.sum()
+    # more drivers: no bits matrix; as a 2 x ... x 2 array, bit j of the subset is axis
+    # p - 1 - j, and the subsets with and without j are the halves along it (views)
+    cube = r2.reshape((2,) * p)
+    weight = wk[size].reshape((2,) * p)
     out = np.empty(p)
     for j in range(p):
-        without = masks[((masks >> j) & 1) == 0]
-        out[j] = np.dot(wk[size[without]], r2[without | (1 << j)] - r2[without])
+        axis = p - 1 - j
+        without = np.take(cube, 0, axis=axis)
+        out[j] = np.vdot(np.take(weight, 0, axis=axis), np.take(cube, 1, axis=axis) - without)
     return out
 
 
@@ -136,10 +191,15 @@ def relative_weights_from_corr(corr: np.ndarray) -> np.ndarray:
 
 
 def _num(df: pd.DataFrame, col: str) -> np.ndarray:
+    s = df[col]
+    if s.dtype == np.float64:  # the usual case, without numeric_array's checks
+        x = s.to_numpy(copy=True)
+        x[~np.isfinite(x)] = np.nan
+        return x
     return numeric_array(df, col, error=DriverAnalysisError)
 
 
-def _validate(df, outcome, drivers, by):
+def _validate(df, outcome, drivers, by, *, check_empty: bool = True):
     if not isinstance(df, pd.DataFrame):
         raise DriverAnalysisError(f"expected a pandas DataFrame, got {type(df).__name__}")
     if not isinstance(outcome, str):
@@ -155,11 +215,16 @@ def _validate(df, outcome, drivers, by):
     check_columns(df, [outcome, *drivers], error=DriverAnalysisError)
     if by is not None:
         check_columns(df, [by], error=DriverAnalysisError, what="by column")
-    for c in [outcome, *drivers]:
-        if df[c].isna().all():
-            raise DriverAnalysisError(f"column {c!r} has no non-missing values; it cannot be "
-                                      f"a {'outcome' if c == outcome else 'driver'}")
+    if check_empty:  # (else _blocks checks, on the arrays it reads anyway)
+        for c in [outcome, *drivers]:
+            if df[c].isna().all():
+                _no_values(c, outcome)
     return drivers
+
+
+def _no_values(c, outcome):
+    raise DriverAnalysisError(f"column {c!r} has no non-missing values; it cannot be "
+                              f"a {'outcome' if c == outcome else 'driver'}")
 
 
 @dataclass
@@ -175,11 +240,19 @@ class _Block:
 
 
 def _blocks(df, outcome, drivers, weights, by) -> tuple[list[_Block], _Block]:
-    X = np.column_stack([_num(df, c) for c in drivers])
     y = _num(df, outcome)
+    # column-major: the per-driver sums and checks run along contiguous memory (numpy's
+    # reductions over the rows of a narrow row-major array are many times slower)
+    X = np.empty((len(y), len(drivers)), order="F")
+    for j, c in enumerate(drivers):
+        X[:, j] = _num(df, c)
+    if np.isnan(y).all():
+        _no_values(outcome, outcome)
+    for j in np.flatnonzero(np.isnan(X).all(axis=0)):
+        _no_values(drivers[j], outcome)
     w = resolve_weights(df, weights, error=DriverAnalysisError)
     ok = np.isfinite(y) & np.isfinite(X).all(axis=1) & (w > 0)
-    total = _Block(TOTAL, X[ok], y[ok], w[ok], int((~ok).sum()),
+    total = _Block(TOTAL, _rows(X, ok), y[ok], w[ok], int((~ok).sum()),
                    np.full(int(ok.sum()), -1))
     groups = []
     if by is not None:
@@ -191,10 +264,15 @@ def _blocks(df, outcome, drivers, weights, by) -> tuple[list[_Block], _Block]:
             pass
         for lab in labels:
             sel = (g == lab)
-            groups.append(_Block(lab, X[ok & sel], y[ok & sel], w[ok & sel],
+            groups.append(_Block(lab, _rows(X, ok & sel), y[ok & sel], w[ok & sel],
                                  int((sel & ~ok).sum())))
             total.group[sel[ok]] = len(groups) - 1
     return groups, total
+
+
+def _rows(X: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``X[keep]``, column-major like ``X``."""
+    return X.T.compress(keep, axis=1).T
 
 
 def _wcorr(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -213,8 +291,9 @@ def _check_block(b: _Block, drivers: list[str], outcome: str, where: str) -> np.
         raise DriverAnalysisError(
             f"{where}: {n} complete respondent(s) for {p} drivers; at least {p + 2} are needed "
             f"(use fewer drivers or a larger group)")
+    flat = np.ptp(b.X, axis=0) == 0
     for j, c in enumerate(drivers):
-        if np.ptp(b.X[:, j]) == 0:
+        if flat[j]:
             raise DriverAnalysisError(f"{where}: driver {c!r} is constant ({b.X[0, j]:g} for "
                                       f"every complete respondent); remove it from the list")
     if np.ptp(b.y) == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,6 @@ from scipy import stats
 
 from ..errors import DriverAnalysisError
 from ..estimates import effective_n
-from ..measurement._common import _one_thread
 from ._core import (
     TOTAL,
     DriverMethodWarning,
@@ -23,6 +23,21 @@ from ._core import (
     _validate,
     _wcorr,
 )
+
+_BLAS = []
+
+
+def _one_blas_thread():
+    """Single-threaded BLAS for the many tiny products here (threads only cost). The
+    controller that finds the BLAS libraries (by reading the process's memory map, about
+    2 ms) is made once, not on every call."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController())
+    return _BLAS[0].limit(limits=1, user_api="blas")
 
 
 @dataclass(repr=False)
@@ -208,19 +223,21 @@ def key_drivers(df: pd.DataFrame, outcome: str, drivers: Sequence[str], *, weigh
                                   f"(200 or more for stable intervals)")
     if not 0.5 < ci < 1:
         raise DriverAnalysisError(f"ci={ci!r} must be between 0.5 and 1")
-    drivers = _validate(df, outcome, drivers, by)
+    drivers = _validate(df, outcome, drivers, by, check_empty=False)
     p = len(drivers)
     groups, total = _blocks(df, outcome, drivers, weights, by)
     notes: list[str] = []
-    yvals = np.unique(total.y)
+    y = total.y
+    two = len(y) > 0 and y.min() != y.max() and not ((y != y.min()) & (y != y.max())).any()
     if outcome_type == "auto":
-        outcome_type = "binary" if len(yvals) == 2 else "linear"
-    if outcome_type == "binary" and len(yvals) != 2:
-        raise DriverAnalysisError(f"outcome {outcome!r} has {len(yvals)} distinct values; a "
-                                  f"binary outcome needs exactly 2 (e.g. promoter 1 / not 0)")
-    if outcome_type == "ordinal" and not 3 <= len(yvals) <= 15:
-        raise DriverAnalysisError(f"outcome {outcome!r} has {len(yvals)} distinct values; an "
-                                  f"ordinal outcome needs 3 to 15 categories")
+        outcome_type = "binary" if two else "linear"
+    if outcome_type == "binary" and not two:
+        raise DriverAnalysisError(f"outcome {outcome!r} has {len(np.unique(y))} distinct "
+                                  f"values; a binary outcome needs exactly 2 (e.g. promoter 1 "
+                                  f"/ not 0)")
+    if outcome_type == "ordinal" and not 3 <= len(np.unique(y)) <= 15:
+        raise DriverAnalysisError(f"outcome {outcome!r} has {len(np.unique(y))} distinct "
+                                  f"values; an ordinal outcome needs 3 to 15 categories")
     used = method
     if method == "shapley" and p > max_exact:
         used = "relative_weights"
@@ -236,7 +253,9 @@ def key_drivers(df: pd.DataFrame, outcome: str, drivers: Sequence[str], *, weigh
     label = {"shapley": "Shapley (LMG)",
              "relative_weights": f"relative weights ({kind})"}[used]
 
-    with _one_thread():
+    # a few drivers without a bootstrap: a handful of tiny products, nothing to limit
+    small = not bootstrap and p <= 9 and used == "shapley"
+    with contextlib.nullcontext() if small else _one_blas_thread():
         return _key_drivers(outcome, drivers, by, groups, total, used, kind, label, notes,
                             int(bootstrap), seed, ci)
 
@@ -254,17 +273,23 @@ def _key_drivers(outcome, drivers, by, groups, total, used, kind, label, notes, 
                                       f"value only")
     est = [_importance(b.X, b.y, b.w, R, used, kind) for b, R in zip(blocks, corrs, strict=True)]
 
-    rows = []
-    for b, (imp, _r2) in zip(blocks, est, strict=True):
-        share = imp / imp.sum() if imp.sum() > 0 else np.full(p, np.nan)
-        rank = stats.rankdata(-imp, method="min")
-        for j, c in enumerate(drivers):
-            rows.append({"segment": b.label, "driver": c, "importance": imp[j],
-                         "share": share[j], "rank": int(rank[j])})
-    table = pd.DataFrame(rows)
-    models = pd.DataFrame([{"segment": b.label, "n": len(b.y), "n_eff": effective_n(b.w),
-                            "n_dropped": b.n_dropped, "r2": r2, "method": label}
-                           for b, (_, r2) in zip(blocks, est, strict=True)])
+    imps = np.array([imp for imp, _ in est])                  # (blocks, drivers)
+    total_imp = imps.sum(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = np.where(total_imp > 0, imps / total_imp, np.nan)
+    # rank 1 = most important; ties share the best rank (rankdata's "min")
+    ranks = 1 + (imps[:, None, :] > imps[:, :, None]).sum(axis=2)
+    segs = [b.label for b in blocks]                           # dtype as pandas infers it
+    table = pd.DataFrame({"segment": [s for s in segs for _ in range(p)],
+                          "driver": drivers * len(blocks),
+                          "importance": imps.reshape(-1), "share": shares.reshape(-1),
+                          "rank": ranks.reshape(-1)}, copy=False)
+    models = pd.DataFrame({"segment": segs,
+                           "n": np.array([len(b.y) for b in blocks], dtype=np.int64),
+                           "n_eff": np.array([effective_n(b.w) for b in blocks]),
+                           "n_dropped": np.array([b.n_dropped for b in blocks], dtype=np.int64),
+                           "r2": np.array([r2 for _, r2 in est], dtype=float),
+                           "method": [label] * len(blocks)}, copy=False)
     if any(b.n_dropped for b in blocks[:1]):
         notes.append(f"{total.n_dropped} respondent(s) with a missing outcome or driver (or "
                      f"zero weight) were left out (listwise)")
