@@ -53,6 +53,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -378,7 +379,7 @@ def _typed_csv(path: Path, sep: str, na: set, q: Questionnaire
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=1 << 22),
+            read_options=pacsv.ReadOptions(block_size=1 << 20),
             parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header}, null_values=sorted(na),
@@ -394,18 +395,24 @@ def _typed_csv(path: Path, sep: str, na: set, q: Questionnaire
             _only_text_runs_lines(table.take(pa.array(multi_line)), names, variables)
     except _NotPlain:
         return None
-    columns, typed = {}, {}
+    columns, typed, numeric = {}, {}, {}
     arrays = table.columns
     del table
-    for j, name in enumerate(names):
-        arr, arrays[j] = arrays[j], None  # let each column's text go once it is typed
-        var = variables.get(name)
-        if var is not None and var.kind not in ID_KINDS and is_numeric_variable(var):
-            columns[j], typed[name] = _arrow_numeric(arr, na, var.kind)
-        elif arr.null_count == len(arr) and var is None:
-            columns[j] = pd.Series(np.full(len(arr), np.nan), copy=False)  # as pandas reads
-        else:
-            columns[j] = _unescaped(arr.to_pandas())
+    # the numeric casts run in pyarrow without the GIL: two at a time (2 cores or more)
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        for j, name in enumerate(names):
+            arr, arrays[j] = arrays[j], None  # let each column's text go once it is typed
+            var = variables.get(name)
+            if var is not None and var.kind not in ID_KINDS and is_numeric_variable(var):
+                numeric[j] = (name, pool.submit(_arrow_numeric, arr, na, var.kind))
+            elif arr.null_count == len(arr) and var is None:
+                columns[j] = pd.Series(np.full(len(arr), np.nan), copy=False)  # as pandas
+            else:
+                columns[j] = _unescaped(arr.to_pandas())
+            del arr
+        for j, (name, job) in numeric.items():
+            columns[j], typed[name] = job.result()
+    columns = {j: columns[j] for j in range(len(names))}
     raw = pd.DataFrame(columns, index=pd.RangeIndex(len(starts)), copy=False)
     raw.columns = [h if h != "" else f"Unnamed: {j}" for j, h in enumerate(names)]
     return raw, _source_rows(path, "line", starts), typed
@@ -431,12 +438,11 @@ def _arrow_numeric(arr, na: set, kind: str) -> tuple[pd.Series, int]:
     import pyarrow.compute as pc
 
     try:
-        return pd.Series(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False),
-                         copy=False), 0
+        return pd.Series(_numpy(pc.cast(arr, pa.float64())), copy=False), 0
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     values = pc.unique(arr).drop_null()
-    code = pc.fill_null(pc.index_in(arr, value_set=values), -1).to_numpy(zero_copy_only=False)
+    code = _numpy(pc.fill_null(pc.index_in(arr, value_set=values), -1))
     text = pd.Series([csv_unescape(v) for v in values.to_pylist()], dtype=object)
     out = _type_numeric(text, na, kind)
     if out.dtype != object:
@@ -445,6 +451,16 @@ def _arrow_numeric(arr, na: set, kind: str) -> tuple[pd.Series, int]:
     n_text = int(np.bincount(code[code >= 0], minlength=len(out))[is_text].sum())
     lookup = np.append(out.to_numpy(dtype=object), np.nan)
     return pd.Series(lookup[code], dtype=object, copy=False), n_text
+
+
+def _numpy(arr) -> np.ndarray:
+    """A pyarrow (chunked) array as one numpy array, nulls as NaN, chunk by chunk (much
+    faster than ChunkedArray.to_numpy for many chunks)."""
+    chunks = getattr(arr, "chunks", [arr])
+    if len(chunks) <= 1:
+        return arr.to_numpy(zero_copy_only=False) if not chunks else \
+            chunks[0].to_numpy(zero_copy_only=False)
+    return np.concatenate([c.to_numpy(zero_copy_only=False) for c in chunks])
 
 
 def _unescaped(s: pd.Series) -> pd.Series:
