@@ -53,51 +53,45 @@ def subset_r2(corr: np.ndarray) -> np.ndarray:
         return _subset_r2_small(C)
     r2 = np.zeros(1 << p)
     # level j: the 2**j subsets whose highest driver is j, with the residual cross-products
-    # of the drivers above j and the outcome given the subset (a batch of (p-j) x (p-j)
-    # matrices), their masks and R-squared; children are written straight into their level
+    # of the drivers above j and the outcome given each subset, stored subsets-last
+    # ((p-j) x (p-j) x 2**j: every update runs along long contiguous rows), their masks and
+    # R-squared; children are written straight into their level
     levels: dict[int, list] = {}
     filled = [0] * p
+    tol = 1e-12 * np.diag(C)
 
     def level(j: int) -> list:
         if j not in levels:
             d = p - j
-            levels[j] = [np.empty((1 << j, d, d)), np.empty(1 << j, dtype=np.int64),
+            levels[j] = [np.empty((d, d, 1 << j)), np.empty(1 << j, dtype=np.int64),
                          np.empty(1 << j)]
         return levels[j]
 
     def expand(mats: np.ndarray, masks: np.ndarray, base: np.ndarray, first: int) -> None:
-        d = mats.shape[1]                              # local index a <-> driver first + a
+        d, n = mats.shape[0], mats.shape[2]            # local index a <-> driver first + a
         k = d - 1                                      # the drivers that can be added
         at = np.arange(k)
-        piv = mats[:, at, at]                          # every child's R-squared at once
-        bad = (piv <= 1e-12 * np.diag(C)[first:first + k]).any(axis=0)
+        piv = mats[at, at]                             # (k, n): every child at once
+        bad = (piv <= tol[first:first + k, None]).any(axis=1)
         if bad.any():
             raise DriverAnalysisError(f"driver {first + int(np.argmax(bad))} is a linear "
                                       "combination of others")
-        cy = mats[:, :k, k]
-        child_r2 = base[:, None] + cy * cy / piv / vy
-        child_masks = masks[:, None] | (1 << (first + at))[None, :]
+        cy = mats[:k, k]
+        child_r2 = base + cy * cy / piv / vy
+        child_masks = masks | (1 << (first + at))[:, None]
         r2[child_masks] = child_r2
-        n = len(mats)
-        small = n * d * d * d < 20_000                 # few parents: sweep all pivots at once
-        if small and k > 1:
-            col = mats[:, :, :k - 1].transpose(0, 2, 1)                   # (n, k-1, d)
-            sweep = mats[:, None] - col[:, :, :, None] * (col / piv[:, :k - 1, None])[:, :, None]
         for a in range(k - 1):                         # the last driver has no children
             j = first + a
             out, out_masks, out_r2 = level(j)
             at_ = slice(filled[j], filled[j] + n)
             filled[j] += n
-            if small:
-                out[at_] = sweep[:, a, a + 1:, a + 1:]
-            else:
-                col = mats[:, a + 1:, a]
-                np.multiply(col[:, :, None], (col / piv[:, a:a + 1])[:, None, :], out=out[at_])
-                np.subtract(mats[:, a + 1:, a + 1:], out[at_], out=out[at_])
-            out_masks[at_] = child_masks[:, a]
-            out_r2[at_] = child_r2[:, a]
+            col = mats[a + 1:, a]                                         # (d-a-1, n)
+            np.subtract(mats[a + 1:, a + 1:], col[:, None] * (col / piv[a])[None],
+                        out=out[:, :, at_])
+            out_masks[at_] = child_masks[a]
+            out_r2[at_] = child_r2[a]
 
-    expand(C[None, :, :], np.zeros(1, dtype=np.int64), np.zeros(1), 0)
+    expand(C[:, :, None], np.zeros(1, dtype=np.int64), np.zeros(1), 0)
     for m in range(p - 1):
         if m in levels:
             mats, masks, base = levels.pop(m)
@@ -245,7 +239,9 @@ def _blocks(df, outcome, drivers, weights, by) -> tuple[list[_Block], _Block]:
     # reductions over the rows of a narrow row-major array are many times slower)
     X = np.empty((len(y), len(drivers)), order="F")
     for j, c in enumerate(drivers):
-        X[:, j] = _num(df, c)
+        s = df[c]
+        X[:, j] = s.to_numpy() if s.dtype == np.float64 else _num(df, c)
+    X[~np.isfinite(X)] = np.nan
     if np.isnan(y).all():
         _no_values(outcome, outcome)
     for j in np.flatnonzero(np.isnan(X).all(axis=0)):
