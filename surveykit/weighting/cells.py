@@ -27,15 +27,17 @@ class _Offset:
     lo: int
 
 
-def _encode(s: pd.Series, text_levels: list[str] | None = None
-            ) -> tuple[np.ndarray | _Offset, list]:
+def _encode(s: pd.Series, text_levels: list[str] | None = None,
+            looked_up: np.ndarray | None = None) -> tuple[np.ndarray | _Offset, list]:
     """Integer codes (-1 = missing) and the normalized level of each code.
 
     ``text_levels`` are the text categories the targets name for this variable: a text
     column is then coded by one lookup of each value in that short list (no hashing of the
     column into a dictionary); a value outside the list makes it fall back to a full
     factorization, so the value is still reported."""
-    if text_levels and isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+    if looked_up is not None:
+        return looked_up, list(text_levels)
+    if _text_lookup(s, text_levels):
         codes = _lookup_text(s, text_levels)
         if codes is not None:
             return codes, list(text_levels)
@@ -65,6 +67,23 @@ def _encode(s: pd.Series, text_levels: list[str] | None = None
         return codes.astype(np.int64), [float(u) for u in uniq]
     codes, uniq = pd.factorize(s, sort=False, use_na_sentinel=True)
     return codes.astype(np.int64), [_norm_key(u) for u in uniq]
+
+
+def _text_lookup(s: pd.Series, levels) -> bool:
+    return bool(levels) and isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow"
+
+
+def _lookup_texts(df: pd.DataFrame, hints: dict) -> dict:
+    """:func:`_lookup_text` of every text weighting column, two at a time (pyarrow works
+    without the GIL); a column whose values are not all in its list is left out."""
+    todo = [v for v, levels in hints.items() if v in df.columns and _text_lookup(df[v], levels)]
+    if len(todo) < 2:
+        return {}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = pool.map(lambda v: _lookup_text(df[v], hints[v]), todo)
+        return {v: codes for v, codes in zip(todo, found, strict=True) if codes is not None}
 
 
 def _lookup_text(s: pd.Series, levels: list[str]) -> np.ndarray | None:
@@ -146,8 +165,10 @@ def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missi
     check_columns(df, variables, error=WeightingError, what="weighting variable")
     n = len(df)
     codes, levels, sizes = [], [], []
+    hints = {v: _text_levels(targets, v) for v in variables}
+    looked_up = _lookup_texts(df, hints)
     for v in variables:
-        c, lv = _encode(df[v], _text_levels(targets, v))
+        c, lv = _encode(df[v], hints[v], looked_up.get(v))
         if not isinstance(c, _Offset):
             miss = c < 0
             if miss.any():  # missing gets its own level index for the cell structure
