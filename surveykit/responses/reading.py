@@ -398,24 +398,50 @@ def _typed_csv(path: Path, sep: str, na: set, q: Questionnaire
     columns, typed, numeric = {}, {}, {}
     arrays = table.columns
     del table
-    # the numeric casts run in pyarrow without the GIL: two at a time (2 cores or more)
-    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+    # the numeric casts run in pyarrow without the GIL: two at a time (2 cores or more) on
+    # a large file; on a small one the hand-over between threads costs more than it gains
+    workers = min(2, os.cpu_count() or 1) if len(starts) >= 100_000 else 1
+    with ThreadPoolExecutor(max_workers=workers) if workers > 1 else _Inline() as pool:
         for j, name in enumerate(names):
             arr, arrays[j] = arrays[j], None  # let each column's text go once it is typed
             var = variables.get(name)
             if var is not None and var.kind not in ID_KINDS and is_numeric_variable(var):
-                numeric[j] = (name, pool.submit(_arrow_numeric, arr, na, var.kind))
+                numeric[j] = (name, pool.submit(_arrow_numeric, arr))
             elif arr.null_count == len(arr) and var is None:
                 columns[j] = pd.Series(np.full(len(arr), np.nan), copy=False)  # as pandas
             else:
                 columns[j] = _unescaped(arr.to_pandas())
             del arr
+        pending = {}
         for j, (name, job) in numeric.items():
-            columns[j], typed[name] = job.result()
+            result = job.result()
+            if isinstance(result, pd.Series):
+                columns[j], typed[name] = result, 0
+            else:
+                pending[j] = result
+    for j, (column, n_text) in _finish_numeric(pending, na).items():
+        columns[j], typed[numeric[j][0]] = column, n_text
     columns = {j: columns[j] for j in range(len(names))}
     raw = pd.DataFrame(columns, index=pd.RangeIndex(len(starts)), copy=False)
     raw.columns = [h if h != "" else f"Unnamed: {j}" for j, h in enumerate(names)]
     return raw, _source_rows(path, "line", starts), typed
+
+
+class _Inline:
+    """A stand-in for a one-thread executor: runs each job at once."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        job = Future()
+        job.set_result(fn(*args))
+        return job
 
 
 def _first_record(path: Path, sep: str) -> list[str] | None:
@@ -431,26 +457,43 @@ def _first_record(path: Path, sep: str) -> list[str] | None:
     return None
 
 
-def _arrow_numeric(arr, na: set, kind: str) -> tuple[pd.Series, int]:
-    """A numeric column from pyarrow text: float64, or (text that is not a number kept, as
-    :func:`_type_numeric` keeps it) object; and the count of values kept as text."""
+def _arrow_numeric(arr):
+    """A numeric column from pyarrow text: a float64 Series when every value is a number,
+    else its distinct values (spreadsheet escape undone) and each row's position among
+    them (-1: missing), for :func:`_finish_numeric`."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     try:
-        return pd.Series(_numpy(pc.cast(arr, pa.float64())), copy=False), 0
+        return pd.Series(_numpy(pc.cast(arr, pa.float64())), copy=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     values = pc.unique(arr).drop_null()
     code = _numpy(pc.fill_null(pc.index_in(arr, value_set=values), -1))
-    text = pd.Series([csv_unescape(v) for v in values.to_pylist()], dtype=object)
-    out = _type_numeric(text, na, kind)
-    if out.dtype != object:
-        return pd.Series(np.append(out.to_numpy(), np.nan)[code], copy=False), 0
-    is_text = out.map(type).eq(str).to_numpy()
-    n_text = int(np.bincount(code[code >= 0], minlength=len(out))[is_text].sum())
-    lookup = np.append(out.to_numpy(dtype=object), np.nan)
-    return pd.Series(lookup[code], dtype=object, copy=False), n_text
+    return [csv_unescape(v) for v in values.to_pylist()], code
+
+
+def _finish_numeric(pending: dict, na: set) -> dict:
+    """Type the distinct values of every column :func:`_arrow_numeric` could not cast, in
+    one call of :func:`_type_numeric` (as :func:`type_responses` types them), and expand
+    them to the rows: {key: (Series, count of values kept as text)}."""
+    if not pending:
+        return {}
+    keys = list(pending)
+    sizes = [len(pending[k][0]) for k in keys]
+    typed = _type_numeric(pd.Series([v for k in keys for v in pending[k][0]], dtype=object),
+                          na).to_numpy(dtype=object)
+    out, at = {}, 0
+    for key, size in zip(keys, sizes, strict=True):
+        part, code = typed[at:at + size], pending[key][1]
+        at += size
+        is_text = np.fromiter((isinstance(v, str) for v in part), dtype=bool, count=size)
+        if not is_text.any():
+            out[key] = (pd.Series(np.append(part.astype(float), np.nan)[code], copy=False), 0)
+            continue
+        n_text = int(np.bincount(code[code >= 0], minlength=size)[is_text].sum())
+        out[key] = (pd.Series(np.append(part, np.nan)[code], dtype=object, copy=False), n_text)
+    return out
 
 
 def _numpy(arr) -> np.ndarray:
