@@ -36,9 +36,11 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# one table: every speed target with its peer in the same run (BENCH_ARGS=--quick: 100k
+# rows); each benchmarks/bench_*.py still runs on its own for the details
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	$(BIN)/python benchmarks/summary.py $(BENCH_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/surveykit simulate --out data/demo
