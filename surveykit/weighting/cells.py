@@ -28,7 +28,8 @@ class _Offset:
 
 
 def _encode(s: pd.Series, text_levels: list[str] | None = None,
-            looked_up: np.ndarray | None = None) -> tuple[np.ndarray | _Offset, list]:
+            looked_up: np.ndarray | _Offset | None = None
+            ) -> tuple[np.ndarray | _Offset, list]:
     """Integer codes (-1 = missing) and the normalized level of each code.
 
     ``text_levels`` are the text categories the targets name for this variable: a text
@@ -86,7 +87,7 @@ def _lookup_texts(df: pd.DataFrame, hints: dict) -> dict:
         return {v: codes for v, codes in zip(todo, found, strict=True) if codes is not None}
 
 
-def _lookup_text(s: pd.Series, levels: list[str]) -> np.ndarray | None:
+def _lookup_text(s: pd.Series, levels: list[str]) -> np.ndarray | _Offset | None:
     """Position of each value of an Arrow-backed text column in ``levels`` (-1: missing);
     None when a value is not in ``levels``."""
     import pyarrow as pa
@@ -96,6 +97,8 @@ def _lookup_text(s: pd.Series, levels: list[str]) -> np.ndarray | None:
     found = pc.index_in(arr, value_set=pa.array(levels, type=pa.string()).cast(arr.type))
     if found.null_count != arr.null_count:
         return None
+    if not found.null_count:  # no missing value: the positions are the codes (no copy)
+        return _Offset(found.to_numpy(zero_copy_only=False), 0)
     return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
