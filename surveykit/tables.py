@@ -812,7 +812,7 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     if len(df) == 0:
         raise TableError("the data have no rows")
     w = resolve_weights(df, weights, error=TableError)
-    rows = _expand_grids(rows, questionnaire, df)
+    rows = _expand_grids(rows, questionnaire, df, types)
     meta = _Meta(df, questionnaire, types, labels, value_labels, scales, top_box, TableError)
     member, cols, blocks, overlapping = _banner_columns(meta, columns, total)
     C = member.n_columns
@@ -944,8 +944,9 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     return BannerTable(frame, test_frame, base_frame, cols, specs, notes, options)
 
 
-def _expand_grids(rows: list[str], questionnaire, df: pd.DataFrame) -> list[str]:
-    """A grid (or rank) question id stands for its item columns, one row question each."""
+def _expand_grids(rows: list[str], questionnaire, df: pd.DataFrame, types=None) -> list[str]:
+    """A grid (or rank) question id stands for its item columns, one row question each; an
+    open question coded into themes (``surveykit.text.code_text``) is a multi-response row."""
     if questionnaire is None:
         return rows
     out: list[str] = []
@@ -954,9 +955,10 @@ def _expand_grids(rows: list[str], questionnaire, df: pd.DataFrame) -> list[str]
             qtype = questionnaire.question(qid).type
         except KeyError:
             qtype = None
-        if qtype == "open":
-            raise TableError(f"{qid!r} is an open-ended question; it cannot be tabulated "
-                             "(code it into categories first)")
+        if qtype == "open" and (types or {}).get(qid) != "multi":
+            raise TableError(f"{qid!r} is an open-ended question; code it into themes first "
+                             "(coded = surveykit.text.code_text(df, question, codeframe)) and "
+                             "tabulate coded.data with **coded.table_args()")
         if qtype in ("grid", "rank"):
             out.extend(c for c in questionnaire.columns_of(qid) if c in df.columns)
         else:

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from ruamel.yaml import YAML
 
 from surveykit.estimates import compare, estimate
+from surveykit.errors import TableError
 from surveykit.tables import banner
 from surveykit.text import (
     CodeframeError,
@@ -229,6 +230,27 @@ def test_coded_columns_are_a_multi_response_question_for_estimate_and_banner(pc)
     battery = t[(t["row_label"] == "Battery life") & (t["banner"] == "Total")]
     assert battery["estimate"].iloc[0] == pytest.approx(est.loc["pain_text_battery",
                                                                 "estimate"])
+
+
+def test_a_coded_open_question_is_a_banner_row_with_the_questionnaire(pc):
+    """With the questionnaire passed, the coded open question is tabulated as a multi-response
+    row; uncoded, it is refused with what to do."""
+    from surveykit.questionnaire import load_questionnaire
+
+    q = load_questionnaire(ROOT / "questionnaires" / "pc_customers.yaml")
+    d = pd.read_csv(ROOT / "data" / "demo" / "responses.csv")
+    coded = code_text(d, "pain_text", pc)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = banner(coded.data, "pain_text", "cust_type", questionnaire=q,
+                   **coded.table_args()).to_frame()
+    total = t[t["banner"] == "Total"].set_index("row_label")["estimate"]
+    for code in ("service", "battery"):
+        col = f"pain_text_{code}"
+        answered = coded.data[col].notna()
+        assert total[pc.label(code)] == pytest.approx(coded.data.loc[answered, col].mean())
+    with pytest.raises(TableError, match="code it into themes first"):
+        banner(d, "pain_text", "cust_type", questionnaire=q)
 
 
 def test_code_text_refuses_what_it_cannot_do(pc):
