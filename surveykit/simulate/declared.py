@@ -165,34 +165,74 @@ class _Model:
                 out[f"{qid}_{code}"] = ticks[:, j].astype(float)
         return out
 
-    def open_text(self, rng, lat: dict, z: dict, n: int) -> tuple[dict, dict]:
-        texts, themes = {}, {}
+    def _theme_logits(self, spec: dict, lat: dict, z: dict, comp: dict, answers: dict,
+                      n: int) -> np.ndarray:
+        """Log-odds of each theme per respondent: its weight, moved by its source (low or
+        high), its segment's factor and its NPS group's factor."""
+        segs = comp[self.s.segment.variable]
+        group = _nps_groups(answers[spec["nps"]]) if spec["nps"] else np.full(n, None)
+        cols = []
+        for t in spec["themes"]:
+            src = t["source"]
+            x = t["log_weight"] + spec["strength"] * t["sign"] * (
+                (lat[src] if src in lat else z[src]) if src else np.zeros(n))
+            for code, lw in t["log_by_segment"].items():
+                x = x + lw * (segs == code)
+            for g, lw in t["log_by_nps"].items():
+                x = x + lw * (group == g)
+            cols.append(x)
+        return np.column_stack(cols)
+
+    def open_text(self, rng, lat: dict, z: dict, comp: dict, answers: dict,
+                  n: int) -> tuple[dict, dict, dict]:
+        """Open answers (``texts``), the themes each mentions (``themes``, ``a;b``) and the
+        language of each (``languages``, for questions that declare languages or noise)."""
+        texts, themes, languages = {}, {}, {}
         for qid, spec in self.s.open_text.items():
             give = rng.random(n) < spec["rate"]
-            logits = np.column_stack([
-                t["log_weight"] + spec["strength"] * t["sign"] * (
-                    (lat[t["source"]] if t["source"] in lat else z[t["source"]])
-                    if t["source"] else np.zeros(n))
-                for t in spec["themes"]])
+            logits = self._theme_logits(spec, lat, z, comp, answers, n)
             first = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
             masked = logits.copy()
             masked[np.arange(n), first] = -np.inf
             second = np.argmax(masked + rng.gumbel(size=logits.shape), axis=1)
             two = give & (rng.random(n) < spec["second"]) & (len(spec["themes"]) > 1)
-            text = np.full(n, np.nan, dtype=object)
+            langs = list(spec["languages"])
+            lang = (np.asarray(langs, dtype=object)[
+                rng.choice(len(langs), n, p=list(spec["languages"].values()))]
+                if len(langs) > 1 else np.full(n, langs[0], dtype=object))
+            phrase = {1: np.full(n, np.nan, dtype=object), 2: np.full(n, np.nan, dtype=object)}
             label = np.full(n, np.nan, dtype=object)
-            for pick, rows_of in ((first, give), (second, two)):
+            for k, pick, rows_of in ((1, first, give), (2, second, two)):
                 for j, t in enumerate(spec["themes"]):
+                    for lg in langs:
+                        rows = rows_of & (pick == j) & (lang == lg)
+                        phrases = np.asarray(t["phrases"][lg], dtype=object)
+                        phrase[k][rows] = phrases[rng.integers(0, len(phrases), int(rows.sum()))]
                     rows = rows_of & (pick == j)
-                    phrases = np.asarray(t["phrases"], dtype=object)
-                    chosen = phrases[rng.integers(0, len(phrases), int(rows.sum()))]
-                    if rows_of is give:
-                        text[rows], label[rows] = chosen, t["name"]
-                    else:
-                        text[rows] = text[rows] + " " + chosen
-                        label[rows] = label[rows] + ";" + t["name"]
+                    label[rows] = t["name"] if k == 1 else label[rows] + ";" + t["name"]
+            if spec["noise"] == 0 and langs == ["en"]:      # plain: phrases joined by a space
+                text = phrase[1].copy()
+                text[two] = text[two] + " " + phrase[2][two]
+            else:
+                from ..text.synthetic import compose_answer
+
+                text = np.full(n, np.nan, dtype=object)
+                for i in np.flatnonzero(give):
+                    parts = [phrase[1][i]] + ([phrase[2][i]] if two[i] else [])
+                    text[i] = compose_answer(rng, parts, lang[i], spec["noise"])
+                languages[f"{qid}_language"] = np.where(give, lang, np.nan)
             texts[qid], themes[f"{qid}_themes"] = text, label
-        return texts, themes
+        return texts, themes, languages
+
+
+def _nps_groups(x: np.ndarray) -> np.ndarray:
+    """``detractor`` (0-6), ``passive`` (7-8), ``promoter`` (9-10); None otherwise."""
+    x = np.asarray(x, dtype=float)
+    out = np.full(len(x), None, dtype=object)
+    out[(x >= 0) & (x <= 6)] = "detractor"
+    out[(x >= 7) & (x <= 8)] = "passive"
+    out[(x >= 9) & (x <= 10)] = "promoter"
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -254,7 +294,8 @@ def simulate_from_truth(questionnaire: Questionnaire, truth, *, n: int | None = 
     for col, (code, rate) in spec.missing.items():
         answers[col] = np.where(rng.random(spec.n) < rate, float(code), answers[col])
     intended = {**comp, **answers, **model.multi(rng, comp)}
-    texts, themes = model.open_text(np.random.default_rng(text_ss), lat, z, spec.n)
+    texts, themes, languages = model.open_text(np.random.default_rng(text_ss), lat, z, comp,
+                                               answers, spec.n)
     intended.update(texts)
     ids = np.arange(100001, 100001 + spec.n)
     trng = np.random.default_rng(text_ss.spawn(1)[0])
@@ -275,6 +316,9 @@ def simulate_from_truth(questionnaire: Questionnaire, truth, *, n: int | None = 
         respondents[name] = np.round(values, 3)
     for name, values in themes.items():
         asked = clean[name[:-len("_themes")]].notna().to_numpy()
+        respondents[name] = np.where(asked, values, np.nan)
+    for name, values in languages.items():
+        asked = clean[name[:-len("_language")]].notna().to_numpy()
         respondents[name] = np.where(asked, values, np.nan)
     truth["open_text_counts"] = {name[:-len("_themes")]: _theme_counts(respondents[name])
                                  for name in themes}

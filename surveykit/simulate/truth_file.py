@@ -32,7 +32,16 @@ makes (``data/<survey>/simulation.yaml``), not inside the questionnaire. The key
     Multi-response questions: ``probability`` (per option code) and ``by_segment``.
 ``open_text``
     Open questions: ``rate`` (share who write), ``second_theme`` (share with a second
-    theme) and ``themes`` (``source``, ``when: low|high``, ``weight``, ``phrases``).
+    theme), ``strength`` (how much the sources move the mix), ``languages`` (shares of
+    answers per language, e.g. ``{en: 0.7, zh: 0.3}``; default English only), ``noise``
+    (probability of a filler word or an off-theme sentence in an answer, as real comments
+    have; default 0), ``nps`` (the NPS question whose groups ``by_nps`` uses) and
+    ``themes``: ``source`` and ``when: low|high`` (the latent variable or item that makes
+    the theme likelier when low or high), ``weight``, ``by_segment`` (``{segment code:
+    factor}`` on the weight), ``by_nps`` (``{detractor|passive|promoter: factor}``) and
+    ``phrases`` (a list, or one list per language: ``{en: [...], zh: [...]}``). The theme
+    mix is thus declared per segment and NPS group; each respondent's themes and language
+    are kept in the truth (``<question>_themes``, ``<question>_language``).
 ``missing``
     Per column: the share answering its first declared missing code (or ``{code, rate}``).
 ``problems``
@@ -425,7 +434,7 @@ def build_spec(q: Questionnaire, truth, *, n: int | None = None,
         latent_names.add(name)
         links.append(link)
     multi = _multi(c, raw.get("multi") or {}, seg)
-    open_text = _open_text(c, raw.get("open_text") or {}, latent_names | set(used))
+    open_text = _open_text(c, raw.get("open_text") or {}, latent_names | set(used), seg)
     missing = _missing(c, raw.get("missing") or {}, used)
     problems = c.get(raw, "problems", (), int, default=0, check=lambda v: v >= 0)
     return Spec(raw=raw, n=int(n), seed=int(seed), population_draw=draw, segment=seg,
@@ -481,36 +490,68 @@ def _multi(c: _Checker, node: dict, seg: Composition) -> dict:
     return out
 
 
-def _open_text(c: _Checker, node: dict, sources: set) -> dict:
+NPS_GROUPS = ("detractor", "passive", "promoter")
+LANGUAGES = ("en", "zh")  # the languages surveykit.text codes
+
+
+def _open_text(c: _Checker, node: dict, sources: set, seg: Composition) -> dict:
     out = {}
     for qid, spec in node.items():
         path = ("open_text", qid)
         c.column(qid, path, ("open",))
-        c.keys(spec, ("rate", "second_theme", "strength", "themes"), path)
+        c.keys(spec, ("rate", "second_theme", "strength", "languages", "noise", "nps",
+                      "themes"), path)
         rate = c.get(spec, "rate", path, float, check=lambda v: 0 <= v <= 1)
         second = c.get(spec, "second_theme", path, float, default=0.0,
                        check=lambda v: 0 <= v <= 1)
         strength = c.get(spec, "strength", path, float, default=1.0)
+        noise = c.get(spec, "noise", path, float, default=0.0, check=lambda v: 0 <= v <= 1)
+        langs = c.get(spec, "languages", path, dict, default={"en": 1.0})
+        c.keys(langs, LANGUAGES, (*path, "languages"))
+        lang_p = c.shares(langs, list(langs), (*path, "languages"))
+        nps = c.get(spec, "nps", path, str, default=None)
+        if nps is not None:
+            c.column(nps, (*path, "nps"), ("nps",))
         themes = []
         for name, t in c.get(spec, "themes", path, dict).items():
             tpath = (*path, "themes", name)
-            c.keys(t, ("source", "when", "weight", "phrases"), tpath)
+            c.keys(t, ("source", "when", "weight", "by_segment", "by_nps", "phrases"), tpath)
             src = t.get("source")
             if src is not None and src not in sources:
                 c.fail((*tpath, "source"), f"{src!r} is not a latent variable or item")
             when = t.get("when", "low")
             if when not in ("low", "high"):
                 c.fail((*tpath, "when"), "'low' or 'high'")
-            phrases = c.get(t, "phrases", tpath, list)
-            if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
-                c.fail((*tpath, "phrases"), "a list of non-empty phrases")
+            phrases = c.get(t, "phrases", tpath, (list, dict))
+            phrases = phrases if isinstance(phrases, dict) else {"en": phrases}
+            for lang in langs:
+                ps = phrases.get(lang)
+                if not ps or not isinstance(ps, list) or not all(
+                        isinstance(p, str) and p.strip() for p in ps):
+                    c.fail((*tpath, "phrases"), f"a list of non-empty phrases for each "
+                           f"language of the answers ({lang} has none)")
             weight = c.get(t, "weight", tpath, float, default=1.0, check=lambda v: v > 0)
+            by_seg = c.get(t, "by_segment", tpath, dict, default={})
+            c.keys(by_seg, seg.codes, (*tpath, "by_segment"))
+            by_nps = c.get(t, "by_nps", tpath, dict, default={})
+            c.keys(by_nps, NPS_GROUPS, (*tpath, "by_nps"))
+            if by_nps and nps is None:
+                c.fail((*tpath, "by_nps"), f"name the NPS question first (open_text.{qid}.nps)")
+            for key, node_ in (("by_segment", by_seg), ("by_nps", by_nps)):
+                for k, v in node_.items():
+                    if isinstance(v, bool) or not isinstance(v, int | float) or v <= 0:
+                        c.fail((*tpath, key, k), f"a factor > 0 on the theme's weight, got {v!r}")
             themes.append({"name": str(name), "source": src,
                            "sign": -1.0 if when == "low" else 1.0,
-                           "log_weight": math.log(weight), "phrases": list(phrases)})
+                           "log_weight": math.log(weight),
+                           "log_by_segment": {k: math.log(v) for k, v in by_seg.items()},
+                           "log_by_nps": {k: math.log(v) for k, v in by_nps.items()},
+                           "phrases": {lang: list(phrases[lang]) for lang in langs}})
         if not themes:
             c.fail((*path, "themes"), "declare at least one theme")
-        out[qid] = {"rate": rate, "second": second, "strength": strength, "themes": themes}
+        out[qid] = {"rate": rate, "second": second, "strength": strength, "noise": noise,
+                    "languages": dict(zip(langs, lang_p / lang_p.sum(), strict=True)),
+                    "nps": nps, "themes": themes}
     return out
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["PLANTED", "planted_answers"]
+__all__ = ["PLANTED", "compose_answer", "planted_answers"]
 
 #: Phrasings per theme and language (none uses another theme's words).
 PLANTED: dict[str, dict[str, list[str]]] = {
@@ -101,6 +101,42 @@ _JOIN = {"en": [", ", " and ", ". ", "; ", " but "], "zh": ["，", "。", "；",
 _END = {"en": ["", ".", "!", "..."], "zh": ["", "。", "！"]}
 
 
+def compose_answer(rng: np.random.Generator, parts: list[str], language: str, noise: float,
+                   *, off_theme: bool = False) -> str:
+    """One answer as people write it, from the phrases of its themes.
+
+    The phrases come in random order, joined as in the language; with probability
+    ``noise`` a filler opens the answer, with ``noise / 2`` (always when ``off_theme``) an
+    off-theme sentence (some with near-misses of rule words) is added; then the answer's
+    case and punctuation vary, and a few are typed in full-width forms.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(2)
+    >>> compose_answer(rng, ["the screen is too dim", "battery life is poor"], "en", 0.0)
+    'battery life is poor and the screen is too dim.'
+    """
+    parts = list(parts)
+    if off_theme or rng.random() < noise / 2:
+        parts.append(str(rng.choice(_OTHER[language])))
+    rng.shuffle(parts)
+    if rng.random() < noise:
+        filler = str(rng.choice(_FILLERS[language]))
+        parts[0] = f"{filler}{'，' if language == 'zh' else ', '}{parts[0]}"
+    text = parts[0]
+    for p in parts[1:]:
+        text += str(rng.choice(_JOIN[language])) + p
+    text += str(rng.choice(_END[language]))
+    r = rng.random()
+    if language == "en" and r < 0.1:
+        text = text.upper()
+    elif language == "en" and r < 0.6:
+        text = text[:1].upper() + text[1:]
+    elif r > 0.95:  # full-width forms, as typed on a Chinese keyboard
+        text = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+    return text
+
+
 def planted_answers(n: int, *, language: str = "en", mix: dict[str, float] | None = None,
                     seed: int = 0, no_comment: float = 0.08, missing: float = 0.1,
                     noise: float = 0.5) -> pd.DataFrame:
@@ -149,29 +185,11 @@ def planted_answers(n: int, *, language: str = "en", mix: dict[str, float] | Non
     for i in range(n):
         if is_missing[i]:
             answers.append(None)
-            continue
-        if silent[i]:
+        elif silent[i]:
             answers.append(str(rng.choice(_NOTHING[language])))
-            continue
-        parts = [str(rng.choice(PLANTED[t][language])) for t in np.array(themes)[truth[i]]]
-        if other[i] or rng.random() < noise / 2:
-            parts.append(str(rng.choice(_OTHER[language])))
-        rng.shuffle(parts)
-        if rng.random() < noise:
-            filler = str(rng.choice(_FILLERS[language]))
-            parts[0] = f"{filler}{'，' if language == 'zh' else ', '}{parts[0]}"
-        text = parts[0]
-        for p in parts[1:]:
-            text += str(rng.choice(_JOIN[language])) + p
-        text += str(rng.choice(_END[language]))
-        r = rng.random()
-        if language == "en" and r < 0.1:
-            text = text.upper()
-        elif language == "en" and r < 0.6:
-            text = text[:1].upper() + text[1:]
-        elif r > 0.95:  # full-width forms, as typed on a Chinese keyboard
-            text = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
-        answers.append(text)
+        else:
+            parts = [str(rng.choice(PLANTED[t][language])) for t in np.array(themes)[truth[i]]]
+            answers.append(compose_answer(rng, parts, language, noise, off_theme=other[i]))
     out = pd.DataFrame({"answer": pd.Series(answers, dtype=object)})
     for j, t in enumerate(themes):
         out[f"truth_{t}"] = np.where(is_missing, np.nan, truth[:, j].astype(float))
