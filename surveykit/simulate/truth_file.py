@@ -235,7 +235,7 @@ class _Checker:
         extra = [k for k in node if k not in allowed]
         if extra:
             self.fail((*path, extra[0]), f"unknown key {extra[0]!r}; known: "
-                      f"{', '.join(allowed)}")
+                      f"{', '.join(map(str, allowed))}")
 
     def column(self, name, path: tuple, kinds: tuple) -> object:
         var = self.variables.get(name)

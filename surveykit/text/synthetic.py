@@ -116,13 +116,15 @@ def compose_answer(rng: np.random.Generator, parts: list[str], language: str, no
     >>> compose_answer(rng, ["the screen is too dim", "battery life is poor"], "en", 0.0)
     'battery life is poor and the screen is too dim.'
     """
-    parts = list(parts)
+    parts = [p.rstrip(".!?;。！？；… ") for p in parts]
     if off_theme or rng.random() < noise / 2:
         parts.append(str(rng.choice(_OTHER[language])))
     rng.shuffle(parts)
     if rng.random() < noise:
-        filler = str(rng.choice(_FILLERS[language]))
-        parts[0] = f"{filler}{'，' if language == 'zh' else ', '}{parts[0]}"
+        filler, first = str(rng.choice(_FILLERS[language])), parts[0]
+        if first[1:2].islower():                    # "The app ..." -> "overall, the app ..."
+            first = first[:1].lower() + first[1:]
+        parts[0] = f"{filler}{'，' if language == 'zh' else ', '}{first}"
     text = parts[0]
     for p in parts[1:]:
         text += str(rng.choice(_JOIN[language])) + p
