@@ -14,8 +14,8 @@ import pytest
 from openpyxl import load_workbook
 from ruamel.yaml import YAML
 
-from surveykit.estimates import compare, estimate
 from surveykit.errors import TableError
+from surveykit.estimates import compare, estimate
 from surveykit.tables import banner
 from surveykit.text import (
     CodeframeError,
@@ -639,3 +639,79 @@ def test_a_wrong_theme_mix_is_refused_with_its_place(change, message):
     spec["themes"]["mobile"].update(change)
     with pytest.raises(SimulationError, match=re.escape(message)):
         simulate_from_truth(q, raw, n=50)
+
+
+def _flowdesk_findings(qpath):
+    from surveykit.reporting import SegmentFindings
+    from surveykit.survey import Survey
+
+    data = ROOT / "data" / "product_feedback"
+    survey = Survey.from_files(qpath, data / "responses.csv", targets=data / "targets.yaml")
+    return SegmentFindings(survey, "plan", 2)
+
+
+def test_the_method_note_says_the_coding_was_not_checked_without_a_human_sheet():
+    f = _flowdesk_findings(ROOT / "questionnaires" / "product_feedback.yaml")
+    note = f.method_note()
+    said = [x for x in note.notes if "codeframe 'flowdesk_improve'" in x]
+    assert said == ["Answers to 'What to improve' were sorted into 7 themes by the word rules "
+                    "of codeframe 'flowdesk_improve' (English and Chinese); the rules have not "
+                    "been checked against a person's coding."]
+    assert any("export_coding_sheet" in x for x in note.technical)
+
+
+def test_the_method_note_states_the_agreement_with_a_persons_coding(tmp_path):
+    """A person codes 150 answers (the planted truth, with 6 answers coded differently); the
+    codeframe names the sheet; the note's alpha and kappas are those of agreement() on the
+    same rows matched by row label (the note's path matches by the answers' text)."""
+    import shutil
+
+    from openpyxl import load_workbook
+
+    from surveykit.text import export_coding_sheet, read_coding_sheet
+
+    shutil.copy(ROOT / "questionnaires" / "product_feedback.yaml", tmp_path)
+    src = (ROOT / "questionnaires" / "product_feedback.codeframe.yaml").read_text("utf-8")
+    (tmp_path / "product_feedback.codeframe.yaml").write_text(
+        src + "\nhuman_coding: coded/improve_sample.xlsx\n", encoding="utf-8")
+    data = ROOT / "data" / "product_feedback"
+    d = pd.read_csv(data / "responses.csv")
+    truth = pd.read_csv(data / "truth_respondents.csv")["improve_themes"]
+    cf = load_codeframe(ROOT / "questionnaires" / "product_feedback.codeframe.yaml")
+    (tmp_path / "coded").mkdir()
+    sheet = export_coding_sheet(d, "improve", tmp_path / "coded" / "improve_sample.xlsx",
+                                coded=cf, sample=150, seed=3)
+    wb = load_workbook(sheet)
+    ws = wb["coding"]
+    col = {c.value: c.column for c in ws[1]}
+    for i, row in enumerate(range(2, ws.max_row + 1)):
+        label = ws.cell(row, 1).value
+        themes = truth[label].split(";") if isinstance(truth[label], str) else ["none"]
+        if i < 6:                                   # the person disagrees on six answers
+            themes = ["other"]
+        for t in themes:
+            ws.cell(row, col[t], 1)
+    wb.save(sheet)
+
+    human = read_coding_sheet(sheet)
+    expect = agreement(code_text(d, "improve", cf), human).to_frame().set_index("code")
+    kappas = expect.drop(index="overall")["kappa"].dropna()
+    f = _flowdesk_findings(tmp_path / "product_feedback.yaml")
+    said = [x for x in f.method_note().notes if "codeframe 'flowdesk_improve'" in x]
+    assert said == [
+        "Answers to 'What to improve' were sorted into 7 themes by the word rules of "
+        "codeframe 'flowdesk_improve' (English and Chinese); on 150 answers that a person "
+        f"also coded (improve_sample.xlsx), the rules agree with Krippendorff's alpha "
+        f"{expect.loc['overall', 'alpha']:.2f} (Cohen's kappa per code from "
+        f"{kappas.min():.2f} to {kappas.max():.2f})."]
+    assert 0.8 < expect.loc["overall", "alpha"] < 0.99
+
+
+def test_a_missing_human_coding_sheet_is_a_located_error(tmp_path):
+    src = (ROOT / "questionnaires" / "product_feedback.codeframe.yaml").read_text("utf-8")
+    path = tmp_path / "x.codeframe.yaml"
+    path.write_text(src + "\nhuman_coding: nowhere.xlsx\n", encoding="utf-8")
+    n = src.count("\n") + 2
+    with pytest.raises(CodeframeError, match=re.escape(f"x.codeframe.yaml:line {n}")
+                       + r".*human_coding: .*nowhere.xlsx not found"):
+        load_codeframe(path)

@@ -127,6 +127,44 @@ class AnswerSections:
             self._cache[key] = coded
         return self._cache[key]
 
+    def coding_notes(self) -> tuple[list[str], list[str]]:
+        """The method note's sentences on coded open questions: (plain notes, technical
+        detail): which codeframe coded what, and how far its rules agree with a person's
+        coding (the codeframe's ``human_coding`` sheet), or that they were not checked."""
+        notes, technical = [], []
+        for qid in self.spec.open_text:
+            coded = self._themes(qid) if qid in self.df.columns else None
+            if coded is None:
+                continue
+            cf = coded.codeframe
+            langs = join_words([{"en": "English", "zh": "Chinese"}.get(x, x)
+                                for x in cf.languages])
+            said = (f"Answers to '{self._var_label(qid)}' were sorted into "
+                    f"{len(cf.theme_ids)} themes by the word rules of codeframe '{cf.id}' "
+                    f"({langs})")
+            sheet = cf.human_coding_path
+            if sheet is None:
+                notes.append(said + "; the rules have not been checked against a person's "
+                             "coding.")
+                technical.append(
+                    f"To check codeframe '{cf.id}': export a sample with "
+                    "surveykit.text.export_coding_sheet, have it ticked by a person, and name "
+                    "the sheet as human_coding in the codeframe; the method note then states "
+                    "the agreement.")
+                continue
+            from ..text import sheet_agreement
+
+            agreed = sheet_agreement(cf, sheet)
+            a = agreed.to_frame().set_index("code")
+            kappas = a.drop(index="overall")["kappa"].dropna()
+            notes.append(
+                said + f"; on {agreed.n_rows:,} answers that a person also coded "
+                f"({sheet.name}), the rules agree with Krippendorff's alpha "
+                f"{a.loc['overall', 'alpha']:.2f}"
+                + (f" (Cohen's kappa per code from {kappas.min():.2f} to {kappas.max():.2f})"
+                   if len(kappas) else "") + ".")
+        return notes, technical
+
     def _theme_section(self, s: Section, qid: str, quotes: int) -> bool:
         """Coded themes of open question ``qid`` in section ``s``: shares vs total with
         tests, a sentence from that table, and the most typical (masked) quotes of the top

@@ -99,7 +99,10 @@ class MethodNote:
             s.notes.append(f"Means of ratings ({', '.join(f'{lo:g}-{hi:g}' for lo, hi in scales)}"
                            f" scale{'s' if len(scales) > 1 else ''}) treat each scale as "
                            "interval.")
+        coding, coding_detail = self.coding_notes()
+        s.notes.extend(coding)
         # technical detail for analysts
+        s.technical.extend(coding_detail)
         tests = set()
         for item in self._metric_rows():
             c = item.get("cmp")

@@ -170,7 +170,8 @@ class _Model:
         """Log-odds of each theme per respondent: its weight, moved by its source (low or
         high), its segment's factor and its NPS group's factor."""
         segs = comp[self.s.segment.variable]
-        group = _nps_groups(answers[spec["nps"]]) if spec["nps"] else np.full(n, None)
+        group = (_nps_groups(answers[spec["nps"]], spec["nps"]) if spec["nps"]
+                 else np.full(n, None))
         cols = []
         for t in spec["themes"]:
             src = t["source"]
@@ -225,14 +226,15 @@ class _Model:
         return texts, themes, languages
 
 
-def _nps_groups(x: np.ndarray) -> np.ndarray:
-    """``detractor`` (0-6), ``passive`` (7-8), ``promoter`` (9-10); None otherwise."""
+def _nps_groups(x: np.ndarray, column: str) -> np.ndarray:
+    """``detractor``, ``passive`` or ``promoter`` by the cut-offs of the NPS estimate; None
+    for a missing answer (or a declared missing code)."""
+    from ..estimates import _nps_score
+
     x = np.asarray(x, dtype=float)
-    out = np.full(len(x), None, dtype=object)
-    out[(x >= 0) & (x <= 6)] = "detractor"
-    out[(x >= 7) & (x <= 8)] = "passive"
-    out[(x >= 9) & (x <= 10)] = "promoter"
-    return out
+    score = _nps_score(np.where((x >= 0) & (x <= 10), x, np.nan), column)
+    return np.select([score == -100, score == 0, score == 100],
+                     ["detractor", "passive", "promoter"], None).astype(object)
 
 
 # ---------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@
 """
 
 from ..errors import CodeframeError, TextError
-from .agreement import Agreement, agreement, cohen_kappa, krippendorff_alpha
+from .agreement import Agreement, agreement, cohen_kappa, krippendorff_alpha, sheet_agreement
 from .analysis import NPS_GROUPS, ThemeImpact, ThemeShares, nps_groups, theme_impact, theme_shares
 from .codeframe import (
     Codeframe,
@@ -47,7 +47,7 @@ __all__ = [
     "ThemeImpact", "ThemeShares", "ThemeSuggestion", "ThemeSuggestions", "agreement",
     "code_text", "codeframe_from_dict", "codeframe_from_text", "codeframe_path",
     "codeframe_schema", "cohen_kappa", "export_coding_sheet", "krippendorff_alpha",
-    "load_codeframe", "mask_personal_data", "nps_groups", "read_coding_sheet",
+    "load_codeframe", "mask_personal_data", "nps_groups", "read_coding_sheet", "sheet_agreement",
     "suggest_themes", "theme_impact", "theme_shares", "typical_quotes",
     "write_codeframe_draft",
 ]

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import TextError
 
-__all__ = ["agreement", "Agreement", "cohen_kappa", "krippendorff_alpha"]
+__all__ = ["sheet_agreement", "agreement", "Agreement", "cohen_kappa", "krippendorff_alpha"]
 
 
 def cohen_kappa(a, b) -> float:
@@ -194,3 +194,54 @@ def agreement(auto, human: pd.DataFrame, *, columns: list[str] | None = None) ->
                 "kappa": float(np.nanmean([r["kappa"] for r in out])) if out else np.nan,
                 "alpha": krippendorff_alpha(pooled)})
     return Agreement(pd.DataFrame(out), int(both.sum()), left_out)
+
+
+def sheet_agreement(codeframe, path=None) -> Agreement:
+    """How far the codeframe's automatic coding agrees with a person's coding sheet.
+
+    The answers on the sheet (as the coder saw them) are coded by ``codeframe`` and compared
+    with the ticks, code by code, so the sheet needs no link to the data's rows.
+
+    Parameters
+    ----------
+    codeframe : Codeframe
+    path : str or path-like, optional
+        The ticked sheet (default: the codeframe's ``human_coding``).
+
+    Returns
+    -------
+    Agreement
+
+    Examples
+    --------
+    A coder ticks "battery" on the first answer, "service" on the second (the rules say
+    "price") and "no comment" on the third:
+
+    >>> import tempfile
+    >>> from openpyxl import load_workbook
+    >>> from surveykit.text import export_coding_sheet, load_codeframe
+    >>> cf = load_codeframe("questionnaires/pc_customers.codeframe.yaml")
+    >>> d = pd.DataFrame({"pain_text": ["the battery dies", "too expensive", "nothing"]})
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p = export_coding_sheet(d, "pain_text", f"{tmp}/s.xlsx", coded=cf)
+    ...     wb = load_workbook(p)
+    ...     sheet = wb["coding"]
+    ...     col = {c.value: c.column for c in sheet[1]}
+    ...     for row, code in ((2, "battery"), (3, "service"), (4, "none")):
+    ...         _ = sheet.cell(row, col[code], 1)
+    ...     wb.save(p)
+    ...     a = sheet_agreement(cf, p)
+    >>> a.n_rows, round(a.alpha, 3)
+    (3, 0.641)
+    """
+    from .coding import code_text
+    from .sheets import read_coding_sheet
+
+    path = codeframe.human_coding_path if path is None else path
+    if path is None:
+        raise TextError(f"codeframe {codeframe.id!r} names no human_coding sheet; pass path=")
+    human = read_coding_sheet(path)
+    question = human.attrs["question"]
+    answers = pd.DataFrame({question: pd.Series(human.attrs["answers"], dtype=object)})
+    auto = code_text(answers, question, codeframe)
+    return agreement(auto, human.loc[answers.index])

@@ -95,6 +95,14 @@ class Codeframe:
         return self.model.id
 
     @property
+    def human_coding_path(self) -> Path | None:
+        """The declared human coding sheet, relative to the codeframe's file (None if none)."""
+        if self.model.human_coding is None:
+            return None
+        here = Path(self.source).parent if not self.source.startswith("<") else Path()
+        return here / self.model.human_coding
+
+    @property
     def themes(self) -> list[Theme]:
         return list(self.model.themes)
 
@@ -222,7 +230,14 @@ def load_codeframe(path: str | os.PathLike) -> Codeframe:
     path = Path(path)
     text = read_yaml_file(path, CodeframeError, "codeframe",
                           " (a codeframe sits beside its questionnaire as <name>.codeframe.yaml)")
-    return codeframe_from_text(text, source=str(path))
+    cf = codeframe_from_text(text, source=str(path))
+    sheet = cf.human_coding_path
+    if sheet is not None and not sheet.is_file():
+        raise CodeframeError(Problem(
+            f"{sheet} not found; give the path of the ticked coding sheet "
+            "relative to the codeframe (surveykit.text.export_coding_sheet writes one)",
+            path="human_coding", line=cf.lines.get(("human_coding",)), file=str(path)))
+    return cf
 
 
 def codeframe_from_text(text: str, *, source: str = "<string>") -> Codeframe:

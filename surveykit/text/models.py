@@ -111,3 +111,7 @@ class CodeframeModel(_Model):
     themes: list[Theme] = Field(min_length=1)
     other: OtherCode = Field(default_factory=OtherCode)
     no_comment: NoCommentCode = Field(default_factory=NoCommentCode)
+    human_coding: Annotated[str, StringConstraints(min_length=1)] | None = Field(
+        default=None, description="an Excel coding sheet (written by surveykit.text."
+        "export_coding_sheet, ticked by a person), relative to this file: the reports state "
+        "how far the automatic coding agrees with it (Cohen's kappa, Krippendorff's alpha)")
