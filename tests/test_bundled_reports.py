@@ -135,3 +135,14 @@ def test_the_tab_book_is_not_empty(run):
     assert entry["status"] == "ok" and len(entry["questions"]) >= 5
     wb = openpyxl.load_workbook(run["out"] / "tabbook.xlsx", read_only=True)
     assert len(wb.sheetnames) == len(entry["questions"]) + 1
+
+
+def test_coded_themes_fill_the_pain_points_where_a_codeframe_sits_beside(run):
+    """product_feedback has a codeframe: every page's pain points show the coded themes
+    (shares vs total); the others show answers as written."""
+    from surveykit.text import codeframe_path
+
+    coded = codeframe_path(ROOT / "questionnaires" / f"{run['name']}.yaml").is_file()
+    for value, page in _pages(run).items():
+        html = _sections(page).get("pain_points", "")
+        assert ("Themes in &#x27;" in html or "Themes in '" in html) == coded, (run["name"], value)
