@@ -715,3 +715,24 @@ def test_a_missing_human_coding_sheet_is_a_located_error(tmp_path):
     with pytest.raises(CodeframeError, match=re.escape(f"x.codeframe.yaml:line {n}")
                        + r".*human_coding: .*nowhere.xlsx not found"):
         load_codeframe(path)
+
+
+def test_the_tab_book_tabulates_a_coded_open_question_by_segment():
+    """The overview's banner (the tab book) gains the coded themes of each open question with
+    a codeframe: the weighted share among those who answered, per plan."""
+    from surveykit.reporting.overview import Overview
+    from surveykit.survey import Survey
+
+    data = ROOT / "data" / "product_feedback"
+    survey = Survey.from_files(ROOT / "questionnaires" / "product_feedback.yaml",
+                               data / "responses.csv", targets=data / "targets.yaml")
+    b = Overview(survey, "plan").banner().to_frame()
+    rows = b[(b["question"] == "improve") & (b["row_label"] == "Speed")].set_index("column_label")
+    coded = code_text(survey.data, "improve", load_codeframe(
+        ROOT / "questionnaires" / "product_feedback.codeframe.yaml")).data
+    w = pd.Series(survey.weight_array(), index=survey.data.index)
+    ok = coded["improve_performance"].notna()
+    free = ok & (survey.data["plan"] == 1)
+    for label, rows_of in (("Total", ok), ("Free", free)):
+        share = np.average(coded.loc[rows_of, "improve_performance"], weights=w[rows_of])
+        assert rows.loc[label, "estimate"] == pytest.approx(share, rel=1e-12)

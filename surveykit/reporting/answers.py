@@ -61,6 +61,22 @@ def pick_quotes(answers: Sequence[str], topic: str, k: int = 3) -> tuple[list[st
     return chosen, sum(1 for s, _, _ in scored[:k] if s > 0)
 
 
+def coded_open_question(q, df: pd.DataFrame, qid: str):
+    """Open question ``qid`` of ``df`` coded into themes (:class:`surveykit.text.CodedText`)
+    when a codeframe beside the questionnaire (``<name>.codeframe.yaml``) codes it, else
+    None."""
+    source = getattr(q, "source", None)
+    if not source or qid not in df.columns:
+        return None
+    from ..text import code_text, codeframe_path, load_codeframe
+
+    path = codeframe_path(source)
+    if not path.is_file():
+        return None
+    cf = load_codeframe(path)
+    return code_text(df, qid, cf) if qid in cf.model.questions else None
+
+
 class AnswerSections:
     """Pain points, channels and information sources, value tier and lifecycle.
 
@@ -109,22 +125,11 @@ class AnswerSections:
         return rows
 
     def _themes(self, qid: str):
-        """The coded answers of open question ``qid`` (:class:`surveykit.text.CodedText`)
-        when a codeframe beside the questionnaire (``<name>.codeframe.yaml``) codes it,
-        else None. Coded once per report and cached."""
+        """The coded answers of open question ``qid`` (:func:`coded_open_question`), coded
+        once per report and cached."""
         key = f"themes:{qid}"
         if key not in self._cache:
-            coded = None
-            source = getattr(self.q, "source", None)
-            if source:
-                from ..text import code_text, codeframe_path, load_codeframe
-
-                path = codeframe_path(source)
-                if path.is_file():
-                    cf = load_codeframe(path)
-                    if qid in cf.model.questions:
-                        coded = code_text(self.df, qid, cf)
-            self._cache[key] = coded
+            self._cache[key] = coded_open_question(self.q, self.df, qid)
         return self._cache[key]
 
     def coding_notes(self) -> tuple[list[str], list[str]]:

@@ -473,10 +473,20 @@ class Overview(SectionPlan):
         if not rows:
             raise ReportError("no questions to tabulate: none of the report's banner "
                               "questions is in the data (declare report.banner)")
+        from .answers import coded_open_question
+
+        df, args = self.df, {"types": {}, "value_labels": {}, "labels": {}}
+        for qid in self.spec.open_text:         # coded open questions: themes by segment
+            coded = coded_open_question(self.q, df, qid) if qid not in rows else None
+            if coded is not None:
+                df, rows = coded.data, [*rows, qid]
+                for key, value in coded.table_args().items():
+                    args[key].update(value)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SurveykitWarning)
-            return banner(self.df, rows, self.segment_by, weights=self.weights,
-                          questionnaire=self.q, min_base=self.min_base, alpha=self.alpha)
+            return banner(df, rows, self.segment_by, weights=self.weights,
+                          questionnaire=self.q, min_base=self.min_base, alpha=self.alpha,
+                          **args)
 
     def banner_tables(self) -> Section:
         """The key questions by segment, with column-significance letters."""
