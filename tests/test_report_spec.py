@@ -238,6 +238,8 @@ def test_cli_refuses_an_ambiguous_outcome_before_any_notebook_runs(tmp_path, cap
 @pytest.mark.parametrize(("args", "fragment"), [
     (["--param", "colour=red"], "unknown notebook parameter 'colour'"),
     (["--param", "=1"], "--param '=1': write NAME=VALUE"),
+    (["--param", "min_base=20"], "'min_base' is set by the report runner, not by --param: use "
+                                 "--min-base on the command line (or run_report's min_base=)"),
     (["--spec", "SPEC"], "unknown report spec field(s) 'colour'"),
     (["--spec", "MISSING"], "does not exist"),
 ])

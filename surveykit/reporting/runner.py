@@ -333,8 +333,13 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
     extra = dict(parameters or {})
     clash = [k for k in extra if k in RUNNER_PARAMETERS]
     if clash:
-        raise ReportError(f"parameters {clash} are set by run_report itself; pass them as its "
-                          "own arguments")
+        own = {"segment": "segments"}
+        raise ReportError(
+            f"{', '.join(map(repr, clash))} {'is' if len(clash) == 1 else 'are'} set by the "
+            "report runner, not by --param: use "
+            + ", ".join(f"--{own.get(k, k).replace('_', '-')}" for k in clash)
+            + " on the command line (or run_report's "
+            + ", ".join(f"{own.get(k, k)}=" for k in clash) + ")")
     if spec is not None:
         if "spec" in extra:
             raise ReportError("give the report spec once: spec= or parameters={'spec': ...}")
