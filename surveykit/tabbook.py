@@ -273,8 +273,10 @@ class BannerTable:
             for i in range(0, len(f), nc):
                 chunk = f.iloc[i:i + nc]
                 stat = chunk["stat"].iat[0]
+                # an NPS is stored as the whole number shown (no "-0" for -0.3)
+                shown = ((lambda e: float(round(e)) + 0.0) if stat == "nps" else float)
                 ws.append([chunk["row_label"].iat[0]] +
-                          [None if not np.isfinite(e) else float(e) for e in chunk["estimate"]])
+                          [None if not np.isfinite(e) else shown(e) for e in chunk["estimate"]])
                 r = ws.max_row
                 for c in range(2, nc + 2):
                     ws.cell(row=r, column=c).number_format = fmt[stat]

@@ -108,3 +108,15 @@ def test_no_cell_is_a_formula_or_reads_minus_zero(book):
             for cell in row:
                 assert cell.data_type != "f", (ws.title, cell.coordinate)
                 assert str(cell.value) not in ("-0", "-0.0"), (ws.title, cell.coordinate)
+
+
+def test_an_nps_near_zero_is_stored_as_the_whole_number_shown(tmp_path):
+    """Excel's "+0;-0;0" format shows -0.5 as "-0": the NPS cells hold the scores rounded as
+    shown (total -0.5 -> 0, region 1 -1.0, region 2 0.0)."""
+    nps = np.array([10] * 30 + [0] * 31 + [8] * 39 + [10] * 50 + [0] * 50, dtype=float)
+    df = pd.DataFrame({"rec": nps, "region": [1] * 100 + [2] * 100})
+    t = banner(df, ["rec"], ["region"], types={"rec": "nps"})
+    ws = load_workbook(t.to_excel(tmp_path / "nps.xlsx")).worksheets[1]
+    row = next(r for r in ws.iter_rows(values_only=True) if r[0] == "NPS")
+    assert list(row[1:4]) == [0.0, -1.0, 0.0]
+    assert all(str(v) != "-0.0" for v in row[1:4])
