@@ -7,6 +7,7 @@ table, and a short one- or two-line ``repr``.
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -14,10 +15,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from surveykit.plots import ChartFigure  # noqa: E402
 from surveykit.survey import Survey  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,8 +240,6 @@ BUILDERS = {
 def test_every_result_class_is_enumerated():
     """A new result class (``class ...Result`` or one with ``_repr_html_``) must be added to
     BUILDERS, so the result API test covers it."""
-    import re
-
     found = set()
     for path in (ROOT / "surveykit").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
@@ -262,5 +263,10 @@ def test_result_api(survey, name):
         assert isinstance(res.to_frame(), pd.DataFrame)
         html = res._repr_html_()
         assert isinstance(html, str) and "<table" in html
+        assert not re.search(r"\d\.\d{7,}", html), "unrounded numbers in the HTML"
         r = repr(res)
         assert len(r) < 300 and r.count("\n") <= 1, r
+        if hasattr(res, "plot"):
+            fig = res.plot()
+            assert isinstance(fig, ChartFigure) and fig._repr_png_()
+            plt.close(fig)
