@@ -269,7 +269,7 @@ class KMOResult(_Result):
         return f"KMO = {self.overall:.3f} ({_kaiser_label(self.overall)}), n = {self.n:,}"
 
     def to_frame(self) -> pd.DataFrame:
-        """Per-item MSA with Kaiser's label, plus an ``overall`` row."""
+        """Per-item MSA with Kaiser's ``adequacy`` word, plus an ``overall`` row."""
         out = self.items.copy()
         out.loc["overall"] = [self.overall, _kaiser_label(self.overall)]
         return out
@@ -305,7 +305,7 @@ def kmo(df: pd.DataFrame, items: Sequence[str], *, weights=None,
     a2 = np.where(off, A ** 2, 0.0)
     msa_i = r2.sum(axis=0) / (r2.sum(axis=0) + a2.sum(axis=0))
     overall = float(r2.sum() / (r2.sum() + a2.sum()))
-    table = pd.DataFrame({"msa": msa_i, "label": [_kaiser_label(v) for v in msa_i]},
+    table = pd.DataFrame({"msa": msa_i, "adequacy": [_kaiser_label(v) for v in msa_i]},
                          index=pd.Index(items, name="item"))
     return KMOResult(overall=overall, items=table, n=n, missing_data=prep.missing_data,
                      item_labels=prep.item_labels)
