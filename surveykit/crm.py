@@ -178,7 +178,7 @@ def match_crm(responses: pd.DataFrame, crm: pd.DataFrame, *, on: str | None = No
     >>> responses = read_responses("data/demo/responses.csv", q)
     >>> crm = pd.read_csv("data/demo/crm.csv")
     >>> m = match_crm(responses, crm, pii=["email", "phone"])
-    >>> m  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(m.summary())  # doctest: +NORMALIZE_WHITESPACE
     CRM join: 3,960 of 4,000 respondents matched (99.0%); 40 unmatched, 6 duplicate survey
     ids, 0 duplicate CRM ids; personal-data columns dropped: email, phone.
     >>> m.report.set_index("measure").loc["CRM ids not in survey", "value"]
