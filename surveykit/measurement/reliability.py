@@ -324,8 +324,9 @@ class BartlettResult(_Result):
 
     @property
     def _title(self) -> str:  # type: ignore[override]
+        p = "p < 0.001" if self.p < 0.001 else f"p = {self.p:.3f}"
         return (f"Bartlett's test of sphericity: chi2({self.df}) = {self.chi2:.2f}, "
-                f"p = {self.p:.3g} (n = {self.n:.0f}, {self.n_basis})")
+                f"{p} (n = {self.n:,.0f}, {self.n_basis})")
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"chi2": self.chi2, "df": self.df, "p": self.p, "n": self.n,
