@@ -123,7 +123,8 @@ class _Result:
             at = 0
         else:
             return frame
-        out.insert(at, "label", [self.item_labels.get(i, "") for i in ids])
+        name = "item_label" if "label" in out.columns else "label"
+        out.insert(at, name, [self.item_labels.get(i, "") for i in ids])
         return out
 
     def summary(self) -> str:
