@@ -356,6 +356,26 @@ def shorten(text, width: int = 40) -> str:
     return cut.rstrip(" ,;:-/") + "…"
 
 
+def short_repr(obj, text: str | None = None, width: int = 200) -> str:
+    """The one-line ``repr`` of a result object: ``<Class: first line of its summary>``.
+
+    Every result object's ``__repr__`` is this (the package's result API): short, never a
+    dump of nested tables; ``summary()`` holds the text and ``to_frame()`` the data.
+
+    Examples
+    --------
+    >>> class R:
+    ...     def summary(self):
+    ...         return "Key drivers of overall_sat\\n(a long table)"
+    >>> short_repr(R())
+    '<R: Key drivers of overall_sat>'
+    """
+    if text is None:
+        text = obj.summary()
+    first = next((line for line in str(text).splitlines() if line.strip()), "")
+    return f"<{type(obj).__name__}: {shorten(first, width)}>"
+
+
 def lower_first(label: str) -> str:
     """Lower-case a label's first letter for use mid-sentence; acronyms stay as they are.
 

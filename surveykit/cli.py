@@ -235,7 +235,7 @@ def _cmd_check(args) -> int:
     q = load_questionnaire(args.questionnaire)
     df = read_responses(args.data, q)
     result = check_responses(q, df)
-    print(result.summary_text())
+    print(result.summary())
     if args.out:
         from ._util import atomic_write, to_safe_csv
 

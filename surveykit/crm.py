@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._util import as_list, check_columns, resolve_weights
+from ._util import as_list, check_columns, resolve_weights, short_repr
 from .errors import SegmentationError, SurveykitWarning, TableError
 
 __all__ = ["match_crm", "join_crm", "CrmMatch", "rfm_scores", "value_tiers", "clv",
@@ -67,7 +67,7 @@ class CrmMatch:
                 f"dropped: {', '.join(self.pii_dropped) or 'none'}.")
 
     def __repr__(self) -> str:
-        return self.summary()
+        return short_repr(self)
 
     def _repr_html_(self) -> str:
         return f"<p>{html.escape(self.summary())}</p>" + self.report.to_html(index=False)
@@ -178,7 +178,7 @@ def match_crm(responses: pd.DataFrame, crm: pd.DataFrame, *, on: str | None = No
     >>> responses = read_responses("data/demo/responses.csv", q)
     >>> crm = pd.read_csv("data/demo/crm.csv")
     >>> m = match_crm(responses, crm, pii=["email", "phone"])
-    >>> m  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(m.summary())  # doctest: +NORMALIZE_WHITESPACE
     CRM join: 3,960 of 4,000 respondents matched (99.0%); 40 unmatched, 6 duplicate survey
     ids, 0 duplicate CRM ids; personal-data columns dropped: email, phone.
     >>> m.report.set_index("measure").loc["CRM ids not in survey", "value"]
@@ -495,7 +495,7 @@ class ClvResult:
                                                                       self.assumptions))
 
     def __repr__(self) -> str:
-        return self.summary()
+        return short_repr(self)
 
     def _repr_html_(self) -> str:
         lines = "".join(f"<li>{html.escape(a)}</li>" for a in self.assumptions)

@@ -26,7 +26,6 @@ proportions are compared by :func:`pooled_z_test`; :func:`estimate`, :func:`comp
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,7 +34,7 @@ import pandas as pd
 from scipy import stats as st
 
 from ._util import as_list, check_columns, resolve_weights
-from .errors import EstimationError, SurveykitWarning
+from .errors import EstimationError
 
 __all__ = ["effective_n", "estimate", "compare", "STATS", "linearised_variance",
            "linearised_covariance", "pooled_z_test"]
@@ -441,8 +440,9 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
     by : str or list of str, optional
         Grouping (banner) variables; each gives one row per group value (columns ``by``,
         ``group``). Rows with a missing group value are left out of that banner. A group
-        whose respondents all lack an answer (n = 0) has no estimate: it is left out,
-        listed in ``.attrs["empty_groups"]`` and named in a SurveykitWarning.
+        whose respondents all lack an answer (n = 0: a routed question not asked in that
+        group) has no estimate: it is left out and listed in ``.attrs["empty_groups"]``
+        (an expected condition, stated in the result, not warned about).
     codes, scale, box : optional
         See ``stat``.
     level : float
@@ -588,13 +588,8 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
                            + ("; the logit interval uses t on it (R svyciprop)"
                               if ci == "logit" else "; the interval uses the normal quantile "
                               "(R confint)"))
-    if empty:
+    if empty:       # stated in the result: a routed question leaves groups empty
         out.attrs["empty_groups"] = {f"{c} by {b}": g for (c, b), g in empty.items()}
-        warnings.warn("estimate: group(s) with no answer left out (n = 0, no estimate): "
-                      + "; ".join(f"{c} by {b}: {', '.join(map(repr, g[:10]))}"
-                                  f"{' ...' if len(g) > 10 else ''}"
-                                  for (c, b), g in empty.items())
-                      + " (listed in .attrs['empty_groups'])", SurveykitWarning, stacklevel=2)
     return out
 
 
@@ -753,13 +748,8 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
                 "test": test})
     out = pd.DataFrame(rows)
     out.attrs.update({"alpha": alpha, "method": method})
-    if skipped:
+    if skipped:     # stated in the result (no test for a group nobody answered in)
         out.attrs["empty_groups"] = {f"{c} by {by}": g for c, g in skipped.items()}
-        warnings.warn(f"compare: group(s) of {by!r} with no answer left out (n = 0, nothing "
-                      "to test): " + "; ".join(f"{c}: {', '.join(map(repr, g[:10]))}"
-                                               f"{' ...' if len(g) > 10 else ''}"
-                                               for c, g in skipped.items())
-                      + " (listed in .attrs['empty_groups'])", SurveykitWarning, stacklevel=2)
     return out
 
 

@@ -392,7 +392,9 @@ def loadings_chart(efa_result, *, blank: float | None = None,
     with house_style():
         fig = new_figure(1.2 * L.shape[1] + 3.0, 0.35 * L.shape[0] + 1.5)
         ax = fig.subplots()
-        sns.heatmap(L, annot=annot, fmt="", cmap="RdBu_r", vmin=-1, vmax=1, center=0,
+        # vmin/vmax symmetric about 0 centre the diverging map (seaborn's center= would
+        # re-sample the colormap and warn on matplotlib >= 3.11)
+        sns.heatmap(L, annot=annot, fmt="", cmap="RdBu_r", vmin=-1, vmax=1,
                     linewidths=0.5, linecolor="white", cbar_kws={"shrink": 0.6}, ax=ax)
         ax.set_title(_title(title or f"Loadings ({efa_result.method}, "
                                      f"{efa_result.rotation})", 40))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._util import as_list, check_columns, lower_first, resolve_weights, shorten
+from ._util import as_list, check_columns, lower_first, resolve_weights, short_repr, shorten
 from .errors import SegmentationError, TableError
 
 __all__ = ["apriori_segments", "choose_k", "needs_segments", "SegmentModel", "profile_segments",
@@ -349,7 +349,7 @@ class SegmentModel:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return self.summary()
+        return short_repr(self)
 
     def _repr_html_(self) -> str:
         v = self.validation()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._util import as_list, atomic_write, xlsx_text
+from ._util import as_list, atomic_write, short_repr, xlsx_text
 from .errors import TableError
 
 __all__ = ["BannerTable", "sheet_name"]
@@ -118,7 +118,7 @@ class BannerTable:
                 + "\n".join(self.footnotes))
 
     def __repr__(self) -> str:
-        return self.summary()
+        return short_repr(self)
 
     def table(self, question: str) -> pd.DataFrame:
         """The formatted grid of one question: rows = bases and statistics, columns =

@@ -87,6 +87,78 @@ def test_profile_of_a_segment_with_an_empty_routed_group_leaks_no_warning(survey
             SegmentFindings(survey, "segment", seg).profile()
 
 
+def test_the_analyst_flows_leak_no_warning(survey):
+    """Issue 12 item 6: the README and tutorial calls, the measurement functions on the
+    questionnaire, and estimates of routed questions by segment, with every warning an
+    error (the empty groups of a routed question are stated in the result instead)."""
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from surveykit import measurement as m
+    from surveykit.drivers import importance_performance
+    from surveykit.questionnaire import load_questionnaire
+    from surveykit.responses import check_responses, clean, read_responses
+    from surveykit.tables import banner
+    from surveykit.weighting import load_targets, rake
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        q = load_questionnaire(Q)
+        raw = read_responses(DATA, q)
+        check = check_responses(q, raw)
+        assert isinstance(check.summary(), str) and "<table" in check._repr_html_()
+        df, _ = clean(q, raw, check)
+        report = rake(df, load_targets(TARGETS), missing="exclude").with_labels(q)
+        report.summary()
+        df["weight"] = report.weights
+        estimates.estimate(df, "nps", stat="nps", weights="weight", by="segment")
+        key_drivers(df, "overall_sat", q.roles.drivers, weights="weight", by="segment").top(2, 3)
+        survey._repr_html_()
+        q._repr_html_()
+        banner(survey.data, ["overall_sat", "nps"], "segment", weights=survey.weights,
+               questionnaire=q)._repr_html_()
+        m.reliability_table(survey.data, q, weights=survey.weights)
+        for f in (m.kmo, m.bartlett, m.parallel_analysis):
+            f(survey.data, q, weights=survey.weights)._repr_html_()
+        m.parallel_analysis(survey.data, q.roles.drivers, weights=survey.weights).plot()
+        fa = m.efa(survey.data, q, 8, weights=survey.weights)
+        fa.plot()
+        assert "Missing data: pairwise" in fa.summary()
+        drivers = survey.apply(key_drivers, "overall_sat", q.roles.drivers, by="segment")
+        drivers.wide()
+        drivers.plot()
+        survey.apply(importance_performance, "overall_sat", q.roles.drivers[:6]).plot()
+        # gender is asked of consumers only: the business segments 4-6 have no answer
+        gender = survey.apply(estimates.estimate, "gender", by="segment")
+        assert gender.attrs["empty_groups"] == {"gender by segment": [4, 5, 6]}
+        assert set(gender["group"]) == {1, 2, 3}
+        cmp_ = estimates.compare(survey.data, "gender", by="segment", weights=survey.weights,
+                                 stat="proportion", codes=[1], reference="total")
+        assert cmp_.attrs["empty_groups"] == {"gender by segment": [4, 5, 6]}
+
+
+def test_every_findings_section_of_every_segment_leaks_no_warning(survey):
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from surveykit.reporting.findings import SegmentFindings
+    from surveykit.reporting.overview import Overview
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pages = [SegmentFindings(survey, "segment", seg) for seg in range(1, 7)]
+        pages.append(Overview(survey, "segment"))
+        for page in pages:
+            for key in [*page.FRONT, *page.SECTIONS]:
+                sec = page.section(key)
+                if sec is not None:
+                    sec._repr_html_()
+
+
 @pytest.mark.slow
 def test_readme_analyst_snippet_prints_what_the_readme_shows():
     import re

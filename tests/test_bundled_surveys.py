@@ -157,7 +157,7 @@ def test_simulate_from_the_truth_file_reproduces_the_committed_data(bundle, tmp_
 
 def test_committed_data_pass_the_response_checks(bundle):
     result = check_responses(bundle.q, bundle.df)
-    assert result.n_errors == 0, result.summary_text()
+    assert result.n_errors == 0, result.summary()
     df = bundle.df
     assert list(df.columns) == [c for c, v in bundle.q.variables().items()
                                 if v.kind != "derived"]

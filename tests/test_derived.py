@@ -234,7 +234,7 @@ def test_the_check_counts_derived_values_left_missing(q, df):
     assert messages[2].endswith("missing input (no valid answer: visits)")
     row = found[(found["question"] == "perv_sum") & (found["respondent"] == 4)].iloc[0]
     assert "no valid answer: PERV1" in row["message"]  # a don't-know is not a valid answer
-    summary = result.summary.set_index("rule").loc["derived_missing"]
+    summary = result.summary_frame().set_index("rule").loc["derived_missing"]
     # per_visit 4, overall_100 1, perv_sum 3, perv_mean 1, value_score 1, value_100 1
     assert summary["findings"] == 11 and summary["respondents"] == 5
     assert result.n_errors == int((result.table["severity"] == "error").sum())  # info apart

@@ -318,8 +318,14 @@ def test_construct_scores():
         m.construct_scores(out, {"abc": ["a", "b"]})
 
 
-def _questionnaire():
-    items = [{"id": c, "text": c, **({"reverse": True} if c == "s4" else {})} for c in ITEMS]
+def _questionnaire(labels: bool = False):
+    def text(c):
+        if not labels:
+            return c
+        return f"Item {c} (negatively worded)" if c == "s4" else f"Item {c}"
+
+    items = [{"id": c, "text": text(c), **({"reverse": True} if c == "s4" else {})}
+             for c in ITEMS]
     return questionnaire_from_dict({
         "id": "t", "title": "T",
         "scales": {"s7": {"codes": {i: str(i) for i in range(1, 8)}}},
@@ -389,7 +395,8 @@ def test_inputs_not_modified(data_missing):
     before = d.copy()
     m.reliability(d, CONSTRUCTS["service"], weights="w", **REV)
     m.efa(d, ITEMS, 3, weights="w", **REV)
-    m.cfa(d, CONSTRUCTS, weights="w", **REV)
+    with pytest.warns(SurveykitWarning, match="rows left out"):
+        m.cfa(d, CONSTRUCTS, weights="w", **REV)
     m.kmo(d, ITEMS, **REV)
     pd.testing.assert_frame_equal(d, before)
 
@@ -411,7 +418,8 @@ def test_demo_factor_structure_recovered(demo_survey, demo_truth):
     spec = m.from_questionnaire(s.questionnaire)
     assert sorted(spec["reverse"]) == sorted(i for f in factors.values()
                                              for i, v in f.items() if v < 0)
-    c = m.cfa(s.data, s.questionnaire, weights=s.weights)
+    with pytest.warns(SurveykitWarning, match="rows left out"):   # service items: routed
+        c = m.cfa(s.data, s.questionnaire, weights=s.weights)
     assert c.fit["cfi"] > 0.95 and c.fit["rmsea"] < 0.05
     rel = m.reliability_table(s.data, s.questionnaire, weights=s.weights)
     assert (rel["alpha"] > 0.7).all()
@@ -516,3 +524,124 @@ def test_cfa_mlr_matches_lavaan(data, weights):
         assert default.fit["chisq_scaled"] == res.fit["chisq_scaled"]
     else:
         assert "chisq_scaled" not in m.cfa(data, CONSTRUCTS, **REV).fit
+
+
+# ----------------------------------------------------------------------------- issue 12
+# One missing-data default (pairwise, as psych) stated in every result, and a questionnaire
+# in place of the items everywhere. psych on items_missing.csv:
+# tests/fixtures/r_psych/make_pairwise_fixtures.R
+PAIRWISE = json.loads((FIX / "r_psych" / "psych_pairwise_reference.json").read_text())
+
+
+@pytest.mark.parametrize("name", list(CONSTRUCTS))
+def test_reliability_default_is_psychs_pairwise_alpha(data_missing, name):
+    ref = PAIRWISE["reliability"][name]
+    kw = REV if name == "service" else {}
+    r = m.reliability(data_missing, CONSTRUCTS[name], **kw)
+    assert r.missing == "pairwise"
+    assert r.alpha == pytest.approx(ref["raw_alpha"], abs=1e-12)
+    assert r.std_alpha == pytest.approx(ref["std_alpha"], abs=1e-12)
+    t = r.item_table
+    np.testing.assert_allclose(t["alpha_if_deleted"], ref["alpha_drop_raw"], atol=1e-12)
+    np.testing.assert_allclose(t["std_alpha_if_deleted"], ref["alpha_drop_std"], atol=1e-12)
+    np.testing.assert_allclose(t["item_rest_r"], ref["r_drop"], atol=1e-12)
+    assert r.omega_total == pytest.approx(ref["omega_total"], abs=1e-5)
+    # the n: fewest and most respondents behind one covariance, of the 500 rows
+    assert (r.n, r.missing_data.n_min, r.missing_data.n_max, r.missing_data.n_rows) == (
+        ref["n_pair_min"], ref["n_pair_min"], ref["n_pair_max"], 500)
+    assert (f"pairwise (as R psych): each correlation uses the respondents who answered "
+            f"both items, {ref['n_pair_min']} to {ref['n_pair_max']} of 500 rows per pair"
+            in r.summary())
+    table = m.reliability_table(data_missing, CONSTRUCTS, **REV).set_index("construct")
+    assert table.loc[name, "alpha"] == pytest.approx(ref["raw_alpha"], abs=1e-12)
+    assert table.loc[name, "missing"] == "pairwise" and table.loc[name, "n_rows"] == 500
+
+
+@pytest.mark.parametrize("name", list(CONSTRUCTS))
+def test_reliability_listwise_is_psychs_alpha_on_complete_rows(data_missing, name):
+    ref = PAIRWISE["reliability"][name]["listwise"]
+    kw = REV if name == "service" else {}
+    r = m.reliability(data_missing, CONSTRUCTS[name], missing="listwise", **kw)
+    assert r.alpha == pytest.approx(ref["raw_alpha"], abs=1e-12)
+    assert r.std_alpha == pytest.approx(ref["std_alpha"], abs=1e-12)
+    np.testing.assert_allclose(r.item_table["alpha_if_deleted"], ref["alpha_drop_raw"],
+                               atol=1e-12)
+    np.testing.assert_allclose(r.item_table["item_rest_r"], ref["r_drop"], atol=1e-12)
+    assert r.n == ref["n"] and r.missing == "listwise"
+    assert (f"listwise: the {ref['n']} complete rows of 500 ({500 - ref['n']} left out)"
+            in r.summary())
+
+
+def test_suitability_efa_and_parallel_default_to_psychs_pairwise(data_missing):
+    k = m.kmo(data_missing, ITEMS, **REV)
+    assert k.overall == pytest.approx(PAIRWISE["kmo"]["overall"], abs=1e-12)
+    np.testing.assert_allclose(k.items["msa"], PAIRWISE["kmo"]["items"], atol=1e-12)
+    b = m.bartlett(data_missing, ITEMS, **REV)
+    assert b.chi2 == pytest.approx(PAIRWISE["bartlett"]["chisq"], rel=1e-12)
+    assert b.n == PAIRWISE["bartlett"]["n"] == 500                     # psych counts rows
+    e = m.efa(data_missing, ITEMS, 3, **REV)
+    ref = PAIRWISE["fa_minres_oblimin"]
+    np.testing.assert_allclose(e.loadings.loc[ITEMS].to_numpy(), ref["loadings"], atol=5e-5)
+    np.testing.assert_allclose(e.phi.to_numpy(), ref["phi"], atol=5e-5)
+    pa = m.parallel_analysis(data_missing, ITEMS, **REV)
+    np.testing.assert_allclose(pa.table["observed_pc"], PAIRWISE["parallel"]["pc_values"],
+                               atol=1e-12)
+    np.testing.assert_allclose(pa.table["observed_fa"], PAIRWISE["parallel"]["fa_values"],
+                               atol=1e-5)
+    assert pa.n == PAIRWISE["parallel"]["n"]          # fa.parallel simulates nrow(x) rows
+    for res in (k, b, e, pa):
+        assert res.missing == "pairwise"
+        assert (res.missing_data.n_min, res.missing_data.n_max) == (
+            PAIRWISE["n_pair_min"], PAIRWISE["n_pair_max"])
+        assert "Missing data: pairwise" in res.summary()
+        assert "Missing data: pairwise" in res._repr_html_()
+
+
+def test_cfa_states_its_listwise_handling(data_missing):
+    complete = int(data_missing[ITEMS].notna().all(axis=1).sum())
+    with pytest.warns(SurveykitWarning, match="rows left out"):
+        res = m.cfa(data_missing, CONSTRUCTS, **REV)
+    assert res.missing == "listwise" and res.missing_data.n_min == complete == res.n
+    assert (f"Missing data: listwise (lavaan's default for ML): the {complete} complete rows "
+            f"of 500 ({500 - complete} left out)") in res.summary()
+
+
+def test_complete_data_says_nothing_was_missing(data):
+    r = m.reliability(data, CONSTRUCTS["quality"])
+    assert "Missing data: none among the 500 rows used (pairwise)." in r.summary()
+
+
+def test_every_measurement_function_takes_a_questionnaire(data):
+    q = _questionnaire()
+    by_hand = {"kmo": m.kmo(data, ITEMS, **REV).overall,
+               "chi2": m.bartlett(data, ITEMS, **REV).chi2,
+               "fa": m.parallel_analysis(data, ITEMS, **REV).table["observed_fa"].tolist(),
+               "efa": m.efa(data, ITEMS, 3, **REV).loadings.loc[ITEMS].to_numpy()}
+    assert m.kmo(data, q).overall == pytest.approx(by_hand["kmo"], abs=1e-12)
+    assert m.bartlett(data, q).chi2 == pytest.approx(by_hand["chi2"], abs=1e-9)
+    pa = m.parallel_analysis(data, q)
+    np.testing.assert_allclose(pa.table["observed_fa"], by_hand["fa"], atol=1e-9)
+    e = m.efa(data, q, 3)
+    np.testing.assert_allclose(e.loadings.loc[ITEMS].to_numpy(), by_hand["efa"], atol=1e-9)
+    assert "s4" in e._reverse                                 # reverse keys from the grid
+    # constructs= picks some constructs; labels come from the questionnaire
+    k2 = m.kmo(data, q, constructs=["quality", "service"])
+    assert list(k2.items.index) == CONSTRUCTS["quality"] + CONSTRUCTS["service"]
+    q_labelled = _questionnaire(labels=True)
+    r = m.reliability(data, q_labelled, constructs="service")
+    assert r.alpha == pytest.approx(PSYCH["reliability"]["service"]["raw_alpha"], abs=1e-10)
+    assert r.construct == "service" and r.label == "Service"
+    assert r.item_table.loc["s4", "reversed"]
+    assert "Item s4 (negatively worded)" in r._repr_html_()
+    assert "Item q1 (negatively worded)" not in r._repr_html_()
+    shown = m.efa(data, q_labelled, 3)._shown()
+    assert shown.loc["q1", "label"] == "Item q1"
+    c = m.cfa(data, q_labelled, constructs=["quality", "value"])
+    assert list(c.model) == ["quality", "value"]
+    assert c._shown().set_index("item").loc["v2", "label"] == "Item v2"
+    with pytest.raises(MeasurementError, match="declares 3 constructs; name one"):
+        m.reliability(data, q)
+    with pytest.raises(MeasurementError, match="constructs= selects constructs"):
+        m.kmo(data, ITEMS, constructs=["quality"])
+    with pytest.raises(MeasurementError, match="'nope'"):
+        m.efa(data, q, 2, constructs=["nope"])

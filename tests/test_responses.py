@@ -270,9 +270,9 @@ def test_check_finds_every_planted_problem_and_nothing_else(q, raw):
 def test_check_flags_nothing_on_clean_data(q, good):
     result = check_responses(q, good)
     assert result.table.empty and result.n_errors == 0 and result.ok
-    assert result.summary_text().endswith("no problems found.")
-    assert set(result.summary["rule"]) == set(RULES)
-    assert (result.summary["findings"] == 0).all()
+    assert result.summary().endswith("no problems found.")
+    assert set(result.summary_frame()["rule"]) == set(RULES)
+    assert (result.summary_frame()["findings"] == 0).all()
 
 
 def test_table_summary_and_counts(q, raw):
@@ -283,7 +283,7 @@ def test_table_summary_and_counts(q, raw):
     assert r.n_errors == 22 and r.n_warnings == 3 and not r.ok
     assert set(t.loc[t.rule.isin(["straight_lining", "speeder", "unknown_column"]),
                      "severity"]) == {"warning"}
-    s = r.summary.set_index("rule")
+    s = r.summary_frame().set_index("rule")
     assert s.loc["duplicate_id", "findings"] == 2 and s.loc["duplicate_id", "respondents"] == 2
     assert s.loc["out_of_range", "findings"] == 6
     assert int(s["findings"].sum()) == len(t)
@@ -291,7 +291,7 @@ def test_table_summary_and_counts(q, raw):
     row = t[(t.respondent == 13) & (t.rule == "out_of_range")].iloc[0]
     assert row["value"] == 7 and row["row"] == 12 and row["question"] == "cust_type"
     assert "valid 1, 2, 3" in row["message"]
-    text = r.summary_text()
+    text = r.summary()
     assert "22 error(s), 3 warning(s)" in text and "respondent 23: duration_sec = 100" in text
     html = r._repr_html_()
     assert "<table" in html and "duplicate_id" in html
@@ -345,7 +345,7 @@ def test_straight_lining_threshold(q, raw):
 def test_rules_subset_and_parameter_validation(q, raw):
     r = check_responses(q, raw, rules=["speeder", "duplicate_id"])
     assert set(r.table["rule"]) == {"speeder", "duplicate_id"}
-    assert list(r.summary["rule"]) == ["duplicate_id", "speeder"]
+    assert list(r.summary_frame()["rule"]) == ["duplicate_id", "speeder"]
     with pytest.raises(ResponseDataError, match=r"unknown rule\(s\) 'speed'.*speeder"):
         check_responses(q, raw, rules=["speed"])
     with pytest.raises(ResponseDataError, match="speeder_ratio must be"):
@@ -624,7 +624,7 @@ def test_demo_every_planted_problem_found_and_nothing_else(demo_dir, pc_question
 
 def test_demo_clean_simulation_flags_nothing(pc_questionnaire, demo_clean_simulation):
     result = check_responses(pc_questionnaire, demo_clean_simulation.responses)
-    assert result.table.empty, result.summary_text()
+    assert result.table.empty, result.summary()
 
 
 # -- CLI -----------------------------------------------------------------------------------

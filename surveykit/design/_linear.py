@@ -3,6 +3,7 @@ clusters, finite-population corrections and a lonely-PSU policy."""
 
 from __future__ import annotations
 
+import html
 import warnings
 from dataclasses import dataclass
 
@@ -626,6 +627,18 @@ class SurveyDesign:
                          "fpc": bool(np.isfinite(st.popsize).any()),
                          "lonely_strata": int((st.sampsize == 1).sum())})
         return pd.DataFrame(rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The design's stages (as :meth:`describe`)."""
+        return self.describe()
+
+    def summary(self) -> str:
+        """The design in words, with how variances are computed."""
+        return f"{self!r}\nVariance: {self.method}."
+
+    def _repr_html_(self) -> str:
+        return (f"<p>{html.escape(repr(self))}<br>Variance: {html.escape(self.method)}.</p>"
+                + self.describe().to_html(index=False))
 
     def __repr__(self) -> str:
         st = self.stages[0]

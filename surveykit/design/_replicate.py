@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import warnings
 
@@ -370,6 +371,20 @@ class ReplicateDesign:
         check_frame(self, df)
 
     # ------------------------------------------------------------------ display
+    def to_frame(self) -> pd.DataFrame:
+        """One row: ``type, replicates, scale, mse, rows, df``."""
+        return pd.DataFrame([{"type": self.type, "replicates": self.n_replicates,
+                              "scale": self.scale, "mse": self.mse, "rows": self.n,
+                              "df": self._degf}])
+
+    def summary(self) -> str:
+        """The design in words, with how variances are computed."""
+        return f"{self!r}\nVariance: {self.method}."
+
+    def _repr_html_(self) -> str:
+        return (f"<p>{html.escape(repr(self))}<br>Variance: {html.escape(self.method)}.</p>"
+                + self.to_frame().to_html(index=False, float_format="%.4g", na_rep=""))
+
     def __repr__(self) -> str:
         df = f"; df = {self._degf}" if self._degf is not None else ""
         return (f"ReplicateDesign: {self.type}, {self.n_replicates} replicates, scale "

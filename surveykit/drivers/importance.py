@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._util import short_repr
 from ..errors import DriverAnalysisError
 from ..estimates import effective_n
 from ._core import (
@@ -135,7 +136,7 @@ class DriverResult:
                 f"{self.table.to_string(index=False, float_format=lambda v: f'{v:.3f}')}")
 
     def __repr__(self) -> str:
-        return self.summary()
+        return short_repr(self)
 
     def _repr_html_(self) -> str:
         notes = "".join(f"<p><i>note: {n}</i></p>" for n in self.notes)

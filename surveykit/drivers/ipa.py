@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .._util import resolve_weights
+from .._util import resolve_weights, short_repr
 from ..errors import DriverAnalysisError
 from ._core import (
     QUADRANTS,
@@ -45,7 +45,7 @@ class IPAResult:
                 f"{self.table.to_string(index=False, float_format=lambda v: f'{v:.3f}')}")
 
     def __repr__(self) -> str:
-        return self.summary()
+        return short_repr(self)
 
     def _repr_html_(self) -> str:
         acts = "; ".join(f"{s}: {', '.join(v) or '-'}" for s, v in self.act_here.items())

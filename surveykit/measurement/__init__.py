@@ -1,11 +1,17 @@
 """Scales and factors: reliability, suitability, parallel analysis, EFA, CFA and scores.
 
-Every function takes a plain DataFrame and a list of item columns. Reverse-keyed items are
-declared with ``reverse=[...]`` and re-coded ``x' = min + max - x`` with the scale's
-``scale_range=(min, max)`` (or a dict ``{item: (min, max)}``). Weights follow the package
-rule (``None``, a column name, or an array). Missing data follow a *declared* policy:
-``missing="listwise"`` (complete rows only) or ``missing="pairwise"`` (each correlation from
-the rows where both items are present); nothing is ever imputed.
+Every function takes a plain DataFrame and a list of item columns, or a questionnaire in
+their place (its constructs' items, reverse keys, scale ranges and item labels;
+``constructs=`` picks some; :func:`from_questionnaire` shows what is read). Reverse-keyed
+items are declared with ``reverse=[...]`` and re-coded ``x' = min + max - x`` with the
+scale's ``scale_range=(min, max)`` (or a dict ``{item: (min, max)}``). Weights follow the
+package rule (``None``, a column name, or an array).
+
+Missing data: one default, ``missing="pairwise"`` as R ``psych`` (each correlation or
+covariance from the respondents who answered both items), for reliability, KMO, Bartlett,
+parallel analysis and EFA; ``missing="listwise"`` (complete rows only) on request. CFA is
+listwise, as lavaan's default ML. Nothing is ever imputed; every result states its policy
+and n (``missing``, ``missing_data``, a sentence in ``summary()``).
 
 The numbers match R: ``psych`` (alpha, omega, KMO, Bartlett, fa, fa.parallel) and
 ``lavaan`` (CFA); the fixtures and the R scripts that made them are under
@@ -17,6 +23,7 @@ from ._common import (
                       ItemWarning,
                       LatentCorrelationWarning,
                       Missing,
+                      MissingData,
                       ScaleRange,
                       from_questionnaire,
                       weighted_corr,
@@ -35,7 +42,8 @@ from .reliability import (
 )
 
 __all__ = [
-    "HeywoodWarning", "ItemWarning", "LatentCorrelationWarning", "Missing", "ScaleRange",
+    "HeywoodWarning", "ItemWarning", "LatentCorrelationWarning", "Missing", "MissingData",
+    "ScaleRange",
     "weighted_corr", "reliability", "reliability_table", "kmo", "bartlett",
     "parallel_analysis", "efa", "cfa", "construct_scores", "from_questionnaire",
     "ReliabilityResult", "KMOResult", "BartlettResult", "ParallelResult", "EFAResult",

@@ -4,16 +4,18 @@ missing-data policy, weighted correlations, questionnaire look-ups, factor extra
 from __future__ import annotations
 
 import contextlib
+import html
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from .._util import as_list, check_columns, numeric_array, resolve_weights
+from .._util import as_list, check_columns, numeric_array, resolve_weights, short_repr
 from ..errors import MeasurementError, SurveykitWarning
 from ..estimates import effective_n
 from ..questionnaire.expressions import reverse_keyed
@@ -38,22 +40,109 @@ class LatentCorrelationWarning(SurveykitWarning):
     beyond what the others allow: they are not distinct as modelled); lavaan warns too."""
 
 
+@dataclass(frozen=True)
+class MissingData:
+    """How a measurement result handled missing answers, and the n behind its numbers.
+
+    Attributes
+    ----------
+    policy : {"pairwise", "listwise"}
+        ``pairwise`` (the default, as R ``psych``): each correlation / covariance from the
+        respondents who answered both items; ``listwise``: complete rows only.
+    n_rows : int
+        Rows given (respondents with a positive weight).
+    n_min, n_max : int
+        Pairwise: the fewest and most respondents behind one correlation (item pairs);
+        listwise: the complete rows (both).
+    note : str
+        Why this policy, where it is not the default (e.g. CFA's listwise ML).
+    """
+
+    policy: str
+    n_rows: int
+    n_min: int
+    n_max: int
+    note: str = ""
+
+    def sentence(self) -> str:
+        """One sentence for a summary or a method note."""
+        if self.n_min == self.n_rows:
+            return (f"Missing data: none among the {self.n_rows:,} rows used ({self.policy}"
+                    f"{'; ' + self.note if self.note else ''}).")
+        if self.policy == "pairwise":
+            n = (f"{self.n_min:,}" if self.n_min == self.n_max
+                 else f"{self.n_min:,} to {self.n_max:,}")
+            return (f"Missing data: pairwise (as R psych): each correlation uses the "
+                    f"respondents who answered both items, {n} of {self.n_rows:,} rows per "
+                    f"pair; nothing is imputed.")
+        return (f"Missing data: listwise{' (' + self.note + ')' if self.note else ''}: the "
+                f"{self.n_min:,} complete rows of {self.n_rows:,} "
+                f"({self.n_rows - self.n_min:,} left out); nothing is imputed.")
+
+
 class _Result:
-    """Notebook display shared by the result objects: a title and ``to_frame()`` as HTML."""
+    """The result API shared by the measurement results: a title, ``to_frame()``, a
+    table to show (``_shown()``, labelled and rounded), further captioned tables
+    (``_more()``), the missing-data sentence, ``summary()`` as text, ``_repr_html_`` and a
+    one-line ``repr``."""
 
     _title = "result"
+    missing_data: MissingData | None = None
+    item_labels: dict | None = None
+
+    @property
+    def missing(self) -> str | None:
+        """The missing-data policy used (``"pairwise"`` or ``"listwise"``)."""
+        return None if self.missing_data is None else self.missing_data.policy
 
     def to_frame(self) -> pd.DataFrame:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def _shown(self) -> pd.DataFrame:
+        """The main table for people: ``to_frame()`` with item labels beside the ids."""
+        return self._labelled(self.to_frame())
+
+    def _more(self) -> list[tuple[str, pd.DataFrame]]:
+        """Further ``(caption, table)`` pairs shown after the main table."""
+        return []
+
+    def _notes(self) -> list[str]:
+        return [self.missing_data.sentence()] if self.missing_data is not None else []
+
+    def _labelled(self, frame: pd.DataFrame, column: str = "item") -> pd.DataFrame:
+        """``frame`` with a ``label`` column after its item ids (in the index or in
+        ``column``), when the questionnaire gave labels."""
+        if not self.item_labels:
+            return frame
+        out = frame.copy()
+        if column in out.columns:
+            ids = out[column]
+            at = out.columns.get_loc(column) + 1
+        elif out.index.name == column:
+            ids = out.index.to_series()
+            at = 0
+        else:
+            return frame
+        name = "item_label" if "label" in out.columns else "label"
+        out.insert(at, name, [self.item_labels.get(i, "") for i in ids])
+        return out
+
     def summary(self) -> str:
-        return f"{self._title}\n{self.to_frame().to_string()}"
+        """The result as text: title, missing-data sentence, tables (3 decimals)."""
+        fmt = {"float_format": lambda v: f"{v:.3f}"}
+        parts = [self._title, *self._notes(), self._shown().to_string(**fmt)]
+        parts += [f"\n{cap}\n{t.to_string(**fmt)}" for cap, t in self._more()]
+        return "\n".join(parts)
 
     def _repr_html_(self) -> str:
-        return f"<h4>{self._title}</h4>" + self.to_frame().to_html(float_format="%.3f")
+        notes = "".join(f"<p><i>{html.escape(n)}</i></p>" for n in self._notes())
+        body = self._shown().to_html(float_format="%.3f", na_rep="")
+        more = "".join(f"<p>{html.escape(cap)}</p>" + t.to_html(float_format="%.3f", na_rep="")
+                       for cap, t in self._more())
+        return f"<h4>{html.escape(self._title)}</h4>{notes}{body}{more}"
 
     def __repr__(self) -> str:
-        return self.summary()
+        return short_repr(self, self._title)
 
 
 def _scale_bounds(item: str, scale_range: ScaleRange) -> tuple[float, float]:
@@ -114,7 +203,7 @@ def _item_matrix(df: pd.DataFrame, items, *, reverse=None, scale_range: ScaleRan
     return items, np.column_stack(cols)
 
 
-def _weighted_moments(X: np.ndarray, w: np.ndarray, missing: str):
+def _weighted_moments(X: np.ndarray, w: np.ndarray, missing: str, names=None):
     """Weighted covariance (divisor sum w), correlation, n and Kish n_eff.
 
     ``listwise``: complete rows only. ``pairwise``: every entry from the rows where both
@@ -146,8 +235,10 @@ def _weighted_moments(X: np.ndarray, w: np.ndarray, missing: str):
     Sw2 = (M * (w ** 2)[:, None]).T @ M
     if (cnt < 3).any():
         j, k = np.argwhere(cnt < 3)[0]
-        raise MeasurementError(f"items {j} and {k} are answered together by fewer than 3 "
-                               f"respondents; pairwise correlations are not possible")
+        a, b = (names[j], names[k]) if names is not None else (j, k)
+        raise MeasurementError(f"items {a!r} and {b!r} are answered together by "
+                               f"{int(cnt[j, k])} respondent(s); a pairwise correlation needs "
+                               f"at least 3: drop one of them")
     Sx = (X0 * w[:, None]).T @ M                  # [j, k]: sum w x_j over rows with j and k
     Sxx = (X0 ** 2 * w[:, None]).T @ M
     Sxy = (X0 * w[:, None]).T @ X0
@@ -164,15 +255,78 @@ def _weighted_moments(X: np.ndarray, w: np.ndarray, missing: str):
     return cov_out, corr, int(cnt.min()), neff, None
 
 
-def _prepare(df, items, *, weights, missing, reverse, scale_range, min_items=2, what="items"):
+@dataclass
+class _Data:
+    """What the measurement functions compute from: items (reverse keyed), matrices, n."""
+
+    items: list[str]
+    X: np.ndarray
+    w: np.ndarray
+    cov: np.ndarray
+    corr: np.ndarray
+    n: int
+    n_eff: float
+    rows: np.ndarray | None
+    missing_data: MissingData
+    reverse: list[str]
+    scale_range: ScaleRange
+    item_labels: dict
+
+
+def _coverage(X: np.ndarray, w: np.ndarray, missing: str, note: str = "") -> MissingData:
+    """Rows given and the n per item pair (pairwise) or complete rows (listwise)."""
+    obs = ~np.isnan(X) & (w > 0)[:, None]
+    n_rows = int((w > 0).sum())
+    if missing == "listwise" or X.shape[1] < 2:
+        n = int(obs.all(axis=1).sum())
+        return MissingData(missing, n_rows, n, n, note)
+    cnt = obs.T.astype(float) @ obs
+    pair = cnt[np.triu_indices(X.shape[1], 1)]
+    return MissingData(missing, n_rows, int(pair.min()), int(pair.max()), note)
+
+
+def _resolve(items, reverse, scale_range, constructs=None, *, single: bool = False):
+    """``items`` as given, or a questionnaire's construct items (the ``constructs`` named,
+    default all) with its reverse keys, scale ranges and item labels.
+
+    Returns ``items, reverse, scale_range, item_labels, construct_ids``. ``reverse`` and
+    ``scale_range`` given by the caller take precedence over the questionnaire's.
+    """
+    if not _is_questionnaire(items):
+        if constructs is not None:
+            raise MeasurementError("constructs= selects constructs of a questionnaire; pass "
+                                   "the questionnaire in place of the item list")
+        return items, reverse, scale_range, {}, []
+    q = items
+    if single and constructs is None and len(q.constructs) != 1:
+        raise MeasurementError(
+            f"questionnaire {q.id!r} declares {len(q.constructs)} constructs; name one: "
+            f"constructs={[c.id for c in q.constructs][0]!r} (one of "
+            f"{[c.id for c in q.constructs]}), or use reliability_table for all")
+    if single and not isinstance(constructs, str) and len(as_list(constructs)) != 1:
+        raise MeasurementError(f"reliability is for one construct; got constructs="
+                               f"{constructs!r} (use reliability_table for several)")
+    spec = from_questionnaire(q, constructs)
+    its: list[str] = []
+    for v in spec["model"].values():
+        its += [i for i in v if i not in its]
+    rev = [i for i in spec["reverse"] if i in its] if reverse is None else reverse
+    rng = spec["scale_range"] if scale_range is None else scale_range
+    return its, rev, rng, spec["item_labels"], list(spec["model"])
+
+
+def _prepare(df, items, *, weights, missing, reverse, scale_range, min_items=2, what="items",
+             constructs=None, note: str = "") -> _Data:
+    items, reverse, scale_range, labels, _ = _resolve(items, reverse, scale_range, constructs)
     items, X = _item_matrix(df, items, reverse=reverse, scale_range=scale_range,
                             min_items=min_items, what=what)
     w = resolve_weights(df, weights, error=MeasurementError)
-    cov, corr, n, neff, rows = _weighted_moments(X, w, missing)
+    cov, corr, n, neff, rows = _weighted_moments(X, w, missing, items)
     if not np.isfinite(corr).all():
         raise MeasurementError("a correlation could not be computed (an item is constant "
                                "within the rows it shares with another); check the items")
-    return items, X, w, cov, corr, n, neff, rows
+    return _Data(items, X, w, cov, corr, n, float(neff), rows,
+                 _coverage(X, w, missing, note), as_list(reverse), scale_range, labels)
 
 
 def _check_pd(R: np.ndarray, items: list[str], context: str) -> None:
@@ -196,9 +350,13 @@ def from_questionnaire(questionnaire, constructs: Sequence[str] | None = None) -
     """What a questionnaire declares about its constructs, as keyword arguments.
 
     Returns ``{"model": {id: items}, "reverse": [...], "scale_range": {item: (low, high)},
-    "min_items": {id: n}, "labels": {id: label}}`` for the ``constructs`` named (default:
-    all). Reverse keys come from the construct and from ``reverse: true`` grid items; scale
-    ranges from each item's scale.
+    "min_items": {id: n}, "labels": {id: label}, "item_labels": {item: label}}`` for the
+    ``constructs`` named (default: all). Reverse keys come from the construct and from
+    ``reverse: true`` grid items; scale ranges from each item's scale; item labels from
+    each item's question.
+
+    Every measurement function takes a questionnaire in place of its items (or its
+    ``{construct: items}``), with ``constructs=`` to pick some: this is what it reads.
     """
     ids = [c.id for c in questionnaire.constructs]
     if not ids:
@@ -208,7 +366,7 @@ def from_questionnaire(questionnaire, constructs: Sequence[str] | None = None) -
     if unknown:
         raise MeasurementError(f"construct(s) {', '.join(map(repr, unknown))} are not in "
                                f"questionnaire {questionnaire.id!r}; it has {ids}")
-    model, reverse, ranges, min_items, labels = {}, [], {}, {}, {}
+    model, reverse, ranges, min_items, labels, item_labels = {}, [], {}, {}, {}, {}
     for c in questionnaire.constructs:
         if c.id not in wanted:
             continue
@@ -221,8 +379,12 @@ def from_questionnaire(questionnaire, constructs: Sequence[str] | None = None) -
             sc = questionnaire.scale_of(i)
             if sc is not None:
                 ranges[i] = (sc.low, sc.high)
+            try:
+                item_labels[i] = questionnaire.variable(i).label or i
+            except KeyError:
+                item_labels[i] = i
     return {"model": model, "reverse": reverse, "scale_range": ranges or None,
-            "min_items": min_items, "labels": labels}
+            "min_items": min_items, "labels": labels, "item_labels": item_labels}
 
 
 def weighted_corr(df: pd.DataFrame, items: Sequence[str], *, weights=None,
@@ -257,9 +419,9 @@ def weighted_corr(df: pd.DataFrame, items: Sequence[str], *, weights=None,
     >>> float(weighted_corr(d, ["a", "b"]).loc["a", "b"])
     0.8
     """
-    items, _, _, C, R, *_ = _prepare(df, items, weights=weights, missing=missing,
-                                     reverse=reverse, scale_range=scale_range)
-    return pd.DataFrame(C if cov else R, index=items, columns=items)
+    d = _prepare(df, items, weights=weights, missing=missing, reverse=reverse,
+                 scale_range=scale_range)
+    return pd.DataFrame(d.cov if cov else d.corr, index=d.items, columns=d.items)
 
 
 def _std(C: np.ndarray) -> np.ndarray:

@@ -17,8 +17,10 @@ from ..errors import MeasurementError, SurveykitWarning
 from ._common import (
     HeywoodWarning,
     LatentCorrelationWarning,
+    MissingData,
     ScaleRange,
     _check_pd,
+    _coverage,
     _is_questionnaire,
     _item_matrix,
     _Result,
@@ -300,6 +302,8 @@ class CFAResult(_Result):
     rows_dropped: int = 0
     latent_eigenvalues: np.ndarray | None = None
     estimator: str = "ML"
+    missing_data: MissingData | None = None
+    item_labels: dict | None = None
     _mean: np.ndarray | None = None
     _sigma: np.ndarray | None = None
     _lam: np.ndarray | None = None
@@ -328,18 +332,16 @@ class CFAResult(_Result):
         """One row of fit indices."""
         return self.fit.to_frame().T
 
-    def summary(self) -> str:
-        return (f"{self._title}\n"
-                f"{self.loadings.to_string(float_format=lambda v: f'{v:.3f}')}\n\n"
-                f"factor correlations\n{self.factor_cor.round(3).to_string()}")
+    def _shown(self) -> pd.DataFrame:
+        return self._labelled(self.loadings)
 
-    def _repr_html_(self) -> str:
-        html = f"<h4>{self._title}</h4>" + self.loadings.to_html(float_format="%.3f",
-                                                                  index=False)
-        html += "<p>Factor correlations</p>" + self.factor_cor.to_html(float_format="%.3f")
-        if self.heywood:
-            html += f"<p><b>Heywood case(s):</b> {', '.join(self.heywood)}</p>"
-        return html
+    def _more(self) -> list[tuple[str, pd.DataFrame]]:
+        return [("Factor correlations", self.factor_cor)]
+
+    def _notes(self) -> list[str]:
+        heywood = ([f"Heywood case(s): {', '.join(self.heywood)} (negative residual variance "
+                    f"or standardized loading >= 1)."] if self.heywood else [])
+        return super()._notes() + heywood
 
     def scores(self, df: pd.DataFrame) -> pd.DataFrame:
         """Regression factor scores ``(x - mean) Sigma^-1 Lambda Phi`` (lavaan's lavPredict)."""
@@ -360,7 +362,7 @@ class CFAResult(_Result):
 def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
         missing: Literal["listwise"] = "listwise", reverse=None,
         scale_range: ScaleRange = None,
-        estimator: Literal["ML", "MLR"] | None = None) -> CFAResult:
+        estimator: Literal["ML", "MLR"] | None = None, constructs=None) -> CFAResult:
     """Confirmatory factor analysis by maximum likelihood, with lavaan's fit indices.
 
     Factors have unit variance (lavaan ``std.lv=TRUE``) and are free to correlate; each item
@@ -372,8 +374,9 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
     Parameters
     ----------
     model : dict or Questionnaire
-        ``{factor: [items]}``, or a questionnaire: its constructs, reverse keys and scale
-        ranges (``reverse`` / ``scale_range`` given here take precedence).
+        ``{factor: [items]}``, or a questionnaire: its constructs (or those named in
+        ``constructs=``), reverse keys, scale ranges and item labels (``reverse`` /
+        ``scale_range`` given here take precedence).
     weights : None, str or array-like
         Respondent weights: the model is fitted to the weighted covariance matrix (point
         estimates and chi-square as lavaan with ``sampling.weights`` and ``estimator="ML"``,
@@ -381,7 +384,11 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
         (Huber-White) standard errors as lavaan's under sampling weights. Unweighted, the
         standard errors come from the expected information (lavaan's default).
     missing : {"listwise"}
-        Complete rows only (full-information ML is not offered).
+        Complete rows only, as lavaan's default ``estimator = "ML"`` with
+        ``missing = "listwise"`` (full-information ML is not offered): unlike the other
+        measurement functions, whose default is pairwise (as psych), a likelihood needs
+        one data set. ``missing_data`` and ``summary()`` state the rows used and left
+        out, and a warning says how many rows were left out.
     estimator : {"ML", "MLR"}, optional
         ``MLR`` (the default with weights, as the ML chi-square does not hold under sampling
         weights) adds lavaan's ``estimator = "MLR"`` test and indices to ``fit``: the
@@ -424,11 +431,15 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
     if estimator not in (None, "ML", "MLR"):
         raise MeasurementError(f"estimator={estimator!r}; use 'ML' or 'MLR'")
     estimator = estimator or ("MLR" if weights is not None else "ML")
+    item_labels: dict = {}
     if _is_questionnaire(model):
-        spec = from_questionnaire(model)
-        model = spec["model"]
+        spec = from_questionnaire(model, constructs)
+        model, item_labels = spec["model"], spec["item_labels"]
         reverse = spec["reverse"] if reverse is None else reverse
         scale_range = spec["scale_range"] if scale_range is None else scale_range
+    elif constructs is not None:
+        raise MeasurementError("constructs= selects constructs of a questionnaire; pass the "
+                               "questionnaire as the model")
     if not isinstance(model, Mapping) or not model:
         raise MeasurementError("model must be a non-empty dict {factor: [items]}")
     model = {str(f): as_list(v) for f, v in model.items()}
@@ -527,5 +538,7 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
         weighted=weights is not None, converged=converged, heywood=heywood,
         estimator=estimator,
         rows_dropped=dropped, latent_eigenvalues=ev[::-1].copy(),
+        missing_data=_coverage(X, w, "listwise", "lavaan's default for ML"),
+        item_labels=item_labels,
         _mean=wr @ X[rows] / wr.sum(), _sigma=Sig, _lam=L, _phi=Phi,
         _reverse=as_list(reverse), _scale_range=scale_range)

@@ -11,12 +11,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .._util import as_list
 from ..errors import MeasurementError
 from ._common import (
     _PSI_LOWER,
     HeywoodWarning,
     Missing,
+    MissingData,
     ScaleRange,
     _check_pd,
     _item_matrix,
@@ -50,15 +50,18 @@ class ParallelResult(_Result):
     percentile: float
     seed: int | None
     n: int
+    missing_data: MissingData | None = None
+    item_labels: dict | None = None
 
     @property
     def _title(self) -> str:  # type: ignore[override]
-        return (f"Parallel analysis ({self.n_iter} simulated data sets of n = {self.n}, "
+        return (f"Parallel analysis ({self.n_iter} simulated data sets of n = {self.n:,}, "
                 f"{self.percentile:g}th percentile): {self.n_factors} factor(s), "
                 f"{self.n_components} component(s)")
 
     def to_frame(self) -> pd.DataFrame:
-        return self.table
+        """One row per number: observed and simulated eigenvalues (components, factors)."""
+        return self.table.copy()
 
     def plot(self, **kwargs):
         """Scree chart with the simulated percentile line; returns the Figure."""
@@ -70,13 +73,18 @@ class ParallelResult(_Result):
 def parallel_analysis(df: pd.DataFrame, items: Sequence[str], *, weights=None,
                       missing: Missing = "pairwise", reverse=None,
                       scale_range: ScaleRange = None, n_iter: int = 100,
-                      percentile: float = 95, seed: int | None = 0) -> ParallelResult:
+                      percentile: float = 95, seed: int | None = 0,
+                      constructs=None) -> ParallelResult:
     """Horn's parallel analysis for components and (minres) factors, as ``psych::fa.parallel``.
 
     Observed eigenvalues of the (weighted) correlation matrix, and of the reduced matrix with
     one-factor minres communalities on its diagonal, are compared with the ``percentile`` of
     the same values from ``n_iter`` normal data sets of the same size (Kish effective n when
     weighted). The suggested number is the count of leading observed values above it.
+
+    Missing answers: ``pairwise`` correlations by default, as ``fa.parallel``, whose
+    simulated data sets then have as many rows as the data (psych's n); ``listwise``: the
+    complete rows. ``items`` may be a questionnaire (see :func:`kmo`).
 
     Parameters
     ----------
@@ -106,11 +114,13 @@ def parallel_analysis(df: pd.DataFrame, items: Sequence[str], *, weights=None,
                                f"simulated data sets")
     if not 50 <= percentile < 100:
         raise MeasurementError(f"percentile={percentile!r} must be in [50, 100)")
-    items, _, _, _, R, n, neff, _ = _prepare(df, items, weights=weights, missing=missing,
-                                             reverse=reverse, scale_range=scale_range,
-                                             min_items=3)
+    d = _prepare(df, items, weights=weights, missing=missing, reverse=reverse,
+                 scale_range=scale_range, min_items=3, constructs=constructs)
+    items, R = d.items, d.corr
     _check_pd(R, items, "parallel analysis")
-    nsim = int(round(neff)) if weights is not None else n
+    # psych simulates data sets of nrow(x) rows, also with pairwise correlations
+    nsim = (int(round(d.n_eff)) if weights is not None
+            else d.missing_data.n_rows if missing == "pairwise" else d.n)
     p = len(items)
     obs_pc = np.sort(np.linalg.eigvalsh(R))[::-1]
     obs_fa = _fa_values(R)
@@ -135,7 +145,8 @@ def parallel_analysis(df: pd.DataFrame, items: Sequence[str], *, weights=None,
         "sim_fa_pct": q_fa}).set_index("number")
     return ParallelResult(table=table, n_factors=_count(obs_fa, q_fa),
                           n_components=_count(obs_pc, q_pc), n_iter=int(n_iter),
-                          percentile=float(percentile), seed=seed, n=nsim)
+                          percentile=float(percentile), seed=seed, n=nsim,
+                          missing_data=d.missing_data, item_labels=d.item_labels)
 
 
 def _rotate(L: np.ndarray, rotation: str | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -165,12 +176,13 @@ class EFAResult(_Result):
     variance: pd.DataFrame            # SS loadings, proportion, cumulative
     method: str
     rotation: str
-    missing: str
     n: int
     n_eff: float
     corr: pd.DataFrame
     heywood: list[str]
     blank: float = 0.3
+    missing_data: MissingData | None = None
+    item_labels: dict | None = None
     _center: np.ndarray | None = None
     _scale: np.ndarray | None = None
     _reverse: list[str] = field(default_factory=list)
@@ -211,18 +223,19 @@ class EFAResult(_Result):
         shown["u2"] = self.uniqueness.map(lambda v: f"{v:.2f}")
         return shown
 
-    def summary(self) -> str:
-        return (f"{self._title}\n{self.loadings_table().to_string()}\n\n"
-                f"{self.variance.to_string(float_format=lambda v: f'{v:.3f}')}")
+    def _shown(self) -> pd.DataFrame:
+        return self._labelled(self.loadings_table().rename_axis("item"))
 
-    def _repr_html_(self) -> str:
-        html = f"<h4>{self._title}</h4>" + self.loadings_table().to_html()
-        html += self.variance.to_html(float_format="%.3f")
+    def _more(self) -> list[tuple[str, pd.DataFrame]]:
+        more = [("Variance accounted for", self.variance)]
         if self.phi is not None:
-            html += "<p>Factor correlations</p>" + self.phi.to_html(float_format="%.2f")
-        if self.heywood:
-            html += f"<p><b>Heywood case(s):</b> {', '.join(self.heywood)}</p>"
-        return html
+            more.append(("Factor correlations", self.phi))
+        return more
+
+    def _notes(self) -> list[str]:
+        heywood = ([f"Heywood case(s): {', '.join(self.heywood)} (communality >= 1)."]
+                   if self.heywood else [])
+        return super()._notes() + heywood
 
     def score_weights(self) -> pd.DataFrame:
         """Thurstone regression weights ``R^-1 S`` (S = structure), as ``psych``."""
@@ -259,7 +272,8 @@ def efa(df: pd.DataFrame, items: Sequence[str], n_factors: int, *, weights=None,
         method: Literal["minres", "ml"] = "minres",
         rotation: Literal["oblimin", "varimax", "promax", "none"] | None = "oblimin",
         missing: Missing = "pairwise", reverse=None, scale_range: ScaleRange = None,
-        factor_names: Sequence[str] | None = None, blank: float = 0.3) -> EFAResult:
+        factor_names: Sequence[str] | None = None, blank: float = 0.3,
+        constructs=None) -> EFAResult:
     """Exploratory factor analysis with factor_analyzer on a (weighted) correlation matrix.
 
     The correlation matrix is computed here (weights, declared ``missing`` policy; nothing
@@ -267,6 +281,11 @@ def efa(df: pd.DataFrame, items: Sequence[str], n_factors: int, *, weights=None,
     signed so each column sums positive and ordered by the variance they account for, as
     ``psych::fa`` does: the sum of squared loadings for an orthogonal solution,
     ``diag(Phi L'L)`` for an oblique one.
+
+    Missing answers: ``pairwise`` correlations by default, as ``psych::fa`` on raw data,
+    or ``listwise``; ``missing_data`` and ``summary()`` state which and the n per item
+    pair. ``items`` may be a questionnaire (see :func:`kmo`): its reverse keys, scale
+    ranges and item labels are used.
 
     Parameters
     ----------
@@ -299,9 +318,9 @@ def efa(df: pd.DataFrame, items: Sequence[str], n_factors: int, *, weights=None,
     rot_key = "none" if rotation is None else str(rotation).lower()
     if rot_key not in _ROTATIONS:
         raise MeasurementError(f"rotation={rotation!r}; use one of {sorted(_ROTATIONS)}")
-    items, X, w, _, R, n, neff, rows = _prepare(df, items, weights=weights, missing=missing,
-                                                reverse=reverse, scale_range=scale_range,
-                                                min_items=3)
+    d = _prepare(df, items, weights=weights, missing=missing, reverse=reverse,
+                 scale_range=scale_range, min_items=3, constructs=constructs)
+    items, X, w, R, n, neff, rows = d.items, d.X, d.w, d.corr, d.n, d.n_eff, d.rows
     p = len(items)
     if int(n_factors) != n_factors or not 1 <= n_factors:
         raise MeasurementError(f"n_factors={n_factors!r} must be a positive integer")
@@ -362,7 +381,7 @@ def efa(df: pd.DataFrame, items: Sequence[str], n_factors: int, *, weights=None,
         communality=pd.Series(h2, index=items, name="h2").loc[sorted_items],
         uniqueness=pd.Series(u2, index=items, name="u2").loc[sorted_items],
         phi=None if phi is None else pd.DataFrame(phi, index=names, columns=names),
-        variance=variance, method=method, rotation=rot_key, missing=missing, n=n,
+        variance=variance, method=method, rotation=rot_key, n=n,
         n_eff=float(neff), corr=pd.DataFrame(R, index=items, columns=items), heywood=heywood,
-        blank=blank, _center=center, _scale=scale, _reverse=as_list(reverse),
-        _scale_range=scale_range)
+        blank=blank, missing_data=d.missing_data, item_labels=d.item_labels, _center=center,
+        _scale=scale, _reverse=d.reverse, _scale_range=d.scale_range)

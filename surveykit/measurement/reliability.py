@@ -17,12 +17,14 @@ from ..questionnaire.expressions import item_score
 from ._common import (
     ItemWarning,
     Missing,
+    MissingData,
     ScaleRange,
     _check_pd,
     _is_questionnaire,
     _item_matrix,
     _one_factor_minres,
     _prepare,
+    _resolve,
     _Result,
     _std,
     from_questionnaire,
@@ -30,14 +32,16 @@ from ._common import (
 
 
 def reliability_table(df: pd.DataFrame, constructs, *, weights=None,
-                      missing: Missing = "listwise", reverse=None,
+                      missing: Missing = "pairwise", reverse=None,
                       scale_range: ScaleRange = None) -> pd.DataFrame:
     """One row of reliability per construct, from a dict ``{name: [items]}`` or a questionnaire.
 
     Columns: ``construct, label, n_items, alpha, std_alpha, omega_total, n, n_eff,
     weakest_item`` (lowest item-rest r), ``weakest_item_rest_r``, ``alpha_if_deleted``
-    (alpha without the weakest item). With a questionnaire, its reverse keys and scale
-    ranges are used unless given here.
+    (alpha without the weakest item), ``missing`` (the policy) and ``n_rows``. ``n`` is the
+    smallest n behind a correlation (pairwise, the default, as psych) or the complete rows
+    (``missing="listwise"``); see :func:`reliability`. With a questionnaire, its reverse
+    keys and scale ranges are used unless given here.
 
     Examples
     --------
@@ -71,7 +75,8 @@ def reliability_table(df: pd.DataFrame, constructs, *, weights=None,
                      "omega_total": r.omega_total, "n": r.n, "n_eff": r.n_eff,
                      "weakest_item": weakest,
                      "weakest_item_rest_r": t.loc[weakest, "item_rest_r"],
-                     "alpha_if_deleted": t.loc[weakest, "alpha_if_deleted"]})
+                     "alpha_if_deleted": t.loc[weakest, "alpha_if_deleted"],
+                     "missing": r.missing, "n_rows": r.missing_data.n_rows})
     return pd.DataFrame(rows)
 
 
@@ -91,7 +96,11 @@ def _omega_total(R: np.ndarray) -> float:
 
 @dataclass(repr=False)
 class ReliabilityResult(_Result):
-    """Reliability of one construct (see :func:`reliability`)."""
+    """Reliability of one construct (see :func:`reliability`).
+
+    ``missing`` is the missing-data policy and ``missing_data`` its counts (rows, n per
+    item pair); ``summary()`` states them.
+    """
 
     construct: str
     items: list[str]
@@ -101,49 +110,54 @@ class ReliabilityResult(_Result):
     omega_total: float
     n: int
     n_eff: float
-    missing: str
     item_table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    missing_data: MissingData | None = None
+    item_labels: dict | None = None
+    label: str | None = None
 
     @property
     def _title(self) -> str:  # type: ignore[override]
-        return (f"Reliability of {self.construct}: alpha {self.alpha:.3f}, omega "
-                f"{self.omega_total:.3f} (n = {self.n}, n_eff = {self.n_eff:.0f})")
+        name = self.label or self.construct
+        return (f"Reliability of {name}: alpha {self.alpha:.3f}, omega "
+                f"{self.omega_total:.3f} (n = {self.n:,}, n_eff = {self.n_eff:,.0f})")
 
     def to_frame(self) -> pd.DataFrame:
-        """One row: construct, n_items, alpha, std_alpha, omega_total, n, n_eff."""
+        """One row: construct, n_items, alpha, std_alpha, omega_total, n, n_eff, missing."""
         return pd.DataFrame([{
             "construct": self.construct, "n_items": len(self.items), "alpha": self.alpha,
             "std_alpha": self.std_alpha, "omega_total": self.omega_total, "n": self.n,
             "n_eff": self.n_eff, "missing": self.missing}])
 
-    def summary(self) -> str:
-        return f"{self._title}\n{self.item_table.to_string(float_format=lambda v: f'{v:.3f}')}"
-
-    def _repr_html_(self) -> str:
-        return f"<h4>{self._title}</h4>" + self.item_table.to_html(float_format="%.3f")
+    def _shown(self) -> pd.DataFrame:
+        return self._labelled(self.item_table)
 
 
 def reliability(df: pd.DataFrame, items: Sequence[str], *, reverse=None,
-                scale_range: ScaleRange = None, weights=None, missing: Missing = "listwise",
-                name: str | None = None) -> ReliabilityResult:
+                scale_range: ScaleRange = None, weights=None, missing: Missing = "pairwise",
+                name: str | None = None, constructs: str | None = None) -> ReliabilityResult:
     """Cronbach's alpha (raw, standardized), alpha if item deleted, item-rest r, omega total.
 
     Parameters
     ----------
     df : DataFrame
         One row per respondent.
-    items : list of str
-        The construct's items (at least 2; omega needs 3).
+    items : list of str or Questionnaire
+        The construct's items (at least 2; omega needs 3), or a questionnaire: the items,
+        reverse keys, scale ranges and labels of its construct ``constructs``.
     reverse : list of str, optional
         Reverse-keyed items, re-coded ``min + max - x`` before anything else.
     scale_range : (min, max) or dict, optional
         The rating scale's end points; required when ``reverse`` is given.
     weights : None, str or array-like
         Respondent weights (weighted covariance matrix).
-    missing : {"listwise", "pairwise"}
-        Missing-data policy.
+    missing : {"pairwise", "listwise"}
+        Missing-data policy: ``pairwise`` (the default, as psych's ``alpha``) computes each
+        covariance from the respondents who answered both items; ``listwise`` uses the
+        complete rows only. Nothing is imputed; the result states the policy and the n.
     name : str, optional
         Construct name used in the output.
+    constructs : str, optional
+        With a questionnaire: the construct (needed when it declares more than one).
 
     Returns
     -------
@@ -151,11 +165,14 @@ def reliability(df: pd.DataFrame, items: Sequence[str], *, reverse=None,
         ``alpha`` (raw), ``std_alpha``, ``omega_total`` and ``item_table`` with, per item,
         ``mean, sd, item_total_r, item_rest_r, alpha_if_deleted, std_alpha_if_deleted``.
         Equal to R ``psych::alpha`` (raw_alpha, std.alpha, alpha.drop, raw.r, r.drop) and
-        ``psych::omega(nfactors=1)$omega.tot``; with ``missing="pairwise"`` as psych's
-        default ``use = "pairwise"``: raw alpha from the pairwise covariance matrix,
-        standardized alpha from that matrix standardized (``cov2cor``); there psych's
-        ``raw.r`` correlates each item with the row means of the answered items, while
-        ``item_total_r`` stays the covariance-matrix item-total correlation.
+        ``psych::omega(nfactors=1)$omega.tot``, with psych's default ``use = "pairwise"``:
+        raw alpha from the pairwise covariance matrix, standardized alpha from that matrix
+        standardized (``cov2cor``); with missing answers psych's ``raw.r`` correlates each
+        item with the row means of the answered items, while ``item_total_r`` stays the
+        covariance-matrix item-total correlation. ``missing="listwise"`` equals psych's
+        alpha on the complete rows. ``n`` is the fewest respondents behind one covariance
+        (pairwise) or the complete rows (listwise); ``missing_data`` has the rows and the
+        range of n per item pair.
 
     Warns
     -----
@@ -164,13 +181,24 @@ def reliability(df: pd.DataFrame, items: Sequence[str], *, reverse=None,
 
     Examples
     --------
-    >>> d = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 2, 3, 5, 5], "c": [1, 3, 3, 4, 4]})
-    >>> round(reliability(d, ["a", "b", "c"]).alpha, 3)
-    0.954
+    >>> d = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 2, 3, 5, 5], "c": [1, 3, 3, None, 4]})
+    >>> r = reliability(d, ["a", "b", "c"])
+    >>> round(r.alpha, 3), r.missing, r.n      # psych::alpha(d)$total$raw_alpha: 0.9492
+    (0.949, 'pairwise', 4)
+    >>> r.missing_data.sentence()  # doctest: +NORMALIZE_WHITESPACE
+    'Missing data: pairwise (as R psych): each correlation uses the respondents who answered
+    both items, 4 to 5 of 5 rows per pair; nothing is imputed.'
     """
-    items, X, w, C, R, n, neff, rows = _prepare(df, items, weights=weights, missing=missing,
-                                                reverse=reverse, scale_range=scale_range,
-                                                what="construct")
+    label = None
+    if _is_questionnaire(items):
+        _, _, _, _, ids = _resolve(items, reverse, scale_range, constructs, single=True)
+        name = name or ids[0]
+        label = next((c.label for c in items.constructs if c.id == ids[0]), None)
+        constructs = ids
+    d = _prepare(df, items, weights=weights, missing=missing, reverse=reverse,
+                 scale_range=scale_range, what="construct", constructs=constructs)
+    items, X, w, C, R, n, neff, rows = d.items, d.X, d.w, d.cov, d.corr, d.n, d.n_eff, d.rows
+    reverse = d.reverse
     R_omega = R
     if missing == "pairwise":
         # as psych::alpha: the pairwise covariance matrix (each entry with n - 1 of its own
@@ -214,7 +242,8 @@ def reliability(df: pd.DataFrame, items: Sequence[str], *, reverse=None,
     return ReliabilityResult(
         construct=name or "+".join(items), items=items, reversed_items=rev,
         alpha=float(_alpha(C)), std_alpha=float(_alpha(R)), omega_total=_omega_total(R_omega),
-        n=n, n_eff=float(neff), missing=missing, item_table=table)
+        n=n, n_eff=float(neff), item_table=table, missing_data=d.missing_data,
+        item_labels=d.item_labels, label=label)
 
 
 def _kaiser_label(v: float) -> str:
@@ -232,13 +261,15 @@ class KMOResult(_Result):
     overall: float
     items: pd.DataFrame
     n: int
+    missing_data: MissingData | None = None
+    item_labels: dict | None = None
 
     @property
     def _title(self) -> str:  # type: ignore[override]
-        return f"KMO = {self.overall:.3f} ({_kaiser_label(self.overall)}), n = {self.n}"
+        return f"KMO = {self.overall:.3f} ({_kaiser_label(self.overall)}), n = {self.n:,}"
 
     def to_frame(self) -> pd.DataFrame:
-        """Per-item MSA with Kaiser's label, plus an ``overall`` row."""
+        """Per-item MSA with Kaiser's ``adequacy`` word, plus an ``overall`` row."""
         out = self.items.copy()
         out.loc["overall"] = [self.overall, _kaiser_label(self.overall)]
         return out
@@ -246,8 +277,13 @@ class KMOResult(_Result):
 
 def kmo(df: pd.DataFrame, items: Sequence[str], *, weights=None,
         missing: Missing = "pairwise", reverse=None,
-        scale_range: ScaleRange = None) -> KMOResult:
+        scale_range: ScaleRange = None, constructs=None) -> KMOResult:
     """Kaiser-Meyer-Olkin sampling adequacy, overall and per item (R ``psych::KMO``).
+
+    ``items`` is a list of item columns or a questionnaire (the items of its constructs,
+    or of ``constructs=[...]``, with its reverse keys, scale ranges and item labels).
+    Missing answers: ``pairwise`` correlations by default, as ``psych::KMO`` on raw data
+    (``cor(use = "pairwise")``), or ``listwise``; the result states which and the n.
 
     Examples
     --------
@@ -257,8 +293,9 @@ def kmo(df: pd.DataFrame, items: Sequence[str], *, weights=None,
     >>> kmo(d, list(d)).overall > 0.7
     True
     """
-    items, _, _, _, R, n, *_ = _prepare(df, items, weights=weights, missing=missing,
-                                        reverse=reverse, scale_range=scale_range)
+    prep = _prepare(df, items, weights=weights, missing=missing, reverse=reverse,
+                    scale_range=scale_range, constructs=constructs)
+    items, R, n = prep.items, prep.corr, prep.n
     _check_pd(R, items, "kmo")
     Ri = np.linalg.inv(R)
     d = np.sqrt(np.diag(Ri))
@@ -268,9 +305,10 @@ def kmo(df: pd.DataFrame, items: Sequence[str], *, weights=None,
     a2 = np.where(off, A ** 2, 0.0)
     msa_i = r2.sum(axis=0) / (r2.sum(axis=0) + a2.sum(axis=0))
     overall = float(r2.sum() / (r2.sum() + a2.sum()))
-    table = pd.DataFrame({"msa": msa_i, "label": [_kaiser_label(v) for v in msa_i]},
+    table = pd.DataFrame({"msa": msa_i, "adequacy": [_kaiser_label(v) for v in msa_i]},
                          index=pd.Index(items, name="item"))
-    return KMOResult(overall=overall, items=table, n=n)
+    return KMOResult(overall=overall, items=table, n=n, missing_data=prep.missing_data,
+                     item_labels=prep.item_labels)
 
 
 @dataclass(repr=False)
@@ -282,26 +320,29 @@ class BartlettResult(_Result):
     p: float
     n: float
     n_basis: str
+    missing_data: MissingData | None = None
 
     @property
     def _title(self) -> str:  # type: ignore[override]
+        p = "p < 0.001" if self.p < 0.001 else f"p = {self.p:.3f}"
         return (f"Bartlett's test of sphericity: chi2({self.df}) = {self.chi2:.2f}, "
-                f"p = {self.p:.3g} (n = {self.n:.0f}, {self.n_basis})")
+                f"{p} (n = {self.n:,.0f}, {self.n_basis})")
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame([{"chi2": self.chi2, "df": self.df, "p": self.p, "n": self.n,
-                              "n_basis": self.n_basis}])
+                              "n_basis": self.n_basis, "missing": self.missing}])
 
 
 def bartlett(df: pd.DataFrame, items: Sequence[str], *, weights=None,
              missing: Missing = "pairwise", reverse=None,
-             scale_range: ScaleRange = None) -> BartlettResult:
+             scale_range: ScaleRange = None, constructs=None) -> BartlettResult:
     """Bartlett's test that the correlation matrix is an identity (R ``psych::cortest.bartlett``).
 
     ``chi2 = -(n - 1 - (2p + 5) / 6) * log|R|`` with ``p(p-1)/2`` degrees of freedom. ``n`` is
     the number of respondents used: the complete rows under ``missing="listwise"``, every row
     under ``missing="pairwise"`` (as psych, which counts the rows of the data it is given),
-    or Kish's effective n when weights are given.
+    or Kish's effective n when weights are given. ``items`` may be a questionnaire (see
+    :func:`kmo`).
 
     Examples
     --------
@@ -311,20 +352,21 @@ def bartlett(df: pd.DataFrame, items: Sequence[str], *, weights=None,
     >>> bartlett(d, list(d)).p < 0.001
     True
     """
-    items, X, _, _, R, n, neff, _ = _prepare(df, items, weights=weights, missing=missing,
-                                             reverse=reverse, scale_range=scale_range)
+    d = _prepare(df, items, weights=weights, missing=missing, reverse=reverse,
+                 scale_range=scale_range, constructs=constructs)
+    items, R, n, neff = d.items, d.corr, d.n, d.n_eff
     _check_pd(R, items, "bartlett")
     p = len(items)
     if weights is not None:
         nb, basis = float(neff), "Kish n_eff"
     elif missing == "pairwise":
-        nb, basis = float(len(X)), "rows (as psych with pairwise correlations)"
+        nb, basis = float(d.missing_data.n_rows), "rows (as psych with pairwise correlations)"
     else:
         nb, basis = float(n), "respondents"
     chi2 = -(nb - 1 - (2 * p + 5) / 6) * np.linalg.slogdet(R)[1]
     dof = p * (p - 1) // 2
     return BartlettResult(chi2=float(chi2), df=dof, p=float(stats.chi2.sf(chi2, dof)), n=nb,
-                          n_basis=basis)
+                          n_basis=basis, missing_data=d.missing_data)
 
 
 def construct_scores(df: pd.DataFrame, constructs: Mapping[str, Sequence[str]], *,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._util import short_repr
 from ..errors import PLSError
 from . import _measures as ms
 from ._spec import ModelSpec
@@ -180,7 +181,7 @@ class PLSResult:
         return f"{self._title}\nGoF = {g['gof']:.3f}{notes}\n\n{body}"
 
     def __repr__(self) -> str:
-        return self.summary()
+        return short_repr(self)
 
     def _repr_html_(self) -> str:
         notes = "".join(f"<p><i>note: {n}</i></p>" for n in self.notes)
@@ -311,7 +312,7 @@ class IPMAResult:
                 f"{self.table.to_string(index=False, float_format=_fmt)}")
 
     def __repr__(self) -> str:
-        return self.summary()
+        return short_repr(self)
 
     def _repr_html_(self) -> str:
         return (f"<h4>{self._title}</h4><p><b>Act here</b>: "

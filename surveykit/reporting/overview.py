@@ -359,6 +359,9 @@ class Overview(SectionPlan):
             "n": t["n"].map(lambda v: f"{int(v):,}"),
             "Weakest item": t["weakest_item"].map(self._label)})
         s.tables.append(("Reliability by construct", show))
+        s.notes.append("Missing answers: each correlation uses the respondents who answered "
+                       "both items (pairwise, as R psych); n is the fewest behind one "
+                       "correlation. Nothing is imputed.")
         return s
 
     def _battery(self) -> tuple[list[str], list[str], dict]:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._util import short_repr
 from ..errors import DriverAnalysisError, EstimationError, ReportError
 from .narrative import fmt_diff, fmt_p, fmt_value, is_number, shown_diff
 
@@ -133,7 +134,7 @@ class Section:
         return f"{self.title}\n" + "\n".join(f"- {f}" for f in self.findings)
 
     def __repr__(self) -> str:
-        return self.summary()
+        return short_repr(self)
 
     def _repr_html_(self) -> str:
         esc = shown_text

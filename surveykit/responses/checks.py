@@ -64,12 +64,13 @@ class CheckResult:
         One row per finding: ``respondent`` (id; empty for file-level rules), ``question``
         (column, question or grid id), ``rule``, ``severity`` (error / warning), ``value``
         (as found), ``message`` (what is wrong and what to do) and ``row`` (index label).
-    summary : DataFrame
-        One row per rule checked: ``rule, severity, respondents, findings, description``.
+    rule_table : DataFrame
+        One row per rule checked: ``rule, severity, respondents, findings, description``
+        (also :meth:`summary_frame`); :meth:`summary` says the same as text.
     """
 
     table: pd.DataFrame
-    summary: pd.DataFrame
+    rule_table: pd.DataFrame
     n_respondents: int
     n_columns: int
     questionnaire: str
@@ -104,7 +105,11 @@ class CheckResult:
         """The findings table (a copy)."""
         return self.table.copy()
 
-    def summary_text(self, examples: int = 1) -> str:
+    def summary_frame(self) -> pd.DataFrame:
+        """One row per rule checked: ``rule, severity, respondents, findings, description``."""
+        return self.rule_table.copy()
+
+    def summary(self, examples: int = 1) -> str:
         """A plain-text summary: counts per rule and ``examples`` messages per rule."""
         head = (f"Checked {self.n_respondents:,} respondents x {self.n_columns:,} columns "
                 f"against questionnaire {self.questionnaire!r}: ")
@@ -113,7 +118,7 @@ class CheckResult:
         n_resp = self.table["respondent"].dropna().nunique()
         lines = [head + f"{self.n_errors:,} error(s), {self.n_warnings:,} warning(s), "
                  f"{n_resp:,} respondent(s) affected.", ""]
-        shown = self.summary[["rule", "severity", "respondents", "findings"]]
+        shown = self.rule_table[["rule", "severity", "respondents", "findings"]]
         lines += shown.to_string(index=False).splitlines()
         if examples:
             lines += ["", "Examples:"]
@@ -123,8 +128,12 @@ class CheckResult:
                     lines.append(f"  {rule}: {who}{f['message']}")
         return "\n".join(lines)
 
+    def summary_text(self, examples: int = 1) -> str:
+        """The same as :meth:`summary` (kept for scripts written before it returned text)."""
+        return self.summary(examples)
+
     def __str__(self) -> str:
-        return self.summary_text()
+        return self.summary()
 
     def __repr__(self) -> str:
         return (f"CheckResult({self.questionnaire!r}, respondents={self.n_respondents:,}, "
@@ -136,7 +145,7 @@ class CheckResult:
         parts = [f"<p><b>Response check</b> of {self.n_respondents:,} respondents &times; "
                  f"{self.n_columns:,} columns against questionnaire "
                  f"<code>{html.escape(self.questionnaire)}</code>: {status}</p>",
-                 self.summary.to_html(index=False)]
+                 self.rule_table.to_html(index=False)]
         if not self.table.empty:
             parts.append(f"<p>First findings (of {len(self.table):,}):</p>")
             parts.append(self.table.head(20).to_html(index=False))
@@ -168,7 +177,8 @@ def check_responses(questionnaire: Questionnaire, df: pd.DataFrame, *,
     Returns
     -------
     CheckResult
-        ``.table`` (one row per finding), ``.summary``, ``.n_errors``, ``.summary_text()``.
+        ``.table`` (one row per finding), ``.summary()`` (text), ``.summary_frame()`` (one
+        row per rule), ``.n_errors``.
 
     Notes
     -----
@@ -191,7 +201,7 @@ def check_responses(questionnaire: Questionnaire, df: pd.DataFrame, *,
     >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
     >>> df = read_responses("data/demo/responses.csv", q)
     >>> result = check_responses(q, df)
-    >>> print(result.summary_text(examples=0))  # doctest: +NORMALIZE_WHITESPACE
+    >>> print(result.summary(examples=0))  # doctest: +NORMALIZE_WHITESPACE
     Checked 4,000 respondents x 94 columns against questionnaire 'pc_customers':
     42 error(s), 12 warning(s), 48 respondent(s) affected.
     <BLANKLINE>
@@ -656,7 +666,7 @@ class _Checker:
                                               "description"])
         masks = {k: v for k, v in self.masks.items() if k[0] in wanted}
         masks.update({("_invalid_value", c): m for c, m in self.invalid_value.items()})
-        return CheckResult(table=table, summary=summary, n_respondents=self.n,
+        return CheckResult(table=table, rule_table=summary, n_respondents=self.n,
                            n_columns=self.df.shape[1], questionnaire=self.q.id,
                            params=self.params, masks=masks, index=self.df.index.copy())
 

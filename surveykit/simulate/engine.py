@@ -53,13 +53,32 @@ class Simulation:
     targets: dict
     respondents: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def summary(self) -> pd.DataFrame:
-        """Counts of respondents, columns and planted problems by rule."""
+    def summary_frame(self) -> pd.DataFrame:
+        """Counts of respondents, columns and planted problems by rule (``item, value``)."""
         rows = [("respondents", len(self.responses)), ("columns", self.responses.shape[1]),
                 ("CRM rows", len(self.crm))]
         counts = self.problems["rule"].value_counts() if len(self.problems) else {}
         rows += [(f"planted: {r}", int(counts.get(r, 0))) for r in PROBLEM_RULES]
         return pd.DataFrame(rows, columns=["item", "value"])
+
+    def summary(self) -> str:
+        """What was simulated, as text: respondents, columns, CRM rows, planted problems.
+
+        Examples
+        --------
+        >>> from surveykit.questionnaire import load_questionnaire
+        >>> sim = simulate(load_questionnaire("questionnaires/pc_customers.yaml"), n=200, seed=1)
+        >>> print(sim.summary().splitlines()[0])  # doctest: +NORMALIZE_WHITESPACE
+        Simulated 200 respondents x 94 columns of 'pc_customers' (seed 1), 390 CRM rows;
+        48 planted problems.
+        """
+        t = self.summary_frame().set_index("item")["value"]
+        planted = [f"  {k.removeprefix('planted: ')}: {v:,}" for k, v in t.items()
+                   if k.startswith("planted: ") and v]
+        head = (f"Simulated {t['respondents']:,} respondents x {t['columns']:,} columns of "
+                f"{self.truth.get('questionnaire', '?')!r} (seed {self.truth.get('seed')}), "
+                f"{t['CRM rows']:,} CRM rows; {len(self.problems):,} planted problems.")
+        return "\n".join([head] + planted)
 
     def to_frame(self) -> pd.DataFrame:
         """The responses (a copy)."""
@@ -68,7 +87,7 @@ class Simulation:
     def _repr_html_(self) -> str:
         return ("<b>Simulation</b> of "
                 f"{self.truth.get('questionnaire', '?')} (seed {self.truth.get('seed')})"
-                + self.summary().to_html(index=False))
+                + self.summary_frame().to_html(index=False))
 
     def __repr__(self) -> str:
         return (f"Simulation(n={len(self.responses)}, columns={self.responses.shape[1]}, "

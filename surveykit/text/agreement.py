@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._util import short_repr
 from ..errors import TextError
 
 __all__ = ["sheet_agreement", "agreement", "Agreement", "cohen_kappa", "krippendorff_alpha"]
@@ -126,7 +127,7 @@ class Agreement:
                                                                float_format="{:.3f}".format)
 
     def __repr__(self) -> str:
-        return f"<Agreement: {self.summary()}>"
+        return short_repr(self)
 
 
 def agreement(auto, human: pd.DataFrame, *, columns: list[str] | None = None) -> Agreement:

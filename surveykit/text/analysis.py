@@ -20,7 +20,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from .._util import as_list, check_columns, numeric_array, resolve_weights
+from .._util import as_list, check_columns, numeric_array, resolve_weights, short_repr
 from ..errors import TextError
 from ..estimates import _nps_score, compare, estimate
 from .codeframe import Codeframe, load_codeframe
@@ -122,7 +122,7 @@ class ThemeShares:
             index=False, float_format="{:.3f}".format, na_rep="")
 
     def __repr__(self) -> str:
-        return f"<ThemeShares: {self.summary()}>"
+        return short_repr(self)
 
 
 def theme_shares(df: pd.DataFrame, question: str, codeframe_or_columns, *, by=None,
@@ -230,7 +230,7 @@ class ThemeImpact:
                                                                float_format="{:.3f}".format)
 
     def __repr__(self) -> str:
-        return f"<ThemeImpact: {self.summary()}>"
+        return short_repr(self)
 
 
 def theme_impact(df: pd.DataFrame, outcome: str, theme_columns, *, weights=None,

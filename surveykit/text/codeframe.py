@@ -48,6 +48,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import ValidationError
 
+from .._util import short_repr
 from ..errors import CodeframeError, Problem
 from ..questionnaire.checks import format_path
 from ..questionnaire.loader import YAMLReadError, parse_yaml, read_yaml_file
@@ -63,7 +64,7 @@ __all__ = ["Codeframe", "load_codeframe", "codeframe_from_text", "codeframe_from
            "needs_single_answer"]
 
 
-@dataclass
+@dataclass(repr=False)
 class Codeframe:
     """A checked codeframe: the model, its compiled rules and where it came from.
 
@@ -185,6 +186,9 @@ class Codeframe:
             indent = "    " if r["net"] else "  "
             lines.append(f"{indent}{r['code']}: {r['label']} [{r['kind']}]")
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     def _repr_html_(self) -> str:
         return (f"<p><b>Codeframe {self.id}</b> ({len(self.model.themes)} themes)</p>"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._util import check_columns
+from .._util import check_columns, short_repr
 from ..errors import TextError
 from ._engine import Matcher, match_answers, prepare_answers
 from ._lang import is_no_comment
@@ -104,7 +104,7 @@ class CodedText:
             index=False, float_format=lambda v: f"{v:.1%}")
 
     def __repr__(self) -> str:
-        return f"<CodedText {self.question!r}: {self.summary()}>"
+        return short_repr(self)
 
 
 def code_text(df: pd.DataFrame, question: str, codeframe: Codeframe | str, *,

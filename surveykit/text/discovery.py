@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._util import atomic_write, check_columns, shorten
+from .._util import atomic_write, check_columns, short_repr, shorten
 from ..errors import TextError
 from ._lang import CJK_RANGES, has_cjk, no_comment_keys, normalise_many, segmenter
 from .codeframe import Codeframe, codeframe_from_text
@@ -167,6 +167,9 @@ class ThemeSuggestions(list):
             lines.append(f"  {s.id}: {s.share:.0%} ({s.n:,}) {', '.join(s.terms[:6])}"
                          + (f" - e.g. \"{s.examples[0]}\"" if s.examples else ""))
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
     def _repr_html_(self) -> str:
         return (f"<p>{self.summary().splitlines()[0]}</p>"
