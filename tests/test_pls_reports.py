@@ -216,3 +216,16 @@ def test_ipma_performance_override_places_the_constructs(reference):
 
     with pytest.raises(PLSError, match="performance lacks 'loyalty'"):
         reference.ipma("loyalty", performance={c: 1.0 for c in perf if c != "loyalty"})
+
+
+def test_a_low_base_segment_gets_its_index_untested_and_no_map(survey):
+    from surveykit.reporting import SegmentFindings
+
+    f = SegmentFindings(survey, "cust_type", 1, min_base=600)
+    sec = f.section("path_model")
+    assert sec is not None and sec.data["ipma"] is None
+    assert "low base (n = 387, under 600): indicative only, not tested" in sec.findings[0]
+    assert sec.findings[1].startswith("Too few respondents with every item of the model "
+                                      "(n = 387, under 600: the minimum base)")
+    assert set(sec.tables[0][1]["Test vs rest"]) == {"low base"} and len(sec.tables) == 1
+    assert not any("Importance-performance map" in t for t in f.section("method").technical)

@@ -250,10 +250,11 @@ class SegmentPathModel:
         perf = dict(zip([c[len(PREFIX):] for c in t["item"]], t["estimate"], strict=True))
         n_seg = int(t["n"].min())
         if n_seg < needed:
+            rule = (f"{PER_PATH} per path into a construct" if needed > self.min_base
+                    else "the minimum base")
             out["why_ipma"] = (f"Too few respondents with every item of the model (n = "
-                               f"{n_seg:,}, under {needed}: {PER_PATH} per path into a "
-                               "construct) to estimate the model in this segment; no "
-                               "importance-performance map.")
+                               f"{n_seg:,}, under {needed}: {rule}) to estimate the model in "
+                               "this segment; no importance-performance map.")
             return out
         from ..pls import pls_from_questionnaire
 
@@ -285,9 +286,9 @@ class SegmentPathModel:
             f"({fmt_ci(r['ci_low'], r['ci_high'], 'mean')}, n = {int(r['n']):,}) vs "
             f"{fmt_value(r['total'], 'mean')} in total, " + self._sig(r) + ".")
         up, down = self._gaps(t, "mean", direction=1), self._gaps(t, "mean", direction=-1)
-        if self.low_base:
-            s.findings.append(f"The base is low (n = {self.n}); differences from the total "
-                              "are not tested.")
+        tested = t["p_value"].notna() & (t["n"] >= self.min_base)
+        if not tested.any():
+            pass                        # the sentence above says: low base, not tested
         elif len(up) or len(down):
             bits = [f"{word} on {join_words([str(x) for x in rows['label']])}"
                     for rows, word in ((up, "higher"), (down, "lower")) if len(rows)]
