@@ -182,6 +182,10 @@ def test_each_segment_shows_its_index_vs_total_and_names_its_act_here(run, refer
             quadrants[quadrants == "Act here"].index)
         assert all(quadrants[reference.label(c)] != "Act here" for c in others)
         assert "Welch t-test on effective bases of the respondents' index scores" in page
+        summary = " ".join(_findings(_section(page, "summary")))
+        assert (f"Loyalty index {perf['loyalty']:.1f} vs {_wmean(idx['loyalty'], w):.1f} in "
+                "total, significantly") in summary
+        assert ("on the path model, act first on" in summary) == bool(ip.act_here)
     assert acts_seen >= 1        # the data put at least one segment's construct there
 
 

@@ -434,6 +434,9 @@ class SegmentFindings(AnswerSections, MeanSections, DriverSections, SegmentPathM
                     + f": {'it matters' if one else 'they matter'} more than most "
                     f"attributes but {'is' if one else 'are'} rated below the segment's "
                     "median.")
+        index_line = self.path_model_summary()
+        if index_line and len(s.findings) < 5:
+            s.findings.append(index_line)
         pain = self._top_pain()
         if pain is not None and len(s.findings) < 5:
             r, who = pain

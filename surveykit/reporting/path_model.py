@@ -342,6 +342,25 @@ class SegmentPathModel:
         s.data.update({"pls": res, "table": t, "ipma": ip})
         return s
 
+    def path_model_summary(self) -> str | None:
+        """The summary's sentence on the path model: the outcome's index vs the total and
+        the act-here constructs, from the section's own table and map (None without it)."""
+        if "path_model" not in self.sections():
+            return None
+        pm = self._path_model()
+        if "table" not in pm:
+            return None
+        res, target = pm["res"], pm["res"].spec.endogenous[-1]
+        r = pm["table"].set_index("item").loc[PREFIX + target]
+        text = (f"{res.label(target)} index {fmt_value(r['estimate'], 'mean')} vs "
+                f"{fmt_value(r['total'], 'mean')} in total, {self._sig(r)}")
+        ip = pm.get("ipma")
+        if ip is not None and ip.act_here:
+            names = join_words([lower_first(res.label(c)) for c in ip.act_here])
+            text += (f"; on the path model, act first on {names} (above-average effect on "
+                     f"{lower_first(ip.target_label)}, below-average index score)")
+        return text + "."
+
     def path_model_notes(self) -> list[str]:
         """The method note's technical lines on the path model (none without one)."""
         if "path_model" not in self.sections():
