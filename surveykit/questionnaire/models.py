@@ -26,7 +26,6 @@ def _whole_code(v):
 
 
 Code = Annotated[int | str, BeforeValidator(_whole_code)]
-
 MissingKind = Literal["dont_know", "refused", "not_applicable"]
 
 
