@@ -405,6 +405,38 @@ def repeated(items) -> list:
     return dup
 
 
+def path_order(names, preds: dict) -> tuple[list, list | None]:
+    """Order ``names`` so that each comes after its predecessors ``preds[name]`` (ties keep
+    the order of ``names``; predecessors not in ``names`` are ignored), or name a cycle:
+    ``(order, None)`` or ``(partial, route)``, where ``route`` runs along the arrows and
+    returns to its start. The one check of a
+    recursive (acyclic) model: the questionnaire's ``paths:`` and :func:`surveykit.pls.pls`.
+
+    Examples
+    --------
+    >>> path_order(["a", "b", "c"], {"b": ["a"], "c": ["b"]})
+    (['a', 'b', 'c'], None)
+    >>> path_order(["a", "b", "c"], {"a": ["c"], "b": ["a"], "c": ["b"]})[1]
+    ['a', 'b', 'c', 'a']
+    """
+    known = set(names)
+    preds = {c: [f for f in preds.get(c, ()) if f in known] for c in names}
+    order: list = []
+    left = list(names)
+    while left:
+        ready = [c for c in left if all(f in order for f in preds[c])]
+        if not ready:
+            node, seen = left[0], []
+            while node not in seen:
+                seen.append(node)
+                node = next(f for f in preds[node] if f in left)
+            route = seen[seen.index(node):] + [node]
+            return order, route[::-1]
+        order.append(ready[0])
+        left.remove(ready[0])
+    return order, None
+
+
 #: First characters that make a spreadsheet read a text cell as a formula (OWASP CSV
 #: injection): ``=``, ``+``, ``-``, ``@``, tab and carriage return.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

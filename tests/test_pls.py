@@ -451,6 +451,8 @@ questions:
 constructs:
   - {id: QUAL, label: Perceived quality, items: [q1, q2, q3]}
   - {id: SAT, label: Satisfaction, items: [s1, s2, s3], reverse: [s3]}
+paths:
+  SAT: [QUAL]
 """
 
 
@@ -468,7 +470,7 @@ def test_pls_from_questionnaire_applies_reverse_keys_missing_codes_and_ranges():
                       "s1": item(g), "s2": item(g), "s3": 11 - item(g)})
     d.loc[[0, 5], "q2"] = 99
     before = d.copy()
-    res = pls_from_questionnaire(d, q, {"SAT": ["QUAL"]}, boot=20)
+    res = pls_from_questionnaire(d, q, boot=20)
     pd.testing.assert_frame_equal(d, before)
     manual = d.replace(99, np.nan).assign(q3=11 - d["q3"], s3=11 - d["s3"])
     ref = pls(manual, {"QUAL": ["q1", "q2", "q3"], "SAT": ["s1", "s2", "s3"]},
@@ -478,8 +480,66 @@ def test_pls_from_questionnaire_applies_reverse_keys_missing_codes_and_ranges():
     assert res.n == n - 2 and (res.outer_model["loading"] > 0.7).all()
     assert res.constructs["label"].tolist() == ["Perceived quality", "Satisfaction"]
     assert not any("scale_range not given" in note for note in res.notes)
-    with pytest.raises(PLSError, match="'VALUE' are not declared"):
-        pls_from_questionnaire(d, q, {"SAT": ["QUAL", "VALUE"]})
+    assert res.scheme == "path" and (res.outer_model["mode"] == "A").all()
+    with pytest.raises(PLSError, match="paths cannot be passed: the model is declared"):
+        pls_from_questionnaire(d, q, paths={"SAT": ["QUAL"]})
+
+
+def test_pls_from_questionnaire_reads_modes_and_scheme_and_needs_paths():
+    text = QYAML.replace("reverse: [s3]}", "reverse: [s3], mode: B}") + "path_scheme: centroid\n"
+    q = questionnaire_from_text(text)
+    rng = np.random.default_rng(5)
+    f = rng.normal(size=300)
+    g = 0.5 * f + rng.normal(size=300)
+    d = pd.DataFrame({c: np.clip(np.round(6 + 2 * (f if c[0] == "q" else g)
+                                          + rng.normal(size=300)), 1, 10)
+                      for c in ["q1", "q2", "q3", "s1", "s2", "s3"]})
+    res = pls_from_questionnaire(d, q)
+    manual = d.assign(q3=11 - d["q3"], s3=11 - d["s3"])
+    ref = pls(manual, {"QUAL": ["q1", "q2", "q3"], "SAT": ["s1", "s2", "s3"]},
+              {"SAT": ["QUAL"]}, modes={"SAT": "B"}, scheme="centroid", scale_range=(1, 10))
+    assert res.scheme == "centroid"
+    assert res.outer_model.set_index("item")["mode"].to_dict() == {
+        "q1": "A", "q2": "A", "q3": "A", "s1": "B", "s2": "B", "s3": "B"}
+    np.testing.assert_allclose(res.outer_model["weight"], ref.outer_model["weight"], atol=1e-12)
+    np.testing.assert_allclose(res.inner_model["estimate"], ref.inner_model["estimate"],
+                               atol=1e-12)
+    q0 = questionnaire_from_text(QYAML.split("paths:")[0])
+    with pytest.raises(PLSError, match="declares no path model; add a paths: block"):
+        pls_from_questionnaire(d, q0)
+
+
+@pytest.mark.parametrize("paths, line, fragment", [
+    ("  SAT: [QUAL, SAT]\n", 24, "'SAT' is listed as its own predecessor"),
+    ("  SAT: [QUAL]\n  QUAL: [SAT]\n", 24, "cycle: QUAL -> SAT -> QUAL; a PLS path model"),
+    ("  SAT: [QUALITY]\n", 24, "unknown construct 'QUALITY' (did you mean 'QUAL'?)"),
+    ("  SAT: [gq]\n", 24, "'gq' is a grid, not a construct; a path model joins constructs"),
+    ("  SAT: [q1]\n", 24, "'q1' is a grid item, not a construct"),
+    ("  SAT: []\n", 23, "paths declares no endogenous construct"),
+    ("  SAT: [QUAL]\n  QUAL: []\n", 25, "'QUAL' lists no predecessors"),
+])
+def test_questionnaire_paths_errors_are_located(paths, line, fragment):
+    from surveykit.errors import QuestionnaireError
+
+    text = QYAML.replace("paths:\n  SAT: [QUAL]\n", "paths:\n" + paths)
+    with pytest.raises(QuestionnaireError) as err:
+        questionnaire_from_text(text, source="mini.yaml")
+    shown = str(err.value)
+    assert fragment in shown, shown
+    assert f"mini.yaml:line {line}:" in shown.split(fragment)[0].splitlines()[-1], shown
+
+
+def test_questionnaire_paths_refuse_shared_items_and_stray_formative_mode():
+    from surveykit.errors import QuestionnaireError
+
+    text = QYAML.replace("items: [s1, s2, s3], reverse: [s3]}",
+                         "items: [s1, s2, q2], mode: B}")
+    with pytest.raises(QuestionnaireError, match="'q2' measures both 'QUAL' and 'SAT'"):
+        questionnaire_from_text(text)
+    text = QYAML.replace("paths:\n  SAT: [QUAL]\n", "").replace(
+        "reverse: [s3]}", "reverse: [s3], mode: B}")
+    with pytest.raises(QuestionnaireError, match="'SAT' is formative .* but in no path"):
+        questionnaire_from_text(text)
 
 
 def test_engine_counts_are_resamples():

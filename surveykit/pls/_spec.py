@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._util import path_order
 from ..errors import PLSError
 
 SCHEMES = ("path", "centroid", "factorial")
@@ -154,27 +155,13 @@ def build_spec(blocks, paths, modes=None) -> ModelSpec:
 
 
 def _path_order(names: list[str], preds: dict[str, list[str]]) -> list[str]:
-    """Topological order (Kahn), ties by declaration order; a cycle is named with its route."""
-    order: list[str] = []
-    left = list(names)
-    while left:
-        ready = [c for c in left if all(f in order for f in preds[c])]
-        if not ready:
-            raise PLSError(f"paths contain a cycle: {' -> '.join(_cycle(left, preds))}; a PLS "
-                           "path model must be recursive (no construct may lead back to "
-                           "itself), so remove one of these paths")
-        order.append(ready[0])
-        left.remove(ready[0])
+    """Topological order, ties by declaration order; a cycle is named with its route."""
+    order, cycle = path_order(names, preds)
+    if cycle:
+        raise PLSError(f"paths contain a cycle: {' -> '.join(cycle)}; a PLS path model must "
+                       "be recursive (no construct may lead back to itself), so remove one "
+                       "of these paths")
     return order
-
-
-def _cycle(left: list[str], preds: dict[str, list[str]]) -> list[str]:
-    node, seen = left[0], []
-    while node not in seen:
-        seen.append(node)
-        node = next(f for f in preds[node] if f in left)
-    route = seen[seen.index(node):] + [node]
-    return route[::-1]
 
 
 def _modes(modes, order: list[str]) -> dict[str, str]:

@@ -286,33 +286,37 @@ def _bootstrap(X0, mean, w, spec: ModelSpec, scheme, scaled, n, tol, max_iter, B
     return res
 
 
-def pls_from_questionnaire(df: pd.DataFrame, questionnaire, paths: Mapping, *,
-                           constructs: Sequence[str] | None = None, **kwargs) -> PLSResult:
-    """:func:`pls` with blocks, reverse keys, scale ranges and labels from a questionnaire.
+def pls_from_questionnaire(df: pd.DataFrame, questionnaire, **kwargs) -> PLSResult:
+    """:func:`pls` of the path model a questionnaire declares.
 
-    Each construct's items come from ``questionnaire.construct_items`` (the construct's
-    ``items``); declared missing codes become missing; reverse-keyed items (the
-    construct's ``reverse`` list and ``reverse: true`` grid items) are re-coded ``low +
+    The model is declared once, in the questionnaire: ``paths:`` (each endogenous construct
+    with its predecessors) is the inner model; the ``constructs`` it names are the blocks
+    (their ``items``), with their ``mode`` (A reflective, B formative); ``path_scheme`` is
+    the inner weighting scheme. Declared missing codes become missing; reverse-keyed items
+    (the construct's ``reverse`` list and ``reverse: true`` grid items) are re-coded ``low +
     high - x`` on their scale, so every item points the favourable way; each item's scale
     ends (``scale_of``) are the 0-100 index's range; the constructs' labels label the
     tables and charts. ``df`` is not modified. A construct's ``min_items`` does not apply:
     PLS needs every item, so a respondent missing any item of the model is left out
-    (counted in ``notes``). The structural paths are not declared in the questionnaire
-    (yet): pass them as ``paths``.
+    (counted in ``notes``).
 
     Parameters
     ----------
     df : DataFrame
         Response data with the constructs' item columns.
     questionnaire : Questionnaire
-        A loaded questionnaire that declares ``constructs``.
-    paths : dict
-        ``{construct id: [predecessor ids]}`` as in :func:`pls`.
-    constructs : list of str, optional
-        The constructs to model (default: those named in ``paths``).
+        A loaded questionnaire that declares ``paths:``.
     **kwargs
-        Passed to :func:`pls` (``modes``, ``scheme``, ``weights``, ``boot``, ...);
-        ``scale_range`` and ``labels`` override the questionnaire's.
+        Passed to :func:`pls` (``weights``, ``boot``, ``seed``, ``level``, ...);
+        ``scheme``, ``scale_range`` and ``labels`` override the questionnaire's. The model
+        itself (blocks, paths, modes) is the questionnaire's: edit it there, or call
+        :func:`pls` with ``blocks=`` and ``paths=``.
+
+    Raises
+    ------
+    PLSError
+        The questionnaire declares no ``paths:``, a model argument is passed, or
+        :func:`pls` refuses the data.
 
     Examples
     --------
@@ -333,6 +337,8 @@ def pls_from_questionnaire(df: pd.DataFrame, questionnaire, paths: Mapping, *,
     ... constructs:
     ...   - {id: QUAL, label: Quality, items: [q1, q2, q3]}
     ...   - {id: SAT, label: Satisfaction, items: [s1, s2]}
+    ... paths:
+    ...   SAT: [QUAL]
     ... ''')
     >>> rng = np.random.default_rng(3)
     >>> f = rng.normal(size=200)
@@ -340,28 +346,26 @@ def pls_from_questionnaire(df: pd.DataFrame, questionnaire, paths: Mapping, *,
     ...                   for c in ["q1", "q2", "s1", "s2"]})
     >>> d["q3"] = 11 - np.clip(np.round(6 + 2 * f + rng.normal(size=200)), 1, 10)
     >>> d.loc[0, "q1"] = 99
-    >>> res = pls_from_questionnaire(d, q, {"SAT": ["QUAL"]})
+    >>> res = pls_from_questionnaire(d, q)
     >>> res.n, bool((res.outer_model["loading"] > 0.8).all())
     (199, True)
     >>> res.constructs["label"].tolist()
     ['Quality', 'Satisfaction']
     """
-    if not (hasattr(questionnaire, "construct_items") and hasattr(questionnaire, "constructs")):
+    if not (hasattr(questionnaire, "construct_items") and hasattr(questionnaire, "model")):
         raise PLSError("questionnaire must be a loaded Questionnaire (load_questionnaire)")
+    paths = dict(getattr(questionnaire.model, "paths", None) or {})
+    if not paths:
+        raise PLSError(f"questionnaire {questionnaire.id!r} declares no path model; add a "
+                       "paths: block naming each endogenous construct's predecessors, e.g. "
+                       "paths: {satisfaction: [quality, value]}")
+    given = [k for k in ("blocks", "paths", "modes", "constructs") if k in kwargs]
+    if given:
+        raise PLSError(f"{', '.join(given)} cannot be passed: the model is declared in "
+                       f"questionnaire {questionnaire.id!r} (paths:, and each construct's "
+                       "items and mode); edit it there, or call pls() with blocks= and paths=")
     declared = {c.id: c for c in questionnaire.constructs}
-    if not declared:
-        raise PLSError(f"questionnaire {questionnaire.id!r} declares no constructs; add a "
-                       "constructs: block naming each construct's items")
-    if constructs is None:
-        wanted = list(dict.fromkeys([*(f for fs in paths.values()
-                                       for f in ([fs] if isinstance(fs, str) else fs)),
-                                     *paths]))
-    else:
-        wanted = [constructs] if isinstance(constructs, str) else list(constructs)
-    unknown = [c for c in wanted if c not in declared]
-    if unknown:
-        raise PLSError(f"construct(s) {', '.join(map(repr, unknown))} are not declared in "
-                       f"questionnaire {questionnaire.id!r}; it declares {list(declared)}")
+    wanted = set(paths) | {f for fs in paths.values() for f in fs}
     order = [c for c in declared if c in wanted]
     blocks, ranges, data = {}, {}, {}
     for cid in order:
@@ -380,10 +384,12 @@ def pls_from_questionnaire(df: pd.DataFrame, questionnaire, paths: Mapping, *,
                 x = sc.low + sc.high - x
             data[item] = x
     kwargs.setdefault("labels", {c: declared[c].label for c in order})
+    kwargs.setdefault("scheme", questionnaire.model.path_scheme)
     if "scale_range" not in kwargs and len(ranges) == sum(len(v) for v in blocks.values()):
         kwargs["scale_range"] = ranges
     frame = pd.DataFrame(data, index=df.index)
     w = kwargs.pop("weights", None)
     if isinstance(w, str):
         w = resolve_weights(df, w, error=PLSError)
-    return pls(frame, blocks, paths, weights=w, **kwargs)
+    return pls(frame, blocks, paths, modes={c: declared[c].mode for c in order},
+               weights=w, **kwargs)

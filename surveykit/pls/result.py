@@ -200,7 +200,7 @@ class PLSResult:
         return path_diagram(self, labels=labels, title=title)
 
     def ipma(self, target: str | None = None, *, importance: str = "total_effect",
-             cuts="mean") -> IPMAResult:
+             cuts="mean", performance=None) -> IPMAResult:
         """Construct-level importance-performance map for ``target``.
 
         Parameters
@@ -215,6 +215,11 @@ class PLSResult:
             convention of SmartPLS's IPMA). Both are in the table.
         cuts : "mean", "median" or (importance_cut, performance_cut)
             Quadrant boundaries over the constructs; values on a cut count as high.
+        performance : dict, optional
+            ``{construct: 0-100 performance}`` for every construct of the map and the
+            target, in place of this model's weighted mean index (their CIs are then left
+            out): e.g. a segment's mean index under the whole sample's model, so that the
+            segment's map shows the scores of its index table.
 
         Returns
         -------
@@ -242,6 +247,13 @@ class PLSResult:
             raise PLSError(f"no construct has an effect on {target!r} (it is exogenous); "
                            "choose an endogenous target")
         cons = self.constructs.set_index("construct")
+        if performance is not None:
+            missing = [c for c in [*ef["from"], target] if c not in performance]
+            if missing:
+                raise PLSError(f"performance lacks {', '.join(map(repr, missing))}; give a "
+                               "0-100 value for every construct of the map and the target")
+            cons = cons.drop(columns=[c for c in cons if c.startswith("index_ci")])
+            cons["index"] = [float(performance.get(c, np.nan)) for c in cons.index]
         sd = cons["index_sd"]
         rows = []
         for _, r in ef.iterrows():

@@ -3,8 +3,9 @@
 Duplicate ids (questions, grid items, generated columns, derived variables, constructs,
 roles), unknown scales and items, routing that refers to unknown or later questions, rules
 that refer to later derived variables, constructs with missing or non-numeric items, codes
-and missing codes that are not unique, and unsafe expressions. Each problem is located by its
-document path (``questions[12].scale``) and source line.
+and missing codes that are not unique, unsafe expressions, and the path model's ``paths:``
+(:mod:`.checks_paths`). Each problem is located by its document path
+(``questions[12].scale``) and source line.
 
 When the schema fails, :func:`partial_doc` keeps the parts that do validate so the checks
 still run; ids of the parts that failed are known, so they cause no follow-on errors.
@@ -19,6 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .._util import repeated
 from ..errors import ExpressionError, Problem
+from .checks_paths import check_paths
 from .expressions import MAX_NUMBER, Expression
 from .models import (
     DERIVED_KINDS,
@@ -61,6 +63,7 @@ class Doc:
     constructs: list[tuple[int, Construct]] = field(default_factory=list)
     roles: Roles | None = None
     report: ReportBlock | None = None
+    paths: dict[str, list[str]] = field(default_factory=dict)
     broken: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # id -> (pos, kind, of)
     n_questions: int = 0
 
@@ -69,7 +72,7 @@ class Doc:
         return cls(scales=dict(m.scales), questions=list(enumerate(m.questions)),
                    derived=list(enumerate(m.derived)),
                    constructs=list(enumerate(m.constructs)), roles=m.roles,
-                   report=m.report, n_questions=len(m.questions))
+                   report=m.report, paths=dict(m.paths), n_questions=len(m.questions))
 
 
 def partial_doc(data: dict) -> Doc:
@@ -120,6 +123,9 @@ def partial_doc(data: dict) -> Doc:
             doc.report = ReportBlock.model_validate(data["report"])
         except ValidationError:
             doc.report = None
+    if isinstance(data.get("paths"), dict):
+        doc.paths = {k: list(v) for k, v in data["paths"].items() if isinstance(k, str)
+                     and isinstance(v, list) and all(isinstance(f, str) for f in v)}
     return doc
 
 
@@ -441,6 +447,7 @@ def check_document(doc: Doc, source: str, line_of) -> list[Problem]:
                         "the question itself 'pii: true' instead")
     if doc.report is not None:
         _check_report(doc, kinds, questions, problem, suggest)
+    check_paths(doc, kinds, problem, suggest)
     return problems
 
 

@@ -326,13 +326,19 @@ class Derived(_Model):
 class Construct(_Model):
     """Items measuring one factor. ``reverse`` lists reverse-keyed items beyond those
     already marked ``reverse: true`` on their grid; ``min_items`` is the fewest answered
-    items needed to score a respondent (default: half the items, rounded up)."""
+    items needed to score a respondent (default: half the items, rounded up); ``mode`` is
+    the block's measurement mode in a path model (``paths:``): ``A`` reflective, ``B``
+    formative."""
 
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     label: str
     items: list[str] = Field(min_length=1)
     reverse: list[str] = []
     min_items: int | None = Field(default=None, ge=1)
+    mode: Literal["A", "B"] = Field(default="A", description="Measurement mode in the path "
+                                    "model (paths:): A reflective (the items reflect the "
+                                    "construct; the usual choice), B formative (the items "
+                                    "form it)")
 
     @property
     def required_items(self) -> int:
@@ -427,6 +433,15 @@ class QuestionnaireModel(_Model):
     derived: list[Derived] = []
     constructs: list[Construct] = []
     roles: Roles = Roles()
+    paths: dict[str, list[str]] = Field(
+        default={}, description="The path model's inner model (PLS, e.g. the ECSI / ACSI "
+        "satisfaction index): each endogenous construct with the constructs that explain "
+        "it, e.g. {satisfaction: [image, expectations, quality, value], loyalty: "
+        "[satisfaction]}; the constructs' items are the blocks. The paths must not form a "
+        "cycle; exogenous constructs need no entry. Without it there is no path model")
+    path_scheme: Literal["path", "centroid", "factorial"] = Field(
+        default="path", description="Inner weighting scheme of the path model (PLS): path "
+        "(the usual choice), centroid or factorial")
     report: ReportBlock | None = Field(default=None, description="What each report section "
                                        "uses; without it the report infers (and says so)")
 

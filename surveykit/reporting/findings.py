@@ -50,6 +50,7 @@ from .narrative import (
     sig_phrase,
     upper_first,
 )
+from .path_model import SegmentPathModel, path_model_missing
 from .section import EXPECTED_ERRORS as _EXPECTED
 from .section import (
     MEANING_CSS,
@@ -111,6 +112,10 @@ SECTIONS = {
                 "{outcome} in this segment (its share of the explained variance), against "
                 "how well it performs. Act here marks attributes of above-median importance "
                 "and below-median performance."),
+    "path_model": ("Index scores and where to act (path model)", "The 0-100 index scores "
+                   "of the questionnaire's path model against the total, and each "
+                   "construct's effect on the model's outcome in this segment against its "
+                   "score: act here marks above-average effect with below-average score."),
     "pain_points": ("Pain points", "What frustrates the segment, ranked, with comments in "
                     "the customers' own words."),
     "channels": ("Channels and information sources", "Where they bought, and what they "
@@ -129,7 +134,8 @@ FRONT = {"summary": ("Summary", "")}
 # ------------------------------------------------------------------------------------------
 # the findings of one segment
 # ------------------------------------------------------------------------------------------
-class SegmentFindings(AnswerSections, MeanSections, DriverSections, MethodNote, SectionPlan):
+class SegmentFindings(AnswerSections, MeanSections, DriverSections, SegmentPathModel,
+                      MethodNote, SectionPlan):
     """The sections of one segment's findings report.
 
     Parameters
@@ -268,7 +274,7 @@ class SegmentFindings(AnswerSections, MeanSections, DriverSections, MethodNote, 
         ...                      data="data/demo/responses.csv")
         >>> gone = SegmentFindings(survey, "segment", 2).left_out()
         >>> list(gone)
-        ['value_lifecycle']
+        ['path_model', 'value_lifecycle']
         >>> print(gone["value_lifecycle"])  # doctest: +NORMALIZE_WHITESPACE
         no CRM value tier or lifecycle column in the data (run with --crm, and declare
         report.value_tier / report.lifecycle)
@@ -293,6 +299,8 @@ class SegmentFindings(AnswerSections, MeanSections, DriverSections, MethodNote, 
         elif not sp.drivers:
             out["drivers"] = ("no driver attributes are declared (report.drivers, "
                               "roles.drivers or report.attributes)")
+        if path_model_missing(self.q):
+            out["path_model"] = path_model_missing(self.q)
         if not sp.pain_points and not sp.open_text:
             out["pain_points"] = ("no pain-point or open-text question is declared "
                                   "(report.pain_points, report.open_text)")
@@ -426,6 +434,9 @@ class SegmentFindings(AnswerSections, MeanSections, DriverSections, MethodNote, 
                     + f": {'it matters' if one else 'they matter'} more than most "
                     f"attributes but {'is' if one else 'are'} rated below the segment's "
                     "median.")
+        index_line = self.path_model_summary()
+        if index_line and len(s.findings) < 5:
+            s.findings.append(index_line)
         pain = self._top_pain()
         if pain is not None and len(s.findings) < 5:
             r, who = pain

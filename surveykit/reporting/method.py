@@ -129,6 +129,7 @@ class MethodNote:
                            + (", NPS adjusted Wald" if any(m.stat == "nps"
                                                            for m in self.spec.metrics) else "")
                            + ".")
+        s.technical.extend(self.path_model_notes())
         rows = [("Respondents in the survey", f"{n_total:,}"),
                 ("Respondents in the segment (base)", f"{self.n:,}"),
                 ("Effective base (Kish)", f"{neff:,.0f}"),

@@ -27,6 +27,7 @@ from .._util import lower_first
 from ..errors import ReportError, SurveykitWarning
 from .names import value_text
 from .narrative import fmt_value, join_words, plural
+from .path_model import OverviewPathModel, path_model_missing
 from .section import EXPECTED_ERRORS as _EXPECTED
 from .section import (
     MEANING_CSS,
@@ -47,7 +48,7 @@ __all__ = ["Overview", "write_tabbook", "TABBOOK", "glance_html", "index_summary
 TABBOOK = "tabbook.xlsx"
 
 
-class Overview(SectionPlan):
+class Overview(OverviewPathModel, SectionPlan):
     """The whole-sample overview of a prepared survey.
 
     Parameters
@@ -92,6 +93,9 @@ class Overview(SectionPlan):
         "segment_comparison": ("Segment comparison", "{metrics} of every segment side by "
                                "side, with significance against the rest of the sample, and "
                                "what drives each segment."),
+        "path_model": ("Path model and index scores", "The questionnaire's path model, "
+                       "estimated by PLS on the whole weighted sample: path coefficients "
+                       "and R², and each construct's 0-100 index score by segment."),
         "banner_tables": ("Banner tables", "The questions by segment, with "
                           "column-significance letters."),
         "weighting": ("Weighting", "How the sample was weighted to the population targets: "
@@ -122,6 +126,8 @@ class Overview(SectionPlan):
         if len(self._battery()[0]) < 3:
             out["factor_structure"] = ("fewer than 3 rated items in the battery "
                                        "(report.battery)")
+        if path_model_missing(self.q):
+            out["path_model"] = path_model_missing(self.q)
         if not self.banner_rows():
             out["banner_tables"] = "no banner questions are in the data (report.banner)"
         return out
