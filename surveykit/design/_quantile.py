@@ -71,13 +71,15 @@ def quantile(df: pd.DataFrame, columns: str | Iterable[str], *, design,
     Examples
     --------
     >>> from surveykit.design import SurveyDesign
-    >>> df = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3, 4, 4],
-    ...                    "y": [3.0, 5, 1, 2, 8, 9, 4, 6]})
+    >>> df = pd.DataFrame({"psu": [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8],
+    ...                    "y": [3.0, 5, 1, 2, 8, 9, 4, 6, 7, 7, 2, 3, 5, 6, 9, 8]})
     >>> q = quantile(df, "y", design=SurveyDesign(df, ids="psu"), probs=[0.25, 0.5])
     >>> q[["p", "estimate", "ci_low", "ci_high"]]
           p  estimate  ci_low  ci_high
-    0  0.25       2.0     1.0      5.0
-    1  0.50       4.0     1.0      9.0
+    0  0.25       3.0     NaN      7.0
+    1  0.50       5.0     2.0      9.0
+
+    The lower end of the first interval falls below probability 0: NaN, as R.
     """
     cols, bys = as_list(columns), as_list(by)
     if not cols:
