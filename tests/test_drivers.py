@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -437,3 +438,74 @@ def test_demo_segment_top_drivers_match_truth(demo_survey, demo_truth):
     assert set(ipa.act_here) == set(res.table["segment"])
     for acts in ipa.act_here.values():
         assert set(acts) <= set(t["attributes"])
+
+
+# ---------------------------------------------------------------- design-based SEs
+# R survey fixtures: tests/fixtures/r_design/make_fixtures_quantiles_calibration.R
+# (svyglm(api00 ~ meals + avg.ed + enroll) on apiclus1, apistrat, JK1 of apiclus1)
+R_DESIGN = Path(__file__).parent / "fixtures" / "r_design"
+
+
+@pytest.fixture(scope="module")
+def api_designs():
+    from surveykit.design import SurveyDesign
+
+    c1 = pd.read_csv(R_DESIGN / "apiclus1.csv")
+    st = pd.read_csv(R_DESIGN / "apistrat.csv")
+    d1 = SurveyDesign(c1, ids="dnum", weights="pw", fpc="fpc")
+    return {"clus1": (c1, d1),
+            "strat": (st, SurveyDesign(st, strata="stype", weights="pw", fpc="fpc")),
+            "jk1": (c1, d1.as_replicate("JK1"))}
+
+
+@pytest.mark.parametrize("name", ["clus1", "strat", "jk1"])
+def test_regression_with_design_matches_r_svyglm(api_designs, name):
+    df, d = api_designs[name]
+    ref = pd.read_csv(R_DESIGN / "svyglm.csv")
+    ref = ref[(ref.design == name) & (ref.term != "(Intercept)")]
+    got = dr.regression(df, "api00", ["meals", "avg_ed", "enroll"], design=d)
+    for ours, theirs in [("coef", "coef"), ("coef_se", "se"), ("stat", "t"), ("p", "p"),
+                         ("df", "df"), ("n", "n")]:
+        np.testing.assert_allclose(got[ours].to_numpy(float), ref[theirs].to_numpy(float),
+                                   rtol=1e-8)
+    # the standardized interval is R's confint (t on df.residual) rescaled
+    scale = got["beta"] / got["coef"]
+    np.testing.assert_allclose(got["ci_low"] / scale, ref["ci_low"], rtol=1e-8)
+    np.testing.assert_allclose(got["ci_high"] / scale, ref["ci_high"], rtol=1e-8)
+    assert "svyglm" in got.attrs["se"]
+
+
+def test_key_drivers_replicate_ses_equal_the_replicate_formula_by_hand(api_designs):
+    df, jk = api_designs["jk1"]
+    drivers = ["meals", "avg_ed", "enroll"]
+    res = dr.key_drivers(df, "api00", drivers, design=jk, by="stype")
+    RW = jk.replicate_weights()
+    for seg in ["Total", "H"]:
+        sub = df if seg == "Total" else df[df["stype"] == seg]
+        th = np.array([dr.key_drivers(sub, "api00", drivers, weights=RW[sub.index, r])
+                       .table["importance"].to_numpy() for r in range(RW.shape[1])])
+        se = np.sqrt(jk.scale * ((th - th.mean(axis=0)) ** 2).sum(axis=0))
+        t = res.table[res.table["segment"] == seg]
+        np.testing.assert_allclose(t["importance_se"], se, rtol=1e-10)
+        full = dr.key_drivers(sub, "api00", drivers, weights=df.loc[sub.index, "pw"])
+        np.testing.assert_allclose(t["importance"], full.table["importance"], rtol=1e-12)
+    assert res.models["n_replicates"].tolist() == [15] * 4
+    h = res.table[res.table["segment"] == "H"]
+    assert np.isfinite(h["diff_p"]).all() and np.isfinite(h["diff_se"]).all()
+    assert any("replicate weights" in n for n in res.notes)
+
+
+def test_key_drivers_design_bootstrap_is_seeded_and_is_the_design_bootstrap(api_designs):
+    df, d = api_designs["clus1"]
+    drivers = ["meals", "avg_ed", "enroll"]
+    a = dr.key_drivers(df, "api00", drivers, design=d, bootstrap=60, seed=5)
+    b = dr.key_drivers(df, "api00", drivers, design=d, bootstrap=60, seed=5)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    rep = d.as_replicate("bootstrap", replicates=60, seed=5)
+    c = dr.key_drivers(df, "api00", drivers, design=rep)
+    np.testing.assert_allclose(a.table["importance_se"], c.table["importance_se"], rtol=1e-12)
+    assert any("design bootstrap: 60 replicates" in n for n in a.notes)
+    with pytest.raises(DriverAnalysisError, match="weights"):
+        dr.key_drivers(df, "api00", drivers, design=d, weights="pw")
+    with pytest.raises(DriverAnalysisError, match="bootstrap"):
+        dr.key_drivers(df, "api00", drivers, design=rep, bootstrap=100)
