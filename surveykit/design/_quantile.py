@@ -106,17 +106,23 @@ def quantile(df: pd.DataFrame, columns: str | Iterable[str], *, design,
         for b, g, levels in _banners(df, bys):
             G = len(levels)
             ok = answered & (g >= 0)
-            order = order_y[np.argsort(np.where(ok, g, G)[order_y], kind="stable")]
+            key = np.where(ok, g, G)[order_y]
+            if G < np.iinfo(np.int16).max:
+                key = key.astype(np.int16)             # numpy's stable sort: radix
+            order = order_y[np.argsort(key, kind="stable")]
             order = order[: int(ok.sum())]
             rule = _Rule(y[order], w[order], g[order], G)
             n = rule.n.astype(np.int64)
             dfree = design._degf_groups(g, G, rows=ok).astype(float)
             with np.errstate(invalid="ignore"):
                 t = st.t.ppf(0.5 + level / 2, np.where(dfree > 0, dfree, np.nan))
-            for p in ps:
-                est = rule.quantile(np.full(G, p))
+            ests = [rule.quantile(np.full(G, p)) for p in ps]
+            if interval == "woodruff":
+                cis = _woodruff(design, rule, y, g, G, ok, ests, t)
+            for i, p in enumerate(ps):
+                est = ests[i]
                 if interval == "woodruff":
-                    lo, hi, se = _woodruff(design, rule, y, g, G, ok, est, t)
+                    lo, hi, se = cis[i]
                 else:
                     se = _replicate_se(design, order, rule, p, est)
                     lo, hi = est - t * se, est + t * se
@@ -177,21 +183,38 @@ class _Rule:
         return out
 
 
-def _woodruff(design, rule: _Rule, y, g, G, ok, est, t):
-    """R ``woodruffCI(method = "mean")`` in every group."""
-    qrow = np.where(g >= 0, est[np.where(g >= 0, g, 0)], np.nan)
-    with np.errstate(invalid="ignore"):
-        z = np.where(ok, (y <= qrow).astype(float), np.nan)
-    W = np.bincount(g[ok], design.weights[ok], G)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        F = np.bincount(g[ok], (design.weights * z)[ok], G) / W
-    var = design._domain_variances(z, g, G, F, np.eye(G))[0]
-    se_f = np.sqrt(var)
-    plo, phi = F - t * se_f, F + t * se_f
-    with np.errstate(invalid="ignore"):
-        lo = rule.quantile(np.where(plo >= 0, plo, np.nan))
-        hi = rule.quantile(np.where(phi <= 1, phi, np.nan))
-    return lo, hi, (hi - lo) / (2 * t)
+def _woodruff(design, rule: _Rule, y, g, G, ok, ests, t) -> list[tuple]:
+    """R ``woodruffCI(method = "mean")`` in every group, for each quantile in ``ests``:
+    ``(ci_low, ci_high, se)``."""
+    w = design.weights
+    gg = np.where(g >= 0, g, 0)
+    W = np.bincount(g[ok], w[ok], G)
+    zs, Fs = [], []
+    for est in ests:
+        with np.errstate(invalid="ignore"):
+            z = np.where(ok, (y <= est[gg]).astype(float), np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Fs.append(np.bincount(g[ok], (w * z)[ok], G) / W)
+        zs.append(z)
+    if hasattr(design, "_replicate_group_sums"):
+        # one pass over the replicate weights for every probability (R: one svymean each)
+        sums = design._replicate_group_sums([np.ones(len(y))] + [np.where(ok, z, 0.0)
+                                                                  for z in zs], g, G, ok)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            var = [design._variance_columns(S / sums[0], F)
+                   for S, F in zip(sums[1:], Fs, strict=True)]
+    else:
+        var = [design._domain_variances(z, g, G, F, np.eye(G))[0]
+               for z, F in zip(zs, Fs, strict=True)]
+    out = []
+    for F, v in zip(Fs, var, strict=True):
+        se_f = np.sqrt(v)
+        plo, phi = F - t * se_f, F + t * se_f
+        with np.errstate(invalid="ignore"):
+            lo = rule.quantile(np.where(plo >= 0, plo, np.nan))
+            hi = rule.quantile(np.where(phi <= 1, phi, np.nan))
+        out.append((lo, hi, (hi - lo) / (2 * t)))
+    return out
 
 
 def _replicate_se(design, order, rule: _Rule, p, est):
