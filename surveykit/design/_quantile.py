@@ -45,7 +45,8 @@ def quantile(df: pd.DataFrame, columns: str | Iterable[str], *, design,
 
     Domains (``by``) are R ``svyby``: each group's quantile, interval and degrees of freedom
     come from the design restricted to the group. Missing answers are left out (R
-    ``na.rm = TRUE``), as are rows with weight 0.
+    ``na.rm = TRUE``), as are rows with weight 0 (and negative weights, which a linear
+    calibration can make; R keeps those in its cumulative sums).
 
     Parameters
     ----------
