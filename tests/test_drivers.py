@@ -448,17 +448,24 @@ R_DESIGN = Path(__file__).parent / "fixtures" / "r_design"
 
 @pytest.fixture(scope="module")
 def api_designs():
-    from surveykit.design import SurveyDesign
+    from surveykit.design import SurveyDesign, calibrate
 
     c1 = pd.read_csv(R_DESIGN / "apiclus1.csv")
     st = pd.read_csv(R_DESIGN / "apistrat.csv")
     d1 = SurveyDesign(c1, ids="dnum", weights="pw", fpc="fpc")
+    jk = d1.as_replicate("JK1")
+    stype = {"E": 4421, "H": 755, "M": 1018}
     return {"clus1": (c1, d1),
             "strat": (st, SurveyDesign(st, strata="stype", weights="pw", fpc="fpc")),
-            "jk1": (c1, d1.as_replicate("JK1"))}
+            "jk1": (c1, jk),
+            "clus1_linear": (c1, calibrate(c1, design=d1,
+                                           totals={"stype": stype, "api99": 3914069})),
+            "jk1_raking": (c1, calibrate(c1, design=jk, calfun="raking",
+                                         totals={"stype": stype,
+                                                 "sch_wide": {0: 1072, 1: 5122}}))}
 
 
-@pytest.mark.parametrize("name", ["clus1", "strat", "jk1"])
+@pytest.mark.parametrize("name", ["clus1", "strat", "jk1", "clus1_linear", "jk1_raking"])
 def test_regression_with_design_matches_r_svyglm(api_designs, name):
     df, d = api_designs[name]
     ref = pd.read_csv(R_DESIGN / "svyglm.csv")
