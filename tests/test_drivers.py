@@ -516,3 +516,18 @@ def test_key_drivers_design_bootstrap_is_seeded_and_is_the_design_bootstrap(api_
         dr.key_drivers(df, "api00", drivers, design=d, weights="pw")
     with pytest.raises(DriverAnalysisError, match="bootstrap"):
         dr.key_drivers(df, "api00", drivers, design=rep, bootstrap=100)
+
+
+def test_loyalty_link_with_design_is_the_svyglm_slope(api_designs):
+    # R: svyglm(api00 ~ meals, dclus1): slope -3.3544556780559671, SE 0.27727601661815959
+    df, d = api_designs["clus1"]
+    link = dr.loyalty_link(df, "meals", "api00", scale_range=(0, 100), per=10, design=d)
+    assert link["change"].iloc[0] == pytest.approx(-33.544556780559671, rel=1e-10)
+    assert link["se"].iloc[0] == pytest.approx(2.7727601661815959, rel=1e-8)
+    reg = dr.regression(df, "api00", ["meals"], design=d)
+    assert link["p"].iloc[0] == pytest.approx(reg["p"].iloc[0], rel=1e-12)
+    assert "svyglm" in link.attrs["se"]
+    # the NPS coding keeps missing answers missing under a design
+    nps = df.assign(rec=np.where(df.index % 7 == 0, np.nan, df["api00"] // 100))
+    out = dr.loyalty_link(nps, "meals", "rec", scale_range=(0, 100), coding="nps", design=d)
+    assert out["n"].iloc[0] == int(nps["rec"].notna().sum())

@@ -139,7 +139,7 @@ def _design_rows(design, X, y, mask, b, drivers, sx, sy, vif, ci) -> list[dict]:
 def loyalty_link(df: pd.DataFrame, satisfaction: str, loyalty: str, *, weights=None,
                  by: str | None = None, scale_range: tuple[float, float],
                  coding: Literal["raw", "percent", "nps"] = "raw", per: float = 10,
-                 ci: float = 0.95, cov_type: str = "HC1") -> pd.DataFrame:
+                 ci: float = 0.95, cov_type: str = "HC1", design=None) -> pd.DataFrame:
     """Change in loyalty per ``+per`` points of satisfaction (0-100 points), with CI.
 
     Satisfaction is put on a 0-100 scale, ``(x - min) / (max - min) * 100``, using its
@@ -147,7 +147,9 @@ def loyalty_link(df: pd.DataFrame, satisfaction: str, loyalty: str, *, weights=N
     ``percent`` (a 0/1 variable times 100: percentage points) or ``nps`` (a 0-10 answer as
     promoter +100 / passive 0 / detractor -100, so the change is in NPS points). A weighted
     least-squares slope (statsmodels WLS, ``cov_type`` robust SE) times ``per`` is reported
-    for the total and every segment.
+    for the total and every segment. With ``design=`` (made from ``df``; ``weights`` left
+    out) the slope and its SE are R ``svyglm(loyalty ~ satisfaction, design)``, as
+    :func:`regression` with a design (t on the design's residual degrees of freedom).
 
     Returns
     -------
@@ -176,9 +178,15 @@ def loyalty_link(df: pd.DataFrame, satisfaction: str, loyalty: str, *, weights=N
     if not lo < hi:
         raise DriverAnalysisError(f"scale_range={scale_range!r} must have min < max")
     _validate(df, loyalty, [satisfaction], by)
+    if design is not None:
+        weights = design_weights(df, design, weights)
     groups, total = _blocks(df, loyalty, [satisfaction], weights, by)
+    if design is not None:
+        masks = block_rows(df, loyalty, [satisfaction], by, weights, [b.label for b in groups])
+        x_all = (_num(df, satisfaction) - lo) / (hi - lo) * 100
+        y_all = _code_loyalty(_num(df, loyalty), coding)
     rows = []
-    for b in [total, *groups]:
+    for k, b in enumerate([total, *groups]):
         where = "total sample" if b.label == TOTAL else f"segment {by}={b.label!r}"
         x = b.X[:, 0]
         if x.min() < lo or x.max() > hi:
@@ -189,25 +197,43 @@ def loyalty_link(df: pd.DataFrame, satisfaction: str, loyalty: str, *, weights=N
             if not np.isin(y, [0, 1]).all():
                 raise DriverAnalysisError(f"coding='percent' needs a 0/1 loyalty variable; "
                                           f"{loyalty!r} has other values")
-            y = y * 100
-        elif coding == "nps":
-            if y.min() < 0 or y.max() > 10:
-                raise DriverAnalysisError(f"coding='nps' needs 0-10 answers; {loyalty!r} "
-                                          f"ranges {y.min():g}..{y.max():g}")
-            y = np.where(y >= 9, 100.0, np.where(y <= 6, -100.0, 0.0))
+        elif coding == "nps" and (y.min() < 0 or y.max() > 10):
+            raise DriverAnalysisError(f"coding='nps' needs 0-10 answers; {loyalty!r} "
+                                      f"ranges {y.min():g}..{y.max():g}")
+        y = _code_loyalty(y, coding)
         if len(y) < 3 or np.ptp(x) == 0:
             raise DriverAnalysisError(f"{where}: {len(y)} respondent(s) and satisfaction "
                                       f"{'constant' if len(y) and np.ptp(x) == 0 else ''}; "
                                       f"the link cannot be estimated")
         pts = (x - lo) / (hi - lo) * 100
-        fit = sm.WLS(y, sm.add_constant(pts, has_constant="add"), weights=b.w).fit(
-            cov_type=cov_type)
-        c = np.asarray(fit.conf_int(alpha=1 - ci))[1]
         r = _wcorr1(pts, y, b.w) if np.ptp(y) > 0 else np.nan
-        rows.append({"segment": b.label, "change": fit.params[1] * per,
-                     "se": fit.bse[1] * per, "ci_low": c[0] * per, "ci_high": c[1] * per,
-                     "p": fit.pvalues[1], "r": r, "n": len(y), "n_eff": effective_n(b.w)})
+        if design is not None:
+            coef, cov, dof = regression_fit(design, x_all[:, None], y_all, masks[k])
+            slope, se = coef[1], math.sqrt(cov[1, 1])
+            q = st.t.ppf(0.5 + ci / 2, dof) if dof > 0 else np.nan
+            pval = 2 * st.t.sf(abs(slope / se), dof) if dof > 0 else np.nan
+            c = (slope - q * se, slope + q * se)
+        else:
+            fit = sm.WLS(y, sm.add_constant(pts, has_constant="add"), weights=b.w).fit(
+                cov_type=cov_type)
+            slope, se, pval = fit.params[1], fit.bse[1], fit.pvalues[1]
+            c = np.asarray(fit.conf_int(alpha=1 - ci))[1]
+        rows.append({"segment": b.label, "change": slope * per, "se": se * per,
+                     "ci_low": c[0] * per, "ci_high": c[1] * per, "p": pval, "r": r,
+                     "n": len(y), "n_eff": effective_n(b.w)})
     out = pd.DataFrame(rows)
+    out.attrs["se"] = (f"design-based, R svyglm ({design.method})" if design is not None
+                       else f"statsmodels WLS, cov_type={cov_type}")
     out.attrs.update({"per": per, "coding": coding, "satisfaction": satisfaction,
                       "loyalty": loyalty})
     return out
+
+
+def _code_loyalty(y: np.ndarray, coding: str) -> np.ndarray:
+    """Loyalty on the scale of the link: percentage points, NPS points or raw (NaN kept)."""
+    if coding == "percent":
+        return y * 100
+    if coding == "nps":
+        return np.where(np.isnan(y), np.nan, np.where(y >= 9, 100.0,
+                                                      np.where(y <= 6, -100.0, 0.0)))
+    return y
