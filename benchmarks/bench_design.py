@@ -7,8 +7,11 @@ data provider supplies (80 random groups of PSUs, one dropped per replicate; sca
 Measured (best of 3): building the design; mean + SE + deff by the banner with the design
 (linearisation, R ``svyby(~y, ~banner, design, svymean, deff = "replace")``); the same with
 the 80 replicate weights (R ``svrepdesign(type = "JK1")``), building the replicate design
-included. Where ``Rscript`` and R survey exist, R runs the same three steps on the same data
-(written to a temporary CSV) and its times and largest differences are printed beside.
+included; quartiles with Woodruff intervals by the banner (R ``svyby(~y, ~banner, design,
+svyquantile, quantiles = c(.25, .5, .75), ci = TRUE)``) with the linearisation design and
+with the replicate design. Where ``Rscript`` and R survey exist, R runs the same steps on the
+same data (written to a temporary CSV) and its times and largest differences are printed
+beside.
 
 Targets (2-core machine): mean, SE and deff <= 1 s; 80 JK1 replicate SEs <= 3 s.
 Run with ``.venv/bin/python benchmarks/bench_design.py`` (``--rows N``, ``--no-r``).
@@ -27,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from surveykit.design import ReplicateDesign, SurveyDesign
+from surveykit.design import ReplicateDesign, SurveyDesign, quantile
 from surveykit.estimates import estimate
 
 R_SCRIPT = r"""
@@ -44,11 +47,22 @@ rd <- svrepdesign(data = d, repweights = d[, reps], weights = ~w, type = "JK1",
                   scale = 79 / 80, combined.weights = TRUE)
 rb <- svyby(~y, ~banner, rd, svymean)
 t3 <- proc.time()[["elapsed"]]
+qs <- c(0.25, 0.5, 0.75)
+q <- svyby(~y, ~banner, des, svyquantile, quantiles = qs, ci = TRUE, vartype = c("se", "ci"))
+t4 <- proc.time()[["elapsed"]]
+rq <- svyby(~y, ~banner, rd, svyquantile, quantiles = qs, ci = TRUE, vartype = c("se", "ci"))
+t5 <- proc.time()[["elapsed"]]
+vec <- function(x) paste(sprintf("%.17g", as.vector(as.matrix(x))), collapse = ",")
+ends <- function(b) cbind(b[, grep("^ci_l", names(b))], b[, grep("^ci_u", names(b))])
 cat(jsonlite_free <- paste0('{"build": ', t1 - t0, ', "mean": ', t2 - t1, ', "rep": ', t3 - t2,
     ', "est": [', paste(sprintf("%.17g", coef(b)), collapse = ","), ']',
     ', "se": [', paste(sprintf("%.17g", SE(b)), collapse = ","), ']',
     ', "deff": [', paste(sprintf("%.17g", b[[grep("^DEff", names(b))[1]]]), collapse = ","), ']',
-    ', "rep_se": [', paste(sprintf("%.17g", SE(rb)), collapse = ","), ']}'))
+    ', "rep_se": [', paste(sprintf("%.17g", SE(rb)), collapse = ","), ']',
+    ', "quant": ', t4 - t3, ', "rep_quant": ', t5 - t4,
+    ', "q_est": [', vec(coef(q)), '], "q_ci": [', vec(ends(q)), ']',
+    ', "q_se": [', vec(SE(q)), '], "rq_se": [', vec(SE(rq)), ']',
+    ', "rq_est": [', vec(coef(rq)), '], "rq_ci": [', vec(ends(rq)), ']}'))
 """
 
 
@@ -115,11 +129,19 @@ def main() -> None:
         return estimate(df, "y", by="banner", design=rep)
 
     t_rep, rep = timed(replicate)
+    probs = [0.25, 0.5, 0.75]
+    t_q, quart = timed(lambda: quantile(df, "y", design=design, probs=probs, by="banner"))
+    rep_design = ReplicateDesign(df, repweights=reps, weights="w", type="JK1", scale=79 / 80)
+    t_rq, rquart = timed(lambda: quantile(df, "y", design=rep_design, probs=probs,
+                                          by="banner"))
     rows = [("build the design", t_build, None), ("mean + SE + deff by banner", t_mean, 1.0),
-            ("80 JK1 replicate SEs by banner (incl. building)", t_rep, 3.0)]
+            ("80 JK1 replicate SEs by banner (incl. building)", t_rep, 3.0),
+            ("quartiles + Woodruff CIs by banner", t_q, None),
+            ("quartiles, 80 JK1 replicates, by banner", t_rq, None)]
     r = None if args.no_r else run_r(df)
     print(f"\n{'step':<50}{'surveykit':>11}{'target':>9}{'R survey':>11}")
-    for (name, t, target), key in zip(rows, ("build", "mean", "rep"), strict=True):
+    keys = ("build", "mean", "rep", "quant", "rep_quant")
+    for (name, t, target), key in zip(rows, keys, strict=True):
         rt = f"{r[key]:.2f} s" if r else "-"
         tg = f"<= {target:g} s" if target else ""
         print(f"{name:<50}{t:>9.3f} s{tg:>9}{rt:>11}")
@@ -130,7 +152,18 @@ def main() -> None:
         d_rep = np.max(np.abs(rep["se"].to_numpy() / np.array(r["rep_se"]) - 1))
         print(f"\nlargest relative difference from R: estimate {d_est:.1e}, SE {d_se:.1e}, "
               f"deff {d_deff:.1e}, replicate SE {d_rep:.1e}")
-        print(f"speed-up: mean {r['mean'] / t_mean:.0f}x, replicates {r['rep'] / t_rep:.0f}x")
+        # R orders svyby(svyquantile) results quantile-major (all groups of 0.25 first)
+        for label, ours, key in (("linearisation", quart, "q"), ("replicates", rquart, "rq")):
+            o = ours.sort_values(["p", "group"])
+            ci_r = np.array(r[f"{key}_ci"]).reshape(2, -1)
+            d_q = np.nanmax(np.abs(o["estimate"].to_numpy() - np.array(r[f"{key}_est"])))
+            d_ci = np.nanmax(np.abs(np.vstack([o["ci_low"], o["ci_high"]]) - ci_r))
+            d_se = np.nanmax(np.abs(o["se"].to_numpy() / np.array(r[f"{key}_se"]) - 1))
+            print(f"quartiles ({label}): largest difference from R: estimate {d_q:.1e}, "
+                  f"CI ends {d_ci:.1e} (absolute), SE {d_se:.1e} (relative)")
+        print(f"speed-up: mean {r['mean'] / t_mean:.0f}x, replicates {r['rep'] / t_rep:.0f}x, "
+              f"quartiles {r['quant'] / t_q:.0f}x, replicate quartiles "
+              f"{r['rep_quant'] / t_rq:.0f}x")
 
 
 if __name__ == "__main__":

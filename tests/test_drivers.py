@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -437,3 +438,96 @@ def test_demo_segment_top_drivers_match_truth(demo_survey, demo_truth):
     assert set(ipa.act_here) == set(res.table["segment"])
     for acts in ipa.act_here.values():
         assert set(acts) <= set(t["attributes"])
+
+
+# ---------------------------------------------------------------- design-based SEs
+# R survey fixtures: tests/fixtures/r_design/make_fixtures_quantiles_calibration.R
+# (svyglm(api00 ~ meals + avg.ed + enroll) on apiclus1, apistrat, JK1 of apiclus1)
+R_DESIGN = Path(__file__).parent / "fixtures" / "r_design"
+
+
+@pytest.fixture(scope="module")
+def api_designs():
+    from surveykit.design import SurveyDesign, calibrate
+
+    c1 = pd.read_csv(R_DESIGN / "apiclus1.csv")
+    st = pd.read_csv(R_DESIGN / "apistrat.csv")
+    d1 = SurveyDesign(c1, ids="dnum", weights="pw", fpc="fpc")
+    jk = d1.as_replicate("JK1")
+    stype = {"E": 4421, "H": 755, "M": 1018}
+    return {"clus1": (c1, d1),
+            "strat": (st, SurveyDesign(st, strata="stype", weights="pw", fpc="fpc")),
+            "jk1": (c1, jk),
+            "clus1_linear": (c1, calibrate(c1, design=d1,
+                                           totals={"stype": stype, "api99": 3914069})),
+            "jk1_raking": (c1, calibrate(c1, design=jk, calfun="raking",
+                                         totals={"stype": stype,
+                                                 "sch_wide": {0: 1072, 1: 5122}}))}
+
+
+@pytest.mark.parametrize("name", ["clus1", "strat", "jk1", "clus1_linear", "jk1_raking"])
+def test_regression_with_design_matches_r_svyglm(api_designs, name):
+    df, d = api_designs[name]
+    ref = pd.read_csv(R_DESIGN / "svyglm.csv")
+    ref = ref[(ref.design == name) & (ref.term != "(Intercept)")]
+    got = dr.regression(df, "api00", ["meals", "avg_ed", "enroll"], design=d)
+    for ours, theirs in [("coef", "coef"), ("coef_se", "se"), ("stat", "t"), ("p", "p"),
+                         ("df", "df"), ("n", "n")]:
+        np.testing.assert_allclose(got[ours].to_numpy(float), ref[theirs].to_numpy(float),
+                                   rtol=1e-8)
+    # the standardized interval is R's confint (t on df.residual) rescaled
+    scale = got["beta"] / got["coef"]
+    np.testing.assert_allclose(got["ci_low"] / scale, ref["ci_low"], rtol=1e-8)
+    np.testing.assert_allclose(got["ci_high"] / scale, ref["ci_high"], rtol=1e-8)
+    assert "svyglm" in got.attrs["se"]
+
+
+def test_key_drivers_replicate_ses_equal_the_replicate_formula_by_hand(api_designs):
+    df, jk = api_designs["jk1"]
+    drivers = ["meals", "avg_ed", "enroll"]
+    res = dr.key_drivers(df, "api00", drivers, design=jk, by="stype")
+    RW = jk.replicate_weights()
+    for seg in ["Total", "H"]:
+        sub = df if seg == "Total" else df[df["stype"] == seg]
+        th = np.array([dr.key_drivers(sub, "api00", drivers, weights=RW[sub.index, r])
+                       .table["importance"].to_numpy() for r in range(RW.shape[1])])
+        se = np.sqrt(jk.scale * ((th - th.mean(axis=0)) ** 2).sum(axis=0))
+        t = res.table[res.table["segment"] == seg]
+        np.testing.assert_allclose(t["importance_se"], se, rtol=1e-10)
+        full = dr.key_drivers(sub, "api00", drivers, weights=df.loc[sub.index, "pw"])
+        np.testing.assert_allclose(t["importance"], full.table["importance"], rtol=1e-12)
+    assert res.models["n_replicates"].tolist() == [15] * 4
+    h = res.table[res.table["segment"] == "H"]
+    assert np.isfinite(h["diff_p"]).all() and np.isfinite(h["diff_se"]).all()
+    assert any("replicate weights" in n for n in res.notes)
+
+
+def test_key_drivers_design_bootstrap_is_seeded_and_is_the_design_bootstrap(api_designs):
+    df, d = api_designs["clus1"]
+    drivers = ["meals", "avg_ed", "enroll"]
+    a = dr.key_drivers(df, "api00", drivers, design=d, bootstrap=60, seed=5)
+    b = dr.key_drivers(df, "api00", drivers, design=d, bootstrap=60, seed=5)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    rep = d.as_replicate("bootstrap", replicates=60, seed=5)
+    c = dr.key_drivers(df, "api00", drivers, design=rep)
+    np.testing.assert_allclose(a.table["importance_se"], c.table["importance_se"], rtol=1e-12)
+    assert any("design bootstrap: 60 replicates" in n for n in a.notes)
+    with pytest.raises(DriverAnalysisError, match="weights"):
+        dr.key_drivers(df, "api00", drivers, design=d, weights="pw")
+    with pytest.raises(DriverAnalysisError, match="bootstrap"):
+        dr.key_drivers(df, "api00", drivers, design=rep, bootstrap=100)
+
+
+def test_loyalty_link_with_design_is_the_svyglm_slope(api_designs):
+    # R: svyglm(api00 ~ meals, dclus1): slope -3.3544556780559671, SE 0.27727601661815959
+    df, d = api_designs["clus1"]
+    link = dr.loyalty_link(df, "meals", "api00", scale_range=(0, 100), per=10, design=d)
+    assert link["change"].iloc[0] == pytest.approx(-33.544556780559671, rel=1e-10)
+    assert link["se"].iloc[0] == pytest.approx(2.7727601661815959, rel=1e-8)
+    reg = dr.regression(df, "api00", ["meals"], design=d)
+    assert link["p"].iloc[0] == pytest.approx(reg["p"].iloc[0], rel=1e-12)
+    assert "svyglm" in link.attrs["se"]
+    # the NPS coding keeps missing answers missing under a design
+    nps = df.assign(rec=np.where(df.index % 7 == 0, np.nan, df["api00"] // 100))
+    out = dr.loyalty_link(nps, "meals", "rec", scale_range=(0, 100), coding="nps", design=d)
+    assert out["n"].iloc[0] == int(nps["rec"].notna().sum())

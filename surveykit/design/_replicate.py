@@ -279,9 +279,10 @@ class ReplicateDesign:
                           weights=None):
         if cal is not None or (weights is not None and weights is not self.weights):
             raise DesignError("calibration-aware SEs with replicate weights need the "
-                              "calibration redone in every replicate; pass replicate weights "
-                              "that were calibrated by their provider (the usual case) and "
-                              "plain weights")
+                              "calibration redone in every replicate: use "
+                              "surveykit.design.calibrate(df, design=..., totals=...) (R "
+                              "calibrate on a svrepdesign), or pass replicate weights that "
+                              "were calibrated by their provider and plain weights")
         if x is None:
             ok = np.isfinite(y) & (g >= 0)
             yy = np.where(ok, y - shift, 0.0)

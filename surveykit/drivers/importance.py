@@ -21,8 +21,16 @@ from ._core import (
     _blocks,
     _check_block,
     _importance,
+    _num,
     _validate,
     _wcorr,
+)
+from ._design import (
+    add_design_se,
+    block_rows,
+    design_weights,
+    importance_replicates,
+    replicate_design,
 )
 
 _BLAS = []
@@ -169,7 +177,7 @@ def key_drivers(df: pd.DataFrame, outcome: str, drivers: Sequence[str], *, weigh
                 method: Literal["shapley", "relative_weights"] = "shapley",
                 outcome_type: Literal["auto", "linear", "binary", "ordinal"] = "auto",
                 bootstrap: int = 0, seed: int | None = 0, ci: float = 0.95,
-                max_exact: int = 20) -> DriverResult:
+                max_exact: int = 20, design=None) -> DriverResult:
     """Relative importance of ``drivers`` for ``outcome``, in total and per segment.
 
     Parameters
@@ -198,6 +206,18 @@ def key_drivers(df: pd.DataFrame, outcome: str, drivers: Sequence[str], *, weigh
         (within segments when ``by`` is given) using ``seed``.
     ci : float
         Confidence level of the percentile intervals.
+    design : SurveyDesign, calibrated design or ReplicateDesign, optional
+        A sample design made from ``df`` (``weights`` left out: the design's are used).
+        Design-based SEs replace the respondent bootstrap: every importance is recomputed
+        with each replicate weight of a ReplicateDesign, or, for a SurveyDesign, of
+        ``bootstrap`` (default 200) design-bootstrap replicates (R
+        ``as.svrepdesign(type = "bootstrap")``: ``n_h`` PSUs drawn with replacement
+        within each stratum, variance rescaled by ``n/(n - 1)``; reproducible with
+        ``seed``); the variance is the replicate type's (R
+        ``svrVar``). The table gains ``importance_se``, ``share_se``, Wald intervals
+        ``+- t se`` on the design degrees of freedom and, per segment (a domain of the
+        design), ``share_diff``, ``diff_se``, its interval and ``diff_p`` against the
+        total; ``models`` gains ``n_replicates`` and ``df``; the method is in ``notes``.
 
     Returns
     -------
@@ -226,6 +246,11 @@ def key_drivers(df: pd.DataFrame, outcome: str, drivers: Sequence[str], *, weigh
         raise DriverAnalysisError(f"ci={ci!r} must be between 0.5 and 1")
     drivers = _validate(df, outcome, drivers, by, check_empty=False)
     p = len(drivers)
+    rep = None
+    if design is not None:
+        weights = design_weights(df, design, weights)
+        rep, how = replicate_design(design, bootstrap, seed)
+        bootstrap = 0
     groups, total = _blocks(df, outcome, drivers, weights, by)
     notes: list[str] = []
     y = total.y
@@ -256,9 +281,18 @@ def key_drivers(df: pd.DataFrame, outcome: str, drivers: Sequence[str], *, weigh
 
     # a few drivers without a bootstrap: a handful of tiny products, nothing to limit
     small = not bootstrap and p <= 9 and used == "shapley"
-    with contextlib.nullcontext() if small else _one_blas_thread():
-        return _key_drivers(outcome, drivers, by, groups, total, used, kind, label, notes,
-                            int(bootstrap), seed, ci)
+    with contextlib.nullcontext() if small and rep is None else _one_blas_thread():
+        res = _key_drivers(outcome, drivers, by, groups, total, used, kind, label, notes,
+                           int(bootstrap), seed, ci)
+        if rep is not None:
+            masks = block_rows(df, outcome, drivers, by, weights, [b.label for b in groups])
+            X = np.column_stack([_num(df, c) for c in drivers])
+            reps = importance_replicates(rep, X, _num(df, outcome), masks, used, kind)
+            imps = res.table["importance"].to_numpy().reshape(len(masks), p)
+            res.notes[:] = [n for n in res.notes if not n.startswith("pass bootstrap")]
+            add_design_se(res.table, res.models, imps, reps, rep, float(design.degf), ci,
+                          how, res.notes)
+    return res
 
 
 def _key_drivers(outcome, drivers, by, groups, total, used, kind, label, notes, bootstrap,

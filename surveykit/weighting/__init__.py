@@ -26,6 +26,10 @@ within_category]``::
 Modules: :mod:`.targets` (targets and their validation), :mod:`.cells` (the cell table),
 :mod:`.engine` (``rake``, ``post_stratify``, ``trim`` and the raking engine),
 :mod:`.report` (:class:`WeightingReport`).
+
+Calibration of a complex sample design to population totals of categorical and numeric
+variables (linear / GREG or raking, R ``calibrate()``; replicate designs recalibrate every
+replicate) is :func:`surveykit.design.calibrate`.
 """
 
 from .engine import MISSING_POLICIES as MISSING_POLICIES
