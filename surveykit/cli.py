@@ -137,6 +137,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "(1, 0.1, true, [1, 2], text); names must be declared in the "
                         "notebook's parameters cell")
     p.set_defaults(func=_cmd_report)
+
+    p = _command(sub, "init", "start a new survey project folder",
+                 "Create a survey project in DIR (a new or empty folder): a questionnaire "
+                 "skeleton (questionnaires/my_survey.yaml) with simulated responses and a "
+                 "targets template (data/my_survey/), the four chapter notebooks with the demo "
+                 "survey they read, a README and a Makefile whose 'make report' writes the "
+                 "per-segment findings at once and whose 'make test' checks the responses "
+                 "against the questionnaire. Edit the questionnaire, put in your data and "
+                 "targets, and run the same two commands.",
+                 example="surveykit init hotel_survey && cd hotel_survey && make report")
+    p.add_argument("dir", type=Path, metavar="DIR", help="project folder to create")
+    p.set_defaults(func=_cmd_init)
     return parser
 
 
@@ -314,6 +326,17 @@ def _cmd_report(args) -> int:
                   file=sys.stderr)
     print(result.index_path)
     return 0 if result.ok else 1
+
+
+def _cmd_init(args) -> int:
+    from .project import init_project
+
+    files = init_project(args.dir)
+    print(f"created {args.dir} ({len(files)} files): questionnaires/, data/, notebooks/, "
+          "Makefile, README.md")
+    print(f"next: cd {args.dir} && make report   (then edit questionnaires/my_survey.yaml; "
+          "see README.md)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

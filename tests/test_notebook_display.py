@@ -1,7 +1,8 @@
 """Charts appear inline in a fresh Jupyter kernel, with no ``%matplotlib`` magic.
 
 A real notebook is executed by nbclient on the ``python3`` kernel; its ``.plot()`` cell must
-leave an ``image/png`` output (not only ``<Figure size ...>``).
+leave an ``image/png`` output (not only ``<Figure size ...>``). The chapter notebooks are
+executed the same way in ``test_chapter_notebooks.py``.
 """
 
 from __future__ import annotations
@@ -43,22 +44,3 @@ def test_a_plot_result_shows_as_png_in_a_fresh_kernel(tmp_path):
     assert "image/png" in _mimetypes(plot_cell), plot_cell.outputs
     assert not [o for o in plot_cell.outputs if o.get("output_type") == "stream"
                 and o.get("name") == "stderr"]
-
-
-def test_tutorial_notebook_has_no_outputs_committed():
-    nb = nbformat.read(ROOT / "notebooks" / "tutorial.ipynb", as_version=4)
-    assert all(not c.get("outputs") and not c.get("execution_count")
-               for c in nb.cells if c.cell_type == "code")
-
-
-@pytest.mark.slow
-def test_tutorial_notebook_runs_without_errors_or_warnings_and_shows_charts():
-    nb = nbformat.read(ROOT / "notebooks" / "tutorial.ipynb", as_version=4)
-    NotebookClient(nb, kernel_name="python3", timeout=120,
-                   resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    stderr = [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr"]
-    assert not stderr, stderr
-    mimes = [m for o in outputs for m in o.get("data", {})]
-    assert mimes.count("image/png") >= 2 and "text/html" in mimes

@@ -630,7 +630,7 @@ def execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
     and their kernels stopped, and the interrupt re-raised; the entries of the jobs that
     had not finished keep their status.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # not tqdm.auto: it warns in a kernel without ipywidgets
 
     run = run or run_segment
     bar = tqdm(total=len(jobs), desc="reports", unit="page", disable=not progress)
