@@ -128,10 +128,6 @@ class CheckResult:
                     lines.append(f"  {rule}: {who}{f['message']}")
         return "\n".join(lines)
 
-    def summary_text(self, examples: int = 1) -> str:
-        """The same as :meth:`summary` (kept for scripts written before it returned text)."""
-        return self.summary(examples)
-
     def __str__(self) -> str:
         return self.summary()
 
