@@ -72,10 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
                  example="surveykit check questionnaires/pc_customers.yaml "
                          "data/demo/responses.csv --out findings.csv")
     p.add_argument("questionnaire", type=Path, help="questionnaire YAML file")
-    p.add_argument("data", type=Path, help="responses file (.csv, .parquet, .xlsx, .sav)")
+    p.add_argument("data", type=Path, help="responses file (.csv, .parquet, .xlsx, .sav), or "
+                   "a folder of .parquet files (read out of core)")
     p.add_argument("--out", type=Path, help="write every finding to this CSV file")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when any error-severity finding is present")
+    p.add_argument("--out-of-core", action="store_true",
+                   help="read a .parquet file with DuckDB, block by block, instead of into "
+                        "memory (always so for a folder); needs surveykit[scale]")
+    p.add_argument("--memory-limit", default="1.5GB",
+                   help="DuckDB's memory limit out of core (%(default)s)")
     p.set_defaults(func=_cmd_check)
 
     p = _command(sub, "simulate", "regenerate a simulated survey from its seed",
@@ -245,8 +251,14 @@ def _cmd_check(args) -> int:
         refuse_input_as_output(args.out, {"questionnaire": args.questionnaire,
                                           "responses file": args.data})
     q = load_questionnaire(args.questionnaire)
-    df = read_responses(args.data, q)
-    result = check_responses(q, df)
+    if args.out_of_core or args.data.is_dir():
+        from .survey import Survey
+
+        # every finding kept for --out; the summary counts all of them either way
+        result = Survey.from_parquet(q, args.data, memory_limit=args.memory_limit).check(
+            examples=None if args.out else 1000)
+    else:
+        result = check_responses(q, read_responses(args.data, q))
     print(result.summary())
     if args.out:
         from ._util import atomic_write, to_safe_csv

@@ -293,6 +293,18 @@ class _Sums:
     ``c`` for numerical stability; the estimate comes from the unshifted sum, so that a
     group where nobody chose a category has a proportion of exactly 0, not -4e-16."""
 
+    SUMS = ("n", "W", "S", "Sy", "Syy", "W2", "S2y", "S2yy")
+
+    @classmethod
+    def from_sums(cls, **sums) -> _Sums:
+        """The same object from sums taken elsewhere, e.g. by a database ``GROUP BY``
+        (:mod:`surveykit.outofcore`): arrays :attr:`SUMS` per group, with ``n`` counting
+        answers of weight > 0 and the second moments taken around the same shift ``c``."""
+        self = cls.__new__(cls)
+        for k in cls.SUMS:
+            setattr(self, k, np.asarray(sums[k], dtype=float))
+        return self
+
     def __init__(self, y, w, g, G, c):
         ok = np.isfinite(y) & (g >= 0)
         gg, ww, yy = g[ok], w[ok], y[ok] - c

@@ -212,6 +212,50 @@ class Survey:
         meta["dropped_columns"] = sorted(set(dropped) | (declared & set(raw.columns)))
         return cls(q, df.reset_index(drop=True), weights, weighting, meta)
 
+    @classmethod
+    def from_parquet(cls, questionnaire, data, *, targets=None,
+                     weight_options: dict | None = None, memory_limit: str = "1.5GB",
+                     threads: int | None = None):
+        """Open responses larger than memory: a Parquet file or a folder of Parquet files.
+
+        Nothing is loaded into pandas: the result, a
+        :class:`~surveykit.outofcore.ParquetSurvey`, checks, rakes, estimates and tabulates
+        with DuckDB queries (``pip install 'surveykit[scale]'``) within ``memory_limit``,
+        and its results equal those of the in-memory functions (see
+        :mod:`surveykit.outofcore`). With ``targets`` the data are raked as in
+        :meth:`from_files` (missing weighting values excluded, the questionnaire's base
+        weight used); without them, the base weight if the data have it. The data are used
+        as they are (no ``clean()``): check them first with ``.check()``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> df = pd.DataFrame({"overall_sat": [6, 8, 9, 10], "segment": [1, 1, 2, 2]})
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     df.to_parquet(f"{tmp}/part-1.parquet")
+        ...     s = Survey.from_parquet("questionnaires/pc_customers.yaml", tmp)
+        ...     means = s.estimate("overall_sat", by="segment")
+        >>> means[["group", "estimate", "n"]]
+           group  estimate  n
+        0      1       7.0  2
+        1      2       9.5  2
+        """
+        from .outofcore import ParquetSurvey
+
+        survey = ParquetSurvey.open(questionnaire, data, memory_limit=memory_limit,
+                                    threads=threads)
+        base = survey.questionnaire.roles.base_weight
+        base = base if base and base in survey.columns else None
+        if targets is not None:
+            opts = dict(weight_options or {})
+            opts.setdefault("missing", "exclude")
+            if base:
+                opts.setdefault("base_weight", base)
+            return survey.rake(targets, **opts)
+        if base:
+            survey.weights = base
+        return survey
+
     # -- persistence -----------------------------------------------------------------------
     def save(self, folder: str | os.PathLike) -> Path:
         """Write the prepared survey to ``folder`` (Parquet data, questionnaire copy, JSON

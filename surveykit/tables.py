@@ -459,18 +459,24 @@ class _Rows:
         return (self.A.shape[1] + 2 if self.by_category
                 else 3 + self.kp + 2 * self.km + 2 * self.w2)
 
-    def features(self, rows: slice, w: np.ndarray, out: np.ndarray) -> None:
+    def features(self, rows: slice, w: np.ndarray, out: np.ndarray, freq=None) -> None:
         """Write into ``out`` (block x :attr:`width`, zeros) the per-respondent terms whose
         column sums the banner needs: [valid, valid w^2, w at the category] when
-        :attr:`by_category`, else [valid, valid w, valid w^2, P w, X w, X^2 w]."""
+        :attr:`by_category`, else [valid, valid w, valid w^2, P w, X w, X^2 w]. With
+        ``freq = (m, w2)`` a row stands for ``m`` respondents with the same answers, ``w``
+        their summed weights and ``w2`` their summed squared weights (a ``GROUP BY``)."""
         valid = self.valid[rows]
+        m, w2 = (1, None) if freq is None else freq
         if self.by_category:  # no answer: category -1 writes column 1, overwritten next
             out[np.arange(len(valid)), 2 + self.cat[rows]] = w
-            out[:, 0] = valid
-            np.multiply(np.where(valid, w, 0.0), w, out=out[:, 1])
+            out[:, 0] = valid * m
+            if w2 is None:
+                np.multiply(np.where(valid, w, 0.0), w, out=out[:, 1])
+            else:
+                out[:, 1] = np.where(valid, w2, 0.0)
             return
         vw = np.where(valid, w, 0.0)
-        out[:, 0] = valid
+        out[:, 0] = valid if freq is None else valid * m
         if self.cat is not None:
             cat = self.cat[rows]
             P = np.vstack([self.A.T, np.zeros(self.kp)])[cat]     # -1: the zero row
@@ -480,13 +486,17 @@ class _Rows:
             X = self.X[rows]
         kp, km = self.kp, self.km
         out[:, 1] = vw
-        out[:, 2] = vw * w
+        out[:, 2] = vw * w if w2 is None else np.where(valid, w2, 0.0)
         np.multiply(P, vw[:, None], out=out[:, 3:3 + kp])
         np.multiply(X, vw[:, None], out=out[:, 3 + kp:3 + kp + km])
         np.multiply(X, out[:, 3 + kp:3 + kp + km], out=out[:, 3 + kp + km:3 + kp + 2 * km])
         if self.w2:                                  # [X w^2, X^2 w^2] of the first w2 rows
             e = 3 + kp + 2 * km
-            np.multiply(out[:, 3 + kp:3 + kp + self.w2], w[:, None], out=out[:, e:e + self.w2])
+            if w2 is None:
+                np.multiply(out[:, 3 + kp:3 + kp + self.w2], w[:, None],
+                            out=out[:, e:e + self.w2])
+            else:
+                np.multiply(X[:, :self.w2], out[:, 2:3], out=out[:, e:e + self.w2])
             np.multiply(out[:, e:e + self.w2], X[:, :self.w2], out=out[:, e + self.w2:])
 
     def sums(self, G: np.ndarray) -> dict:
@@ -602,12 +612,13 @@ def _question_matrix(meta: _Meta, spec: _Spec):
     return qr.valid, P, X, qr.rdesc
 
 
-def _banner_sums(questions: list[_Rows], member: _Membership, w: np.ndarray, pa_ov, pb_ov
-                 ) -> list[tuple[dict, dict | None]]:
+def _banner_sums(questions: list[_Rows], member: _Membership, w: np.ndarray, pa_ov, pb_ov,
+                 freq=None) -> list[tuple[dict, dict | None]]:
     """Per question, the column sums (see :meth:`_Rows.sums`) and the pair-intersection
     sums (:meth:`_Rows.overlap_sums`, for the pairs ``pa_ov``/``pb_ov`` of columns that can
     share respondents), accumulated over blocks of :data:`_CHUNK_ROWS` respondents: memory
-    grows with the block, not with respondents x banner columns."""
+    grows with the block, not with respondents x banner columns. ``freq = (m, w2)``: rows
+    that stand for ``m`` respondents each (see :meth:`_Rows.features`)."""
     n = member.n
     ends = np.cumsum([qr.width for qr in questions])
     G = np.zeros((int(ends[-1]), member.n_columns))
@@ -621,7 +632,8 @@ def _banner_sums(questions: list[_Rows], member: _Membership, w: np.ndarray, pa_
         F = terms[:, :len(wr)].T
         F.fill(0.0)
         for qr, end in zip(questions, ends, strict=True):
-            qr.features(rows, wr, F[:, end - qr.width:end])
+            qr.features(rows, wr, F[:, end - qr.width:end],
+                        None if freq is None else (freq[0][rows], freq[1][rows]))
         G += F.T @ M                       # one product for every question
         if len(pa_ov):
             G2 += F.T @ (M[:, pa_ov] * M[:, pb_ov])
@@ -714,7 +726,8 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
            value_labels: Mapping[str, Mapping] | None = None,
            scales: Mapping[str, Sequence[float]] | None = None, alpha: float = 0.05,
            correction: str = "none", min_base: int = 30,
-           top_box: int = 2, total: bool = True, decimals: int = 0) -> BannerTable:
+           top_box: int = 2, total: bool = True, decimals: int = 0,
+           _counts: tuple | None = None) -> BannerTable:
     """Cross row questions with banner variables, with significance letters.
 
     Parameters
@@ -811,7 +824,14 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
         raise TableError(f"top_box must be a whole number >= 1, not {top_box!r}")
     if len(df) == 0:
         raise TableError("the data have no rows")
-    w = resolve_weights(df, weights, error=TableError)
+    # _counts = (m, w2, N, n_eff): each row of df stands for m respondents with the same
+    # answers, weights being their summed weights and w2 their summed squared weights; N
+    # respondents in all, of Kish effective size n_eff (the GROUP BY of surveykit.outofcore,
+    # one block of rows per row question); every figure is then that of the respondents
+    w = resolve_weights(df, weights if weights is not None or _counts is None else _counts[0],
+                        error=TableError)
+    w2 = w * w if _counts is None else np.asarray(_counts[1], dtype=float)
+    N = len(df) if _counts is None else int(_counts[2])
     rows = _expand_grids(rows, questionnaire, df, types)
     meta = _Meta(df, questionnaire, types, labels, value_labels, scales, top_box, TableError)
     member, cols, blocks, overlapping = _banner_columns(meta, columns, total)
@@ -839,7 +859,8 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
                              "remove it from rows or check the data")
         specs[qid] = spec
         encoded.append(qr)
-    all_sums = _banner_sums(encoded, member, w, pa[ov], pb[ov])
+    all_sums = _banner_sums(encoded, member, w, pa[ov], pb[ov],
+                            None if _counts is None else (_counts[0], w2))
     del member
 
     frames, tests, bases = defaultdict(list), defaultdict(list), defaultdict(list)
@@ -864,7 +885,7 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
             res["m"] = _pair_stats("m", {**sums, "S": SX, "S2": SX2}, pa, pb,
                                    {"W": iW, "W2": iW2, "S": iSX}, min_base)
             if qr.w2:
-                res["m"] = _nps_tests(res["m"], tot, inter, ov, pa, pb, len(df), min_base)
+                res["m"] = _nps_tests(res["m"], tot, inter, ov, pa, pb, N, min_base)
         with np.errstate(divide="ignore", invalid="ignore"):
             est = {"p": SP / W, "m": SX / W}
             ne = W ** 2 / W2
@@ -938,7 +959,9 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
             columns=["banner_label_a", "banner_label_b", "banner_b"])
         test_frame = test_frame.rename(columns={"banner_a": "banner"})
     base_frame = build(bases)
-    notes = _footnotes(df, w, weights, alpha, correction, min_base, overlapping)
+    ne = float(w.sum() ** 2 / w2.sum()) if w2.sum() > 0 else 0.0
+    notes = _footnotes(N, ne if _counts is None else _counts[3], weights, alpha, correction,
+                       min_base, overlapping)
     options = dict(alpha=alpha, correction=correction, min_base=min_base,
                    decimals=int(decimals), weighted=weights is not None)
     return BannerTable(frame, test_frame, base_frame, cols, specs, notes, options)
@@ -970,7 +993,7 @@ def _expand_grids(rows: list[str], questionnaire, df: pd.DataFrame, types=None) 
     return out
 
 
-def _footnotes(df, w, weights, alpha, correction, min_base, overlapping) -> list[str]:
+def _footnotes(N, ne, weights, alpha, correction, min_base, overlapping) -> list[str]:
     corr = {"none": "no correction for multiple comparisons",
             "bonferroni": "Bonferroni correction", "holm": "Holm correction",
             "fdr": "Benjamini-Hochberg (FDR) correction"}[correction]
@@ -981,12 +1004,11 @@ def _footnotes(df, w, weights, alpha, correction, min_base, overlapping) -> list
              "and banner variable.",
              "Letters show the columns a cell is significantly higher than."]
     if weights is None:
-        notes.append(f"Unweighted; n = {len(df):,}.")
+        notes.append(f"Unweighted; n = {N:,}.")
     else:
-        ne = float(w.sum() ** 2 / np.dot(w, w)) if np.dot(w, w) > 0 else 0.0
         src = f"column {weights!r}" if isinstance(weights, str) else "the weights given"
-        notes.append(f"Weighted by {src}; n = {len(df):,}, effective n = {ne:,.0f} "
-                     f"(weighting efficiency {100 * ne / len(df):.0f}%). Percentages and means "
+        notes.append(f"Weighted by {src}; n = {N:,}, effective n = {ne:,.0f} "
+                     f"(weighting efficiency {100 * ne / N:.0f}%). Percentages and means "
                      "are weighted; bases are unweighted and effective (Kish).")
     notes.append(f"* base under {min_base} (unweighted): shown, not tested.")
     if overlapping:

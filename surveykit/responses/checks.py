@@ -77,15 +77,16 @@ class CheckResult:
     params: dict
     masks: dict = field(default_factory=dict, repr=False)
     index: pd.Index | None = field(default=None, repr=False)
+    affected: int | None = field(default=None, repr=False)  # when table holds a selection
 
     @property
     def n_errors(self) -> int:
         """Number of error-severity findings."""
-        return int((self.table["severity"] == "error").sum())
+        return int(self.summary.loc[self.summary["severity"] == "error", "findings"].sum())
 
     @property
     def n_warnings(self) -> int:
-        return int((self.table["severity"] == "warning").sum())
+        return int(self.summary.loc[self.summary["severity"] == "warning", "findings"].sum())
 
     @property
     def ok(self) -> bool:
@@ -115,7 +116,8 @@ class CheckResult:
                 f"against questionnaire {self.questionnaire!r}: ")
         if self.table.empty:
             return head + "no problems found."
-        n_resp = self.table["respondent"].dropna().nunique()
+        n_resp = self.table["respondent"].dropna().nunique() if self.affected is None \
+            else self.affected
         lines = [head + f"{self.n_errors:,} error(s), {self.n_warnings:,} warning(s), "
                  f"{n_resp:,} respondent(s) affected.", ""]
         shown = self.rule_table[["rule", "severity", "respondents", "findings"]]
@@ -232,6 +234,14 @@ def check_responses(questionnaire: Questionnaire, df: pd.DataFrame, *,
         dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
         raise ResponseDataError(f"duplicated column name(s) {', '.join(dup)}; each column "
                                 "must appear once")
+    params = check_params(straight_line_min_items, speeder_ratio, rules)
+    run = _Checker(q, df, params)
+    run.all()
+    return run.result(params["rules"])
+
+
+def check_params(straight_line_min_items, speeder_ratio, rules) -> dict:
+    """The options of :func:`check_responses`, validated."""
     if (not isinstance(straight_line_min_items, int | np.integer)
             or isinstance(straight_line_min_items, bool) or straight_line_min_items < 2):
         raise ResponseDataError(f"straight_line_min_items must be an integer >= 2, got "
@@ -244,11 +254,8 @@ def check_responses(questionnaire: Questionnaire, df: pd.DataFrame, *,
     if unknown:
         raise ResponseDataError(f"unknown rule(s) {', '.join(map(repr, unknown))}; "
                                 f"choose from {', '.join(RULES)}")
-    params = {"straight_line_min_items": int(straight_line_min_items),
-              "speeder_ratio": float(speeder_ratio), "rules": wanted}
-    run = _Checker(q, df, params)
-    run.all()
-    return run.result(wanted)
+    return {"straight_line_min_items": int(straight_line_min_items),
+            "speeder_ratio": float(speeder_ratio), "rules": wanted}
 
 
 class _Checker:
@@ -269,6 +276,9 @@ class _Checker:
         id_col = q.roles.respondent_id
         source = df[id_col] if id_col in df.columns else df.index.to_series()
         self.ids = source.to_numpy(dtype=object)
+        # found over the whole data when df is one block of it (surveykit.outofcore):
+        # "duplicates" {id: row labels}, "median_duration"
+        self.context: dict = {}
         self.order = {name: i for i, name in enumerate(self.vars)}
         for qu in q.questions:
             self.order.setdefault(qu.id, self.order.get(q.columns_of(qu.id)[0], 0)
@@ -385,9 +395,13 @@ class _Checker:
         present = self.present(id_col)
         self.hit("missing_id", id_col, ~present, lambda p: None,
                  lambda p, v: f"{id_col} is empty; give every respondent a unique id")
-        dup = self.df[id_col].duplicated(keep=False).to_numpy() & present
-        rows = {}
-        if dup.any():
+        known = self.context.get("duplicates")
+        if known is None:
+            dup = self.df[id_col].duplicated(keep=False).to_numpy() & present
+        else:
+            dup = self.df[id_col].isin(list(known)).to_numpy() & present
+        rows = dict(known or {})
+        if dup.any() and known is None:
             pos = np.flatnonzero(dup)
             for key, grp in pd.Series(pos).groupby(self.ids[pos], sort=False):
                 rows[key] = [self.df.index[i] for i in grp]
@@ -585,7 +599,8 @@ class _Checker:
         ok = ~np.isnan(d) & ~self.invalid.get(col, np.zeros(self.n, bool))
         if not ok.any():
             return
-        median = float(np.median(d[ok]))
+        median = self.context.get("median_duration")
+        median = float(np.median(d[ok])) if median is None else median
         cut = ratio * median
         with np.errstate(invalid="ignore"):
             flag = ok & (d < cut)

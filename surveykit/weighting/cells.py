@@ -163,7 +163,9 @@ class _Design:
 
 
 def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missing: str,
-                  pii=frozenset()) -> _Design:
+                  pii=frozenset(), counts: np.ndarray | None = None) -> _Design:
+    """The unit table of ``df``; ``counts``: respondents each row of ``df`` stands for (a
+    table of cells, see :func:`~surveykit.weighting.rake_cells`; default one each)."""
     variables = targets.variables
     check_columns(df, variables, error=WeightingError, what="weighting variable")
     n = len(df)
@@ -203,14 +205,15 @@ def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missi
     uniform_w0 = bool(np.all(w0_rows == w0_rows[0])) if n else True
     small = total_cells <= 4 * n + 1_000_000
     if small:
-        counts = np.bincount(cell, minlength=total_cells)
-        cells = np.flatnonzero(counts)
-        m = counts[cells].astype(float)
+        per_cell = np.bincount(cell, weights=counts, minlength=total_cells)
+        cells = np.flatnonzero(per_cell)
+        m = per_cell[cells].astype(float)
         if uniform_w0:
             w0u = np.full(len(cells), float(w0_rows[0]) if n else 1.0)
         else:  # base weights constant within every cell? then cells are still exact
-            b1 = np.bincount(cell, weights=w0_rows, minlength=total_cells)[cells]
-            b2 = np.bincount(cell, weights=w0_rows * w0_rows, minlength=total_cells)[cells]
+            f = 1.0 if counts is None else counts
+            b1 = np.bincount(cell, weights=w0_rows * f, minlength=total_cells)[cells]
+            b2 = np.bincount(cell, weights=w0_rows * w0_rows * f, minlength=total_cells)[cells]
             w0u = b1 / m
             uniform_w0 = bool(np.all(np.abs(b2 * m - b1 * b1) <= 1e-12 * b1 * b1))
     if small and uniform_w0:
@@ -228,7 +231,7 @@ def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missi
                 key = pd.MultiIndex.from_arrays([cell, wcode]).factorize()[0]
         row_unit, ukeys = pd.factorize(key)
         row_unit = row_unit.astype(np.int64)
-        m = np.bincount(row_unit, minlength=len(ukeys)).astype(float)
+        m = np.bincount(row_unit, weights=counts, minlength=len(ukeys)).astype(float)
         w0u = np.zeros(len(ukeys))
         w0u[row_unit] = w0_rows
         first = np.zeros(len(ukeys), dtype=np.int64)

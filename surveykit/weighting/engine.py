@@ -286,7 +286,8 @@ def _base_weights(df: pd.DataFrame, base_weight) -> tuple[np.ndarray, bool]:
 
 def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
          total: str | float | None = None, missing: str = "error", tol: float = 1e-8,
-         max_iter: int = 1000, strict: bool = True, pii=None) -> WeightingReport:
+         max_iter: int = 1000, strict: bool = True, pii=None,
+         counts: str | None = None) -> WeightingReport:
     """Rake weights to population margins (iterative proportional fitting).
 
     Parameters
@@ -321,6 +322,13 @@ def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
         Weighting variables that hold personal data: error and warning messages name their
         margin but never show their categories. Default: ``df.attrs["pii_columns"]``
         (set by :func:`~surveykit.responses.read_responses` from the questionnaire).
+    counts : str, optional
+        Column of ``df`` holding how many respondents each row stands for: ``df`` is then a
+        table of cells (one row per combination of the weighting variables and base
+        weight, e.g. a ``GROUP BY`` over data larger than memory, see
+        :mod:`surveykit.outofcore`), and ``.weights`` is the weight of one respondent of
+        each row. Raking works on these counts anyway, so the weights are those of the
+        respondents themselves.
 
     Returns
     -------
@@ -349,6 +357,9 @@ def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
     >>> r = rake(df, {"g": {1: 50, 2: 50}})
     >>> r.weights.round(3).tolist()
     [0.667, 0.667, 0.667, 2.0]
+    >>> cells = pd.DataFrame({"g": [1, 2], "n": [3, 1]})  # the same respondents, counted
+    >>> rake(cells, {"g": {1: 50, 2: 50}}, counts="n").weights.round(3).tolist()
+    [0.667, 2.0]
     """
     if missing not in MISSING_POLICIES:
         raise WeightingError(f"missing must be one of {MISSING_POLICIES}, not {missing!r}")
@@ -363,7 +374,10 @@ def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
         raise WeightingError("the data have no rows to weight")
     w0, given = _base_weights(df, base_weight)
     hide = df.attrs.get("pii_columns", ()) if pii is None else as_list(pii)
-    des = _build_design(df, t, w0, missing, frozenset(hide))
+    freq = None
+    if counts is not None:
+        freq = resolve_weights(df, counts, error=WeightingError)
+    des = _build_design(df, t, w0, missing, frozenset(hide), freq)
     if not np.any(des.m * des.w0 > 0):
         raise WeightingError("every base weight is 0; nothing to rake")
     n_used = float(des.m.sum())
