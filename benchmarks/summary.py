@@ -342,6 +342,25 @@ def raking(n: int, repeat: int, tmp: Path) -> None:
         est <= 0.5)
 
 
+# -- 6. out of core (DuckDB) ------------------------------------------------------------------
+def out_of_core(rows: int) -> None:
+    """Raking + an 8-level banner on Parquet larger than memory: peak RSS of a fresh process
+    (benchmarks/bench_outofcore.py); time reported beside it."""
+    from bench_outofcore import TARGET_MB, measure
+
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        print("  duckdb not installed (pip install -e '.[scale]'): out-of-core row skipped")
+        return
+    print(f"out of core: {rows:,} rows x 10 columns of Parquet", flush=True)
+    r = measure(rows)
+    secs = r["open_s"] + r["rake_s"] + r["banner_s"]
+    add(f"out of core: rake + 8-level banner, {rows:,} rows x 10 ({secs:.0f} s), peak RSS",
+        r["peak_mb"], "-", None, f"peak <= {TARGET_MB / 1024:g} GB", r["peak_mb"] <= TARGET_MB,
+        unit="MB")
+
+
 # -- 4. Shapley -------------------------------------------------------------------------------
 def peer_shapley(d: pd.DataFrame, drivers: list[str], outcome: str = "overall",
                  weight: str = "weight") -> np.ndarray:
@@ -398,11 +417,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="100,000 rows, fewer repeats")
     ap.add_argument("--markdown", action="store_true", help="also print Markdown")
     ap.add_argument("--only", nargs="*", default=None,
-                    choices=["read", "banner", "rake", "shapley"])
+                    choices=["read", "banner", "rake", "shapley", "outofcore"])
+    ap.add_argument("--ooc-rows", type=int, default=50_000_000,
+                    help="rows of the out-of-core run (%(default)s; --quick: 2,000,000)")
     args = ap.parse_args()
     n = 100_000 if args.quick else args.rows
     repeat = 2 if args.quick else 3
-    only = set(args.only or ["read", "banner", "rake", "shapley"])
+    only = set(args.only or ["read", "banner", "rake", "shapley", "outofcore"])
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -414,6 +435,8 @@ def main() -> None:
             raking(n, repeat, tmp)
         if "shapley" in only:
             shapley(repeat)
+        if "outofcore" in only:
+            out_of_core(2_000_000 if args.quick else args.ooc_rows)
     table = pd.DataFrame(ROWS)
     print(f"\nissue 16 speed targets (2 cores; best of {repeat} runs, surveykit and peer "
           f"alternating; {time.perf_counter() - t0:.0f} s in all)")

@@ -77,8 +77,8 @@ class ParquetSurvey:
         """Open ``path`` (a .parquet file or a folder of them) without reading it."""
         from ..questionnaire import Questionnaire, load_questionnaire
 
-        q = questionnaire if isinstance(questionnaire, Questionnaire) else \
-            load_questionnaire(questionnaire)
+        q = questionnaire if questionnaire is None or isinstance(questionnaire, Questionnaire) \
+            else load_questionnaire(questionnaire)
         return cls(q, Source(path, memory_limit=memory_limit, threads=threads))
 
     @property
@@ -91,7 +91,8 @@ class ParquetSurvey:
         return list(self.source.columns)
 
     def check(self, *, examples: int | None = 1000, rows: int = 100_000, **options):
-        """Check the responses: :func:`~surveykit.responses.check_responses`'s rules and
+        """Check the responses (needs the questionnaire):
+        :func:`~surveykit.responses.check_responses`'s rules and
         options, in blocks of ``rows``; the table keeps the first ``examples`` findings of
         each rule (``None``: all), the summary counts all of them."""
         return check_source(self.source, self.questionnaire, examples=examples, rows=rows,
@@ -100,8 +101,9 @@ class ParquetSurvey:
     def rake(self, targets, **options) -> ParquetSurvey:
         """Rake to ``targets`` (options of :func:`~surveykit.weighting.rake`); a new
         survey whose ``weight`` column is the raked weight (this one is unchanged)."""
-        pii = [c for c in self.questionnaire.pii_columns if c in self.columns]
-        options.setdefault("pii", pii)
+        if self.questionnaire is not None:
+            options.setdefault("pii", [c for c in self.questionnaire.pii_columns
+                                       if c in self.columns])
         report, view = rake_source(self.source, targets, name=f"weighted_{next(_views)}",
                                    **options)
         return ParquetSurvey(self.questionnaire, self.source, weights="weight",
@@ -132,4 +134,5 @@ class ParquetSurvey:
 
     def __repr__(self) -> str:
         w = f"weights={self.weights!r}" if self.weights else "unweighted"
-        return f"ParquetSurvey({self.questionnaire.id!r}, n={self.n}, {w})"
+        q = getattr(self.questionnaire, "id", None)
+        return f"ParquetSurvey({q!r}, n={self.n}, {w})"

@@ -70,6 +70,7 @@ class Source:
         duckdb = _duckdb()
         self.con = duckdb.connect()
         self._tmp = tempfile.mkdtemp(prefix="surveykit-duckdb-")
+        self.con.execute("SET enable_progress_bar = false")
         self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
         self.con.execute(f"SET temp_directory = {literal(self._tmp)}")
         self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")

@@ -125,10 +125,11 @@ def estimate_source(src: Source, relation: str, weight: str | None, columns, *,
     if N < 2:
         raise EstimationError("at least 2 rows are needed for a standard error")
     w = "1.0" if weight is None else f"CAST({ident(weight)} AS DOUBLE)"
+    # checks, categories and shifts need no weights: read from the data (no weight join)
     outs = [(col, cat, y, extra) for col in cols
-            for cat, y, extra in _outcomes(src, relation, col, stat, codes, scale, box)]
+            for cat, y, extra in _outcomes(src, "data", col, stat, codes, scale, box)]
     shifts = src.con.execute("SELECT " + ", ".join(f"avg({y})" for _, _, y, _ in outs)
-                         + f" FROM {relation}").fetchall()[0]
+                             + " FROM data").fetchall()[0]
     shifts = [0.0 if c is None else float(c) for c in shifts]
     sums_of: dict = {}
     for b in [None, *bys]:
@@ -227,20 +228,23 @@ def banner_source(src: Source, relation: str, weight: str | None, rows, columns,
     expanded = _expand_grids(rows_l, q, _frame_of(src))
     banner_cols = [c for v in cols_l for c in _columns_of(q, v, src.columns)]
     w = "1.0" if weight is None else f"CAST({ident(weight)} AS DOUBLE)"
-    parts = []
-    for qid in expanded:
-        keys = list(dict.fromkeys(banner_cols + _columns_of(q, qid, src.columns)))
-        missing = [k for k in keys if k not in src.columns]
-        if missing:
-            raise TableError(f"column(s) {', '.join(map(repr, missing))} not in the data "
-                             f"{src.path}")
-        sel = ", ".join(ident(k) for k in keys)
-        parts.append(src.frame(f"SELECT {sel}, count(*) AS __m, sum({w}) AS __w, "
-                               f"sum({w} * {w}) AS __w2 FROM {relation} GROUP BY ALL"))
-    first = parts[0]                    # each part holds every respondent once
+    sets = [list(dict.fromkeys(banner_cols + _columns_of(q, qid, src.columns)))
+            for qid in expanded]
+    keys = list(dict.fromkeys(k for ks in sets for k in ks))
+    missing = [k for k in keys if k not in src.columns]
+    if missing:
+        raise TableError(f"column(s) {', '.join(map(repr, missing))} not in the data "
+                         f"{src.path}")
+    # one scan: a grouping set per row question (with the banner variables); the columns
+    # outside a set are NULL in its rows, as the question is for the others
+    grouping = ", ".join("(" + ", ".join(ident(k) for k in ks) + ")" for ks in sets)
+    table = src.frame(f"SELECT {', '.join(ident(k) for k in keys)}, "
+                      f"GROUPING_ID({', '.join(ident(k) for k in keys)}) AS __set, "
+                      f"count(*) AS __m, sum({w}) AS __w, sum({w} * {w}) AS __w2 "
+                      f"FROM {relation} GROUP BY GROUPING SETS ({grouping})")
+    first = table[table["__set"] == table["__set"].iloc[0]]  # one set: everyone once
     sw, sw2 = float(first["__w"].sum()), float(first["__w2"].sum())
     n_eff = sw * sw / sw2 if sw2 > 0 else 0.0
-    table = pd.concat(parts, ignore_index=True)
     wname = weight or "__w"
     table = table.rename(columns={"__w": wname})
     return banner(table, rows_l, cols_l, weights=weight and wname, questionnaire=q,
