@@ -245,3 +245,22 @@ def test_without_duckdb_the_error_says_what_to_install(pc_questionnaire, parquet
     monkeypatch.setitem(sys.modules, "duckdb", None)
     with pytest.raises(MissingDependencyError, match=r"surveykit\[scale\]"):
         Survey.from_parquet(pc_questionnaire, parquet)
+
+
+def test_readme_example_runs(clean_df, tmp_path, root, monkeypatch, capsys):
+    import re
+
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Data larger than memory"):readme.index("## Speed")]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    folder = _write(clean_df, tmp_path / "exports", 2)
+    code = code.replace('"exports/2026/"', repr(str(folder))).replace(
+        '"weights.parquet"', repr(str(tmp_path / "weights.parquet")))
+    monkeypatch.chdir(root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(code, "README", "exec"), {})  # noqa: S102 - the README's own example
+    assert capsys.readouterr().out.startswith("Checked 3,994 respondents")
+    weights = pd.read_parquet(tmp_path / "weights.parquet")
+    assert list(weights.columns) == ["resp_id", "weight"] and len(weights) == 3994
+    assert abs(weights["weight"].sum() - 4000) < 1e-6
