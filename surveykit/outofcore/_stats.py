@@ -198,8 +198,12 @@ def estimate_source(src: Source, relation: str, weight: str | None, columns, *,
 
 
 # ----------------------------------------------------------------------------- banner
-def _columns_of(q, qid: str, available: list[str]) -> list[str]:
+def _columns_of(q, qid: str, available: list[str], types=None) -> list[str]:
     """The data columns of a row or banner question: its options if multi-response."""
+    if (types or {}).get(qid) == "multi":
+        from ..tables import _multi_columns
+
+        return _multi_columns(pd.DataFrame(columns=available), qid) or [qid]
     if qid in available:
         return [qid]
     try:
@@ -225,10 +229,11 @@ def banner_source(src: Source, relation: str, weight: str | None, rows, columns,
 
     rows_l, cols_l = as_list(rows), as_list(columns)
     q = questionnaire
-    expanded = _expand_grids(rows_l, q, _frame_of(src))
-    banner_cols = [c for v in cols_l for c in _columns_of(q, v, src.columns)]
+    types = options.get("types")
+    expanded = _expand_grids(rows_l, q, _frame_of(src), types)
+    banner_cols = [c for v in cols_l for c in _columns_of(q, v, src.columns, types)]
     w = "1.0" if weight is None else f"CAST({ident(weight)} AS DOUBLE)"
-    sets = [list(dict.fromkeys(banner_cols + _columns_of(q, qid, src.columns)))
+    sets = [list(dict.fromkeys(banner_cols + _columns_of(q, qid, src.columns, types)))
             for qid in expanded]
     keys = list(dict.fromkeys(k for ks in sets for k in ks))
     missing = [k for k in keys if k not in src.columns]
