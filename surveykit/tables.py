@@ -469,7 +469,7 @@ class _Rows:
         m, w2 = (1, None) if freq is None else freq
         if self.by_category:  # no answer: category -1 writes column 1, overwritten next
             out[np.arange(len(valid)), 2 + self.cat[rows]] = w
-            out[:, 0] = valid * m
+            out[:, 0] = valid if freq is None else valid * m
             if w2 is None:
                 np.multiply(np.where(valid, w, 0.0), w, out=out[:, 1])
             else:
@@ -830,7 +830,6 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     # one block of rows per row question); every figure is then that of the respondents
     w = resolve_weights(df, weights if weights is not None or _counts is None else _counts[0],
                         error=TableError)
-    w2 = w * w if _counts is None else np.asarray(_counts[1], dtype=float)
     N = len(df) if _counts is None else int(_counts[2])
     rows = _expand_grids(rows, questionnaire, df, types)
     meta = _Meta(df, questionnaire, types, labels, value_labels, scales, top_box, TableError)
@@ -860,7 +859,8 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
         specs[qid] = spec
         encoded.append(qr)
     all_sums = _banner_sums(encoded, member, w, pa[ov], pb[ov],
-                            None if _counts is None else (_counts[0], w2))
+                            None if _counts is None else
+                            (_counts[0], np.asarray(_counts[1], dtype=float)))
     del member
 
     frames, tests, bases = defaultdict(list), defaultdict(list), defaultdict(list)
@@ -959,9 +959,11 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
             columns=["banner_label_a", "banner_label_b", "banner_b"])
         test_frame = test_frame.rename(columns={"banner_a": "banner"})
     base_frame = build(bases)
-    ne = float(w.sum() ** 2 / w2.sum()) if w2.sum() > 0 else 0.0
-    notes = _footnotes(N, ne if _counts is None else _counts[3], weights, alpha, correction,
-                       min_base, overlapping)
+    if _counts is None:
+        n_eff = float(w.sum() ** 2 / np.dot(w, w)) if np.dot(w, w) > 0 else 0.0
+    else:
+        n_eff = float(_counts[3])
+    notes = _footnotes(N, n_eff, weights, alpha, correction, min_base, overlapping)
     options = dict(alpha=alpha, correction=correction, min_base=min_base,
                    decimals=int(decimals), weighted=weights is not None)
     return BannerTable(frame, test_frame, base_frame, cols, specs, notes, options)
