@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import weakref
 from pathlib import Path
 
 from ..errors import ResponseDataError, SurveykitError
@@ -70,6 +71,7 @@ class Source:
         duckdb = _duckdb()
         self.con = duckdb.connect()
         self._tmp = tempfile.mkdtemp(prefix="surveykit-duckdb-")
+        weakref.finalize(self, _close, self.con, self._tmp)
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
         self.con.execute(f"SET temp_directory = {literal(self._tmp)}")
@@ -124,11 +126,13 @@ class Source:
         for batch in reader:
             yield batch.to_pandas()
 
-    def __del__(self):  # the spill folder goes with the connection
-        try:
-            self.con.close()
-            import shutil
 
-            shutil.rmtree(self._tmp, ignore_errors=True)
-        except Exception:  # noqa: BLE001, S110 - interpreter shutdown
-            pass
+
+def _close(con, folder: str) -> None:
+    """Close the connection and remove its spill folder (at garbage collection or exit)."""
+    import shutil
+
+    try:
+        con.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
