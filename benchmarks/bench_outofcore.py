@@ -10,9 +10,11 @@ a weighted mean by banner group, and reports the time of each step and its own p
 (``VmHWM``). There is no peer: pandas cannot hold the data (the target is the memory).
 
     .venv/bin/python benchmarks/bench_outofcore.py [--rows 50000000] [--folder DIR]
+        [--check-rows 1000000]
 
 ``--folder`` keeps the generated files there (reused when present) instead of a temporary
-folder.
+folder. ``--check-rows N`` also runs ``check`` out of core on the raw demo export (94
+columns, planted problems) tiled to N rows, and reports its time and peak RSS.
 """
 
 from __future__ import annotations
@@ -114,15 +116,64 @@ def measure(rows: int, folder: Path | None = None) -> dict:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def check_child(folder: str) -> None:
+    """Check a folder of raw demo exports out of core; print time and peak RSS (JSON)."""
+    from surveykit.outofcore import ParquetSurvey
+
+    t = time.perf_counter()
+    s = ParquetSurvey.open(ROOT / "questionnaires" / "pc_customers.yaml", folder,
+                           memory_limit=MEMORY_LIMIT)
+    result = s.check()
+    out = {"check_s": time.perf_counter() - t, "rows": s.n, "errors": result.n_errors}
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            out["peak_mb"] = int(line.split()[1]) / 1024
+    print(json.dumps(out))
+
+
+def measure_check(rows: int) -> dict:
+    """``check`` out of core on the raw demo export (planted problems, 94 columns) tiled to
+    ``rows`` rows with new ids, as Parquet files of 40,000 rows."""
+    import pandas as pd
+
+    raw = pd.read_csv(ROOT / "data" / "demo" / "responses.csv", dtype=str,
+                      keep_default_na=False).replace("", None)
+    for c in raw.columns:          # typed as an export would be: numbers where all are
+        try:
+            raw[c] = pd.to_numeric(raw[c])
+        except (TypeError, ValueError):
+            pass
+    ids = raw["resp_id"].astype(np.int64)
+    with tempfile.TemporaryDirectory(prefix="surveykit-ooc-check-") as tmp:
+        for i in range(-(-rows // len(raw))):
+            part = raw.assign(resp_id=ids + i * 10_000_000)
+            part.iloc[: rows - i * len(raw)].to_parquet(Path(tmp) / f"part-{i:05d}.parquet")
+        res = subprocess.run([sys.executable, __file__, "--check-child", tmp],
+                             capture_output=True, text=True, cwd=ROOT)
+        if res.returncode:
+            raise RuntimeError(res.stderr[-3000:])
+        return json.loads(res.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=50_000_000)
     ap.add_argument("--folder", type=Path)
+    ap.add_argument("--check-rows", type=int, default=0,
+                    help="also check the raw demo export tiled to this many rows (94 columns)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--check-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args.child)
         return
+    if args.check_child:
+        check_child(args.check_child)
+        return
+    if args.check_rows:
+        c = measure_check(args.check_rows)
+        print(f"check out of core, {c['rows']:,} rows x 94 columns: {c['check_s']:.1f} s, "
+              f"{c['errors']:,} errors, peak RSS {c['peak_mb']:,.0f} MB")
     r = measure(args.rows, args.folder)
     total = r["open_s"] + r["rake_s"] + r["banner_s"]
     print(f"out of core, {r['rows']:,} rows x 10 columns ({r['disk_mb']:,.0f} MB of Parquet, "

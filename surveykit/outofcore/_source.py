@@ -121,10 +121,19 @@ class Source:
     def batches(self, columns: list[str] | None = None, rows: int = 100_000):
         """The rows in file order, ``rows`` at a time, as pandas DataFrames."""
         cols = "*" if columns is None else ", ".join(ident(c) for c in columns)
+        import pyarrow as pa
+
         cursor = self.con.cursor()      # the other queries may run while this one streams
         reader = cursor.sql(f"SELECT {cols} FROM data").to_arrow_reader(rows)
-        for batch in reader:
-            yield batch.to_pandas()
+        held, size = [], 0
+        for batch in reader:            # DuckDB hands out row groups: gather to `rows`
+            held.append(batch)
+            size += batch.num_rows
+            if size >= rows:
+                yield pa.Table.from_batches(held).to_pandas()
+                held, size = [], 0
+        if held:
+            yield pa.Table.from_batches(held).to_pandas()
 
 
 
