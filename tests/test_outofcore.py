@@ -264,3 +264,15 @@ def test_readme_example_runs(clean_df, tmp_path, root, monkeypatch, capsys):
     weights = pd.read_parquet(tmp_path / "weights.parquet")
     assert list(weights.columns) == ["resp_id", "weight"] and len(weights) == 3994
     assert abs(weights["weight"].sum() - 4000) < 1e-6
+
+
+def test_check_of_a_file_without_rows_reports_the_columns(pc_questionnaire, tmp_path):
+    empty = pd.DataFrame({"resp_id": pd.Series([], dtype="int64"), "nps": pd.Series([], dtype=float),
+                          "extra": pd.Series([], dtype=float)})
+    empty.to_parquet(tmp_path / "empty.parquet")
+    got = ParquetSurvey.open(pc_questionnaire, tmp_path / "empty.parquet").check()
+    want = check_responses(pc_questionnaire, read_responses(tmp_path / "empty.parquet",
+                                                            pc_questionnaire))
+    pd.testing.assert_frame_equal(got.summary, want.summary)
+    assert got.table["message"].tolist() == want.table["message"].tolist()
+    assert got.n_errors == want.n_errors > 0

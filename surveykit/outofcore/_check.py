@@ -20,6 +20,8 @@ from ._source import Source, ident, number
 
 __all__ = ["check_source"]
 
+_FILE_RULES = ("missing_column", "unknown_column")   # about the columns: once, not per block
+
 
 def check_source(source: Source, questionnaire, *, examples: int | None = 1000,
                  rows: int = 100_000, straight_line_min_items: int = 4,
@@ -28,12 +30,12 @@ def check_source(source: Source, questionnaire, *, examples: int | None = 1000,
     q = _check_questionnaire(questionnaire)
     params = check_params(straight_line_min_items, speeder_ratio, rules)
     wanted = params["rules"]
-    context = {"duplicates": _duplicates(source, q), "median_duration": _median_duration(source, q)}
+    context = {"duplicates": _duplicates(source, q),
+               "median_duration": _median_duration(source, q)}
     kept: list[pd.DataFrame] = []
     taken: dict[str, int] = {}
     counts: dict[str, list] = {}
     affected: set = set()
-    summary = None
     offset = 0
     for block in source.batches(rows=rows):
         block.index = pd.RangeIndex(offset, offset + len(block))
@@ -45,8 +47,8 @@ def check_source(source: Source, questionnaire, *, examples: int | None = 1000,
         table = part.table
         if offset:  # file-level rules (columns) once, from the first block
             table = table[table["respondent"].notna() | table["row"].notna()]
-        else:
-            summary = part.summary.copy()
+        else:  # the first block (Source.batches gives at least one)
+            summary, first = part.summary.copy(), part.table
         for rule, resp, found in zip(part.summary["rule"], part.summary["respondents"],
                                      part.summary["findings"], strict=True):
             c = counts.setdefault(rule, [0, 0])
@@ -62,31 +64,12 @@ def check_source(source: Source, questionnaire, *, examples: int | None = 1000,
         if len(table):
             kept.append(table)
         offset += len(block)
-    if summary is None:  # no rows at all
-        summary = check_params_summary(q, params, source)
     summary["respondents"] = [counts.get(r, [0, 0])[0] for r in summary["rule"]]
     summary["findings"] = [counts.get(r, [0, 0])[1] for r in summary["rule"]]
-    table = pd.concat(kept, ignore_index=True) if kept else _empty_table()
+    table = pd.concat(kept, ignore_index=True) if kept else first.iloc[:0]
     return CheckResult(table=table, summary=summary, n_respondents=source.n,
                        n_columns=len(source.columns), questionnaire=q.id, params=params,
                        affected=len(affected))
-
-
-_FILE_RULES = ("missing_column", "unknown_column")
-
-
-def _empty_table() -> pd.DataFrame:
-    from ..responses.checks import TABLE_COLUMNS
-
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in TABLE_COLUMNS})
-
-
-def check_params_summary(q, params, source: Source) -> pd.DataFrame:
-    """The summary of an empty source: the in-memory checker on no rows."""
-    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in source.columns})
-    run = _Checker(q, type_responses(empty, q)[0], params)
-    run.all()
-    return run.result(params["rules"]).summary.copy()
 
 
 def _duplicates(source: Source, q) -> dict:

@@ -119,21 +119,21 @@ class Source:
         return self.types.get(column, "").upper() in ("VARCHAR", "STRING", "TEXT")
 
     def batches(self, columns: list[str] | None = None, rows: int = 100_000):
-        """The rows in file order, ``rows`` at a time, as pandas DataFrames."""
+        """The rows in file order, ``rows`` at a time, as pandas DataFrames (at least one)."""
         cols = "*" if columns is None else ", ".join(ident(c) for c in columns)
         import pyarrow as pa
 
         cursor = self.con.cursor()      # the other queries may run while this one streams
         reader = cursor.sql(f"SELECT {cols} FROM data").to_arrow_reader(rows)
-        held, size = [], 0
+        held, size, done = [], 0, False
         for batch in reader:            # DuckDB hands out row groups: gather to `rows`
             held.append(batch)
             size += batch.num_rows
             if size >= rows:
                 yield pa.Table.from_batches(held).to_pandas()
-                held, size = [], 0
-        if held:
-            yield pa.Table.from_batches(held).to_pandas()
+                held, size, done = [], 0, True
+        if held or not done:            # no rows at all: one empty block with the columns
+            yield pa.Table.from_batches(held, schema=reader.schema).to_pandas()
 
 
 
