@@ -48,9 +48,9 @@ def check_source(source: Source, questionnaire, *, examples: int | None = 1000,
         if offset:  # file-level rules (columns) once, from the first block
             table = table[table["respondent"].notna() | table["row"].notna()]
         else:  # the first block (Source.batches gives at least one)
-            summary, first = part.summary.copy(), part.table
-        for rule, resp, found in zip(part.summary["rule"], part.summary["respondents"],
-                                     part.summary["findings"], strict=True):
+            summary, first = part.rule_table.copy(), part.table
+        for rule, resp, found in zip(part.rule_table["rule"], part.rule_table["respondents"],
+                                     part.rule_table["findings"], strict=True):
             c = counts.setdefault(rule, [0, 0])
             c[0] += int(resp)
             c[1] += int(found) if offset == 0 or rule not in _FILE_RULES else 0
@@ -67,7 +67,7 @@ def check_source(source: Source, questionnaire, *, examples: int | None = 1000,
     summary["respondents"] = [counts.get(r, [0, 0])[0] for r in summary["rule"]]
     summary["findings"] = [counts.get(r, [0, 0])[1] for r in summary["rule"]]
     table = pd.concat(kept, ignore_index=True) if kept else first.iloc[:0]
-    return CheckResult(table=table, summary=summary, n_respondents=source.n,
+    return CheckResult(table=table, rule_table=summary, n_respondents=source.n,
                        n_columns=len(source.columns), questionnaire=q.id, params=params,
                        affected=len(affected))
 

@@ -82,11 +82,13 @@ class CheckResult:
     @property
     def n_errors(self) -> int:
         """Number of error-severity findings."""
-        return int(self.summary.loc[self.summary["severity"] == "error", "findings"].sum())
+        t = self.rule_table
+        return int(t.loc[t["severity"] == "error", "findings"].sum())
 
     @property
     def n_warnings(self) -> int:
-        return int(self.summary.loc[self.summary["severity"] == "warning", "findings"].sum())
+        t = self.rule_table
+        return int(t.loc[t["severity"] == "warning", "findings"].sum())
 
     @property
     def ok(self) -> bool:
