@@ -356,7 +356,7 @@ def out_of_core(rows: int) -> None:
     print(f"out of core: {rows:,} rows x 10 columns of Parquet", flush=True)
     r = measure(rows)
     secs = r["open_s"] + r["rake_s"] + r["banner_s"]
-    add(f"out of core: rake + 8-level banner, {rows:,} rows x 10 ({secs:.0f} s), peak RSS",
+    add(f"out of core: rake + 8-level banner, {rows:,} rows x 10 ({secs:.1f} s), peak RSS",
         r["peak_mb"], "-", None, f"peak <= {TARGET_MB / 1024:g} GB", r["peak_mb"] <= TARGET_MB,
         unit="MB")
 
