@@ -3,10 +3,11 @@ weighting, trend tables and their tests."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from surveykit.errors import QuestionnaireError, ResponseDataError
+from surveykit.errors import QuestionnaireError, ResponseDataError, WeightingError
 from surveykit.questionnaire import questionnaire_from_text
 from surveykit.responses import check_responses
 from surveykit.responses.reading import where_in_file
@@ -128,3 +129,39 @@ def test_versions_list_wording_scale_code_and_missing_changes_with_their_place()
     assert f[f["variable"] == "rec"].iloc[0][["file", "line"]].tolist() == ["small_v1.yaml", 13]
     assert "not trended" in ch.summary() and "small_v3.yaml:line 11" in ch.summary()
     assert compare_versions({"Q1": v1, "Q2": v1}).changes == []
+
+
+# -- step 3: per-wave weighting ------------------------------------------------------------------
+def test_each_wave_is_raked_to_its_own_targets():
+    from surveykit.waves import weight_waves
+    from surveykit.weighting import rake
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"wave": np.repeat(["Q1", "Q2"], 300),
+                       "sex": rng.integers(1, 3, 600), "age": rng.integers(1, 4, 600)})
+    t1 = {"total": "n", "margins": [{"variable": "sex", "targets": {1: 50, 2: 50}},
+                                    {"variable": "age", "targets": {1: 30, 2: 30, 3: 40}}]}
+    t2 = {"total": "n", "margins": [{"variable": "sex", "targets": {1: 40, 2: 60}},
+                                    {"variable": "age", "targets": {1: 20, 2: 50, 3: 30}}]}
+    before = df.copy()
+    ww = weight_waves(df, {"Q1": t1, "Q2": t2})
+    pd.testing.assert_frame_equal(df, before)
+    assert list(ww.reports) == ["Q1", "Q2"]
+    for w, t in (("Q1", t1), ("Q2", t2)):
+        part = df[df["wave"] == w]
+        wt = ww.weights[part.index]
+        assert wt.sum() == pytest.approx(300)
+        for m in t["margins"]:
+            shares = wt.groupby(part[m["variable"]]).sum() / wt.sum() * 100
+            for code, target in m["targets"].items():
+                assert shares[code] == pytest.approx(target, abs=1e-6)
+        alone = rake(part, t)   # the same weights as raking the wave on its own
+        np.testing.assert_allclose(wt.to_numpy(), alone.weights.to_numpy(), rtol=1e-12)
+        assert ww.reports[w].efficiency == pytest.approx(alone.efficiency)
+    assert set(ww.to_frame()["wave"]) == {"Q1", "Q2"}
+    assert "Wave Q2" in ww.summary() and "WaveWeighting(2 waves" in repr(ww)
+    with pytest.raises(WeightingError, match="no targets for wave\\(s\\) Q2"):
+        weight_waves(df, {"Q1": t1})
+    with pytest.raises(WeightingError, match="wave Q2: "):
+        weight_waves(df, {"Q1": t1, "Q2": {"margins": [{"variable": "nope",
+                                                         "targets": {1: 100}}]}})
