@@ -165,3 +165,140 @@ def test_each_wave_is_raked_to_its_own_targets():
     with pytest.raises(WeightingError, match="wave Q2: "):
         weight_waves(df, {"Q1": t1, "Q2": {"margins": [{"variable": "nope",
                                                          "targets": {1: 100}}]}})
+
+
+# -- step 4: trend tables ----------------------------------------------------------------------
+def _three_waves(seed=1, n=(120, 150, 130), shift=(0.0, 0.6, 0.9)):
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k, (size, s) in enumerate(zip(n, shift, strict=True)):
+        sat = np.clip(np.round(rng.normal(3.2 + s, 1.0, size)), 1, 5)
+        nps = np.clip(np.round(rng.normal(6.5 + 2 * s, 2.0, size)), 0, 10)
+        parts.append(pd.DataFrame({"rid": np.arange(size) + 1000 * k, "wave": f"W{k + 1}",
+                                   "seg": rng.integers(1, 3, size), "sat": sat, "nps": nps,
+                                   "w": rng.uniform(0.5, 2.0, size)}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _welch(a, b):
+    from scipy import stats
+
+    return stats.ttest_ind(b, a, equal_var=False).pvalue
+
+
+def test_trend_values_are_the_packages_estimates_and_tests_by_hand():
+    from scipy import stats
+
+    from surveykit.waves import trend
+
+    q = small_q()
+    df = _three_waves()
+    before = df.copy()
+    t = trend(df, [{"column": "sat", "stat": "mean"}, {"column": "sat", "stat": "top_box"},
+                   {"column": "sat", "stat": "index"}, {"column": "nps", "stat": "nps"}],
+              questionnaire=q, respondent_id="rid")
+    pd.testing.assert_frame_equal(df, before)
+    f = t.to_frame()
+    assert f["metric"].unique().tolist() == ["sat", "sat:top_box", "sat:index", "nps"]
+    w = {k: df[df["wave"] == k] for k in ("W1", "W2", "W3")}
+    mean = f[f["metric"] == "sat"].set_index("wave")
+    for k in w:
+        assert mean.loc[k, "estimate"] == pytest.approx(w[k]["sat"].mean(), rel=1e-12)
+    # means: Welch t (unweighted: scipy's), previous and first wave
+    assert mean.loc["W2", "change_prev"] == pytest.approx(w["W2"]["sat"].mean()
+                                                          - w["W1"]["sat"].mean())
+    assert mean.loc["W2", "p_prev"] == pytest.approx(_welch(w["W1"]["sat"], w["W2"]["sat"]))
+    assert mean.loc["W3", "p_prev"] == pytest.approx(_welch(w["W2"]["sat"], w["W3"]["sat"]))
+    assert mean.loc["W3", "p_first"] == pytest.approx(_welch(w["W1"]["sat"], w["W3"]["sat"]))
+    assert mean.loc["W3", "previous"] == "W2" and pd.isna(mean.loc["W1", "change_prev"])
+    # the 0-100 index: the mean rescaled from the 1-5 scale, same test
+    idx = f[f["metric"] == "sat:index"].set_index("wave")
+    assert idx.loc["W2", "change_prev"] == pytest.approx(25 * mean.loc["W2", "change_prev"])
+    assert idx.loc["W2", "p_prev"] == pytest.approx(mean.loc["W2", "p_prev"])
+    # top box: the pooled two-proportion z-test (R prop.test(correct = FALSE))
+    top = f[f["metric"] == "sat:top_box"].set_index("wave")
+    x1, x2 = (w[k]["sat"] >= 4 for k in ("W1", "W2"))
+    pool = (x1.sum() + x2.sum()) / (len(x1) + len(x2))
+    z = (x2.mean() - x1.mean()) / np.sqrt(pool * (1 - pool) * (1 / len(x1) + 1 / len(x2)))
+    assert top.loc["W2", "estimate"] == pytest.approx(x2.mean())
+    assert top.loc["W2", "p_prev"] == pytest.approx(2 * stats.norm.sf(abs(z)))
+    # NPS: z on the linearisation SEs of the +100/0/-100 score (domains of the compared rows)
+    nps = f[f["metric"] == "nps"].set_index("wave")
+    s = {k: np.where(w[k]["nps"] >= 9, 100.0, np.where(w[k]["nps"] <= 6, -100.0, 0.0))
+         for k in w}
+    N = len(s["W1"]) + len(s["W2"])
+    var = {k: N / (N - 1) * ((s[k] - s[k].mean()) ** 2).sum() / len(s[k]) ** 2
+           for k in ("W1", "W2")}
+    z = (s["W2"].mean() - s["W1"].mean()) / np.sqrt(var["W1"] + var["W2"])
+    assert nps.loc["W2", "change_prev"] == pytest.approx(s["W2"].mean() - s["W1"].mean())
+    assert nps.loc["W2", "p_prev"] == pytest.approx(2 * stats.norm.sf(abs(z)))
+    assert (f["shared_prev"].dropna() == 0).all() and not t.notes
+
+
+def test_trend_weighted_by_segment_and_the_result_api():
+    from surveykit.estimates import compare
+    from surveykit.plots import MEANING_COLORS, ChartFigure
+    from surveykit.waves import trend
+
+    q = small_q()
+    df = _three_waves(n=(300, 300, 300), shift=(0.0, 0.7, 0.7))
+    t = trend(df, ["sat", "nps"], questionnaire=q, weights="w", by="seg")
+    f = t.to_frame()
+    assert f["segment"].unique().tolist() == ["Total", 1, 2]
+    assert f["segment_label"].unique().tolist() == ["Total", "A", "B"]
+    seg2 = df[df["seg"] == 2]
+    ref = compare(seg2[seg2["wave"].isin(["W1", "W2"])], "sat", by="wave", weights="w",
+                  reference="W1")
+    got = f[(f["metric"] == "sat") & (f["segment"] == 2) & (f["wave"] == "W2")].iloc[0]
+    assert got["change_prev"] == pytest.approx(ref["difference"].iloc[0])
+    assert got["p_prev"] == pytest.approx(ref["p_value"].iloc[0])
+    assert got["test"] == "Welch t (effective bases)"
+    sentence = t.sentence("nps", wave="W2")
+    row = f[(f["metric"] == "nps") & (f["segment"] == "Total") & (f["wave"] == "W2")].iloc[0]
+    assert sentence.startswith(f"NPS +{row['change_prev']:.0f} points since W1, significant")
+    assert "not significant" in t.sentence("sat")                # W3 = W2 in truth
+    assert t.summary().splitlines()[1].startswith("  - How satisfied are you overall? ")
+    assert "TrendResult(2 metrics" in repr(t) and "<table" in t._repr_html_()
+    fig = t.plot()
+    assert isinstance(fig, ChartFigure) and len(fig.axes) == 2 * 3
+    ax = fig.axes[0]                                             # sat, Total: W2 better
+    colours = ax.collections[-1].get_facecolors()
+    from matplotlib.colors import to_rgba
+
+    assert tuple(colours[1]) == to_rgba(MEANING_COLORS["better"])
+    assert tuple(colours[2]) == to_rgba(MEANING_COLORS["ns"])
+    assert fig._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_a_question_whose_scale_changed_is_not_trended_and_the_note_says_where(tmp_path):
+    from surveykit.waves import trend
+
+    v1 = small_q("1", source=str(tmp_path / "v1.yaml"))
+    v2 = small_q("2", sat_scale="sat7", source=str(tmp_path / "v2.yaml"))
+    df = _three_waves(n=(50, 60, 1))[lambda d: d["wave"] != "W3"].drop(columns="w")
+    df["wave"] = df["wave"].map({"W1": "Q1", "W2": "Q2"})
+    for k in ("Q1", "Q2"):
+        df[df["wave"] == k].drop(columns="wave").to_csv(tmp_path / f"{k}.csv", index=False)
+    data = read_waves({"Q1": tmp_path / "Q1.csv", "Q2": tmp_path / "Q2.csv"},
+                      {"Q1": v1, "Q2": v2})
+    t = trend(data, questionnaire=v2)                          # the report's key metrics
+    assert t.to_frame()["metric"].unique().tolist() == ["nps"]
+    (note,) = [n for n in t.notes if n.kind == "not_trended"]
+    assert note.metric == "sat" and note.line == 11 and note.file.endswith("v2.yaml")
+    assert "its scale changed from wave Q1 to Q2" in str(note)
+    assert str(note).startswith(f"{tmp_path / 'v2.yaml'}:line 11: ")
+    assert "not trended" in t.summary()
+
+
+def test_respondents_in_two_waves_are_counted_and_the_test_is_called_independent():
+    from surveykit.waves import trend
+
+    df = _three_waves()
+    df.loc[df["wave"] == "W2", "rid"] = np.arange(150)           # 120 of W1's ids again
+    t = trend(df, ["sat"], respondent_id="rid")
+    f = t.to_frame().set_index("wave")
+    assert f.loc["W2", "shared_prev"] == 120 and f.loc["W3", "shared_prev"] == 0
+    (note,) = t.notes
+    assert note.kind == "overlap" and note.message.startswith(
+        "overlapping panel: 120 shared respondents between waves W1 and W2; the "
+        "independent-samples test is conservative")
