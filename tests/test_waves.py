@@ -302,3 +302,61 @@ def test_respondents_in_two_waves_are_counted_and_the_test_is_called_independent
     assert note.kind == "overlap" and note.message.startswith(
         "overlapping panel: 120 shared respondents between waves W1 and W2; the "
         "independent-samples test is conservative")
+
+
+# -- step 5: simulated waves: planted changes are found, null changes at the nominal rate -------
+@pytest.fixture(scope="module")
+def si_truth():
+    from surveykit.simulate.truth_file import read_truth
+
+    return read_truth("data/satisfaction_index/simulation.yaml")[0]
+
+
+def test_a_change_planted_by_the_simulator_is_found_significant(si_truth, tmp_path):
+    from surveykit.questionnaire import load_questionnaire
+    from surveykit.simulate import simulate_waves, stack_waves
+    from surveykit.waves import trend, weight_waves
+
+    q = load_questionnaire("questionnaires/satisfaction_index.yaml")
+    truth = {**si_truth, "population_draw": 20000,
+             "waves": {"Q1": {}, "Q2": {"shift": {"satisfaction": 0.3}}}}
+    sims = simulate_waves(q, truth, n=1500)
+    assert sims["Q2"].truth["wave"] == {**sims["Q2"].truth["wave"], "label": "Q2",
+                                        "index": 1, "shift": {"satisfaction": 0.3}}
+    pop = {w: s.truth["population"]["columns"]["overall_sat"] for w, s in sims.items()}
+    true_change = pop["Q2"]["mean"] - pop["Q1"]["mean"]
+    assert true_change > 0.15
+    df = stack_waves(sims)
+    rid = q.roles.respondent_id
+    assert not set(df.loc[df["wave"] == "Q1", rid]) & set(df.loc[df["wave"] == "Q2", rid])
+    ww = weight_waves(df, {w: s.targets for w, s in sims.items()}, missing="exclude")
+    t = trend(df.assign(weight=ww.weights), ["overall_sat", "pq_overall"], questionnaire=q,
+              weights="weight")
+    f = t.to_frame().set_index(["metric", "wave"])
+    sat = f.loc[("overall_sat", "Q2")]
+    assert sat["significant_prev"] and sat["change_prev"] > 0
+    assert abs(sat["change_prev"] - true_change) < 0.12          # about 3 SE of the change
+    assert not [n for n in t.notes if n.kind == "overlap"]
+    # an unshifted driver (quality) moved by nothing: its change is within noise
+    assert abs(f.loc[("pq_overall", "Q2"), "change_prev"]) < 0.12
+
+
+def test_a_null_change_is_flagged_at_about_the_nominal_rate(si_truth):
+    from scipy import stats
+
+    from surveykit.questionnaire import load_questionnaire
+    from surveykit.simulate import WaveModel
+    from surveykit.waves import trend
+
+    q = load_questionnaire("questionnaires/satisfaction_index.yaml")
+    model = WaveModel(q, {**si_truth, "waves": {"Q1": {}, "Q2": {}}})
+    reps, alpha = 200, 0.05
+    hits = np.zeros(2, int)                  # mean (Welch t), top box (pooled z)
+    for r in range(reps):
+        df = model.draw(300, seed=r, columns=["overall_sat"])
+        f = trend(df, [{"column": "overall_sat", "stat": "mean"},
+                       {"column": "overall_sat", "stat": "top_box"}], questionnaire=q,
+                  alpha=alpha).to_frame()
+        hits += f.loc[f["wave"] == "Q2", "significant_prev"].to_numpy()
+    lo, hi = stats.binom.ppf([0.005, 0.995], reps, alpha)
+    assert ((lo <= hits) & (hits <= hi)).all(), (hits, lo, hi)

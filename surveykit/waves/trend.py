@@ -363,51 +363,53 @@ def _shared(df, rid, labels: pd.Series, waves: list[str]) -> dict:
 def _metric_rows(df, m, mask, labels, waves, w, alpha, level, seg, seg_label, shared,
                  notes) -> list[dict]:
     """The rows of one metric in one segment: estimate by wave, compare with the previous
-    and the first wave (the waves with answers)."""
-    sub = pd.DataFrame({"y": df[m.column].to_numpy()[mask], "wave": labels.to_numpy()[mask],
-                        "w": w[mask]})
-    sub = sub[sub["wave"].notna()]
-    y = pd.to_numeric(sub["y"], errors="coerce")
-    ok = y.notna() & (sub["w"] > 0)
-    answered = [wv for wv in waves if (ok & (sub["wave"] == wv)).any()]
-    empty = [wv for wv in waves if wv not in answered]
+    and the first wave (the waves with answers). Waves are numbered for the estimators."""
+    code = labels.map({wv: k for k, wv in enumerate(waves)}).to_numpy(dtype=float)[mask]
+    y = pd.to_numeric(df[m.column], errors="coerce").to_numpy(dtype=float)[mask]
+    ws = w[mask]
+    keep = ~np.isnan(code)
+    code, y, ws = code[keep].astype(np.int64), y[keep], ws[keep]
+    ok = ~np.isnan(y) & (ws > 0)
+    has = np.bincount(code[ok], minlength=len(waves)) > 0
+    answered = [wv for k, wv in enumerate(waves) if has[k]]
+    empty = [wv for k, wv in enumerate(waves) if not has[k]]
     if empty and seg == TOTAL:
         notes.append(TrendNote("no_answers", m.key, f"{m.label}: no answers in wave(s) "
                                f"{', '.join(empty)}; left out of its trend"))
-    sub = sub[sub["wave"].isin(answered)].reset_index(drop=True)
+    rows_in = has[code]
+    sub = pd.DataFrame({"y": y[rows_in], "k": code[rows_in], "w": ws[rows_in]})
     if sub.empty:
         return []
+    idx = [waves.index(wv) for wv in answered]
     kw = m.kwargs()
-    est = m.rescale(estimate(sub, "y", by="wave", weights="w", level=level, **kw))
-    est = est.set_index(est["group"].astype(str))
-    prev = first = None
-    if len(answered) > 1:
-        first = m.rescale(compare(sub, "y", by="wave", weights="w", reference=answered[0],
+    est = m.rescale(estimate(sub, "y", by="k", weights="w", level=level, **kw))
+    est = est.set_index("group")
+    prev, first = {}, None
+    for j in range(1, len(answered)):
+        pair = sub[sub["k"].isin(idx[j - 1:j + 1])].reset_index(drop=True)
+        prev[idx[j]] = m.rescale(compare(pair, "y", by="k", weights="w", reference=idx[j - 1],
+                                         alpha=alpha, **kw)).set_index("group").loc[idx[j]]
+    if len(answered) > 2:
+        first = m.rescale(compare(sub, "y", by="k", weights="w", reference=idx[0],
                                   alpha=alpha, **kw)).set_index("group")
-        prev = {}
-        for k in range(1, len(answered)):
-            pair = sub[sub["wave"].isin(answered[k - 1:k + 1])].reset_index(drop=True)
-            prev[answered[k]] = m.rescale(compare(pair, "y", by="wave", weights="w",
-                                                  reference=answered[k - 1], alpha=alpha,
-                                                  **kw)).set_index("group").loc[answered[k]]
     rows = []
-    for k, wv in enumerate(answered):
-        e = est.loc[wv]
-        p = prev.get(wv) if prev else None
-        f = first.loc[wv] if first is not None and k > 0 else None
+    for j, (wv, k) in enumerate(zip(answered, idx, strict=True)):
+        e = est.loc[k]
+        p = prev.get(k)
+        f = None if j == 0 else (p if j == 1 else first.loc[k])
         rows.append({
             "metric": m.key, "label": m.label, "stat": m.declared, "kind": m.kind,
             "segment": seg, "segment_label": seg_label, "wave": wv,
             "estimate": e["estimate"], "ci_low": e["ci_low"], "ci_high": e["ci_high"],
             "n": int(e["n"]), "n_eff": e["n_eff"],
-            "previous": answered[k - 1] if k else None,
+            "previous": answered[j - 1] if j else None,
             "change_prev": p["difference"] if p is not None else np.nan,
             "p_prev": p["p_value"] if p is not None else np.nan,
             "significant_prev": bool(p["significant"]) if p is not None else False,
             "change_first": f["difference"] if f is not None else np.nan,
             "p_first": f["p_value"] if f is not None else np.nan,
             "significant_first": bool(f["significant"]) if f is not None else False,
-            "shared_prev": shared.get((answered[k - 1], wv)) if k else None,
+            "shared_prev": shared.get((answered[j - 1], wv)) if j else None,
             "test": p["test"] if p is not None else "",
             "higher_is_better": m.higher_is_better})
     return rows
