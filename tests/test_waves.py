@@ -360,3 +360,39 @@ def test_a_null_change_is_flagged_at_about_the_nominal_rate(si_truth):
         hits += f.loc[f["wave"] == "Q2", "significant_prev"].to_numpy()
     lo, hi = stats.binom.ppf([0.005, 0.995], reps, alpha)
     assert ((lo <= hits) & (hits <= hi)).all(), (hits, lo, hi)
+
+
+def test_the_demo_wave2_regenerates_byte_for_byte(tmp_path, pc_questionnaire, demo_dir):
+    from surveykit.simulate import DEMO_FILES
+    from surveykit.simulate.waves import write_demo_wave
+
+    write_demo_wave(pc_questionnaire, tmp_path)
+    for name in DEMO_FILES:
+        assert (tmp_path / name).read_bytes() == (demo_dir / "wave2" / name).read_bytes(), name
+
+
+def test_the_demo_waves_recover_the_declared_change(demo_dir):
+    import json
+
+    from surveykit.waves import survey_from_waves, trend
+
+    s = survey_from_waves("questionnaires/pc_customers.yaml",
+                          {"2026Q1": demo_dir / "responses.csv",
+                           "2026Q2": demo_dir / "wave2" / "responses.csv"},
+                          targets={"2026Q1": demo_dir / "targets.yaml",
+                                   "2026Q2": demo_dir / "wave2" / "targets.yaml"})
+    assert list(s.meta["waves"]) == ["2026Q1", "2026Q2"]
+    assert s.meta["waves"]["2026Q2"]["n_raw"] == 4000 and s.meta["waves"]["2026Q2"]["n"] == 3994
+    assert "email" not in s.data.columns
+    t = trend(s)
+    pop = [json.loads((d / "truth.json").read_text())["population"]
+           for d in (demo_dir, demo_dir / "wave2")]
+    f = t.to_frame().set_index("metric")
+    sat, nps = f.loc["overall_sat"].iloc[1], f.loc["nps"].iloc[1]
+    assert sat["significant_prev"] and nps["significant_prev"]
+    true_sat = pop[1]["overall_sat_mean"] - pop[0]["overall_sat_mean"]
+    true_nps = pop[1]["nps"] - pop[0]["nps"]
+    assert sat["change_prev"] == pytest.approx(true_sat, abs=0.08)    # within 2 SE
+    assert nps["change_prev"] == pytest.approx(true_nps, abs=4.2)     # within 2 SE
+    assert t.sentence("nps").startswith("NPS +11 points since 2026Q1, significant")
+    assert not t.notes                                               # new respondents

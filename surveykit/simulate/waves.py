@@ -101,3 +101,71 @@ class WaveModel:
             frames.append(pd.DataFrame({wave: label, seg: comp[seg],
                                         **{c: answers[c] for c in cols}}))
         return pd.concat(frames, ignore_index=True)
+
+
+#: The demo's second wave: label, seed and the declared true change (points on 0-10).
+DEMO_WAVES = ("2026Q1", "2026Q2")
+DEMO_WAVE2_SEED = 20261123
+DEMO_WAVE2_CHANGE = {"overall_sat": 0.3}
+
+
+def simulate_demo_wave(questionnaire: Questionnaire, *, n: int = 4000,
+                       seed: int = DEMO_WAVE2_SEED,
+                       change: dict | None = None) -> Simulation:
+    """The demo survey's second wave (``data/demo/wave2``): the demo's ground truth with
+    overall satisfaction raised by ``change["overall_sat"]`` points in every segment
+    (it flows on to NPS, repurchase and complaints), a new sample (``seed``) and new
+    respondent ids (``resp_id`` + 1,000,000). ``truth["wave"]`` records the change;
+    ``truth["population"]`` holds this wave's population values.
+
+    Examples
+    --------
+    >>> from surveykit.questionnaire import load_questionnaire
+    >>> q = load_questionnaire("questionnaires/pc_customers.yaml")
+    >>> sim = simulate_demo_wave(q, n=300)
+    >>> int(sim.responses["resp_id"].min()), sim.truth["wave"]["change"]
+    (1100001, {'overall_sat': 0.3})
+    """
+    from .engine import simulate
+    from .truth import default_truth
+
+    change = dict(DEMO_WAVE2_CHANGE if change is None else change)
+    unknown = [k for k in change if k != "overall_sat"]
+    if unknown:
+        raise SimulationError(f"the demo wave can change overall_sat only, not {unknown}")
+    truth = default_truth()
+    means = truth["drivers"]["segment_mean"]
+    for s in means:
+        means[s] = means[s] + change.get("overall_sat", 0.0)
+    sim = simulate(questionnaire, n, seed, truth)
+    rid = questionnaire.roles.respondent_id
+    for frame in (sim.responses, sim.problems, sim.respondents):
+        if rid in frame.columns and len(frame):
+            frame[rid] = pd.to_numeric(frame[rid]) + 1_000_000
+    sim.truth["wave"] = {"label": DEMO_WAVES[1], "previous": DEMO_WAVES[0], "seed": seed,
+                         "change": change, "note": "overall_sat segment means raised by "
+                         "this many points (0-10); NPS, repurchase and complaints follow"}
+    return sim
+
+
+def write_demo_wave(questionnaire: Questionnaire, out_dir, *, n: int = 4000,
+                    seed: int = DEMO_WAVE2_SEED) -> list:
+    """Write :func:`simulate_demo_wave` to ``out_dir`` (the files of
+    :func:`~surveykit.simulate.write_demo`), byte-for-byte reproducibly."""
+    import json
+    from pathlib import Path
+
+    from .._util import atomic_write
+    from .engine import DEMO_FILES, _csv_text, _targets_yaml
+
+    sim = simulate_demo_wave(questionnaire, n=n, seed=seed)
+    texts = {
+        "responses.csv": _csv_text(sim.responses),
+        "targets.yaml": _targets_yaml(sim.targets, sim.truth, questionnaire),
+        "truth.json": json.dumps(sim.truth, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+        "planted_problems.csv": _csv_text(sim.problems),
+        "crm.csv": _csv_text(sim.crm),
+        "truth_respondents.csv": _csv_text(sim.respondents),
+    }
+    out = Path(out_dir)
+    return [atomic_write(out / name, texts[name].encode("utf-8")) for name in DEMO_FILES]
