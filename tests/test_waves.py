@@ -396,3 +396,68 @@ def test_the_demo_waves_recover_the_declared_change(demo_dir):
     assert nps["change_prev"] == pytest.approx(true_nps, abs=4.2)     # within 2 SE
     assert t.sentence("nps").startswith("NPS +11 points since 2026Q1, significant")
     assert not t.notes                                               # new respondents
+
+
+# -- step 6: reports -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_waves():
+    from surveykit.waves import survey_from_waves
+
+    return survey_from_waves("questionnaires/pc_customers.yaml", "data/demo/waves.yaml")
+
+
+def test_the_waves_file_names_each_waves_data_and_targets(tmp_path):
+    from surveykit.waves import read_waves_file
+
+    w = read_waves_file("data/demo/waves.yaml")
+    assert [p.as_posix() for p in w["data"].values()] == [
+        "data/demo/responses.csv", "data/demo/wave2/responses.csv"]
+    assert w["questionnaire"] is None
+    (tmp_path / "w.yaml").write_text("waves:\n  Q1: {data: a.csv}\n  Q2: {data: b.csv}\n")
+    (tmp_path / "a.csv").write_text("x\n")
+    with pytest.raises(ResponseDataError, match=r"w.yaml:line 3: wave Q2: data file .*b.csv "
+                                                r"not found"):
+        read_waves_file(tmp_path / "w.yaml")
+
+
+def test_a_wave_report_page_describes_its_wave_and_its_change(demo_waves):
+    from surveykit.reporting import SegmentFindings
+
+    f = SegmentFindings(demo_waves, "segment", 3, wave="latest")
+    assert f.n == 421 and len(f.df) == 3994                  # the latest wave only
+    assert f.sections().index("trend") == f.sections().index("key_metrics") + 1
+    sec = f.section("trend")
+    assert sec.heading == "3. Change since the previous wave"
+    assert sec.intro.startswith("2026Q2 against 2026Q1")
+    seg, total = f.trend_results()
+    r = seg.to_frame().query("metric == 'nps' and wave == '2026Q2'").iloc[0]
+    sentence = [s for s in sec.findings if s.startswith("Among Older users, NPS")][0]
+    assert sentence.startswith(f"Among Older users, NPS +{r['change_prev']:.0f} points since "
+                               "2026Q1 (significant")
+    table = sec.tables[0][1]
+    assert table.columns.tolist() == ["Metric", "2026Q1", "2026Q2", "Change", "Test", "n"]
+    row = table[table["Metric"] == "NPS"].iloc[0]
+    assert row["Change"] == f"+{r['change_prev']:.0f} points" and row["Test"].css == "sk-better"
+    assert row["n"] == f"{int(r['n']):,}"
+    assert 'data-section="trend"' in sec._repr_html_() and sec.figures
+    first = SegmentFindings(demo_waves, "segment", 3, wave="2026Q1")
+    assert first.section("trend") is None
+    assert first.left_out()["trend"].startswith("2026Q1 is the first wave")
+    plain = SegmentFindings(demo_waves, "segment", 3)            # no --wave: no trend section
+    assert "trend" not in plain.sections() and "trend" not in plain.left_out()
+    from surveykit.errors import ReportError
+
+    with pytest.raises(ReportError, match="no such wave; waves: 2026Q1, 2026Q2"):
+        SegmentFindings(demo_waves, "segment", 3, wave="2025Q4")
+
+
+def test_run_report_passes_the_wave_to_the_pages_and_refuses_crm(tmp_path):
+    from surveykit.errors import ReportError
+    from surveykit.reporting import check_parameters
+    from surveykit.reporting.runner import DEFAULT_NOTEBOOK
+    from surveykit.reporting.trend_section import prepare_survey
+
+    check_parameters(DEFAULT_NOTEBOOK, ["wave"])                 # declared by the notebook
+    with pytest.raises(ReportError, match="--wave with --crm"):
+        prepare_survey("questionnaires/pc_customers.yaml", "data/demo/waves.yaml",
+                       crm="data/demo/crm.csv", wave="latest")

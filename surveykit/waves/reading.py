@@ -241,3 +241,73 @@ def _finish(df: pd.DataFrame, col: str, waves: list[str], sources: dict,
         "wave_changes": [] if changes is None else changes.to_frame().to_dict("records"),
     })
     return df
+
+
+def read_waves_file(path) -> dict:
+    """A waves file: which data, targets and questionnaire each wave has, in wave order.
+
+    ``waves.yaml`` holds ``waves:`` mapping each wave label to ``data`` (its responses
+    file) and optionally ``targets`` (its targets.yaml) and ``questionnaire`` (its
+    questionnaire version); paths are relative to the waves file. ``surveykit report
+    --data waves.yaml --wave latest`` and :func:`~surveykit.waves.survey_from_waves` read it.
+
+    Returns
+    -------
+    dict
+        ``{"data": {label: path}, "targets": {label: path} or None,
+        "questionnaire": {label: path} or None}``.
+
+    Examples
+    --------
+    >>> w = read_waves_file("data/demo/waves.yaml")
+    >>> list(w["data"]), w["targets"]["2026Q2"].as_posix()
+    (['2026Q1', '2026Q2'], 'data/demo/wave2/targets.yaml')
+    """
+    from pathlib import Path
+
+    from ..errors import Problem
+    from ..questionnaire.loader import YAMLReadError, parse_yaml, read_yaml_file
+
+    path = Path(path)
+    text = read_yaml_file(path, ResponseDataError, "waves")
+    try:
+        doc = parse_yaml(text)
+    except YAMLReadError as exc:
+        raise ResponseDataError(Problem(exc.message, line=exc.line, file=str(path))) from None
+
+    def fail(message, node=None, key=None):
+        line = None
+        if node is not None and key is not None and hasattr(node, "lc"):
+            try:
+                line = node.lc.key(key)[0] + 1
+            except (KeyError, TypeError):
+                line = None
+        raise ResponseDataError(Problem(message, line=line, file=str(path)))
+
+    if not isinstance(doc, Mapping) or not isinstance(doc.get("waves"), Mapping) \
+            or not doc["waves"]:
+        fail("a waves file holds waves: {label: {data: responses.csv, targets: "
+             "targets.yaml}, ...}")
+    unknown = [k for k in doc if k != "waves"]
+    if unknown:
+        fail(f"unknown key {unknown[0]!r}; a waves file holds only waves:", doc, unknown[0])
+    out: dict = {"data": {}, "targets": {}, "questionnaire": {}}
+    for label, spec in doc["waves"].items():
+        if not isinstance(spec, Mapping) or "data" not in spec:
+            fail(f"wave {label}: give its data file (data: responses.csv)", doc["waves"], label)
+        extra = [k for k in spec if k not in ("data", "targets", "questionnaire")]
+        if extra:
+            fail(f"wave {label}: unknown key {extra[0]!r} (data, targets, questionnaire)",
+                 spec, extra[0])
+        for key in ("data", "targets", "questionnaire"):
+            if key in spec:
+                p = path.parent / str(spec[key])
+                if not p.is_file():
+                    fail(f"wave {label}: {key} file {p} not found", spec, key)
+                out[key][wave_label(label)] = p
+    for key in ("targets", "questionnaire"):
+        if not out[key]:
+            out[key] = None
+        elif len(out[key]) != len(out["data"]):
+            fail(f"give {key} for every wave or for none")
+    return out

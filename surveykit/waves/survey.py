@@ -3,6 +3,7 @@ to its own targets (:func:`survey_from_waves`)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pandas as pd
 from ..questionnaire import Questionnaire, load_questionnaire
 from ..responses import check_responses, clean
 from ..survey import WEIGHT_COLUMN, Survey, drop_personal_data
-from .reading import read_waves
+from .reading import read_waves, read_waves_file
 from .weighting import weight_waves
 
 __all__ = ["survey_from_waves"]
@@ -33,6 +34,9 @@ def survey_from_waves(questionnaire, data, *, targets=None, wave: str | None = N
     ----------
     questionnaire : path, Questionnaire or mapping wave label -> either
     data : path or mapping wave label -> path
+        One file with a wave column, a mapping wave label -> file, or a waves file
+        (``.yaml``, :func:`~surveykit.waves.reading.read_waves_file`), which also names each
+        wave's targets (and questionnaire version).
     targets : mapping wave label -> targets, or one targets for every wave, optional
     wave, order : see :func:`~surveykit.waves.read_waves`
     weight_options : dict, optional
@@ -48,14 +52,15 @@ def survey_from_waves(questionnaire, data, *, targets=None, wave: str | None = N
 
     Examples
     --------
-    >>> s = survey_from_waves("questionnaires/pc_customers.yaml",
-    ...                       {"2026Q1": "data/demo/responses.csv",
-    ...                        "2026Q2": "data/demo/wave2/responses.csv"},
-    ...                       targets={"2026Q1": "data/demo/targets.yaml",
-    ...                                "2026Q2": "data/demo/wave2/targets.yaml"})
+    >>> s = survey_from_waves("questionnaires/pc_customers.yaml", "data/demo/waves.yaml")
     >>> [(w, m["n"], round(m["weighting_efficiency"], 2)) for w, m in s.meta["waves"].items()]
     [('2026Q1', 3994, 0.68), ('2026Q2', 3994, 0.67)]
     """
+    if isinstance(data, str | os.PathLike) and str(data).lower().endswith((".yaml", ".yml")):
+        spec = read_waves_file(data)
+        data = spec["data"]
+        targets = spec["targets"] if targets is None else targets
+        questionnaire = spec["questionnaire"] or questionnaire
     if isinstance(questionnaire, Mapping):
         versions = {k: _loaded(v) for k, v in questionnaire.items()}
     else:
@@ -88,6 +93,9 @@ def survey_from_waves(questionnaire, data, *, targets=None, wave: str | None = N
     df, dropped = drop_personal_data(latest, df)
     df = df.reset_index(drop=True)
     df.attrs = {k: raw.attrs[k] for k in _WAVE_ATTRS}
+    changes = [{k: (int(v) if k == "line" and v is not None and v == v else v)
+                for k, v in r.items()} for r in raw.attrs["wave_changes"]]
     return Survey(latest, df, weights, None, {"waves": meta, "wave_column": col,
+                                              "wave_changes": changes,
                                               "dropped_columns": dropped,
                                               "weighted": weights is not None})
