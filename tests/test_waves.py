@@ -461,3 +461,18 @@ def test_run_report_passes_the_wave_to_the_pages_and_refuses_crm(tmp_path):
     with pytest.raises(ReportError, match="--wave with --crm"):
         prepare_survey("questionnaires/pc_customers.yaml", "data/demo/waves.yaml",
                        crm="data/demo/crm.csv", wave="latest")
+
+
+def test_the_index_shows_the_total_change_and_the_trend_chart(demo_waves):
+    from surveykit.reporting.index import index_html
+    from surveykit.reporting.trend_section import index_trend_html
+
+    block = index_trend_html(demo_waves, "segment", "latest")
+    assert block.startswith("<h2>Change since 2026Q1</h2>")
+    assert "<li>NPS +11 points since 2026Q1, significant (p &lt; 0.001; +21 in 2026Q2)</li>" \
+        in block
+    assert block.count("<img") == 1
+    assert index_trend_html(demo_waves, "segment", None) == ""
+    assert index_trend_html(demo_waves, "segment", "2026Q1") == ""     # nothing before it
+    page = index_html("T", [], trend=block)
+    assert "Change since 2026Q1" in page

@@ -674,9 +674,12 @@ def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_s
            f"{'weighted' if survey.weights else 'unweighted'}"
            + (f" (weighting efficiency {100 * survey.meta['weighting_efficiency']:.0f}%)"
               if survey.meta.get("weighting_efficiency") is not None else ""))
+    from .trend_section import index_trend_html
+
     index_path = write_index(out / "index.html", title, entries, total=total, notes=notes,
                              subtitle=sub, overview=ov_entry, tabbook=tabbook,
-                             interrupted=interrupted)
+                             interrupted=interrupted,
+                             trend=index_trend_html(survey, segment_by, extra.get("wave")))
     return ReportResult(out, index_path, manifest_path, entries, ok, seconds, prepare_seconds,
                         ov_entry, tabbook)
 

@@ -19,7 +19,8 @@ from ..errors import ReportError, SurveykitWarning
 from .narrative import fmt_diff, fmt_p, fmt_value
 from .section import MEANING_CSS, SIG_DOWN, SIG_UP, Cell, Section, meaning
 
-__all__ = ["WaveChoice", "TrendSections", "TREND_SECTION", "prepare_survey"]
+__all__ = ["WaveChoice", "TrendSections", "TREND_SECTION", "prepare_survey",
+           "index_trend_html"]
 
 #: the section's title and introduction (registered in the page's SECTIONS)
 TREND_SECTION = ("Change since the previous wave", "{wave} against {previous}: each key "
@@ -192,3 +193,37 @@ class TrendSections:
             return Cell(f"{SIG_UP if r['change_prev'] > 0 else SIG_DOWN} {fmt_p(r['p_prev'])}",
                         MEANING_CSS[meaning(r["change_prev"], polarity)])
         return fmt_p(r["p_prev"])
+
+
+def index_trend_html(survey, segment_by: str, wave, *, alpha: float = 0.05) -> str:
+    """The index page's trend block of a wave report: one sentence per key metric of the
+    total, and the small-multiples chart of every segment (significant changes coloured);
+    ``""`` without ``wave`` or when it cannot be drawn (the pages still say the changes)."""
+    if wave is None:
+        return ""
+    from ..waves import trend
+    from .section import EXPECTED_ERRORS, _figure_html, shown_text
+    from .spec import ReportSpec
+
+    try:
+        w = WaveChoice.of(survey, wave)
+        if w.previous is None:
+            return ""
+        df = survey.data
+        keep = df[w.column].map(str).isin(w.waves).to_numpy()
+        metrics = ReportSpec.resolve(survey.questionnaire, df.columns,
+                                     segment_by=segment_by).metrics
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SurveykitWarning)
+            res = trend(df[keep], metrics, wave=w.column, by=segment_by,
+                        weights=survey.weight_array()[keep],
+                        questionnaire=survey.questionnaire, alpha=alpha,
+                        changes=survey.meta.get("wave_changes"))
+            fig = res.plot(title=f"Key metrics by wave, {w.wave} against {w.previous} "
+                                 "(95% CI; colour: significant change from the previous wave)")
+    except EXPECTED_ERRORS:
+        return ""
+    items = "".join(f"<li>{shown_text(res.sentence(m.key, wave=w.wave))}</li>"
+                    for m in metrics if (res.table["metric"] == m.key).any())
+    return (f'<h2>Change since {shown_text(w.previous)}</h2><div class="sk-findings"><ul>'
+            f"{items}</ul></div>{_figure_html(fig, 'Key metrics by wave')}")
