@@ -476,3 +476,15 @@ def test_the_index_shows_the_total_change_and_the_trend_chart(demo_waves):
     assert index_trend_html(demo_waves, "segment", "2026Q1") == ""     # nothing before it
     page = index_html("T", [], trend=block)
     assert "Change since 2026Q1" in page
+
+
+def test_the_index_describes_the_reported_wave(demo_waves):
+    from surveykit.reporting.trend_section import report_survey
+
+    assert report_survey(demo_waves, "segment", None) is demo_waves
+    shown = report_survey(demo_waves, "segment", "latest")
+    assert len(shown.data) == 3994 and len(demo_waves.data) == 7988
+    assert shown.meta["weighting_efficiency"] == \
+        demo_waves.meta["waves"]["2026Q2"]["weighting_efficiency"]
+    assert shown.meta["index_trend"].startswith("<h2>Change since 2026Q1</h2>")
+    assert "index_trend" not in demo_waves.meta

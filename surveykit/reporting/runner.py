@@ -582,7 +582,7 @@ def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_ba
           prepared, nb_path, ov_path, kernel_name, timeout, start_timeout, reuse_kernels, extra,
           progress=False):
     """Prepare the survey once and lay out one job per page (the overview first)."""
-    from .trend_section import prepare_survey
+    from .trend_section import prepare_survey, report_survey
 
     survey = prepare_survey(questionnaire, data, targets=targets, crm=crm, as_of=as_of,
                             wave=extra.get("wave"))
@@ -596,6 +596,7 @@ def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_ba
         print("surveykit report: the questionnaire declares no report: block; inferred:",
               *(f"  - {n}" for n in resolved.notes), sep="\n", file=sys.stderr)
     survey.save(prepared)
+    survey = report_survey(survey, segment_by, extra.get("wave"))  # the reported wave
 
     w = survey.weight_array()
     total_w = float(w.sum())
@@ -674,12 +675,9 @@ def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_s
            f"{'weighted' if survey.weights else 'unweighted'}"
            + (f" (weighting efficiency {100 * survey.meta['weighting_efficiency']:.0f}%)"
               if survey.meta.get("weighting_efficiency") is not None else ""))
-    from .trend_section import index_trend_html
-
     index_path = write_index(out / "index.html", title, entries, total=total, notes=notes,
                              subtitle=sub, overview=ov_entry, tabbook=tabbook,
-                             interrupted=interrupted,
-                             trend=index_trend_html(survey, segment_by, extra.get("wave")))
+                             interrupted=interrupted, trend=survey.meta.get("index_trend", ""))
     return ReportResult(out, index_path, manifest_path, entries, ok, seconds, prepare_seconds,
                         ov_entry, tabbook)
 

@@ -20,7 +20,7 @@ from .narrative import fmt_diff, fmt_p, fmt_value
 from .section import MEANING_CSS, SIG_DOWN, SIG_UP, Cell, Section, meaning
 
 __all__ = ["WaveChoice", "TrendSections", "TREND_SECTION", "prepare_survey",
-           "index_trend_html"]
+           "index_trend_html", "report_survey"]
 
 #: the section's title and introduction (registered in the page's SECTIONS)
 TREND_SECTION = ("Change since the previous wave", "{wave} against {previous}: each key "
@@ -42,6 +42,21 @@ def prepare_survey(questionnaire, data, *, targets=None, crm=None, as_of=None, w
     from ..waves import survey_from_waves
 
     return survey_from_waves(questionnaire, data, targets=targets)
+
+
+def report_survey(survey, segment_by: str, wave):
+    """The survey the index describes: without ``wave`` ``survey`` itself; with it the
+    reported wave's respondents (bases, shares, weighting efficiency), its index trend
+    block in ``meta["index_trend"]`` (:func:`index_trend_html`, made from every wave)."""
+    if wave is None:
+        return survey
+    w = WaveChoice.of(survey, wave)
+    per_wave = (survey.meta.get("waves") or {}).get(w.wave, {})
+    meta = {**survey.meta, "wave": w.wave, "previous_wave": w.previous,
+            "index_trend": index_trend_html(survey, segment_by, wave)}
+    if per_wave.get("weighting_efficiency") is not None:
+        meta["weighting_efficiency"] = per_wave["weighting_efficiency"]
+    return replace(w.current, meta=meta)
 
 
 @dataclass
