@@ -488,3 +488,17 @@ def test_the_index_describes_the_reported_wave(demo_waves):
         demo_waves.meta["waves"]["2026Q2"]["weighting_efficiency"]
     assert shown.meta["index_trend"].startswith("<h2>Change since 2026Q1</h2>")
     assert "index_trend" not in demo_waves.meta
+
+
+def test_the_overview_of_a_wave_report_describes_the_reported_wave(demo_waves, tmp_path):
+    from surveykit.reporting import Overview
+    from surveykit.survey import Survey
+    from surveykit.waves import WaveWeighting
+
+    assert isinstance(demo_waves.weighting, WaveWeighting)      # one report per wave
+    loaded = Survey.load(demo_waves.save(tmp_path / "prepared"))
+    ov = Overview(loaded, "segment", wave="latest")
+    assert len(ov.df) == 3994
+    first = ov.section("weighting").findings[1]
+    eff = demo_waves.weighting.reports["2026Q2"].efficiency
+    assert first.startswith(f"Weighting efficiency {100 * eff:.0f}%")

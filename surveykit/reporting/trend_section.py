@@ -50,13 +50,9 @@ def report_survey(survey, segment_by: str, wave):
     block in ``meta["index_trend"]`` (:func:`index_trend_html`, made from every wave)."""
     if wave is None:
         return survey
-    w = WaveChoice.of(survey, wave)
-    per_wave = (survey.meta.get("waves") or {}).get(w.wave, {})
-    meta = {**survey.meta, "wave": w.wave, "previous_wave": w.previous,
-            "index_trend": index_trend_html(survey, segment_by, wave)}
-    if per_wave.get("weighting_efficiency") is not None:
-        meta["weighting_efficiency"] = per_wave["weighting_efficiency"]
-    return replace(w.current, meta=meta)
+    current = WaveChoice.of(survey, wave).current
+    return replace(current, meta={**current.meta,
+                                  "index_trend": index_trend_html(survey, segment_by, wave)})
 
 
 @dataclass
@@ -92,7 +88,13 @@ class WaveChoice:
         labels = df[col].map(wave_label).to_numpy()
         data = df[labels == chosen].reset_index(drop=True)
         data.attrs = dict(df.attrs)
-        current = replace(survey, data=data, design=None)
+        per_wave = (survey.meta.get("waves") or {}).get(chosen, {})
+        meta = {**survey.meta, "wave": chosen, "previous_wave": waves[k - 1] if k else None}
+        if per_wave.get("weighting_efficiency") is not None:
+            meta["weighting_efficiency"] = per_wave["weighting_efficiency"]
+        reports = getattr(survey.weighting, "reports", None)   # WaveWeighting: one per wave
+        current = replace(survey, data=data, design=None, meta=meta,
+                          weighting=reports.get(chosen) if reports else survey.weighting)
         return cls(survey, current, col, waves[:k + 1], chosen, waves[k - 1] if k else None)
 
 

@@ -45,10 +45,12 @@ def survey_from_waves(questionnaire, data, *, targets=None, wave: str | None = N
     Returns
     -------
     Survey
-        The latest wave's questionnaire, all waves' data (an ordered wave column) and the
-        weight column; ``meta["waves"]``: per wave, the rows read and kept, check errors
-        and weighting efficiency; the data's ``attrs`` keep the wave order and the
-        questionnaire changes for :func:`~surveykit.waves.trend`.
+        The latest wave's questionnaire, all waves' data (an ordered wave column), the
+        weight column and, as ``weighting``, the :class:`~surveykit.waves.WaveWeighting`
+        (one WeightingReport per wave); ``meta["waves"]``: per wave, the rows read and
+        kept, check errors and weighting efficiency; the data's ``attrs`` and
+        ``meta["wave_changes"]`` keep the wave order and the questionnaire changes for
+        :func:`~surveykit.waves.trend`.
 
     Examples
     --------
@@ -80,10 +82,11 @@ def survey_from_waves(questionnaire, data, *, targets=None, wave: str | None = N
     df = pd.concat(parts)
     df[col] = pd.Categorical(df[col].astype(str), categories=waves, ordered=True)
     df.attrs = {k: raw.attrs[k] for k in _WAVE_ATTRS}
-    weights = None
+    weights = ww = None
     if targets is not None:
         opts = {"missing": "exclude", **(weight_options or {})}
         ww = weight_waves(df, targets, wave=col, **opts)
+        ww.reports = {w: rep.with_labels(qs[w]) for w, rep in ww.reports.items()}
         df[WEIGHT_COLUMN] = ww.weights.to_numpy()
         weights = WEIGHT_COLUMN
         for w, rep in ww.reports.items():
@@ -95,7 +98,7 @@ def survey_from_waves(questionnaire, data, *, targets=None, wave: str | None = N
     df.attrs = {k: raw.attrs[k] for k in _WAVE_ATTRS}
     changes = [{k: (int(v) if k == "line" and v is not None and v == v else v)
                 for k, v in r.items()} for r in raw.attrs["wave_changes"]]
-    return Survey(latest, df, weights, None, {"waves": meta, "wave_column": col,
+    return Survey(latest, df, weights, ww, {"waves": meta, "wave_column": col,
                                               "wave_changes": changes,
                                               "dropped_columns": dropped,
                                               "weighted": weights is not None})
