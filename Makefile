@@ -15,7 +15,7 @@ help:
 	@echo "make report  - per-segment HTML findings and index for the demo survey ($(OUT)/index.html)"
 	@echo "make test    - run the test suite"
 	@echo "make bench   - run the speed benchmarks (installs the bench extra)"
-	@echo "make demo    - regenerate data/demo from its seed"
+	@echo "make demo    - regenerate data/demo (and its second wave, data/demo/wave2) from its seed"
 	@echo "make lint    - ruff"
 
 $(STAMP): pyproject.toml
@@ -44,6 +44,7 @@ bench: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/surveykit simulate --out data/demo
+	$(BIN)/python -c "from surveykit.questionnaire import load_questionnaire as l; from surveykit.simulate.waves import write_demo_wave as w; w(l('questionnaires/pc_customers.yaml'), 'data/demo/wave2')"
 	@for s in employee_engagement product_feedback satisfaction_index; do $(BIN)/surveykit simulate --questionnaire questionnaires/$$s.yaml --truth data/$$s/simulation.yaml --out data/$$s || exit 1; done
 
 lint: $(STAMP)

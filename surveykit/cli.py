@@ -138,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which question feeds which section: a YAML mapping with the fields "
                         "of the questionnaire's report: block (outcome, loyalty, metrics, "
                         "attributes, drivers, ...), overriding the questionnaire's")
+    p.add_argument("--wave", metavar="LABEL",
+                   help="latest or a wave label: --data is a waves file (waves.yaml: each "
+                        "wave's data and targets); every page describes that wave and its "
+                        "change since the previous one")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="set a notebook parameter (repeatable); VALUE is read as YAML "
                         "(1, 0.1, true, [1, 2], text); names must be declared in the "
@@ -331,6 +335,7 @@ def _cmd_report(args) -> int:
         segment_by=args.segment_by, segments=args.segments, workers=args.workers,
         timeout=args.timeout, min_base=args.min_base, out=args.out, notebook=args.notebook,
         overview=not args.no_overview, spec=args.spec, parameters=parse_params(args.param),
+        wave=args.wave,
     )
     if not result.ok:
         for seg in result.failed:

@@ -171,7 +171,7 @@ def check_document(doc: Doc, source: str, line_of) -> list[Problem]:
 
     r = doc.roles
     if r is not None:
-        for role in ("respondent_id", "customer_id", "duration", "base_weight"):
+        for role in ("respondent_id", "customer_id", "duration", "base_weight", "wave"):
             value = getattr(r, role)
             if value:
                 claim(value, ("roles", role), f"roles.{role}")

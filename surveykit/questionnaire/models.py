@@ -348,9 +348,10 @@ class Construct(_Model):
 
 class Roles(_Model):
     """Columns with a job: respondent id, CRM key, duration, design weight, weighting and
-    segment variables; ``pii``: personal-data columns that are not questions (e.g. a CRM
-    extract's ``phone``), which never leave a CRM join and never reach a report; ``drivers``:
-    the attributes the key-driver analysis weighs (default: the first satisfaction grid)."""
+    segment variables; ``wave``: the survey wave of each row (:mod:`surveykit.waves`);
+    ``pii``: personal-data columns that are not questions (e.g. a CRM extract's ``phone``),
+    which never leave a CRM join and never reach a report; ``drivers``: the attributes the
+    key-driver analysis weighs (default: the first satisfaction grid)."""
 
     respondent_id: str = Field(default="resp_id", min_length=1,
                                pattern=r"^\S(.*\S)?$",
@@ -358,6 +359,8 @@ class Roles(_Model):
     customer_id: str | None = Field(default=None, description="Pseudonymous CRM key")
     duration: str | None = Field(default=None, description="Interview duration in seconds")
     base_weight: str | None = Field(default=None, description="Design weight column")
+    wave: str | None = Field(default=None, description="Column naming the survey wave of each "
+                             "row (e.g. 2026Q1), for tracking across waves (surveykit.waves)")
     weighting: list[str] = []
     segments: list[str] = []
     pii: list[str] = Field(default=[], description="Personal-data columns outside the "

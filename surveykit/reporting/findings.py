@@ -64,6 +64,7 @@ from .section import (
     meaning,
 )
 from .spec import Metric, ReportSpec
+from .trend_section import TREND_SECTION, TrendSections, WaveChoice
 
 __all__ = ["Section", "SegmentFindings", "open_survey", "SIG_UP", "SIG_DOWN"]
 
@@ -104,6 +105,7 @@ SECTIONS = {
                 "sample, and the characteristics in which it differs from the total."),
     "key_metrics": ("Key metrics", "{metrics}, with 95% confidence intervals, against the "
                     "total."),
+    "trend": TREND_SECTION,             # only with --wave (surveykit.reporting.trend_section)
     "attributes": ("Attribute satisfaction", "Ratings of each attribute, highest first, "
                    "against the total."),
     "constructs": ("Construct scores", "The questionnaire's constructs, each scored as the "
@@ -134,8 +136,8 @@ FRONT = {"summary": ("Summary", "")}
 # ------------------------------------------------------------------------------------------
 # the findings of one segment
 # ------------------------------------------------------------------------------------------
-class SegmentFindings(AnswerSections, MeanSections, DriverSections, SegmentPathModel,
-                      MethodNote, SectionPlan):
+class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSections,
+                      SegmentPathModel, MethodNote, SectionPlan):
     """The sections of one segment's findings report.
 
     Parameters
@@ -153,6 +155,10 @@ class SegmentFindings(AnswerSections, MeanSections, DriverSections, SegmentPathM
         :meth:`ReportSpec.resolve`).
     alpha : float
         Significance level.
+    wave : str, optional
+        ``"latest"`` or a wave label, for a survey of several waves
+        (:func:`surveykit.waves.survey_from_waves`): the page describes that wave, and the
+        ``trend`` section compares it with the previous one.
 
     Examples
     --------
@@ -174,7 +180,10 @@ class SegmentFindings(AnswerSections, MeanSections, DriverSections, SegmentPathM
     BUILDERS = {"method": "method_note"}
 
     def __init__(self, survey, segment_by: str, segment, *, min_base: int = 30,
-                 spec: dict | None = None, alpha: float = 0.05):
+                 spec: dict | None = None, alpha: float = 0.05, wave=None):
+        self.waves = None if wave is None else WaveChoice.of(survey, wave)
+        if self.waves is not None:          # the page describes the chosen wave
+            survey = self.waves.current
         self.survey = survey
         self.q = survey.questionnaire
         self.df = survey.data
@@ -313,13 +322,14 @@ class SegmentFindings(AnswerSections, MeanSections, DriverSections, SegmentPathM
                                       "report.lifecycle)")
         if all(k in out for k in ("attributes", "drivers", "pain_points")):
             out["recommendations"] = "there are no attributes, drivers or pain points to act on"
+        out.update(self._trend_left_out())
         self._cache["left_out"] = out
         return out
 
     def intro_fields(self) -> dict[str, str]:
         return {"metrics": join_words([m.label for m in self.spec.metrics]) or "Key metrics",
                 "outcome": lower_first(self._var_label(self.spec.outcome))
-                if self.spec.outcome else "the outcome"}
+                if self.spec.outcome else "the outcome", **self._trend_intro()}
 
     # -- title ------------------------------------------------------------------------------
     def header(self) -> Section:

@@ -52,10 +52,11 @@ def _fmt_metric(m: dict) -> str:
 def index_html(title: str, segments: list[dict], *, total: dict | None = None,
                notes: list[str] | None = None, subtitle: str | None = None,
                overview: dict | None = None, tabbook: dict | None = None,
-               interrupted: bool = False) -> str:
+               interrupted: bool = False, trend: str = "") -> str:
     """The index page (self-contained HTML: inline style, no script).
 
     ``overview`` and ``tabbook`` are their manifest entries: a link each, or the error.
+    ``trend``: the trend block of a wave report (:func:`.trend_section.index_trend_html`).
     ``interrupted``: the run was stopped, and the page says that the report is partial."""
     esc = html.escape
     # headline metric columns, in first-seen order
@@ -140,6 +141,7 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
 {''.join(rows)}
 </tbody></table></div>
 {_glance(segments)}
+{trend}
 {ov}
 {tb}
 <ul class="sk-note">{note_html}</ul>

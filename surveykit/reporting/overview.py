@@ -109,7 +109,11 @@ class Overview(OverviewPathModel, SectionPlan):
     APPENDIX = ("weighting", "reliability", "factor_structure")
 
     def __init__(self, survey, segment_by: str, *, min_base: int = 30,
-                 spec: dict | None = None, alpha: float = 0.05):
+                 spec: dict | None = None, alpha: float = 0.05, wave=None):
+        if wave is not None:  # a wave report: the overview describes the reported wave
+            from .trend_section import WaveChoice
+
+            survey = WaveChoice.of(survey, wave).current
         self.survey, self.q, self.df = survey, survey.questionnaire, survey.data
         self.weights, self.segment_by = survey.weights, segment_by
         self.min_base, self.alpha = int(min_base), alpha

@@ -231,7 +231,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
                parameters: dict | None = None, kernel_name: str = "python3",
                start_timeout: float = 60, progress: bool = True,
                keep_data: bool = False, reuse_kernels: bool = True,
-               overview=True, spec=None) -> ReportResult:
+               overview=True, spec=None, wave=None) -> ReportResult:
     """Per-segment findings: prepare once, run a notebook per segment, write HTML + index.
 
     Parameters
@@ -284,6 +284,10 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
         report's inputs are inferred: each inferred choice is printed (with ``progress``)
         and written in the manifest and every method note; an outcome that could be one of
         several questions is refused before anything runs.
+    wave : str, optional
+        ``"latest"`` or a wave label: ``data`` holds several waves (a waves file
+        ``waves.yaml``, see :func:`surveykit.waves.read_waves_file`), each page describes that
+        wave and compares it with the previous one (:mod:`.trend_section`).
     overview : bool or path
         Also run the whole-sample overview notebook (the packaged
         ``surveykit/reporting/notebooks/overview.ipynb``, or this
@@ -346,6 +350,8 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
         extra["spec"] = load_spec(spec) if isinstance(spec, str | os.PathLike) else spec
     if extra.get("spec") is not None:
         extra["spec"] = validate_overrides(extra["spec"])
+    if wave is not None:
+        extra["wave"] = str(wave)
     check_parameters(nb_path, [*RUNNER_PARAMETERS, *extra])
     ov_path = None
     if overview:
@@ -576,9 +582,10 @@ def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_ba
           prepared, nb_path, ov_path, kernel_name, timeout, start_timeout, reuse_kernels, extra,
           progress=False):
     """Prepare the survey once and lay out one job per page (the overview first)."""
-    from ..survey import Survey
+    from .trend_section import prepare_survey, report_survey
 
-    survey = Survey.from_files(questionnaire, data, targets=targets, crm=crm, as_of=as_of)
+    survey = prepare_survey(questionnaire, data, targets=targets, crm=crm, as_of=as_of,
+                            wave=extra.get("wave"))
     chosen = segment_values(survey, segment_by, segments)
     # what each section uses: refused here (before anything runs) when it must be guessed
     # among several questions; every inferred choice is said out loud
@@ -589,6 +596,7 @@ def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_ba
         print("surveykit report: the questionnaire declares no report: block; inferred:",
               *(f"  - {n}" for n in resolved.notes), sep="\n", file=sys.stderr)
     survey.save(prepared)
+    survey = report_survey(survey, segment_by, extra.get("wave"))  # the reported wave
 
     w = survey.weight_array()
     total_w = float(w.sum())
@@ -669,7 +677,7 @@ def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_s
               if survey.meta.get("weighting_efficiency") is not None else ""))
     index_path = write_index(out / "index.html", title, entries, total=total, notes=notes,
                              subtitle=sub, overview=ov_entry, tabbook=tabbook,
-                             interrupted=interrupted)
+                             interrupted=interrupted, trend=survey.meta.get("index_trend", ""))
     return ReportResult(out, index_path, manifest_path, entries, ok, seconds, prepare_seconds,
                         ov_entry, tabbook)
 

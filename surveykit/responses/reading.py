@@ -1122,7 +1122,22 @@ def where_in_file(df: pd.DataFrame, labels) -> str:
     ''
     """
     rows = df.attrs.get("source_rows")
-    places = _places(rows, list(labels), df)
+    labels = list(labels)
+    if isinstance(rows, dict) and "parts" in rows:  # several files (surveykit.waves)
+        if _places({"n": rows["n"], "first": 0, "shifts": ()}, labels, df) is None:
+            return ""
+        starts = [p["offset"] for p in rows["parts"]]
+        found: dict[int, list] = {}
+        for lab in labels:
+            found.setdefault(bisect.bisect_right(starts, int(lab)) - 1, []).append(int(lab))
+        texts = []
+        for k, labs in found.items():
+            part = rows["parts"][k]
+            places = _places(part, [lab - part["offset"] for lab in labs])
+            unit = part["unit"] if len(places) == 1 else _UNITS.get(part["unit"], part["unit"])
+            texts.append(f"{part['file']} {unit} {', '.join(map(str, places))}")
+        return " at " + "; ".join(texts)
+    places = _places(rows, labels, df)
     if not places:
         return ""
     unit = rows["unit"] if len(places) == 1 else _UNITS.get(rows["unit"], rows["unit"])

@@ -24,6 +24,9 @@ truth file declares the model: :func:`simulate_from_truth` reads one
 draws segments, latent constructs, per-segment drivers of the outcome, loyalty links,
 multi-response use and themed open answers from it.
 
+:func:`simulate_waves` makes the tracking waves a truth file declares (``waves:``), each
+with its declared true change; :class:`WaveModel` draws their answer columns alone, fast.
+
 :func:`write_demo` writes the demo folder byte-for-byte reproducibly from its seed, and
 :func:`write_from_truth` a folder simulated from a truth file; the ``surveykit simulate``
 command calls them.
@@ -34,7 +37,8 @@ from __future__ import annotations
 from .declared import TRUTH_FILES, simulate_from_truth, write_from_truth
 from .engine import DEMO_FILES, PROBLEM_RULES, Simulation, SimulationError, simulate, write_demo
 from .truth import default_truth
+from .waves import WaveModel, simulate_waves, stack_waves
 
 __all__ = ["Simulation", "SimulationError", "simulate", "default_truth", "write_demo",
            "simulate_from_truth", "write_from_truth", "PROBLEM_RULES", "DEMO_FILES",
-           "TRUTH_FILES"]
+           "TRUTH_FILES", "simulate_waves", "stack_waves", "WaveModel"]

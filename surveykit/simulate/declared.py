@@ -112,9 +112,11 @@ class _Model:
             e = rng.standard_normal(len(values))
             z[it.column] = it.sign * it.loading * values + np.sqrt(1 - it.loading ** 2) * e
 
-    def draw(self, rng, comp: dict) -> tuple[dict, dict]:
-        """Latent variables (``lat``) and the items' latent answers before location (``z``)."""
+    def draw(self, rng, comp: dict, wave: dict | None = None) -> tuple[dict, dict]:
+        """Latent variables (``lat``) and the items' latent answers before location (``z``);
+        ``wave``: a wave's shifts of latent variables (added before they drive others)."""
         s = self.s
+        wave = wave or {}
         n = len(comp[s.segment.variable])
         lat: dict[str, np.ndarray] = {}
         z: dict[str, np.ndarray] = {}
@@ -122,6 +124,8 @@ class _Model:
             F = rng.standard_normal((n, len(self.names))) @ self.chol.T
             for k, c in enumerate(s.constructs):
                 lat[c.name] = F[:, k] + self._shift(c.shift, comp, n)
+                if c.name in wave:
+                    lat[c.name] = lat[c.name] + wave[c.name]
                 self._items(rng, c, lat[c.name], z)
         X = np.column_stack([lat[d] if d in lat else z[d] for d in s.drivers])
         e = rng.standard_normal(n)
@@ -130,6 +134,8 @@ class _Model:
         for code, w in s.weights.items():
             rows = segs == code
             eta[rows] += (X[rows] @ w + self.noise[code] * e[rows]) / self.norm[code]
+        if s.outcome.name in wave:
+            eta = eta + wave[s.outcome.name]
         lat[s.outcome.name] = eta
         self._items(rng, s.outcome, eta, z)
         for link in s.links:
@@ -138,14 +144,21 @@ class _Model:
                 zeta += b * (lat[src] if src in lat else z[src])
             resid = np.sqrt(max(0.05, 1 - sum(b * b for b in link.sources.values())))
             lat[link.name] = zeta + resid * rng.standard_normal(n)
+            if link.name in wave:
+                lat[link.name] = lat[link.name] + wave[link.name]
             self._items(rng, link, lat[link.name], z)
         return lat, z
 
-    def answers(self, z: dict) -> dict:
+    def answers(self, z: dict, wave: dict | None = None) -> dict:
+        """Codes from the latent answers; ``wave``: a wave's shifts of single items."""
         out = {}
+        wave = wave or {}
         for latent in (*self.s.constructs, self.s.outcome, *self.s.links):
             for it in latent.items:
-                idx = np.searchsorted(cut_points(len(it.codes)), z[it.column] + it.location)
+                x = z[it.column] + it.location
+                if it.column in wave:
+                    x = x + wave[it.column]
+                idx = np.searchsorted(cut_points(len(it.codes)), x)
                 out[it.column] = it.codes[idx]
         return out
 
@@ -241,7 +254,8 @@ def _nps_groups(x: np.ndarray, column: str) -> np.ndarray:
 # public entry points
 # ---------------------------------------------------------------------------------------
 def simulate_from_truth(questionnaire: Questionnaire, truth, *, n: int | None = None,
-                        seed: int | None = None, problems: int | None = None) -> Simulation:
+                        seed: int | None = None, problems: int | None = None,
+                        wave: str | None = None) -> Simulation:
     """Simulate respondents to ``questionnaire`` from a declared ground truth.
 
     Parameters
@@ -255,6 +269,11 @@ def simulate_from_truth(questionnaire: Questionnaire, truth, *, n: int | None = 
         Override the truth's respondents and seed.
     problems : int, optional
         Rows per planted quality rule (default: the truth's ``problems``, else 0: clean).
+    wave : str, optional
+        A wave the truth declares (``waves:``): its shifts are applied, the seed is ``seed +
+        k`` for the k-th wave (0 = first) and respondent ids start at ``100001 + k *
+        1000000``; ``truth["wave"]`` records it, and the population values in the truth are
+        that wave's. Default: the model without wave shifts.
 
     Returns
     -------
@@ -283,23 +302,30 @@ def simulate_from_truth(questionnaire: Questionnaire, truth, *, n: int | None = 
                                   or value < 0):
             raise SimulationError(f"{name} must be a non-negative integer, got {value!r}")
     spec = build_spec(questionnaire, truth, n=n, seed=seed)
+    shift, k = {}, 0
+    if wave is not None:
+        if str(wave) not in spec.waves:
+            raise SimulationError(f"wave {wave!r} is not declared in the truth's waves: "
+                                  f"{', '.join(spec.waves) or 'none declared'}")
+        k = list(spec.waves).index(str(wave))
+        shift = spec.waves[str(wave)]
     per_rule = spec.problems if problems is None else problems
     if spec.n < (100 if per_rule else 10):
         raise SimulationError(f"n={spec.n} is too small; use n >= {100 if per_rule else 10}")
     q, model = questionnaire, _Model(questionnaire, spec)
     sample_ss, pop_ss, text_ss, assemble_ss, problem_ss = np.random.SeedSequence(
-        spec.seed).spawn(5)
+        spec.seed + k).spawn(5)
     rng = np.random.default_rng(sample_ss)
     comp = model.composition(rng, spec.n, sample=True)
-    lat, z = model.draw(rng, comp)
-    answers = model.answers(z)
+    lat, z = model.draw(rng, comp, shift)
+    answers = model.answers(z, shift)
     for col, (code, rate) in spec.missing.items():
         answers[col] = np.where(rng.random(spec.n) < rate, float(code), answers[col])
     intended = {**comp, **answers, **model.multi(rng, comp)}
     texts, themes, languages = model.open_text(np.random.default_rng(text_ss), lat, z, comp,
                                                answers, spec.n)
     intended.update(texts)
-    ids = np.arange(100001, 100001 + spec.n)
+    ids = np.arange(100001, 100001 + spec.n) + k * 1_000_000
     trng = np.random.default_rng(text_ss.spawn(1)[0])
     pii = [v.name for v in q.variables().values() if v.kind == "open" and v.pii
            and v.name not in texts]
@@ -308,9 +334,16 @@ def simulate_from_truth(questionnaire: Questionnaire, truth, *, n: int | None = 
                                  np.array([f"respondent{i}@example.com" for i in ids],
                                           dtype=object), np.nan)
     clean = _assemble(q, spec.n, intended, np.random.default_rng(assemble_ss))
+    if k and q.roles.respondent_id in clean.columns:  # each wave its own respondents
+        clean[q.roles.respondent_id] = clean[q.roles.respondent_id] + k * 1_000_000
     generic = [c for c, v in q.variables().items() if v.kind not in ("derived", "id")
                and c not in intended and c in clean.columns]
-    truth = _truth(q, spec, model, clean, comp, np.random.default_rng(pop_ss), generic, pii)
+    truth = _truth(q, spec, model, clean, comp, np.random.default_rng(pop_ss), generic, pii,
+                   shift)
+    if wave is not None:
+        truth["wave"] = {"label": str(wave), "index": k, "seed": spec.seed + k,
+                         "shift": shift, "note": "shifts in SD units of the latent variable "
+                         "or the item's latent answer; population values are this wave's"}
     rid = q.roles.respondent_id
     respondents = pd.DataFrame({rid: clean[rid].to_numpy(),
                                 spec.segment.variable: comp[spec.segment.variable]})
@@ -434,14 +467,14 @@ def _construct_scores(q: Questionnaire, frame: pd.DataFrame, items: dict) -> np.
 
 
 def _truth(q, spec: Spec, model: _Model, clean: pd.DataFrame, comp: dict, rng,
-           generic: list, pii: list) -> dict:
+           generic: list, pii: list, shift: dict | None = None) -> dict:
     from ..drivers import shapley_from_corr
 
     segvar = spec.segment.variable
     N = spec.population_draw
     pcomp = model.composition(rng, N, sample=False)
-    plat, pz = model.draw(rng, pcomp)
-    pop = pd.DataFrame({**{k: v for k, v in pcomp.items()}, **model.answers(pz)})
+    plat, pz = model.draw(rng, pcomp, shift)
+    pop = pd.DataFrame({**{k: v for k, v in pcomp.items()}, **model.answers(pz, shift)})
     not_routed, asked = [], {}
     for col in pop.columns:
         qu = q.question(q.variable(col).question)

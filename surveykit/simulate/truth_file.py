@@ -46,6 +46,12 @@ makes (``data/<survey>/simulation.yaml``), not inside the questionnaire. The key
     Per column: the share answering its first declared missing code (or ``{code, rate}``).
 ``problems``
     Rows per planted quality rule (default 0: clean data).
+``waves``
+    Tracking waves, first to latest: wave label -> ``{shift: {name: change}}``, the declared
+    true change of that wave against the model above, in SD units of a latent variable (a
+    construct, the outcome or a link: it flows on to what they drive) or of one item's
+    latent answer (that column only). The first wave is usually ``{}``. Each wave is
+    simulated with seed ``seed + k`` (k = 0 for the first) and its own respondent ids.
 
 Answers come from latent normals: a column's latent answer is its loading times its
 construct plus noise, shifted by its location, and cut into the scale's codes (in ascending
@@ -66,7 +72,7 @@ from ._common import SimulationError, _valid_codes
 
 TOP_KEYS = ("questionnaire", "description", "n", "seed", "population_draw", "segments",
             "profile", "constructs", "correlations", "outcome", "links", "multi", "open_text",
-            "missing", "problems")
+            "missing", "problems", "waves")
 REQUIRED = ("questionnaire", "n", "seed", "segments", "constructs", "outcome")
 SPREAD = 2.0  # cut points are evenly spaced on (-SPREAD, SPREAD)
 ANSWER_KINDS = ("grid_item", "rating", "nps", "single")
@@ -143,6 +149,7 @@ class Spec:
     open_text: dict
     missing: dict
     problems: int
+    waves: dict = field(default_factory=dict)   # wave label -> {latent or column: shift}
 
 
 def read_truth(truth, *, source: str | None = None) -> tuple[dict, dict, str]:
@@ -437,11 +444,36 @@ def build_spec(q: Questionnaire, truth, *, n: int | None = None,
     open_text = _open_text(c, raw.get("open_text") or {}, latent_names | set(used), seg)
     missing = _missing(c, raw.get("missing") or {}, used)
     problems = c.get(raw, "problems", (), int, default=0, check=lambda v: v >= 0)
+    waves = _waves(c, raw.get("waves"), latent_names | set(used))
     return Spec(raw=raw, n=int(n), seed=int(seed), population_draw=draw, segment=seg,
                 profile=profile, constructs=constructs, corr=corr, outcome=outcome,
                 outcome_column=column, drivers=list(drivers), weights=weights, r2=r2,
                 links=links, multi=multi, open_text=open_text, missing=missing,
-                problems=problems)
+                problems=problems, waves=waves)
+
+
+def _waves(c: _Checker, node, names: set) -> dict:
+    """``waves``: label -> {latent variable or item column: shift in SD units}."""
+    if node is None:
+        return {}
+    if not isinstance(node, dict) or not node:
+        c.fail(("waves",), "expected a mapping wave label -> {shift: {name: change}}")
+    out = {}
+    for label, spec in node.items():
+        spec = spec or {}
+        c.keys(spec, ("shift",), ("waves", label))
+        shift = spec.get("shift") or {}
+        if not isinstance(shift, dict):
+            c.fail(("waves", label, "shift"), f"expected a mapping name -> change, got {shift!r}")
+        for name, d in shift.items():
+            if name not in names:
+                c.fail(("waves", label, "shift", name), f"{name!r} is not a construct, the "
+                       "outcome, a link or an item of the truth; known: "
+                       f"{', '.join(sorted(names))}")
+            if isinstance(d, bool) or not isinstance(d, int | float) or not math.isfinite(d):
+                c.fail(("waves", label, "shift", name), f"a shift is a number, got {d!r}")
+        out[str(label)] = {k: float(v) for k, v in shift.items()}
+    return out
 
 
 def _correlations(c: _Checker, node, names: list[str]) -> np.ndarray:
