@@ -133,6 +133,9 @@ class Section:
     def summary(self) -> str:
         return f"{self.title}\n" + "\n".join(f"- {f}" for f in self.findings)
 
+    def __str__(self) -> str:
+        return self.summary()
+
     def __repr__(self) -> str:
         return short_repr(self)
 
