@@ -21,6 +21,7 @@ from .names import value_text
 from .narrative import fmt_diff, fmt_p, fmt_value, join_words, low_base_phrase, upper_first
 from .section import EXPECTED_ERRORS as _EXPECTED
 from .section import Section, comparison_columns, fold
+from .shared import page_key
 
 __all__ = ["AnswerSections", "pick_quotes"]
 
@@ -129,8 +130,36 @@ class AnswerSections:
         once per report and cached."""
         key = f"themes:{qid}"
         if key not in self._cache:
-            self._cache[key] = coded_open_question(self.q, self.df, qid)
+            # coded once per run (.shared): the codeframe and the theme columns
+            found = self.shared.get(page_key("themes", qid), lambda: self._code_themes(qid))
+            coded = None
+            if found is not None:
+                from ..text.coding import CodedText
+
+                cf, cols, info = found
+                coded = CodedText(self._tag(self.df.assign(**{c: cols[c].to_numpy()
+                                                               for c in cols.columns}),
+                                            f"themes:{qid}"),
+                                  pd.DataFrame(), cf, qid, *info)
+            self._cache[key] = coded
         return self._cache[key]
+
+    def _code_themes(self, qid: str):
+        """``(codeframe, theme columns, (language, n_missing, n_distinct))`` of open
+        question ``qid`` (:func:`coded_open_question`), or None when no codeframe codes
+        it."""
+        coded = coded_open_question(self.q, self.df, qid)
+        if coded is None:
+            return None
+        new = [c for c in coded.data.columns if c not in self.df.columns]
+        return (coded.codeframe, coded.data[new],
+                (coded.language, coded.n_missing, coded.n_distinct))
+
+    def _coding_notes_once(self) -> tuple[list[str], list[str]]:
+        """:meth:`coding_notes`, computed once per run (.shared): the human coding sheet
+        is read where the run was prepared (a Dask worker has no copy of it)."""
+        return self.shared.get(page_key("coding_notes", self.spec.open_text),
+                               self.coding_notes)
 
     def coding_notes(self) -> tuple[list[str], list[str]]:
         """The method note's sentences on coded open questions: (plain notes, technical

@@ -28,6 +28,7 @@ from .section import (
     Section,
     fold,
 )
+from .shared import page_key
 
 __all__ = ["DriverSections"]
 
@@ -81,25 +82,34 @@ class DriverSections:
         """One importance and one performance axis for the chart on every segment's page:
         the importance shares and mean ratings of all segments (cheap: one correlation
         matrix per segment)."""
-        from ..drivers import importance_performance
         from ..plots import nice_range
 
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                every = importance_performance(self.df, self.spec.outcome, drivers,
-                                               weights=self.weights, by=self.segment_by)
-            tab = every.table
-            big = {value_text(g) for g, n in zip(every.drivers_result.models["segment"],
-                                                 every.drivers_result.models["n"],
-                                                 strict=True) if n >= self.min_base}
-            tab = tab[tab["segment"].map(value_text).isin(big)]
-            imp, perf = [*tab["importance"], *t["importance"]], [*tab["performance"],
-                                                                 *t["performance"]]
+            # the same for every page: computed once per run (.shared)
+            imp, perf = self.shared.get(
+                page_key("ipa_every", self.spec.outcome, drivers, self.min_base),
+                lambda: self._ipa_every(drivers))
+            imp, perf = [*imp, *t["importance"]], [*perf, *t["performance"]]
         except Exception:  # noqa: BLE001 - then this segment's own range
             imp, perf = list(t["importance"]), list(t["performance"])
         return (nice_range([0, *imp], step=10, pad=2, bounds=(0, 100)),
                 nice_range(perf, pad=0.15))
+
+    def _ipa_every(self, drivers) -> tuple[list, list]:
+        """Importance shares and mean ratings of the drivers in every segment with at least
+        the minimum base (cheap: one correlation matrix per segment)."""
+        from ..drivers import importance_performance
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            every = importance_performance(self.df, self.spec.outcome, drivers,
+                                           weights=self.weights, by=self.segment_by)
+        tab = every.table
+        big = {value_text(g) for g, n in zip(every.drivers_result.models["segment"],
+                                             every.drivers_result.models["n"],
+                                             strict=True) if n >= self.min_base}
+        tab = tab[tab["segment"].map(value_text).isin(big)]
+        return list(tab["importance"]), list(tab["performance"])
 
     def drivers(self) -> Section:
         """Key drivers of the declared outcome in this segment, and the IPA grid."""

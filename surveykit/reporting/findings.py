@@ -63,6 +63,7 @@ from .section import (
     fold,
     meaning,
 )
+from .shared import SharedResults, call_key
 from .spec import Metric, ReportSpec
 from .trend_section import TREND_SECTION, TrendSections, WaveChoice
 
@@ -159,6 +160,9 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
         ``"latest"`` or a wave label, for a survey of several waves
         (:func:`surveykit.waves.survey_from_waves`): the page describes that wave, and the
         ``trend`` section compares it with the previous one.
+    shared : path or SharedResults, optional
+        The results every page shares (:mod:`.shared`): the prepared folder the runner
+        wrote them into (``prepared``), or a store. Without it everything is computed here.
 
     Examples
     --------
@@ -180,11 +184,16 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
     BUILDERS = {"method": "method_note"}
 
     def __init__(self, survey, segment_by: str, segment, *, min_base: int = 30,
-                 spec: dict | None = None, alpha: float = 0.05, wave=None):
+                 spec: dict | None = None, alpha: float = 0.05, wave=None,
+                 shared=None):
         self.waves = None if wave is None else WaveChoice.of(survey, wave)
         if self.waves is not None:          # the page describes the chosen wave
             survey = self.waves.current
         self.survey = survey
+        self.shared = SharedResults.load(shared)
+        self._tags: dict[int, tuple[str, pd.DataFrame]] = {}
+        # the data a shared result was computed on: the survey, or the chosen wave of it
+        self._data_tag = "data" if wave is None else f"data@wave={wave!r}"
         self.q = survey.questionnaire
         self.df = survey.data
         self.weights = survey.weights
@@ -228,23 +237,47 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
         hit = frame[frame["group"].map(value_text) == value_text(self.segment)]
         return None if hit.empty else hit.iloc[0]
 
+    def _tag(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
+        """Name a frame derived identically on every page (e.g. with construct scores), so
+        that estimates on it are shared between pages like those on the data."""
+        self._tags[id(frame)] = (name, frame)
+        return frame
+
+    def _call_key(self, kind: str, columns, data, kw: dict) -> tuple | None:
+        if data is None or data is self.df:
+            return call_key(kind, self._data_tag, columns, kw)
+        name, frame = self._tags.get(id(data), (None, None))
+        return call_key(kind, name, columns, kw) if frame is data else None
+
     def _estimate(self, columns, *, data=None, **kw) -> pd.DataFrame:
+        """``estimate`` on the data (or ``data``); shared between pages when it does not
+        depend on the segment (the total, ``by=`` the segment variable)."""
         from ..estimates import estimate
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SurveykitWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return estimate(self.df if data is None else data, columns, weights=self.weights,
-                            **kw)
+        def compute():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SurveykitWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return estimate(self.df if data is None else data, columns,
+                                weights=self.weights, **kw)
+
+        return self.shared.get(self._call_key("estimate", columns, data, kw), compute)
 
     def _compare(self, columns, *, data=None, **kw) -> pd.DataFrame:
+        """Every segment against the rest (``compare``; a page keeps its row): shared."""
         from ..estimates import compare
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SurveykitWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return compare(self.df if data is None else data, columns, by=self.segment_by,
-                           weights=self.weights, reference="total", alpha=self.alpha, **kw)
+        def compute():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SurveykitWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return compare(self.df if data is None else data, columns,
+                               by=self.segment_by, weights=self.weights, reference="total",
+                               alpha=self.alpha, **kw)
+
+        key = self._call_key("compare", columns, data, {**kw, "by": self.segment_by,
+                                                        "alpha": self.alpha})
+        return self.shared.get(key, compute)
 
     def _sig(self, r) -> str:
         return sig_phrase(r["difference"], r["p_value"], bool(r["significant"]), n=r["n"],

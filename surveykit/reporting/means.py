@@ -21,6 +21,7 @@ from .section import (
     comparison_columns,
     fold,
 )
+from .shared import page_key
 
 __all__ = ["MeanSections"]
 
@@ -162,14 +163,21 @@ class MeanSections:
         if cons:
             from ..measurement import construct_scores, from_questionnaire
 
-            try:
-                m = from_questionnaire(self.q, [c.id for c in cons])
+            ids = [c.id for c in cons]
+
+            def score():
+                m = from_questionnaire(self.q, ids)
                 scored = construct_scores(self.df, m["model"], reverse=m["reverse"],
                                           scale_range=m["scale_range"],
                                           min_items=m["min_items"], prefix="__construct_")
-                data = self.df.assign(**{c.id: scored[f"__construct_{c.id}"] for c in cons})
-                res = self._mean_table([c.id for c in cons], data,
-                                       labels={c.id: c.label for c in cons})
+                return scored[[f"__construct_{i}" for i in ids]]
+
+            try:
+                # the same scores on every page: computed once per run (.shared)
+                scored = self.shared.get(page_key("construct_scores", ids), score)
+                data = self._tag(self.df.assign(**{i: scored[f"__construct_{i}"].to_numpy()
+                                                   for i in ids}), f"constructs:{ids}")
+                res = self._mean_table(ids, data, labels={c.id: c.label for c in cons})
             except _EXPECTED:
                 res = None
         self._cache["constructs"] = res

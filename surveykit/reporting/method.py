@@ -99,7 +99,7 @@ class MethodNote:
             s.notes.append(f"Means of ratings ({', '.join(f'{lo:g}-{hi:g}' for lo, hi in scales)}"
                            f" scale{'s' if len(scales) > 1 else ''}) treat each scale as "
                            "interval.")
-        coding, coding_detail = self.coding_notes()
+        coding, coding_detail = self._coding_notes_once()
         s.notes.extend(coding)
         # technical detail for analysts
         s.technical.extend(coding_detail)

@@ -53,8 +53,9 @@ from ..errors import ReportError
 from .index import write_index, write_manifest
 from .names import inside, unique_names, value_text
 from .overview import TABBOOK, write_tabbook
+from .shared import prepare_shared
 from .spec import ReportSpec, load_spec, validate_overrides
-from .worker import abort_pool, execute_all, start_pool
+from .worker import abort_pool, execute_all, skip_slow_schema_formats, start_pool
 
 __all__ = ["run_report", "ReportResult", "ReportInterrupted", "check_parameters",
            "notebook_parameters", "DEFAULT_NOTEBOOK", "segment_values"]
@@ -95,6 +96,9 @@ class ReportResult:
     prepare_seconds: float = 0.0
     overview: dict | None = None
     tabbook: dict | None = None
+    #: seconds since the start at which each stage ended: ``prepared``, ``tabbook_written``,
+    #: ``pages_done``, ``workers_ready`` (one per warm worker)
+    phases: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> list[dict]:
@@ -135,6 +139,7 @@ def notebook_parameters(notebook) -> dict[str, dict]:
     ReportError
         When the notebook does not exist or has no cell tagged ``parameters``.
     """
+    skip_slow_schema_formats()
     import papermill
 
     path = Path(notebook)
@@ -376,6 +381,8 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
             raise ReportError(f"cannot write beside the output folder {out}: {exc}") from None
         pool = plan = tabbook = prepared = None
         prepare_seconds, interrupted, swapped = 0.0, None, False
+        #: seconds since the start at which each stage ended (written in the manifest)
+        phases: dict[str, Any] = {}
         try:
             try:
                 # 0. start the worker processes now: each starts its kernel and loads the
@@ -388,19 +395,26 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
                              min_base, stage, prepared, nb_path, ov_path, kernel_name, timeout,
                              start_timeout, reuse_kernels, extra, progress)
                 prepare_seconds = time.monotonic() - t_start
+                phases["prepared"] = round(prepare_seconds, 3)
+                jobs, entries = plan[2], plan[3]
+                if pool is not None:
+                    pool.shrink(len(jobs))  # no more workers than pages
                 # 1. the tab book, from the survey prepared here, while the kernels start
                 tabbook = write_tabbook(plan[0], segment_by, stage / TABBOOK,
                                         min_base=min_base, spec=extra.get("spec"),
                                         alpha=extra.get("alpha", 0.05))
+                phases["tabbook_written"] = round(time.monotonic() - t_start, 3)
                 # 2. run in parallel
-                jobs, entries = plan[2], plan[3]
                 execute_all(jobs, entries, workers=min(workers, len(jobs)),
                             progress=progress, pool=pool)
+                phases["pages_done"] = round(time.monotonic() - t_start, 3)
             except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM through _Signals
                 interrupted = exc
             finally:
                 signals.defer()  # the clean-up and the partial report are not cut short
                 if pool is not None:
+                    phases["workers_ready"] = [round(pool.started - t_start + t, 3)
+                                               for t in pool.ready_after]
                     abort_pool(pool)  # no-op once execute_all has closed it
                 if prepared is not None and not keep_data:
                     shutil.rmtree(prepared, ignore_errors=True)
@@ -414,8 +428,8 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
                     tabbook = _mark_interrupted(stage, [ov_entry, *entries], tabbook)
                 result = _finish(survey, entries, ov_entry, abspath, stage, t_start, started,
                                  prepare_seconds, segment_by, workers, timeout, min_base,
-                                 nb_path, extra, n_pool if pool is not None else 0, tabbook,
-                                 interrupted=interrupted is not None)
+                                 nb_path, extra, pool.size if pool is not None else 0, tabbook,
+                                 interrupted=interrupted is not None, phases=phases)
             swap_in(stage, out)
             swapped = True
         finally:
@@ -596,6 +610,16 @@ def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_ba
         print("surveykit report: the questionnaire declares no report: block; inferred:",
               *(f"  - {n}" for n in resolved.notes), sep="\n", file=sys.stderr)
     survey.save(prepared)
+    # what every page computes identically, computed once here (see .shared), for a
+    # findings notebook that uses SegmentFindings (on the same survey and wave as the
+    # pages); never a reason for the run to fail
+    if "SegmentFindings(" in nb_path.read_text(encoding="utf-8"):
+        try:
+            prepare_shared(survey, segment_by, [v for v, _ in chosen], min_base=min_base,
+                           spec=extra.get("spec"), alpha=extra.get("alpha", 0.05),
+                           wave=extra.get("wave")).save(prepared)
+        except Exception:  # noqa: BLE001, S110 - each page then computes it (and says why)
+            pass
     survey = report_survey(survey, segment_by, extra.get("wave"))  # the reported wave
 
     w = survey.weight_array()
@@ -639,12 +663,31 @@ def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_ba
                         "html": str(page), "title": f"{survey.questionnaire.title}: overview",
                         "parameters": params})
         entries.insert(0, ov_entry)
+    _parameterise(jobs)
     return survey, prepared, jobs, entries, ov_entry, abspath
+
+
+def _parameterise(jobs: list[dict]) -> None:
+    """Each job's notebook with its parameters injected (papermill), as JSON text in
+    ``job["source"]``: done here, once per template, so the workers need no papermill and
+    a remote worker needs no copy of the template."""
+    import nbformat
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    templates: dict[str, Any] = {}
+    for job in jobs:
+        if job["notebook"] not in templates:
+            templates[job["notebook"]] = load_notebook_node(job["notebook"])
+        nb = parameterize_notebook(templates[job["notebook"]], job["parameters"],
+                                   kernel_name=job["kernel_name"], language="python")
+        job["source"] = nbformat.writes(nb)
 
 
 def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_seconds,
             segment_by, workers, timeout, min_base, nb_path, extra, prewarmed,
-            tabbook=None, *, interrupted: bool = False) -> ReportResult:
+            tabbook=None, *, interrupted: bool = False,
+            phases: dict | None = None) -> ReportResult:
     """Write manifest.json and index.html; the result. ``interrupted``: the run was
     stopped (run status ``interrupted``; the index says the report is partial)."""
     ok = all(e["status"] == "ok" for e in entries) and (
@@ -666,6 +709,7 @@ def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_s
         "status": "interrupted" if interrupted else ("ok" if ok else "failed"),
         "unsegmented": _unsegmented(survey, segment_by),
         "report_spec": survey.meta.get("report_spec"),
+        "phases": phases or {},
     }
     manifest_path = write_manifest(out / "manifest.json", run, entries)
     title = f"{survey.questionnaire.title}: findings by {seg_label}"
@@ -679,7 +723,7 @@ def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_s
                              subtitle=sub, overview=ov_entry, tabbook=tabbook,
                              interrupted=interrupted, trend=survey.meta.get("index_trend", ""))
     return ReportResult(out, index_path, manifest_path, entries, ok, seconds, prepare_seconds,
-                        ov_entry, tabbook)
+                        ov_entry, tabbook, phases or {})
 
 
 def _variable_label(survey, name: str) -> str:

@@ -37,7 +37,27 @@ from ..errors import ReportError
 from .export import HEADLINE_MIME, export_html, failure_page
 
 __all__ = ["KernelStartError", "WorkerPool", "execute_all", "start_pool", "abort_pool",
-           "run_segment"]
+           "run_segment", "skip_slow_schema_formats"]
+
+
+def skip_slow_schema_formats() -> None:
+    """Import jsonschema (which nbformat, papermill and nbconvert load) without its
+    ``rfc3987_syntax`` IRI checker, whose import compiles three Earley grammars: about
+    1.4 s of CPU in every process that reads a notebook (the parent, each worker), a
+    third of a report's fixed cost. Notebook validation does not use the ``iri`` formats.
+    Only the checker jsonschema registers at import is left out: ``rfc3987_syntax`` itself
+    stays importable. Does nothing once jsonschema is loaded.
+    """
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        return
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment] - import -> ImportError
+    try:
+        import jsonschema  # noqa: F401 - registers its format checkers now
+    except ImportError:  # pragma: no cover - nbformat needs it; nothing to speed up
+        pass
+    finally:
+        if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
+            del sys.modules["rfc3987_syntax"]
 
 
 class KernelStartError(ReportError):
@@ -128,7 +148,14 @@ class _Kernel:
                 pass
             with contextlib.suppress(OSError, TypeError):
                 Path(km.connection_file).unlink(missing_ok=True)
+        kc = self.kc
+        if kc is not None:  # close its sockets (no leaked zmq handles in this process)
+            with contextlib.suppress(Exception):
+                kc.stop_channels()
         self._owner = self.km = self.kc = self._starting = None
+        log, self._log = getattr(self, "_log", None), None
+        if log is not None:
+            log.close()
 
     def stop(self) -> None:
         owner, self._owner, self.km, self.kc = self._owner, None, None, None
@@ -280,12 +307,21 @@ def _headline(nb) -> dict:
     return {}
 
 
-def run_segment(job: dict) -> dict:
-    """Execute one segment's notebook on the worker's warm kernel and export it."""
-    import nbformat
-    from nbclient.exceptions import CellExecutionError
+def parameterised(notebook, parameters: dict, kernel_name: str):
+    """The notebook with papermill's injected-parameters cell (a NotebookNode)."""
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
+
+    skip_slow_schema_formats()
+    return parameterize_notebook(load_notebook_node(str(notebook)), parameters,
+                                 kernel_name=kernel_name, language="python")
+
+
+def run_segment(job: dict) -> dict:
+    """Execute one segment's notebook on the worker's warm kernel and export it."""
+    skip_slow_schema_formats()
+    import nbformat
+    from nbclient.exceptions import CellExecutionError
 
     t0 = time.monotonic()
     output, page = job["output"], job["html"]
@@ -299,9 +335,8 @@ def run_segment(job: dict) -> dict:
         return now
 
     try:
-        template = load_notebook_node(job["notebook"])
-        nb = parameterize_notebook(template, job["parameters"],
-                                   kernel_name=job["kernel_name"], language="python")
+        nb = (nbformat.reads(job["source"], as_version=4) if job.get("source") is not None
+              else parameterised(job["notebook"], job["parameters"], job["kernel_name"]))
         t = lap("parameterise", t0)
         kernel, starts = _warm_kernel(job)
         t = lap("kernel_start" if starts else "kernel_reset", t)
@@ -320,7 +355,7 @@ def run_segment(job: dict) -> dict:
             raise
         finally:
             if not job.get("reuse_kernel", True):
-                kernel.stop()
+                kernel.kill()  # done with it: no graceful shutdown wait
                 _KERNELS.pop((job["kernel_name"], job["cwd"]), None)
     except Exception as exc:  # noqa: BLE001 - a failed segment is reported, not raised
         status, error, details = _describe(exc, job["timeout"])
@@ -423,6 +458,7 @@ def _worker_main(conn, warm: tuple | None) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_terminate)
+    skip_slow_schema_formats()
     if warm is not None:
         _warm_worker(*warm)
     conn.send(("ready", None))
@@ -442,7 +478,12 @@ def _worker_main(conn, warm: tuple | None) -> None:
         except Exception as exc:  # noqa: BLE001 - reported on the segment's page
             reply = ("error", f"{type(exc).__name__}: {exc}")
         conn.send(reply)
-    _shutdown_kernels()
+    # the work is done: no graceful shutdown request (up to ~1 s per kernel), and no
+    # interpreter teardown of the loaded modules either
+    _kill_kernels()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 class _Worker:
@@ -484,6 +525,9 @@ class WorkerPool:
         self.size, self.warm = int(n), warm
         self.workers: list[_Worker] = []
         self.replaced = 0
+        self.started = time.monotonic()
+        #: seconds from the pool's start until each worker said it was ready (warm)
+        self.ready_after: list[float] = []
         try:
             for _ in range(self.size):
                 self._spawn()
@@ -569,9 +613,29 @@ class WorkerPool:
                     continue
                 if kind == "ready":
                     w.ready = True
+                    self.ready_after.append(round(time.monotonic() - self.started, 3))
                     continue
                 i, w.job = w.job, None
                 done(i, value if kind == "done" else _crashed(jobs[i], value))
+
+    def shrink(self, n: int) -> None:
+        """Keep at most ``n`` workers (fewer pages than workers): the others, those still
+        warming up first, are terminated now, so they stop competing for the cores."""
+        n = max(1, int(n))
+        if len(self.workers) <= n:
+            return
+        order = sorted(self.workers, key=lambda w: w.ready or w.conn.poll())
+        extra = order[: len(self.workers) - n]
+        self.workers = [w for w in self.workers if w not in extra]
+        self.size = n
+        for w in extra:
+            w.proc.terminate()
+        for w in extra:
+            w.proc.join(timeout=5)
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join(timeout=2)
+            w.conn.close()
 
     def close(self, timeout: float = 30) -> None:
         """Let every worker stop its kernel and exit; terminate those that do not."""
@@ -645,11 +709,8 @@ def execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
             try:
                 for i, job in enumerate(jobs):
                     done(i, _safe_run(job, run))
-            except BaseException:
-                _kill_kernels()  # interrupted mid-notebook: no graceful shutdown
-                raise
             finally:
-                _shutdown_kernels()
+                _kill_kernels()  # done (or interrupted): no graceful shutdown wait
             return
         with pool or WorkerPool(workers) as p:
             p.run(jobs, run, done)
