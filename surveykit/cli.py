@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set a notebook parameter (repeatable); VALUE is read as YAML "
                         "(1, 0.1, true, [1, 2], text); names must be declared in the "
                         "notebook's parameters cell")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the pages on a Dask cluster: its scheduler's address "
+                        "(tcp://host:8786), or 'local' for a local cluster of --workers "
+                        "processes (pip install 'surveykit[dask]')")
     p.set_defaults(func=_cmd_report)
 
     p = _command(sub, "init", "start a new survey project folder",
@@ -336,6 +340,7 @@ def _cmd_report(args) -> int:
         timeout=args.timeout, min_base=args.min_base, out=args.out, notebook=args.notebook,
         overview=not args.no_overview, spec=args.spec, parameters=parse_params(args.param),
         wave=args.wave,
+        scheduler=args.scheduler,
     )
     if not result.ok:
         for seg in result.failed:

@@ -236,7 +236,8 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
                parameters: dict | None = None, kernel_name: str = "python3",
                start_timeout: float = 60, progress: bool = True,
                keep_data: bool = False, reuse_kernels: bool = True,
-               overview=True, spec=None, wave=None) -> ReportResult:
+               overview=True, spec=None, wave=None,
+               scheduler: str | None = None) -> ReportResult:
     """Per-segment findings: prepare once, run a notebook per segment, write HTML + index.
 
     Parameters
@@ -293,6 +294,13 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
         ``"latest"`` or a wave label: ``data`` holds several waves (a waves file
         ``waves.yaml``, see :func:`surveykit.waves.read_waves_file`), each page describes that
         wave and compares it with the previous one (:mod:`.trend_section`).
+    scheduler : str, optional
+        Run the pages as tasks on a Dask distributed cluster: the address of its scheduler
+        (``tcp://host:8786``), or ``"local"`` for a LocalCluster of ``workers`` processes
+        started for the run (needs ``pip install 'surveykit[dask]'``). The prepared data
+        travel to the workers with the tasks and the pages come back as bytes, so the
+        workers need surveykit installed, not this machine's files (:mod:`.distributed`).
+        Same manifest, progress bar and failure isolation as a local run.
     overview : bool or path
         Also run the whole-sample overview notebook (the packaged
         ``surveykit/reporting/notebooks/overview.ipynb``, or this
@@ -339,6 +347,9 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
         segments = [segments]
     if segments is not None and len(segments) == 0:
         raise ReportError("segments is empty; leave it out to report every segment")
+    if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
+        raise ReportError(f"scheduler must be a Dask scheduler address or 'local', not "
+                          f"{scheduler!r}")
     extra = dict(parameters or {})
     clash = [k for k in extra if k in RUNNER_PARAMETERS]
     if clash:
@@ -387,7 +398,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
             try:
                 # 0. start the worker processes now: each starts its kernel and loads the
                 #    analysis modules into it while this process prepares the data
-                if n_pool > 1 and reuse_kernels:
+                if n_pool > 1 and reuse_kernels and scheduler is None:
                     pool = start_pool(n_pool, kernel_name, str(stage), start_timeout)
                 prepared = stage / "_prepared" if keep_data else \
                     Path(tempfile.mkdtemp(prefix="surveykit-report-"))  # mode 0700
@@ -404,9 +415,16 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
                                         min_base=min_base, spec=extra.get("spec"),
                                         alpha=extra.get("alpha", 0.05))
                 phases["tabbook_written"] = round(time.monotonic() - t_start, 3)
-                # 2. run in parallel
-                execute_all(jobs, entries, workers=min(workers, len(jobs)),
-                            progress=progress, pool=pool)
+                # 2. run in parallel: here, or on a Dask cluster
+                if scheduler is not None:
+                    from .distributed import execute_dask
+
+                    execute_dask(jobs, entries, scheduler=scheduler,
+                                 workers=min(workers, len(jobs)), prepared=prepared,
+                                 progress=progress)
+                else:
+                    execute_all(jobs, entries, workers=min(workers, len(jobs)),
+                                progress=progress, pool=pool)
                 phases["pages_done"] = round(time.monotonic() - t_start, 3)
             except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM through _Signals
                 interrupted = exc
@@ -429,7 +447,8 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
                 result = _finish(survey, entries, ov_entry, abspath, stage, t_start, started,
                                  prepare_seconds, segment_by, workers, timeout, min_base,
                                  nb_path, extra, pool.size if pool is not None else 0, tabbook,
-                                 interrupted=interrupted is not None, phases=phases)
+                                 interrupted=interrupted is not None, phases=phases,
+                                 scheduler=scheduler)
             swap_in(stage, out)
             swapped = True
         finally:
@@ -687,7 +706,7 @@ def _parameterise(jobs: list[dict]) -> None:
 def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_seconds,
             segment_by, workers, timeout, min_base, nb_path, extra, prewarmed,
             tabbook=None, *, interrupted: bool = False,
-            phases: dict | None = None) -> ReportResult:
+            phases: dict | None = None, scheduler: str | None = None) -> ReportResult:
     """Write manifest.json and index.html; the result. ``interrupted``: the run was
     stopped (run status ``interrupted``; the index says the report is partial)."""
     ok = all(e["status"] == "ok" for e in entries) and (
@@ -710,6 +729,7 @@ def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_s
         "unsegmented": _unsegmented(survey, segment_by),
         "report_spec": survey.meta.get("report_spec"),
         "phases": phases or {},
+        "scheduler": scheduler,
     }
     manifest_path = write_manifest(out / "manifest.json", run, entries)
     title = f"{survey.questionnaire.title}: findings by {seg_label}"

@@ -308,13 +308,14 @@ def _headline(nb) -> dict:
 
 
 def parameterised(notebook, parameters: dict, kernel_name: str):
-    """The notebook with papermill's injected-parameters cell (a NotebookNode)."""
+    """The notebook (a path or NotebookNode) with papermill's injected-parameters cell
+    (replacing one injected before)."""
+    skip_slow_schema_formats()
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    skip_slow_schema_formats()
-    return parameterize_notebook(load_notebook_node(str(notebook)), parameters,
-                                 kernel_name=kernel_name, language="python")
+    nb = notebook if hasattr(notebook, "cells") else load_notebook_node(str(notebook))
+    return parameterize_notebook(nb, parameters, kernel_name=kernel_name, language="python")
 
 
 def run_segment(job: dict) -> dict:
@@ -430,18 +431,28 @@ class _WorkerProcess(mp.get_context("spawn").Process):
     :func:`multiprocessing.spawn.get_preparation_data` to hand over.
     """
 
-    _lock = threading.Lock()
-
     def start(self) -> None:
-        stand_in = types.ModuleType("__main__")
-        with self._lock:
-            main = sys.modules.get("__main__")
-            sys.modules["__main__"] = stand_in
-            try:
-                super().start()
-            finally:
-                if main is not None:
-                    sys.modules["__main__"] = main
+        with without_main():
+            super().start()
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def without_main():
+    """While processes are spawned: the parent's ``__main__`` replaced by an empty
+    stand-in, so that ``spawn`` hands the children nothing to re-run (see
+    :class:`_WorkerProcess`; also used while a Dask LocalCluster starts its workers)."""
+    stand_in = types.ModuleType("__main__")
+    with _MAIN_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = stand_in
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
 
 
 def _on_terminate(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
