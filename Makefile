@@ -37,10 +37,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # one table: every speed target with its peer in the same run (BENCH_ARGS=--quick: 100k
-# rows); each benchmarks/bench_*.py still runs on its own for the details
+# rows), also written into README.md's speed table; each benchmarks/bench_*.py still runs on
+# its own for the details
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python benchmarks/summary.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/summary.py --readme README.md $(BENCH_ARGS)
 
 demo: $(STAMP)
 	$(BIN)/surveykit simulate --out data/demo

@@ -16,9 +16,11 @@ Peers: ``pandas.read_csv`` (untyped), pandas group sums, weightipy, R ``survey``
 per subset size, written here).
 
     .venv/bin/python benchmarks/summary.py [--rows 1000000] [--quick] [--markdown]
+                                           [--readme README.md] [--only report ...]
 
 ``--quick`` uses 100,000 rows and fewer repeats; ``--markdown`` also prints the table as
-Markdown (the README's speed table is that output).
+Markdown; ``--readme README.md`` writes it between the README's speed-table markers (``make
+bench`` does). The report rows run ``surveykit report`` itself (bench_reports.py).
 """
 
 from __future__ import annotations
@@ -41,7 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import bench_reports  # noqa: E402
 from bench_drivers import simulate  # noqa: E402
+from bench_reports import tiled_csv  # noqa: E402
 from bench_weighting import LEVELS, make_data, run_weightipy, targets_int, targets_str  # noqa: E402
 
 from surveykit.drivers import key_drivers  # noqa: E402
@@ -52,7 +56,6 @@ from surveykit.tables import banner  # noqa: E402
 from surveykit.weighting import rake  # noqa: E402
 
 PC = ROOT / "questionnaires" / "pc_customers.yaml"
-DEMO = ROOT / "data" / "demo" / "responses.csv"
 ROWS: list[dict] = []
 
 
@@ -101,22 +104,6 @@ def _fmt(v, unit):
     if unit == "B/row":
         return f"{v:,.0f} B/row"
     return f"{v:g} {unit}"
-
-
-def tiled_csv(path: Path, n: int) -> None:
-    """The demo file repeated to ``n`` rows, each copy with new respondent ids."""
-    lines = DEMO.read_text(encoding="utf-8").splitlines(keepends=True)
-    header, body = lines[0], lines[1:]
-    with open(path, "w", encoding="utf-8") as out:
-        out.write(header)
-        done, copy = 0, 0
-        while done < n:
-            shift = copy * 10_000_000
-            for line in body[: n - done]:
-                i = line.index(",")
-                out.write(f"{int(line[:i]) + shift}{line[i:]}")
-            done += min(len(body), n - done)
-            copy += 1
 
 
 def peak_rss(code: str) -> dict:
@@ -410,6 +397,23 @@ def shapley(repeat: int, rows: int = 5000) -> None:
             target, sk <= factor * pk)
 
 
+# -- 5. the report ------------------------------------------------------------------------------
+def reports(tmp: Path, quick: bool) -> None:
+    """``make report`` end to end, the findings' compute per segment against the
+    warm-kernel empty notebook, and a 40k survey (see bench_reports.py)."""
+    print("report: make report (demo), the empty-notebook floor, 40k respondents", flush=True)
+    res = bench_reports.measure(tmp / "reports", repeat=1 if quick else 2)
+    bench_reports.print_runs(res)
+    demo, floor, big = res["demo"], res["floor"], res["big"]
+    add("make report: demo, 7 pages, end to end", demo["wall"],
+        "same run, empty notebooks (fixed cost)", floor["wall"], "<= 5 s", demo["wall"] <= 5)
+    add("findings notebook execute, per segment (demo)", demo["execute"],
+        "empty notebook, warm kernel", floor["execute"], "<= 0.3 s",
+        demo["execute"] <= 0.3)
+    add("report: 40,000 respondents, 6 segments, end to end", big["wall"], "-", None,
+        "<= 8 s", big["wall"] <= 8)
+
+
 # -- the table --------------------------------------------------------------------------------
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -417,13 +421,15 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="100,000 rows, fewer repeats")
     ap.add_argument("--markdown", action="store_true", help="also print Markdown")
     ap.add_argument("--only", nargs="*", default=None,
-                    choices=["read", "banner", "rake", "shapley", "outofcore"])
+                    choices=["read", "banner", "rake", "shapley", "outofcore", "report"])
     ap.add_argument("--ooc-rows", type=int, default=50_000_000,
                     help="rows of the out-of-core run (%(default)s; --quick: 2,000,000)")
+    ap.add_argument("--readme", type=Path, default=None,
+                    help="rewrite the table between the speed-table markers of this README")
     args = ap.parse_args()
     n = 100_000 if args.quick else args.rows
     repeat = 2 if args.quick else 3
-    only = set(args.only or ["read", "banner", "rake", "shapley", "outofcore"])
+    only = set(args.only or ["read", "banner", "rake", "shapley", "outofcore", "report"])
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -437,6 +443,8 @@ def main() -> None:
             shapley(repeat)
         if "outofcore" in only:
             out_of_core(2_000_000 if args.quick else args.ooc_rows)
+        if "report" in only:
+            reports(tmp, args.quick)
     table = pd.DataFrame(ROWS)
     print(f"\nissue 16 speed targets (2 cores; best of {repeat} runs, surveykit and peer "
           f"alternating; {time.perf_counter() - t0:.0f} s in all)")
@@ -444,12 +452,36 @@ def main() -> None:
         print(table.to_string(index=False))
     missed = (table["met"] != "met").sum()
     print(f"\n{len(table) - missed} of {len(table)} met")
+    md = markdown(table)
     if args.markdown:
         print()
-        print("| " + " | ".join(table.columns) + " |")
-        print("|" + "---|" * len(table.columns))
-        for r in table.itertuples(index=False):
-            print("| " + " | ".join(map(str, r)) + " |")
+        print(md)
+    if args.readme is not None:
+        write_readme_table(args.readme, md, f"{'--quick, ' if args.quick else ''}best of "
+                           f"{repeat} runs, {time.strftime('%Y-%m-%d')}")
+        print(f"\nwrote the table into {args.readme}")
+
+
+START, END = "<!-- speed-table:start -->", "<!-- speed-table:end -->"
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The table as Markdown (``|`` in a cell escaped)."""
+    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+    for r in table.itertuples(index=False):
+        lines.append("| " + " | ".join(str(v).replace("|", "\\|") for v in r) + " |")
+    return "\n".join(lines)
+
+
+def write_readme_table(readme: Path, md: str, note: str) -> None:
+    """Replace what is between the speed-table markers of ``readme`` with ``md``."""
+    text = readme.read_text(encoding="utf-8")
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise SystemExit(f"{readme} needs one {START} ... {END} block for the speed table")
+    head, rest = text.split(START)
+    _, tail = rest.split(END)
+    body = f"{START}\n<!-- generated by `make bench` ({note}); do not edit -->\n\n{md}\n\n{END}"
+    readme.write_text(head + body + tail, encoding="utf-8")
 
 
 if __name__ == "__main__":
