@@ -71,7 +71,8 @@ class DriverSections:
             return out
         t = ipa.table.sort_values("importance", ascending=False, kind="stable")
         models = ipa.drivers_result.models
-        acts = [d for d in t["driver"] if d in {x for v in ipa.act_here.values() for x in v}]
+        act_here = {x for v in ipa.act_here.values() for x in v}  # (a property: once)
+        acts = [d for d in t["driver"] if d in act_here]
         out.update(table=t, acts=acts, ipa=ipa, drivers=drivers,
                    r2=float(models["r2"].iloc[0]) if "r2" in models else np.nan,
                    n_model=int(models["n"].iloc[0]) if "n" in models else self.n,

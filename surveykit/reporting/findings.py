@@ -234,8 +234,14 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
         """The row of ``frame`` (an estimate/compare result with ``group``) for this segment."""
         if frame is None or frame.empty or "group" not in frame:
             return None
-        hit = frame[frame["group"].map(value_text) == value_text(self.segment)]
-        return None if hit.empty else hit.iloc[0]
+        want, text = value_text(self.segment), {}
+        for i, g in enumerate(frame["group"].to_numpy(dtype=object)):  # (few distinct groups)
+            key = (type(g), g)
+            if key not in text:
+                text[key] = value_text(g)
+            if text[key] == want:
+                return frame.iloc[i]
+        return None
 
     def _tag(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
         """Name a frame derived identically on every page (e.g. with construct scores), so
