@@ -55,7 +55,13 @@ from .names import inside, unique_names, value_text
 from .overview import TABBOOK, write_tabbook
 from .shared import prepare_shared
 from .spec import ReportSpec, load_spec, validate_overrides
-from .worker import abort_pool, execute_all, skip_slow_schema_formats, start_pool
+from .worker import (
+    abort_pool,
+    execute_all,
+    parameterised,
+    skip_slow_schema_formats,
+    start_pool,
+)
 
 __all__ = ["run_report", "ReportResult", "ReportInterrupted", "check_parameters",
            "notebook_parameters", "DEFAULT_NOTEBOOK", "segment_values"]
@@ -692,15 +698,13 @@ def _parameterise(jobs: list[dict]) -> None:
     a remote worker needs no copy of the template."""
     import nbformat
     from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
 
     templates: dict[str, Any] = {}
     for job in jobs:
         if job["notebook"] not in templates:
             templates[job["notebook"]] = load_notebook_node(job["notebook"])
-        nb = parameterize_notebook(templates[job["notebook"]], job["parameters"],
-                                   kernel_name=job["kernel_name"], language="python")
-        job["source"] = nbformat.writes(nb)
+        job["source"] = nbformat.writes(parameterised(templates[job["notebook"]],
+                                                      job["parameters"], job["kernel_name"]))
 
 
 def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_seconds,

@@ -308,13 +308,16 @@ def _headline(nb) -> dict:
 
 
 def parameterised(notebook, parameters: dict, kernel_name: str):
-    """The notebook (a path or NotebookNode) with papermill's injected-parameters cell
-    (replacing one injected before)."""
+    """A copy of the notebook (a path or NotebookNode) with papermill's injected-parameters
+    cell (replacing one injected before)."""
+    import copy
+
     skip_slow_schema_formats()
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    nb = notebook if hasattr(notebook, "cells") else load_notebook_node(str(notebook))
+    nb = (copy.deepcopy(notebook) if hasattr(notebook, "cells")  # papermill edits in place
+          else load_notebook_node(str(notebook)))
     return parameterize_notebook(nb, parameters, kernel_name=kernel_name, language="python")
 
 
