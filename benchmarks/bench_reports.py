@@ -4,9 +4,10 @@ Runs the real command (``python -m surveykit.cli report``, as ``make report`` do
 fresh process and reads its ``manifest.json``:
 
 1. ``make report`` on the demo survey (7 pages: overview + 6 segments), end to end;
-2. the *floor*: the same run with an empty findings notebook (its parameters cell only) on
-   the same warm kernels, so the per-page floor is an empty notebook on a warm kernel and
-   the run's wall time is the fixed cost of a report (start, preparation, warm-up, index);
+2. the *floor*: the same run without the overview and with an empty findings notebook (its
+   parameters cell only) on the same warm kernels, so the per-page floor is an empty
+   notebook on a warm kernel and the run's wall time is the fixed cost of a report
+   (start, preparation, warm-up, index);
 3. a 40,000-respondent survey (the demo tiled, new ids) with its 6 segments.
 
 For each run it prints the phases (seconds since the start at which preparation, the tab
@@ -104,8 +105,8 @@ def measure(base: Path, workers: int = 2, repeat: int = 1, big: int = 40_000) ->
     w = ["--workers", str(workers)]
     demo = min((run("make report (demo, 7 pages)", base / f"demo{i}", *MAKE_REPORT, *w)
                 for i in range(repeat)), key=lambda r: r["wall"])
-    floor = run("floor: empty notebook, warm kernels", base / "floor", *MAKE_REPORT, *w,
-                "--notebook", str(empty_notebook(base)))
+    floor = run("floor: 6 empty pages, warm kernels", base / "floor", *MAKE_REPORT, *w,
+                "--no-overview", "--notebook", str(empty_notebook(base)))
     args = list(MAKE_REPORT)
     args[args.index("--data") + 1] = str(tiled_csv(base / f"responses_{big}.csv", big))
     i = args.index("--crm")
