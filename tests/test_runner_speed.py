@@ -33,8 +33,8 @@ def survey():
                              targets=FIX / "targets.yaml", crm=FIX / "crm.csv")
 
 
-def _page(survey, segment, shared) -> tuple[dict, dict, SharedResults]:
-    f = SegmentFindings(survey, "segment", segment, min_base=30, shared=shared)
+def _page(survey, segment, shared, **kw) -> tuple[dict, dict, SharedResults]:
+    f = SegmentFindings(survey, "segment", segment, min_base=30, shared=shared, **kw)
     out = {}
     for key in KEYS:
         s = f.section(key)
@@ -61,6 +61,22 @@ def test_pages_with_the_shared_results_equal_pages_without(survey, tmp_path):
         hits += used.hits
         assert used.hits > 0 and used.hits >= 5 * used.misses, v   # mostly looked up
     assert hits > 40
+
+
+def test_a_wave_page_with_the_shared_results_equals_one_without():
+    """Shared results are keyed by the wave: the page of the latest wave (with its trend
+    against the previous one) is the same, and another wave never reads them."""
+    from surveykit.waves import survey_from_waves
+
+    waves = survey_from_waves(ROOT / "questionnaires" / "pc_customers.yaml",
+                              ROOT / "data" / "demo" / "waves.yaml")
+    store = prepare_shared(waves, "segment", [3], wave="latest")
+    alone, head_alone, _ = _page(waves, 3, None, wave="latest")
+    shared, head_shared, used = _page(waves, 3, store, wave="latest")
+    assert shared == alone and head_shared == head_alone and used.hits > 0
+    other = SharedResults(dict(store.values))
+    _page(waves, 3, other, wave="2026Q1")
+    assert other.hits == 0
 
 
 def test_the_store_hands_out_copies_and_keys_only_exact_calls(survey):

@@ -21,7 +21,6 @@ from .names import value_text
 from .narrative import fmt_diff, fmt_p, fmt_value, join_words, low_base_phrase, upper_first
 from .section import EXPECTED_ERRORS as _EXPECTED
 from .section import Section, comparison_columns, fold
-from .shared import page_key
 
 __all__ = ["AnswerSections", "pick_quotes"]
 
@@ -131,7 +130,8 @@ class AnswerSections:
         key = f"themes:{qid}"
         if key not in self._cache:
             # coded once per run (.shared): the codeframe and the theme columns
-            found = self.shared.get(page_key("themes", qid), lambda: self._code_themes(qid))
+            found = self.shared.get(self._page_key("themes", qid),
+                                    lambda: self._code_themes(qid))
             coded = None
             if found is not None:
                 from ..text.coding import CodedText
@@ -158,7 +158,7 @@ class AnswerSections:
     def _coding_notes_once(self) -> tuple[list[str], list[str]]:
         """:meth:`coding_notes`, computed once per run (.shared): the human coding sheet
         is read where the run was prepared (a Dask worker has no copy of it)."""
-        return self.shared.get(page_key("coding_notes", self.spec.open_text),
+        return self.shared.get(self._page_key("coding_notes", self.spec.open_text),
                                self.coding_notes)
 
     def coding_notes(self) -> tuple[list[str], list[str]]:

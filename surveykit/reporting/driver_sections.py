@@ -28,7 +28,6 @@ from .section import (
     Section,
     fold,
 )
-from .shared import page_key
 
 __all__ = ["DriverSections"]
 
@@ -88,7 +87,7 @@ class DriverSections:
         try:
             # the same for every page: computed once per run (.shared)
             imp, perf = self.shared.get(
-                page_key("ipa_every", self.spec.outcome, drivers, self.min_base),
+                self._page_key("ipa_every", self.spec.outcome, drivers, self.min_base),
                 lambda: self._ipa_every(drivers))
             imp, perf = [*imp, *t["importance"]], [*perf, *t["performance"]]
         except Exception:  # noqa: BLE001 - then this segment's own range

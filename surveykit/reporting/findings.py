@@ -63,7 +63,7 @@ from .section import (
     fold,
     meaning,
 )
-from .shared import SharedResults, call_key
+from .shared import SharedResults, call_key, page_key
 from .spec import Metric, ReportSpec
 from .trend_section import TREND_SECTION, TrendSections, WaveChoice
 
@@ -246,8 +246,12 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
     def _tag(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
         """Name a frame derived identically on every page (e.g. with construct scores), so
         that estimates on it are shared between pages like those on the data."""
-        self._tags[id(frame)] = (name, frame)
+        self._tags[id(frame)] = (f"{self._data_tag}/{name}", frame)
         return frame
+
+    def _page_key(self, *parts) -> tuple:
+        """The store key of a named per-run result computed on this page's data."""
+        return page_key(self._data_tag, *parts)
 
     def _call_key(self, kind: str, columns, data, kw: dict) -> tuple | None:
         if data is None or data is self.df:

@@ -21,7 +21,6 @@ from .section import (
     comparison_columns,
     fold,
 )
-from .shared import page_key
 
 __all__ = ["MeanSections"]
 
@@ -174,7 +173,7 @@ class MeanSections:
 
             try:
                 # the same scores on every page: computed once per run (.shared)
-                scored = self.shared.get(page_key("construct_scores", ids), score)
+                scored = self.shared.get(self._page_key("construct_scores", ids), score)
                 data = self._tag(self.df.assign(**{i: scored[f"__construct_{i}"].to_numpy()
                                                    for i in ids}), f"constructs:{ids}")
                 res = self._mean_table(ids, data, labels={c.id: c.label for c in cons})
