@@ -224,6 +224,33 @@ def _section(s):
     return SegmentFindings(s, "segment", 3).profile()
 
 
+@pytest.fixture(scope="module")
+def waves_survey() -> Survey:
+    from surveykit.waves import survey_from_waves
+
+    return survey_from_waves(Q, ROOT / "data" / "demo" / "waves.yaml")
+
+
+def _trend(s):
+    from surveykit.waves import trend
+
+    return trend(s.waves_survey, by="segment")
+
+
+def _wave_weighting(s):
+    return s.waves_survey.weighting
+
+
+def _versions(s):
+    from surveykit.questionnaire import load_questionnaire, questionnaire_from_text
+    from surveykit.waves import compare_versions
+
+    text = Q.read_text(encoding="utf-8").replace("All things considered, how satisfied",
+                                                 "Overall, how satisfied")
+    return compare_versions({"Q1": load_questionnaire(Q),
+                             "Q2": questionnaire_from_text(text)})
+
+
 BUILDERS = {
     "CheckResult": _check, "WeightingReport": _weighting, "Simulation": _simulation,
     "DriverResult": _drivers, "IPAResult": _ipa, "ReliabilityResult": _reliability,
@@ -234,6 +261,7 @@ BUILDERS = {
     "ThemeShares": _shares, "ThemeImpact": _impact, "Agreement": _agreement,
     "ThemeSuggestions": _suggestions, "SurveyDesign": _design,
     "ReplicateDesign": _replicate, "ReportResult": _report_result, "Section": _section,
+    "TrendResult": _trend, "WaveWeighting": _wave_weighting, "VersionChanges": _versions,
 }
 
 
@@ -253,7 +281,8 @@ def test_every_result_class_is_enumerated():
 
 
 @pytest.mark.parametrize("name", list(BUILDERS))
-def test_result_api(survey, name):
+def test_result_api(survey, waves_survey, name):
+    survey.waves_survey = waves_survey
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         res = BUILDERS[name](survey)

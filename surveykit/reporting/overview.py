@@ -518,7 +518,7 @@ class Overview(OverviewPathModel, SectionPlan):
             f"a cell is significantly higher than (p < {self.alpha:g}, tests on effective "
             f"bases); columns under {self.min_base} respondents are not tested.")
         s.data["banner"] = b
-        s.blocks.append(_tidy_banner(b.to_html(), rows))
+        s.blocks.append(_tidy_banner(b.to_html(), b.to_frame()["question"].unique()))
         return s
 
 
