@@ -797,7 +797,7 @@ class _Reader:
                       "version": s.get("version") or "1", "language": self.language}
         extra = self.extra
         for key in sorted(set(extra) - {"description", "scales", "derived", "constructs",
-                                        "roles", "report"}):
+                                        "paths", "path_scheme", "roles", "report"}):
             self.notes.append(f"{SURVEYKIT_SHEET} sheet: {key!r} not carried over (not a part "
                               "of a questionnaire)")
         if extra.get("description"):
@@ -823,6 +823,9 @@ class _Reader:
             data["derived"] = derived
         if extra.get("constructs"):
             data["constructs"] = extra["constructs"]
+        for key in ("paths", "path_scheme"):          # the path model
+            if extra.get(key):
+                data[key] = extra[key]
         roles = dict(extra.get("roles") or {})
         if self.customer_id and not self.ours:
             roles["customer_id"] = self.customer_id

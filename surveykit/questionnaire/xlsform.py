@@ -31,8 +31,8 @@ The sheets written:
     ``form_title``, ``form_id``, ``version`` and ``default_language``.
 ``_surveykit``
     What XLSForm has no place for, as YAML (scales' labels and direction, derived variables,
-    constructs, roles, the report block). ODK and KoboToolbox ignore sheets whose name
-    starts with ``_``.
+    constructs, the path model, roles, the report block). ODK and KoboToolbox ignore
+    sheets whose name starts with ``_``.
 
 Labels are written in every language the questionnaire declares, as
 ``label::English (en)``. Columns named ``surveykit_*`` (surveykit's question type, short
@@ -412,6 +412,10 @@ class _Writer:
         roles = m.roles.model_dump(exclude_unset=True)
         if roles:
             extra["roles"] = roles
+        if m.paths:
+            extra["paths"] = {k: list(v) for k, v in m.paths.items()}
+        if "path_scheme" in m.model_fields_set:
+            extra["path_scheme"] = m.path_scheme
         if m.report is not None:
             extra["report"] = m.report.model_dump(exclude_unset=True)
         return [
