@@ -395,3 +395,48 @@ def test_a_survey_carries_its_design_to_estimates_and_through_save_and_load(tmp_
     np.testing.assert_allclose(again["se"], direct["se"], rtol=1e-12)
     plain = Survey(q, df).apply(estimates.estimate, "overall_sat", by="segment")
     assert not np.allclose(plain["se"], direct["se"])
+
+
+# ----------------------------------------------------------------------------- banner
+@pytest.mark.parametrize("name", ["clus1", "strat", "jk1"])
+def test_banner_with_a_design_matches_r_svyby_svycontrast_svyttest(designs, name):
+    """banner(design=): every cell's SE (R svymean on the column's subset), every pair's
+    difference, SE (svyratio covmat + contrast; the multi-response columns overlap), t on the
+    pair's design df and p (checked in R against svyttest for disjoint columns), to 1e-8."""
+    from surveykit.tables import banner
+
+    df, d, _ = _unpack(designs, name)
+    df = df.assign(hi_1=(df["meals"] > 50).astype(int), hi_2=(df["api99"] > 650).astype(int))
+    cells = pd.read_csv(FIX / "banner_cells.csv", dtype={"row": str, "code": str})
+    tests = pd.read_csv(FIX / "banner_tests.csv", dtype={"row": str, "code_a": str,
+                                                         "code_b": str})
+    t = banner(df, ["api00", "avg_ed", "sch_wide"], ["stype_code", "hi"], design=d,
+               types={"api00": "numeric", "avg_ed": "numeric", "sch_wide": "single",
+                      "stype_code": "single", "hi": "multi"}, min_base=0)
+
+    def code(c):
+        return "Total" if pd.isna(c) else str(int(float(c)))
+
+    f = t.to_frame().assign(code=lambda x: x["column_code"].map(code))
+    r = cells[cells["design"] == name]
+    m = r.merge(f, on=["question", "row", "banner", "code"], suffixes=("_r", ""))
+    assert len(m) == len(r) == 24
+    _close(m["estimate"], m["estimate_r"], "banner cell estimates")
+    _close(m["se"], m["se_r"], "banner cell SEs")
+    g = t.tests.assign(code_a=lambda x: x["code_a"].map(code),
+                       code_b=lambda x: x["code_b"].map(code),
+                       se=lambda x: x["diff"] / x["statistic"])
+    r = tests[tests["design"] == name]
+    m = r.merge(g, on=["question", "row", "banner", "code_a", "code_b"], suffixes=("_r", ""))
+    assert len(m) == len(r) == 16
+    _close(m[["diff", "se", "statistic", "p"]].to_numpy(),
+           m[["diff_r", "se_r", "statistic_r", "p_r"]].to_numpy(), "banner tests")
+    np.testing.assert_array_equal(m["df"], m["df_r"])
+    assert (m["test"] == "t").all()
+    assert "design-based t-tests" in " ".join(t.footnotes)
+    # significance follows the design: fewer letters than with the weights alone
+    plain = banner(df, ["api00", "avg_ed", "sch_wide"], ["stype_code", "hi"], weights="pw",
+                   types={"api00": "numeric", "avg_ed": "numeric", "sch_wide": "single",
+                          "stype_code": "single", "hi": "multi"}, min_base=0)
+    if name == "clus1":
+        assert (plain.tests["p"] < 0.05).sum() > (t.tests["p"] < 0.05).sum()
