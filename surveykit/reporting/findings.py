@@ -34,7 +34,7 @@ from .._util import lower_first
 from ..errors import ReportError, SurveykitWarning
 from .answers import AnswerSections
 from .driver_sections import DriverSections
-from .findings_util import _count_of, _num, _shares, print_style
+from .findings_util import _count_of, _num, _shares, print_style, weighting_kw
 from .means import MeanSections
 from .method import MethodNote
 from .names import value_text
@@ -225,8 +225,8 @@ class SegmentFindings(AnswerSections, MeanSections, DriverSections, SegmentPathM
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SurveykitWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            return estimate(self.df if data is None else data, columns, weights=self.weights,
-                            **kw)
+            return estimate(self.df if data is None else data, columns,
+                            **weighting_kw(self.survey), **kw)
 
     def _compare(self, columns, *, data=None, **kw) -> pd.DataFrame:
         from ..estimates import compare
@@ -235,7 +235,8 @@ class SegmentFindings(AnswerSections, MeanSections, DriverSections, SegmentPathM
             warnings.simplefilter("ignore", SurveykitWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
             return compare(self.df if data is None else data, columns, by=self.segment_by,
-                           weights=self.weights, reference="total", alpha=self.alpha, **kw)
+                           reference="total", alpha=self.alpha, **weighting_kw(self.survey),
+                           **kw)
 
     def _sig(self, r) -> str:
         return sig_phrase(r["difference"], r["p_value"], bool(r["significant"]), n=r["n"],
