@@ -1,8 +1,10 @@
 """Banner tables: estimates, significance letters and outputs against committed references.
 
-References (tests/fixtures/tables/, made by make_reference.R): the pairwise z / t statistics
-written from their formulas in R, cross-checked there against prop.test(correct=FALSE),
-t.test(var.equal=TRUE) and p.adjust; weighted column estimates from survey::svymean.
+References (tests/fixtures/tables/, made by make_reference.R): the pairwise z statistics
+written from their formulas in R (proportions: pooled z, cross-checked against
+prop.test(correct=FALSE); means and NPS: the difference over its linearisation SE from R
+survey, svyratio(covmat=TRUE), cross-checked against svyby + svycontrast) and p.adjust;
+weighted column estimates and SEs from survey::svymean.
 """
 
 from __future__ import annotations
