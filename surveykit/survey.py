@@ -376,6 +376,9 @@ class Survey:
             rows.append(("weights", self.weights))
         else:
             rows.append(("weights", "unweighted"))
+        if self.design is not None:
+            rows.append(("sample design", getattr(self.design, "description", None)
+                         or self.design.method))
         segs = segment_variables(self)
         if segs:
             rows.append(("segment variables", ", ".join(segs)))
