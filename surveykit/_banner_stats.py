@@ -125,7 +125,6 @@ class DesignCells:
         R, npair = len(qr.rdesc), len(pa)
         V = np.full((R, C), np.nan)
         out = [np.full((R, npair), np.nan) for _ in range(4)]
-        P, X = qr.values()
         pos = {(a, b): q for q, (a, b) in enumerate(zip(pa, pb, strict=True))}
         for b, (ix, g, G, D) in enumerate(self.groups):
             local = {c: i for i, c in enumerate(ix)}
@@ -134,7 +133,7 @@ class DesignCells:
             contrasts = [(i, j) for _, i, j in mine]
             dfree = self._pair_df(b, qr.valid, contrasts)
             for r, (_, _, _, kind, j) in enumerate(qr.rdesc):
-                y = np.where(qr.valid, P[:, j] if kind == "p" else X[:, j], np.nan)
+                y = qr.row_values(kind, j)
                 c = 0.0 if kind == "p" else float(qr.shift[j])
                 means = E[r][ix]
                 v, vc = self.design._domain_variances(y, g, G, np.nan_to_num(means), D,

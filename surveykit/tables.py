@@ -480,6 +480,15 @@ class _Rows:
         X = np.vstack([self.V.T, np.zeros(self.km)])[cat]
         return P, X
 
+    def row_values(self, kind: str, j: int) -> np.ndarray:
+        """The values of one table row (``kind`` 'p' or 'm', index ``j``) per respondent,
+        NaN without an answer."""
+        if self.cat is not None:
+            table = np.append((self.A if kind == "p" else self.V)[j], np.nan)
+            return table[self.cat]                                # -1: the NaN
+        col = self.P[:, j] if kind == "p" else self.X[:, j]
+        return np.where(self.valid, col, np.nan)
+
     def features(self, rows: slice, w: np.ndarray, out: np.ndarray) -> None:
         """Write into ``out`` (block x :attr:`width`, zeros) the per-respondent terms whose
         column sums the banner needs: [valid, valid w^2, w at the category, w^2 at the
