@@ -126,28 +126,31 @@ class DesignCells:
         V = np.full((R, C), np.nan)
         out = [np.full((R, npair), np.nan) for _ in range(4)]
         pos = {(a, b): q for q, (a, b) in enumerate(zip(pa, pb, strict=True))}
+        plan = []                              # per banner variable: its pairs and their df
         for b, (ix, g, G, D) in enumerate(self.groups):
             local = {c: i for i, c in enumerate(ix)}
             mine = [(q, local[a], local[bb]) for (a, bb), q in pos.items()
                     if a in local and bb in local]
             contrasts = [(i, j) for _, i, j in mine]
-            dfree = self._pair_df(b, qr.valid, contrasts)
-            for r, (_, _, _, kind, j) in enumerate(qr.rdesc):
-                y = qr.row_values(kind, j)
-                c = 0.0 if kind == "p" else float(qr.shift[j])
+            plan.append((ix, g, G, D, mine, contrasts,
+                         self._pair_df(b, qr.valid, contrasts)))
+        for r, (_, _, _, kind, j) in enumerate(qr.rdesc):
+            y = qr.row_values(kind, j)
+            c = 0.0 if kind == "p" else float(qr.shift[j])
+            for ix, g, G, D, mine, contrasts, dfree in plan:
                 means = E[r][ix]
                 v, vc = self.design._domain_variances(y, g, G, np.nan_to_num(means), D,
                                                       contrasts, shift=c)
                 V[r, ix] = v
-                if mine:
-                    q = np.array([m[0] for m in mine])
-                    d = means[[i for _, i, _ in mine]] - means[[jj for _, _, jj in mine]]
-                    res = mean_difference_test(d, vc, dfree)
-                    for k, x in zip((0, 1, 2, 3), (res[0], res[2], dfree, res[3]),
-                                    strict=True):
-                        out[k][r, q] = x
-                    out[1][r, q] = np.where(res[1] > 1e-12 * np.maximum(1.0, np.abs(d)),
-                                            out[1][r, q], np.nan)
+                if not mine:
+                    continue
+                q = np.array([m[0] for m in mine])
+                d = means[[i for _, i, _ in mine]] - means[[jj for _, _, jj in mine]]
+                res = mean_difference_test(d, vc, dfree)
+                for k, x in zip((0, 1, 2, 3), (res[0], res[2], dfree, res[3]), strict=True):
+                    out[k][r, q] = x
+                out[1][r, q] = np.where(res[1] > 1e-12 * np.maximum(1.0, np.abs(d)),
+                                        out[1][r, q], np.nan)
         return V, (*out, ["t"] * R)
 
 
