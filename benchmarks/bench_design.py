@@ -9,9 +9,10 @@ Measured (best of 3): building the design; mean + SE + deff by the banner with t
 the 80 replicate weights (R ``svrepdesign(type = "JK1")``), building the replicate design
 included; quartiles with Woodruff intervals by the banner (R ``svyby(~y, ~banner, design,
 svyquantile, quantiles = c(.25, .5, .75), ci = TRUE)``) with the linearisation design and
-with the replicate design. Where ``Rscript`` and R survey exist, R runs the same steps on the
-same data (written to a temporary CSV) and its times and largest differences are printed
-beside.
+with the replicate design; and a one-question banner (tab book) with the design's SEs and
+t-tests between its 8 columns (no R peer). Where ``Rscript`` and R survey exist, R runs the
+same steps (but the banner) on the same data (written to a temporary CSV) and its times and
+largest differences are printed beside.
 
 Targets (2-core machine): mean, SE and deff <= 1 s; 80 JK1 replicate SEs <= 3 s.
 Run with ``.venv/bin/python benchmarks/bench_design.py`` (``--rows N``, ``--no-r``).
@@ -32,6 +33,7 @@ import pandas as pd
 
 from surveykit.design import ReplicateDesign, SurveyDesign, quantile
 from surveykit.estimates import estimate
+from surveykit.tables import banner
 
 R_SCRIPT = r"""
 suppressMessages(library(survey))
@@ -134,15 +136,18 @@ def main() -> None:
     rep_design = ReplicateDesign(df, repweights=reps, weights="w", type="JK1", scale=79 / 80)
     t_rq, rquart = timed(lambda: quantile(df, "y", design=rep_design, probs=probs,
                                           by="banner"))
+    t_tab, _ = timed(lambda: banner(df, "y", "banner", design=design,
+                                    types={"y": "numeric", "banner": "single"}))
     rows = [("build the design", t_build, None), ("mean + SE + deff by banner", t_mean, 1.0),
             ("80 JK1 replicate SEs by banner (incl. building)", t_rep, 3.0),
             ("quartiles + Woodruff CIs by banner", t_q, None),
-            ("quartiles, 80 JK1 replicates, by banner", t_rq, None)]
+            ("quartiles, 80 JK1 replicates, by banner", t_rq, None),
+            ("banner(design=): 8 columns + Total, 28 t-tests", t_tab, None)]
     r = None if args.no_r else run_r(df)
     print(f"\n{'step':<50}{'surveykit':>11}{'target':>9}{'R survey':>11}")
-    keys = ("build", "mean", "rep", "quant", "rep_quant")
+    keys = ("build", "mean", "rep", "quant", "rep_quant", None)
     for (name, t, target), key in zip(rows, keys, strict=True):
-        rt = f"{r[key]:.2f} s" if r else "-"
+        rt = f"{r[key]:.2f} s" if r and key else "-"
         tg = f"<= {target:g} s" if target else ""
         print(f"{name:<50}{t:>9.3f} s{tg:>9}{rt:>11}")
     if r:

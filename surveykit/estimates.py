@@ -20,8 +20,10 @@ number of respondents, R ``svymean(..., deff = "replace")``:
 
 One definition per statistic: the variance of a weighted (domain) mean without a design is
 :func:`linearised_variance` (NPS included: it is the mean of the +100 / 0 / -100 score), two
-proportions are compared by :func:`pooled_z_test`; :func:`estimate`, :func:`compare` and
-:func:`surveykit.tables.banner` all call these.
+proportions are compared by :func:`pooled_z_test`, two means (and NPS, and anything under a
+design) by :func:`mean_difference_test`; :func:`estimate`, :func:`compare`,
+:func:`surveykit.tables.banner` and the reports all call these, and
+:data:`TEST_DEFINITIONS` states them for method notes and footnotes.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from ._util import as_list, check_columns, resolve_weights
 from .errors import EstimationError
 
 __all__ = ["effective_n", "estimate", "compare", "STATS", "linearised_variance",
-           "linearised_covariance", "pooled_z_test"]
+           "linearised_covariance", "pooled_z_test", "mean_difference_test",
+           "TEST_DEFINITIONS"]
 
 STATS = ("mean", "proportion", "top2", "bottom2", "nps")
 _BOX_ALIASES = {"top_box": "top2", "bottom_box": "bottom2", "topbox": "top2",
@@ -122,6 +125,68 @@ def pooled_z_test(S_a, W_a, W2_a, S_b, W_b, W2_b, S_ab=0.0, W_ab=0.0, W2_ab=0.0)
         se = np.sqrt(pool * (1 - pool) * f)
         z = (pa - pb) / se
     return pa - pb, se, z, 2 * st.norm.sf(np.abs(z))
+
+
+def mean_difference_test(difference, variance, df=None):
+    """The test of a difference of two (domain) means, as R ``survey`` compares them.
+
+    ``difference / sqrt(variance)``, where ``variance`` is the linearisation (or replicate)
+    variance of the difference: ``var_a + var_b - 2 cov_ab`` from the influence values of
+    the two domain means (R ``svyby(..., covmat = TRUE)`` + ``svycontrast``). With a sample
+    design the statistic is referred to Student's t on the design degrees of freedom ``df``
+    (R ``svyttest``: ``degf`` of the rows compared minus 1); with simple weights (no design
+    declared: ``df=None`` or infinite) to the normal distribution, a z-test (R
+    ``svycontrast``'s Wald test). Means, top-box shares under a design and NPS (the mean of
+    the +100 / 0 / -100 score, variance :func:`linearised_variance`) all use it:
+    :func:`compare`, :func:`surveykit.tables.banner` and the reports.
+
+    Parameters
+    ----------
+    difference : float or array
+    variance : float or array
+        Variance of the difference (not of each mean).
+    df : float or array, optional
+        Design degrees of freedom; ``None`` / ``inf``: z-test.
+
+    Returns
+    -------
+    (difference, se, statistic, p)
+        Two-sided p-value.
+
+    Examples
+    --------
+    >>> d, se, z, p = mean_difference_test(0.5, 0.04)
+    >>> round(float(z), 3), round(float(p), 4)
+    (2.5, 0.0124)
+    >>> round(float(mean_difference_test(0.5, 0.04, df=14)[3]), 4)   # t on 14 df
+    0.0255
+    """
+    difference = np.asarray(difference, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se = np.sqrt(np.maximum(np.asarray(variance, dtype=float), 0.0))
+        stat = difference / se
+    if df is None:
+        p = 2 * st.norm.sf(np.abs(stat))
+    else:
+        dfree = np.asarray(df, dtype=float)
+        with np.errstate(invalid="ignore"):
+            p = np.where(np.isinf(dfree), 2 * st.norm.sf(np.abs(stat)),
+                         2 * st.t.sf(np.abs(stat), np.where(dfree > 0, dfree, np.nan)))
+    return difference, se, stat, p
+
+
+#: The definitions of the tests, as the method notes and tab-book footnotes state them.
+TEST_DEFINITIONS = {
+    "mean": ("means (and NPS) by the difference over its linearisation standard error "
+             "(R svyby + svycontrast): a z-test with simple weights, Student's t on the "
+             "design degrees of freedom under a sample design (R svyttest)"),
+    "proportion": ("proportions by the two-sample z-test on Kish effective bases with the "
+                   "proportion pooled by weight (prop.test without continuity correction when "
+                   "unweighted); under a sample design by the design-based t-test of the "
+                   "0/1 indicator, as means"),
+    "nps": ("NPS variance: the linearisation variance of the mean of the +100 / 0 / -100 "
+            "score (R svymean), the same in estimates, comparisons and tab books"),
+}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -627,15 +692,15 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
         that is the valid test of "differs from the total"). A value of ``by`` (e.g. the
         previous wave): each other group vs that one.
     method : {"effective_base", "design"}, optional
-        ``effective_base`` (default without a design): tests on Kish effective bases -
-        Welch t-test for means (weighted variance, ``n_eff`` in place of n,
-        Welch-Satterthwaite df), pooled two-proportion z-test for proportions / top-box
-        (:func:`pooled_z_test`, the banner's test); NPS is compared with the z-test on the
-        linearisation SEs of :func:`estimate` (:func:`linearised_variance`: one NPS variance
-        everywhere); with equal weights these are the textbook tests. ``design``: z-test on
-        linearisation SEs of independent groups, ``se = sqrt(se1^2 + se2^2)`` (R
-        ``svyby(covmat=TRUE)`` + ``svycontrast``). With ``design=`` the method is always the
-        design's (below).
+        How proportions (and top-box) are tested without a design: ``effective_base``
+        (default) by the pooled two-proportion z-test on Kish effective bases
+        (:func:`pooled_z_test`, the banner's test); ``design`` by the z-test on their
+        linearisation SEs. Means and NPS are always tested by :func:`mean_difference_test`
+        (the difference over its linearisation SE, ``se = sqrt(se1^2 + se2^2)`` for the
+        disjoint groups compared, R ``svyby(covmat=TRUE)`` + ``svycontrast``; z with simple
+        weights; NPS variance :func:`linearised_variance`). With equal weights the mean test
+        is the two-sample z-test with unequal variances. With ``design=`` every test is
+        the design's (below).
     alpha : float
         Significance level of the ``significant`` flag.
     design : SurveyDesign or ReplicateDesign, optional
@@ -699,11 +764,11 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
         ok = np.isfinite(y)
         c = float(np.mean(y[ok])) if ok.any() else 0.0
         sums = _Sums(y, w, g, G, c)
-        e1, v1, s21, n1, _, ne1 = sums.stats(N=N)
+        e1, v1, _, n1, _, ne1 = sums.stats(N=N)
         if cal is not None and design is None:
             v1 = _calibrated_var(y, w, g, G, N, e1, cal)
         if ref_idx is None:
-            e2, v2, s22, n2, _, ne2 = sums.stats(minus=True, N=N)
+            e2, v2, _, n2, _, ne2 = sums.stats(minus=True, N=N)
             if cal is not None and design is None:
                 v2 = _calibrated_var(y, w, g, G, N, e2, cal, rest=True)
             tot = sums.stats(idx=np.arange(G), N=N)
@@ -711,30 +776,17 @@ def compare(df: pd.DataFrame, columns: str | Iterable[str], *, by: str, stat: st
             keep = np.arange(G)
         else:
             keep = np.array([k for k in range(G) if k != ref_idx])
-            e2, v2, s22, n2, ne2 = (np.full(G, a[ref_idx]) for a in (e1, v1, s21, n1, ne1))
+            e2, v2, n2, ne2 = (np.full(G, a[ref_idx]) for a in (e1, v1, n1, ne1))
         diff = e1 - e2
         if design is not None:
             se, dfree = _design_contrast(design, y, w, g, G, c, e1, e2, ref_idx, cal)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                stat_v = diff / se
-                p = 2 * st.t.sf(np.abs(stat_v), np.where(dfree > 0, dfree, np.nan))
+            _, se, stat_v, p = mean_difference_test(diff, se * se, dfree)
             test = ("design-based t (" + ("replicate weights" if hasattr(design, "n_replicates")
                                           else "linearisation") + ", R svyttest)")
-        elif method == "design" or stat == "nps":
-            se = np.sqrt(v1 + v2)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                stat_v = diff / se
+        elif method == "design" or stat in ("mean", "nps"):
+            _, se, stat_v, p = mean_difference_test(diff, v1 + v2)
             dfree = np.full(G, np.inf)
-            p = 2 * st.norm.sf(np.abs(stat_v))
             test = "z (linearisation SEs)"
-        elif stat == "mean":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                a, b = s21 / ne1, s22 / ne2
-                se = np.sqrt(a + b)
-                stat_v = diff / se
-                dfree = (a + b) ** 2 / (a * a / (ne1 - 1) + b * b / (ne2 - 1))
-            p = 2 * st.t.sf(np.abs(stat_v), dfree)
-            test = "Welch t (effective bases)"
         else:
             S1, W1, W21 = sums.raw()
             if ref_idx is None:

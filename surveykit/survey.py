@@ -24,7 +24,7 @@ import pandas as pd
 from ._util import atomic_write, resolve_weights
 from .errors import ReportError, SurveykitWarning
 
-__all__ = ["Survey", "WEIGHT_COLUMN"]
+__all__ = ["Survey", "WEIGHT_COLUMN", "design_from_roles"]
 
 WEIGHT_COLUMN = "weight"
 _DATA_FILE = "responses.parquet"
@@ -51,7 +51,9 @@ class Survey:
     design : SurveyDesign or ReplicateDesign, optional
         The sample design of ``data`` (:mod:`surveykit.design`; see :meth:`with_design`):
         :meth:`apply` hands it to every function that takes ``design=`` (estimates,
-        totals, tests), whose SEs then follow its clusters, strata and fpc.
+        totals, tests, banners), whose SEs then follow its clusters, strata and fpc. By
+        default the design the questionnaire's ``roles.design`` declares
+        (:func:`design_from_roles`), built on ``data`` with ``weights``.
     meta : dict
         What was done while preparing: source files, check summary, CRM columns joined,
         personal-data columns dropped.
@@ -85,6 +87,8 @@ class Survey:
     def __post_init__(self) -> None:
         if self.weights is not None:
             resolve_weights(self.data, self.weights, error=ReportError)
+        if self.design is None:
+            self.design = design_from_roles(self.questionnaire, self.data, self.weights)
         if self.design is not None:
             self.design.check(self.data)
 
@@ -207,10 +211,12 @@ class Survey:
             meta["weighting_efficiency"] = float(weighting.efficiency)
             meta["weighting_n_eff"] = float(weighting.n_eff)
 
+        df = df.reset_index(drop=True)
+        design = design_from_roles(q, df, weights)    # before the CRM key may be dropped
         df, dropped = drop_personal_data(q, df)
         declared = set(q.pii_columns) | ({roles.customer_id} if roles.customer_id else set())
         meta["dropped_columns"] = sorted(set(dropped) | (declared & set(raw.columns)))
-        return cls(q, df.reset_index(drop=True), weights, weighting, meta)
+        return cls(q, df, weights, weighting, meta, design)
 
     @classmethod
     def from_parquet(cls, questionnaire, data, *, targets=None,
@@ -414,6 +420,9 @@ class Survey:
             rows.append(("weights", self.weights))
         else:
             rows.append(("weights", "unweighted"))
+        if self.design is not None:
+            rows.append(("sample design", getattr(self.design, "description", None)
+                         or self.design.method))
         segs = segment_variables(self)
         if segs:
             rows.append(("segment variables", ", ".join(segs)))
@@ -429,6 +438,59 @@ class Survey:
                        for k, v in rows)
         return (f"<div><strong>Survey</strong> <code>{html.escape(q.id)}</code>"
                 f"{': ' + html.escape(q.title) if q.title else ''}<table>{body}</table></div>")
+
+
+def design_from_roles(q, df: pd.DataFrame, weights=None):
+    """The sample design the questionnaire's ``roles.design`` declares, on ``df`` with the
+    weight column ``weights`` (None when nothing is declared).
+
+    The design's weights are the survey's: without a weight column every respondent weighs
+    1, so estimates stay those of the unweighted survey (R ``svydesign`` would derive
+    ``N_h / n_h`` from a population-size fpc: declare ``roles.base_weight`` for sampling
+    weights).
+
+    ``clusters``, ``strata``, ``fpc`` (columns or numbers), ``nest`` and ``lonely_psu`` give
+    a :class:`surveykit.design.SurveyDesign` (R ``svydesign``); ``replicate_weights`` a
+    :class:`~surveykit.design.ReplicateDesign` (R ``svrepdesign``).
+
+    Raises
+    ------
+    DesignError
+        Naming the questionnaire's file and line when the data do not fit the declaration
+        (a column missing, a lonely PSU, an fpc smaller than the sample...).
+
+    Examples
+    --------
+    >>> from surveykit.questionnaire import load_questionnaire
+    >>> q = load_questionnaire("tests/fixtures/design_report/questionnaire.yaml")
+    >>> df = pd.read_csv("tests/fixtures/design_report/responses.csv")
+    >>> design_from_roles(q, df)
+    SurveyDesign: 360 rows, 1 stage(s): 24 clusters (company), 2 strata, fpc; df = 22
+    """
+    from .design import ReplicateDesign, SurveyDesign
+    from .errors import DesignError
+
+    roles = getattr(q, "roles", None)
+    spec = getattr(roles, "design", None)
+    if spec is None:
+        return None
+    where = (f"{getattr(q, 'source', None) or 'the questionnaire'}, line "
+             f"{q.line_of('roles', 'design')} (roles.design)")
+    w = weights if weights is not None else np.ones(len(df))
+    try:
+        rw = spec.replicate_weights
+        if rw is not None:
+            return ReplicateDesign(df, repweights=rw.columns or rw.pattern, weights=w,
+                                   type=rw.type, scale=rw.scale, rscales=rw.rscales,
+                                   combined_weights=rw.combined_weights, rho=rw.rho,
+                                   mse=rw.mse)
+        fpc = [np.full(len(df), float(v)) if not isinstance(v, str) else v
+               for v in spec.fpc_values]
+        return SurveyDesign(df, ids=spec.cluster_columns or None,
+                            strata=spec.strata_columns or None, weights=w, fpc=fpc or None,
+                            nest=spec.nest, lonely_psu=spec.lonely_psu)
+    except DesignError as exc:
+        raise DesignError(f"{where}: {exc}") from None
 
 
 def _takes_design(func: Callable) -> bool:

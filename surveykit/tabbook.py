@@ -106,8 +106,10 @@ class BannerTable:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per (question row, banner column): ``estimate`` (proportions 0-1, means,
-        NPS -100..100), ``n``, ``n_weighted``, ``n_eff``, ``low_base``, ``sig`` (letters of
-        the columns this cell is significantly higher than)."""
+        NPS -100..100), its ``se`` and design effect ``deff`` (against simple random sampling
+        of the same n, as :func:`surveykit.estimates.estimate`), ``n``, ``n_weighted``,
+        ``n_eff`` (Kish; ``n / deff`` under a sample design), ``low_base``, ``sig`` (letters
+        of the columns this cell is significantly higher than)."""
         return self._frame.copy()
 
     def summary(self) -> str:

@@ -2,44 +2,45 @@
 
 :func:`banner` crosses row questions with banner variables: weighted column percentages,
 means of rating / numeric questions, top- and bottom-box, NPS, with the unweighted and
-effective base of every column and a Total column. Each banner column gets a letter; a cell
-shows the letters of the columns (of the same banner variable) it is significantly higher
-than. Proportions are compared with the two-sample z-test (pooled proportion), means with the
-two-sample t-test (pooled variance), both on Kish effective bases, so weighting widens the
-tests exactly as much as it costs in precision.
+effective base of every column, each cell's standard error and design effect, and a Total
+column. Each banner column gets a letter; a cell shows the letters of the columns (of the
+same banner variable) it is significantly higher than.
 
-Test details (``a``, ``b`` two columns; ``W`` sum of weights, ``W2`` sum of squared weights
-of the respondents with an answer; ``ab`` the respondents in both columns, empty unless the
-banner variable is multi-response):
+Tests (one definition each, from :mod:`surveykit.estimates`; ``a``, ``b`` two columns, ``W``
+sum of weights, ``W2`` sum of squared weights of the respondents with an answer, ``ab`` the
+respondents in both columns, empty unless the banner variable is multi-response):
 
-* ``f = W2_a/W_a**2 + W2_b/W_b**2 - 2*W2_ab/(W_a*W_b)``; unweighted and disjoint this is
-  ``1/n_a + 1/n_b``; weighted it is ``1/n_eff_a + 1/n_eff_b`` (Kish); the overlap term is
-  the covariance of two columns that share respondents.
-* proportions: ``p`` pooled over the respondents in either column (each counted once),
-  ``z = (p_a - p_b) / sqrt(p*(1-p)*f)``, two-sided normal p-value
+* proportions: the pooled two-proportion z-test on Kish effective bases
   (:func:`surveykit.estimates.pooled_z_test`, the one :func:`~surveykit.estimates.compare`
-  uses);
-* means: ``s2_j`` the weighted variance with divisor ``W_j*(n_eff_j-1)/n_eff_j``,
-  ``s2 = ((n_eff_a-1)*s2_a + (n_eff_b-1)*s2_b) / (n_eff_a+n_eff_b-2)``,
-  ``t = (m_a - m_b) / sqrt(s2*f)`` on ``n_eff_a + n_eff_b - n_eff_ab - 2`` degrees of freedom.
-* NPS: z-test on the linearisation SEs :func:`surveykit.estimates.estimate` reports for
-  each column (:func:`surveykit.estimates.linearised_variance` of the +100 / 0 / -100 score,
-  R ``svymean``), ``z = (m_a - m_b) / sqrt(v_a + v_b - 2 c_ab)`` with ``c_ab`` the
-  covariance of overlapping columns (:func:`~surveykit.estimates.linearised_covariance`):
-  one NPS variance for estimates, ``compare`` and banners.
+  uses): ``f = W2_a/W_a**2 + W2_b/W_b**2 - 2*W2_ab/(W_a*W_b)`` (``1/n_eff_a + 1/n_eff_b``
+  for disjoint columns), ``p`` pooled by weight over the respondents in either column,
+  ``z = (p_a - p_b) / sqrt(p*(1-p)*f)``; unweighted, R ``prop.test(correct = FALSE)``;
+* means and NPS: the difference over its linearisation SE,
+  :func:`surveykit.estimates.mean_difference_test`: ``z = (m_a - m_b) / sqrt(v_a + v_b -
+  2 c_ab)`` with ``v`` the variance :func:`surveykit.estimates.estimate` reports
+  (:func:`~surveykit.estimates.linearised_variance`, R ``svymean`` on
+  ``svydesign(ids=~1, weights=~w)``; NPS is the mean of the +100 / 0 / -100 score) and
+  ``c_ab`` the covariance of overlapping columns
+  (:func:`~surveykit.estimates.linearised_covariance`): R ``svyby(covmat = TRUE)`` +
+  ``svycontrast``.
+* with ``design=`` (a :class:`surveykit.design.SurveyDesign` or
+  :class:`~surveykit.design.ReplicateDesign`): every cell's SE and design effect and every
+  difference's SE come from the design (strata, clusters, fpc, or replicate weights; R
+  ``svyby`` + ``svycontrast``), and every test, proportions included, is the design-based t
+  on the degrees of freedom of the two columns' respondents (R ``svyttest``).
 
-Without weights the first two are ``prop.test(correct=FALSE)`` and ``t.test(var.equal=TRUE)`` of R
-(tested against both). P-values are corrected within each row and banner variable (``none``,
-``bonferroni``, ``holm``, ``fdr`` = Benjamini-Hochberg). Columns whose unweighted base is under
-``min_base`` are flagged and not tested. Segment-vs-total tests are
-:func:`surveykit.estimates.compare` (used by :func:`surveykit.segments.profile_segments`).
+P-values are corrected within each row and banner variable (``none``, ``bonferroni``,
+``holm``, ``fdr`` = Benjamini-Hochberg). Columns whose unweighted base is under ``min_base``
+are flagged and not tested. Segment-vs-total tests are :func:`surveykit.estimates.compare`
+(used by :func:`surveykit.segments.profile_segments`).
 
-Every test reads a handful of sums per banner column (``n``, ``W``, ``W2``, weighted sums of
-each row's indicator and value, and the same over the respondents two overlapping columns
-share). They are accumulated over blocks of a few thousand respondents, one matrix product per
-block for all row questions, from one small code per respondent and banner variable: memory
-does not grow with the number of banner columns (about 1 byte per respondent per row
-question, 8 for numeric ones, and 1 per banner variable).
+Without a design every test reads a handful of sums per banner column (``n``, ``W``,
+``W2``, sums of each row's indicator and value times ``w`` and ``w^2``, and the same over the
+respondents two overlapping columns share). They are accumulated over blocks of a few
+thousand respondents, one matrix product per block for all row questions, from one small
+code per respondent and banner variable: memory does not grow with the number of banner
+columns (about 1 byte per respondent per row question, 8 for numeric ones, and 1 per banner
+variable). A design sums per (sampling unit, column), never per (respondent, column).
 """
 
 from __future__ import annotations
@@ -52,11 +53,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from ._banner_stats import DesignCells, cell_stats, design_text, footnotes, plain_tests
 from ._util import as_list, check_columns, resolve_weights
 from .errors import TableError
-from .estimates import linearised_covariance, linearised_variance, pooled_z_test
 from .tabbook import BannerTable
 
 __all__ = ["banner", "BannerTable", "adjust_pvalues", "ROW_TYPES", "CORRECTIONS"]
@@ -433,7 +433,8 @@ class _Rows:
     category ``cat`` (single, rating, NPS: the proportion rows ``P`` and value rows ``X`` of
     a respondent are then column ``cat`` of the small matrices ``A`` and ``V``) or, for
     multi-response and numeric questions, ``P`` and ``X`` themselves. ``rdesc`` describes
-    the table rows: [(row key, label, stat, 'p'|'m', index)]."""
+    the table rows: [(row key, label, stat, 'p'|'m', index)]. ``shift`` (one per value row)
+    is subtracted from the values in their second moments, for numerical stability."""
 
     valid: np.ndarray
     rdesc: list
@@ -444,86 +445,105 @@ class _Rows:
     V: np.ndarray | None = None
     P: np.ndarray | None = None
     X: np.ndarray | None = None
-    w2: int = 0     # leading value rows also summed with w^2 (NPS: its linearisation SE)
+    shift: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self):
+        if len(self.shift) != self.km:             # the unweighted mean of each value row
+            if self.cat is not None:
+                counts = np.bincount(self.cat[self.valid].astype(np.int64),
+                                     minlength=self.V.shape[1])
+                self.shift = self.V @ counts / max(counts.sum(), 1)
+            else:
+                ok = self.valid
+                self.shift = (self.X[ok].mean(axis=0) if ok.any() else np.zeros(self.km))
 
     @property
     def by_category(self) -> bool:
-        """Sum weights per category (k + 2 sums per column) rather than P and X
-        (3 + kp + 2 km): fewer when P is one indicator per category (single, rating)."""
-        return (self.cat is not None and not self.w2
-                and self.A.shape[1] + 2 < 3 + self.kp + 2 * self.km)
+        """Sum weights and squared weights per category (2 k + 2 sums per column) rather
+        than the terms of P and X (3 + 2 kp + 4 km): fewer for single and rating
+        questions."""
+        return (self.cat is not None
+                and 2 * self.A.shape[1] + 2 < 3 + 2 * self.kp + 4 * self.km)
 
     @property
     def width(self) -> int:
         """Number of columns of :meth:`features`."""
-        return (self.A.shape[1] + 2 if self.by_category
-                else 3 + self.kp + 2 * self.km + 2 * self.w2)
+        return (2 * self.A.shape[1] + 2 if self.by_category
+                else 3 + 2 * self.kp + 4 * self.km)
+
+    def values(self, rows=slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """P and X of the respondents ``rows`` (0 where there is no answer)."""
+        if self.cat is None:
+            return self.P[rows], self.X[rows]
+        cat = self.cat[rows]
+        P = np.vstack([self.A.T, np.zeros(self.kp)])[cat]     # -1: the zero row
+        X = np.vstack([self.V.T, np.zeros(self.km)])[cat]
+        return P, X
+
+    def row_values(self, kind: str, j: int) -> np.ndarray:
+        """The values of one table row (``kind`` 'p' or 'm', index ``j``) per respondent,
+        NaN without an answer."""
+        if self.cat is not None:
+            table = np.append((self.A if kind == "p" else self.V)[j], np.nan)
+            return table[self.cat]                                # -1: the NaN
+        col = self.P[:, j] if kind == "p" else self.X[:, j]
+        return np.where(self.valid, col, np.nan)
 
     def features(self, rows: slice, w: np.ndarray, out: np.ndarray, freq=None) -> None:
         """Write into ``out`` (block x :attr:`width`, zeros) the per-respondent terms whose
-        column sums the banner needs: [valid, valid w^2, w at the category] when
-        :attr:`by_category`, else [valid, valid w, valid w^2, P w, X w, X^2 w]. With
+        column sums the banner needs: [valid, valid w^2, w at the category, w^2 at the
+        category] when :attr:`by_category`, else [valid, valid w, valid w^2, P w, X w,
+        (X - c)^2 w, P w^2, (X - c) w^2, (X - c)^2 w^2] (``c`` the :attr:`shift`). With
         ``freq = (m, w2)`` a row stands for ``m`` respondents with the same answers, ``w``
         their summed weights and ``w2`` their summed squared weights (a ``GROUP BY``)."""
         valid = self.valid[rows]
-        m, w2 = (1, None) if freq is None else freq
-        if self.by_category:  # no answer: category -1 writes column 1, overwritten next
-            out[np.arange(len(valid)), 2 + self.cat[rows]] = w
-            out[:, 0] = valid if freq is None else valid * m
-            if w2 is None:
-                np.multiply(np.where(valid, w, 0.0), w, out=out[:, 1])
-            else:
-                out[:, 1] = np.where(valid, w2, 0.0)
+        ww = w * w if freq is None else freq[1]          # (summed) squared weights
+        count = valid if freq is None else valid * freq[0]
+        if self.by_category:
+            k = self.A.shape[1]
+            r = np.flatnonzero(valid)
+            c = self.cat[rows][r].astype(np.int64)
+            out[r, 2 + c] = w[r]
+            out[r, 2 + k + c] = ww[r]
+            out[:, 0] = count
+            out[:, 1] = np.where(valid, ww, 0.0)
             return
         vw = np.where(valid, w, 0.0)
-        out[:, 0] = valid if freq is None else valid * m
-        if self.cat is not None:
-            cat = self.cat[rows]
-            P = np.vstack([self.A.T, np.zeros(self.kp)])[cat]     # -1: the zero row
-            X = np.vstack([self.V.T, np.zeros(self.km)])[cat]
-        else:
-            P = self.P[rows]
-            X = self.X[rows]
+        vww = np.where(valid, ww, 0.0)
+        out[:, 0] = count
+        P, X = self.values(rows)
         kp, km = self.kp, self.km
         out[:, 1] = vw
-        out[:, 2] = vw * w if w2 is None else np.where(valid, w2, 0.0)
-        np.multiply(P, vw[:, None], out=out[:, 3:3 + kp])
-        np.multiply(X, vw[:, None], out=out[:, 3 + kp:3 + kp + km])
-        np.multiply(X, out[:, 3 + kp:3 + kp + km], out=out[:, 3 + kp + km:3 + kp + 2 * km])
-        if self.w2:                                  # [X w^2, X^2 w^2] of the first w2 rows
-            e = 3 + kp + 2 * km
-            if w2 is None:
-                np.multiply(out[:, 3 + kp:3 + kp + self.w2], w[:, None],
-                            out=out[:, e:e + self.w2])
-            else:
-                np.multiply(X[:, :self.w2], out[:, 2:3], out=out[:, e:e + self.w2])
-            np.multiply(out[:, e:e + self.w2], X[:, :self.w2], out=out[:, e + self.w2:])
+        out[:, 2] = vww
+        a = 3
+        np.multiply(P, vw[:, None], out=out[:, a:a + kp])
+        a += kp
+        np.multiply(X, vw[:, None], out=out[:, a:a + km])
+        Xc = X - self.shift
+        np.multiply(Xc * Xc, vw[:, None], out=out[:, a + km:a + 2 * km])
+        a += 2 * km
+        np.multiply(P, vww[:, None], out=out[:, a:a + kp])
+        a += kp
+        np.multiply(Xc, vww[:, None], out=out[:, a:a + km])
+        np.multiply(out[:, a:a + km], Xc, out=out[:, a + km:a + 2 * km])
 
     def sums(self, G: np.ndarray) -> dict:
-        """n, W, W2 (per column) and S = P' w M, SX = X' w M, SX2 = (X^2)' w M from the
-        column sums ``G`` of :meth:`features`."""
+        """From the column sums ``G`` of :meth:`features`, per banner column: ``n``, ``W``,
+        ``W2`` and, per table row, ``SP = sum w P``, ``SP2 = sum w^2 P``, ``SX = sum w X``,
+        ``SXc2 = sum w (X-c)^2``, ``SX2w = sum w^2 (X-c)``, ``SX2w2 = sum w^2 (X-c)^2``."""
         if self.by_category:
-            H = G[2:]
-            out = {"n": G[0], "W": H.sum(axis=0), "W2": G[1], "SP": self.A @ H,
-                   "SX": self.V @ H, "SX2": (self.V * self.V) @ H}
-        else:
-            kp, km = self.kp, self.km
-            e = 3 + kp + 2 * km
-            out = {"n": G[0], "W": G[1], "W2": G[2], "SP": G[3:3 + kp],
-                   "SX": G[3 + kp:3 + kp + km], "SX2": G[3 + kp + km:e],
-                   "SXw2": G[e:e + self.w2], "SX2w2": G[e + self.w2:]}
-        return out
-
-    def overlap_sums(self, G: np.ndarray) -> dict:
-        """iW, iW2 and the intersections' S and SX from the sums of :meth:`features` over
-        the respondents in both columns of each pair."""
-        if self.by_category:
-            H = G[2:]
-            return {"W": H.sum(axis=0), "W2": G[1], "SP": self.A @ H, "SX": self.V @ H}
+            k = self.A.shape[1]
+            H, H2 = G[2:2 + k], G[2 + k:]
+            Vc = self.V - self.shift[:, None]
+            return {"n": G[0], "W": H.sum(axis=0), "W2": G[1], "SP": self.A @ H,
+                    "SP2": self.A @ H2, "SX": self.V @ H, "SXc2": (Vc * Vc) @ H,
+                    "SX2w": Vc @ H2, "SX2w2": (Vc * Vc) @ H2}
         kp, km = self.kp, self.km
-        e = 3 + kp + 2 * km
-        return {"W": G[1], "W2": G[2], "SP": G[3:3 + kp], "SX": G[3 + kp:3 + kp + km],
-                "SXw2": G[e:e + self.w2], "SX2w2": G[e + self.w2:]}
+        a = 3 + kp
+        b = a + 2 * km
+        return {"n": G[0], "W": G[1], "W2": G[2], "SP": G[3:a], "SX": G[a:a + km],
+                "SXc2": G[a + km:b], "SP2": G[b:b + kp], "SX2w": G[b + kp:b + kp + km],
+                "SX2w2": G[b + kp + km:]}
 
 
 def _question_rows(meta: _Meta, spec: _Spec) -> _Rows:
@@ -594,7 +614,7 @@ def _question_rows(meta: _Meta, spec: _Spec) -> _Rows:
                 ("detractors", "Detractors (0-6)", "pct", "p", 2),
                 ("nps", "NPS", "nps", "m", 0), ("mean", "Mean", "mean", "m", 1)]
         cat = np.where(valid, np.nan_to_num(x), -1).astype(np.int8)
-        return _Rows(valid, rows, 3, 2, cat=cat, A=A, V=V, w2=1)
+        return _Rows(valid, rows, 3, 2, cat=cat, A=A, V=V)
     rows = [("mean", "Mean", "mean", "m", 0)]
     return _Rows(valid, rows, 0, 1, P=np.empty((len(df), 0)),
                  X=np.where(valid, x, 0.0)[:, None])
@@ -605,17 +625,14 @@ def _question_matrix(meta: _Meta, spec: _Spec):
     the row descriptions [(row key, label, stat, 'p'|'m', index)], for every respondent
     (for callers that want the whole matrices, e.g. :func:`surveykit.segments`)."""
     qr = _question_rows(meta, spec)
-    if qr.cat is None:
-        return qr.valid, qr.P.astype(float), qr.X, qr.rdesc
-    P = np.vstack([qr.A.T, np.zeros(qr.kp)])[qr.cat]
-    X = np.vstack([qr.V.T, np.zeros(qr.km)])[qr.cat]
-    return qr.valid, P, X, qr.rdesc
+    P, X = qr.values()
+    return qr.valid, P.astype(float), X, qr.rdesc
 
 
 def _banner_sums(questions: list[_Rows], member: _Membership, w: np.ndarray, pa_ov, pb_ov,
                  freq=None) -> list[tuple[dict, dict | None]]:
     """Per question, the column sums (see :meth:`_Rows.sums`) and the pair-intersection
-    sums (:meth:`_Rows.overlap_sums`, for the pairs ``pa_ov``/``pb_ov`` of columns that can
+    sums (the same, for the pairs ``pa_ov``/``pb_ov`` of columns that can
     share respondents), accumulated over blocks of :data:`_CHUNK_ROWS` respondents: memory
     grows with the block, not with respondents x banner columns. ``freq = (m, w2)``: rows
     that stand for ``m`` respondents each (see :meth:`_Rows.features`)."""
@@ -640,69 +657,8 @@ def _banner_sums(questions: list[_Rows], member: _Membership, w: np.ndarray, pa_
     out = []
     for qr, end in zip(questions, ends, strict=True):
         part = slice(end - qr.width, end)
-        out.append((qr.sums(G[part]), qr.overlap_sums(G2[part]) if len(pa_ov) else None))
+        out.append((qr.sums(G[part]), qr.sums(G2[part]) if len(pa_ov) else None))
     return out
-
-
-def _pair_stats(kind, sums, pa, pb, inter, min_base):
-    """z (proportions) or t (means) statistics, df and two-sided p for pairs (pa, pb).
-
-    ``sums`` holds per-column arrays n, W, W2 (C,) and S (R x C) (and S2 for means);
-    ``inter`` the same for the intersections of each pair (zeros when disjoint)."""
-    n, W, W2, S = sums["n"], sums["W"], sums["W2"], sums["S"]
-    iW, iW2, iS = inter["W"], inter["W2"], inter["S"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f = W2[pa] / W[pa] ** 2 + W2[pb] / W[pb] ** 2 - 2 * iW2 / (W[pa] * W[pb])
-        ea, eb = S[:, pa] / W[pa], S[:, pb] / W[pb]
-        if kind == "p":
-            _, se, stat, p = pooled_z_test(S[:, pa], W[pa], W2[pa], S[:, pb], W[pb], W2[pb],
-                                           iS, iW, iW2)
-            dfree = np.full(stat.shape, np.inf)
-        else:
-            S2 = sums["S2"]
-            ne = W ** 2 / W2
-            ine = np.where(iW2 > 0, iW ** 2 / np.where(iW2 > 0, iW2, 1), 0.0)
-            ssa = ne[pa] * (S2[:, pa] / W[pa] - ea ** 2)       # (ne-1) * s2
-            ssb = ne[pb] * (S2[:, pb] / W[pb] - eb ** 2)
-            dfree = np.broadcast_to(ne[pa] + ne[pb] - ine - 2, ea.shape).astype(float)
-            s2 = (ssa + ssb) / (ne[pa] + ne[pb] - 2)
-            se = np.sqrt(np.maximum(s2, 0) * f)
-            stat = (ea - eb) / se
-            p = 2 * stats.t.sf(np.abs(stat), np.where(dfree > 0, dfree, np.nan))
-    ok = (n[pa] >= min_base) & (n[pb] >= min_base) & (n[pa] > 0) & (n[pb] > 0)
-    ok = ok & np.isfinite(stat) & (se > 1e-12)
-    p = np.where(ok, p, np.nan)
-    return ea - eb, np.where(ok, stat, np.nan), np.where(ok, dfree, np.nan), p
-
-
-def _nps_tests(res_m, tot, inter, ov, pa, pb, N, min_base):
-    """The NPS row's tests (the first mean row): z on the linearisation SEs that
-    :func:`surveykit.estimates.estimate` reports (:func:`~surveykit.estimates.
-    linearised_variance`, R ``svymean`` of the +-100 score), minus twice the covariance of
-    columns that share respondents: one NPS variance everywhere."""
-    W, W2 = tot["W"], tot["W2"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m = tot["SX"][0] / W
-    S2y, S2yy = tot["SXw2"][0], tot["SX2w2"][0]
-    npair = len(pa)
-    iW2, iS2y, iS2yy = np.zeros(npair), np.zeros(npair), np.zeros(npair)
-    if ov:
-        iW2[ov], iS2y[ov], iS2yy[ov] = inter["W2"], inter["SXw2"][0], inter["SX2w2"][0]
-    va = linearised_variance(W[pa], W2[pa], S2y[pa], S2yy[pa], m[pa], N)
-    vb = linearised_variance(W[pb], W2[pb], S2y[pb], S2yy[pb], m[pb], N)
-    cov = linearised_covariance(W[pa], W[pb], iW2, iS2y, iS2yy, m[pa], m[pb], N)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        se = np.sqrt(np.maximum(va + vb - 2 * cov, 0.0))
-        z = (m[pa] - m[pb]) / se
-    n = tot["n"]
-    ok = (n[pa] >= min_base) & (n[pb] >= min_base) & (n[pa] > 0) & (n[pb] > 0)
-    ok = ok & np.isfinite(z) & (se > 1e-12)
-    diff, stat, dfree, p = (np.array(a, dtype=float) for a in res_m)
-    diff[0] = m[pa] - m[pb]
-    stat[0] = np.where(ok, z, np.nan)
-    dfree[0] = np.where(ok, np.inf, np.nan)
-    p[0] = np.where(ok, 2 * stats.norm.sf(np.abs(z)), np.nan)
-    return diff, stat, dfree, p
 
 
 def _one_thread(func):
@@ -727,7 +683,7 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
            scales: Mapping[str, Sequence[float]] | None = None, alpha: float = 0.05,
            correction: str = "none", min_base: int = 30,
            top_box: int = 2, total: bool = True, decimals: int = 0,
-           _counts: tuple | None = None) -> BannerTable:
+           design=None, _counts: tuple | None = None) -> BannerTable:
     """Cross row questions with banner variables, with significance letters.
 
     Parameters
@@ -762,10 +718,16 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
         Include the Total column.
     decimals : int
         Decimals of percentages in the formatted outputs.
+    design : SurveyDesign or ReplicateDesign, optional
+        The sample design of ``df`` (:mod:`surveykit.design`; leave ``weights`` out, the
+        design carries them): SEs, design effects and tests from its strata, clusters and
+        fpc or its replicate weights, t on the design degrees of freedom (R ``svyttest``).
+        The cells' ``n_eff`` is then ``n / deff``.
 
     Returns
     -------
     BannerTable
+        Cells (``to_frame()``) with ``estimate, se, deff, n, n_weighted, n_eff``.
 
     Examples
     --------
@@ -828,9 +790,21 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     # answers, weights being their summed weights and w2 their summed squared weights; N
     # respondents in all, of Kish effective size n_eff (the GROUP BY of surveykit.outofcore,
     # one block of rows per row question); every figure is then that of the respondents
-    w = resolve_weights(df, weights if weights is not None or _counts is None else _counts[0],
-                        error=TableError)
     N = len(df) if _counts is None else int(_counts[2])
+    if design is None:
+        w = resolve_weights(df, weights if weights is not None or _counts is None
+                            else _counts[0], error=TableError)
+    elif _counts is not None:
+        raise TableError("a design needs the respondents' rows, not grouped counts")
+    else:
+        if weights is not None:
+            raise TableError("with design=, the weights come from the design; leave weights "
+                             "out (the design was built with them)")
+        if not hasattr(design, "_domain_variances"):
+            raise TableError("design must be a surveykit.design.SurveyDesign or "
+                             f"ReplicateDesign, not {type(design).__name__}")
+        design.check(df)
+        w = np.asarray(design.weights, dtype=float)
     rows = _expand_grids(rows, questionnaire, df, types)
     meta = _Meta(df, questionnaire, types, labels, value_labels, scales, top_box, TableError)
     member, cols, blocks, overlapping = _banner_columns(meta, columns, total)
@@ -861,35 +835,26 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     all_sums = _banner_sums(encoded, member, w, pa[ov], pb[ov],
                             None if _counts is None else
                             (_counts[0], np.asarray(_counts[1], dtype=float)))
+    cells = None if design is None else DesignCells(design, member, blocks, total)
     del member
 
     frames, tests, bases = defaultdict(list), defaultdict(list), defaultdict(list)
     for qid, qr, (tot, inter) in zip(rows, encoded, all_sums, strict=True):
         spec, rdesc = specs[qid], qr.rdesc
         n, W, W2 = np.rint(tot["n"]).astype(np.int64), tot["W"], tot["W2"]
-        SP, SX, SX2 = tot["SP"], tot["SX"], tot["SX2"]
-        kp, km = qr.kp, qr.km
-        # intersections of the pairs
         npair = len(pairs)
-        iW, iW2 = np.zeros(npair), np.zeros(npair)
-        iSP, iSX = np.zeros((kp, npair)), np.zeros((km, npair))
-        if ov:
-            iW[ov], iW2[ov] = inter["W"], inter["W2"]
-            iSP[:, ov], iSX[:, ov] = inter["SP"], inter["SX"]
-        sums = {"n": n, "W": W, "W2": W2}
-        res = {}
-        if kp:
-            res["p"] = _pair_stats("p", {**sums, "S": SP}, pa, pb,
-                                   {"W": iW, "W2": iW2, "S": iSP}, min_base)
-        if km:
-            res["m"] = _pair_stats("m", {**sums, "S": SX, "S2": SX2}, pa, pb,
-                                   {"W": iW, "W2": iW2, "S": iSX}, min_base)
-            if qr.w2:
-                res["m"] = _nps_tests(res["m"], tot, inter, ov, pa, pb, N, min_base)
+        E, V, S2 = cell_stats(qr, tot, N)
+        if cells is None:
+            dif, stat, dfree, praw, tnames = plain_tests(qr, tot, inter, ov, pa, pb, N,
+                                                         E, V)
+        else:
+            V, (dif, stat, dfree, praw, tnames) = cells.stats(qr, E, pa, pb, C)
+        ok = (n[pa] >= min_base) & (n[pb] >= min_base) & (n[pa] > 0) & (n[pb] > 0)
+        ok = ok[None, :] & np.isfinite(stat)
+        stat, dfree, praw = (np.where(ok, x, np.nan) for x in (stat, dfree, praw))
         with np.errstate(divide="ignore", invalid="ignore"):
-            est = {"p": SP / W, "m": SX / W}
-            ne = W ** 2 / W2
-        ne = np.where(W2 > 0, ne, 0.0)
+            deff = V / (S2 / n)
+            ne = np.where(W2 > 0, W ** 2 / W2, 0.0)
         low = n < min_base
         for k, v in (("question", [qid] * C), ("column", np.arange(C)), ("n", n),
                      ("n_weighted", W), ("n_eff", ne), ("low_base", low)):
@@ -897,17 +862,13 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
         # corrected p-values within (row, banner variable)
         R = len(rdesc)
         padj = np.full((R, npair), np.nan)
-        praw = np.full((R, npair), np.nan)
-        for r, (_, _, _, kind, j) in enumerate(rdesc):
-            praw[r] = res[kind][3][j]
         for k in range(len(fams)):
             sel = fam_of == k
             padj[:, sel] = adjust_pvalues(praw[:, sel], correction)
         sig = padj < alpha
         cell_sig = [[""] * C for _ in range(R)]
         for r in range(R):
-            kind, j = rdesc[r][3], rdesc[r][4]
-            diff = res[kind][0][j]
+            diff = dif[r]
             for q in np.flatnonzero(sig[r]):
                 a, b = pa[q], pb[q]
                 if diff[q] > 0:
@@ -915,26 +876,26 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
                 elif diff[q] < 0:
                     cell_sig[r][b] += letters[a]
         cell_sig = ["".join(sorted(s, key=lambda x: (len(x), x))) for row in cell_sig for s in row]
-        E = np.vstack([est[kind][j] for (_, _, _, kind, j) in rdesc])
         rkeys = [str(_fmt_code(r[0])) for r in rdesc]
         for k, v in (("question", [qid] * (R * C)), ("question_label", [spec.label] * (R * C)),
                      ("type", [spec.type] * (R * C)), ("row", np.repeat(rkeys, C)),
                      ("row_label", np.repeat([r[1] for r in rdesc], C)),
                      ("stat", np.repeat([r[2] for r in rdesc], C)),
                      ("column", np.tile(np.arange(C), R)), ("estimate", E.reshape(-1)),
+                     ("se", np.sqrt(V).reshape(-1)), ("deff", deff.reshape(-1)),
                      ("n", np.tile(n, R)), ("n_weighted", np.tile(W, R)),
-                     ("n_eff", np.tile(ne, R)), ("low_base", np.tile(low, R)), ("sig", cell_sig)):
+                     ("n_eff", (np.tile(ne, R) if cells is None else
+                                (n / deff).reshape(-1))),
+                     ("low_base", np.tile(low, R)), ("sig", cell_sig)):
             frames[k].append(v)
-        for r, (_, rl, st, kind, j) in enumerate(rdesc if npair else []):
-            d, z, dfree, _ = (x[j] for x in res[kind])
+        for r, (_, rl, st, _, _) in enumerate(rdesc if npair else []):
             for k, v in (("question", [qid] * npair), ("row", [rkeys[r]] * npair),
                          ("row_label", [rl] * npair), ("stat", [st] * npair),
                          ("column_a", pa), ("column_b", pb),
-                         ("estimate_a", est[kind][j][pa]), ("estimate_b", est[kind][j][pb]),
-                         ("diff", d),
-                         ("test", ["z" if kind == "p" or st == "nps" else "t"] * npair),
-                         ("statistic", z), ("df", dfree), ("p", praw[r]), ("p_adj", padj[r]),
-                         ("significant", sig[r])):
+                         ("estimate_a", E[r][pa]), ("estimate_b", E[r][pb]),
+                         ("diff", dif[r]), ("test", [tnames[r]] * npair),
+                         ("statistic", stat[r]), ("df", dfree[r]), ("p", praw[r]),
+                         ("p_adj", padj[r]), ("significant", sig[r])):
                 tests[k].append(v)
     colinfo = cols[["banner", "banner_label", "code", "label", "letter"]]
 
@@ -951,7 +912,7 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     frame = frame.rename(columns={"label": "column_label", "code": "column_code"})
     frame = frame[["question", "question_label", "type", "row", "row_label", "stat", "banner",
                    "banner_label", "column", "column_code", "column_label", "letter", "estimate",
-                   "n", "n_weighted", "n_eff", "low_base", "sig"]]
+                   "se", "deff", "n", "n_weighted", "n_eff", "low_base", "sig"]]
     test_frame = build(tests) if tests else pd.DataFrame()
     if len(test_frame):
         test_frame = attach(test_frame, "column_a", "_a")
@@ -963,9 +924,10 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
         n_eff = float(w.sum() ** 2 / np.dot(w, w)) if np.dot(w, w) > 0 else 0.0
     else:
         n_eff = float(_counts[3])
-    notes = _footnotes(N, n_eff, weights, alpha, correction, min_base, overlapping)
+    notes = footnotes(N, n_eff, weights, alpha, correction, min_base, overlapping, design)
     options = dict(alpha=alpha, correction=correction, min_base=min_base,
-                   decimals=int(decimals), weighted=weights is not None)
+                   decimals=int(decimals), weighted=weights is not None or design is not None,
+                   design=None if design is None else design_text(design))
     return BannerTable(frame, test_frame, base_frame, cols, specs, notes, options)
 
 
@@ -993,27 +955,3 @@ def _expand_grids(rows: list[str], questionnaire, df: pd.DataFrame, types=None) 
         raise TableError(f"rows list {', '.join(map(repr, dup))} more than once (directly and "
                          "through a grid)")
     return out
-
-
-def _footnotes(N, ne, weights, alpha, correction, min_base, overlapping) -> list[str]:
-    corr = {"none": "no correction for multiple comparisons",
-            "bonferroni": "Bonferroni correction", "holm": "Holm correction",
-            "fdr": "Benjamini-Hochberg (FDR) correction"}[correction]
-    notes = [f"Significance: proportions by two-sided z-test (pooled proportion), means by "
-             "two-sided t-test (pooled variance), both on effective bases, NPS by two-sided "
-             "z-test on its linearisation standard errors (as in the estimates), between the "
-             f"columns of each banner variable; alpha = {alpha:g}; {corr} within each row "
-             "and banner variable.",
-             "Letters show the columns a cell is significantly higher than."]
-    if weights is None:
-        notes.append(f"Unweighted; n = {N:,}.")
-    else:
-        src = f"column {weights!r}" if isinstance(weights, str) else "the weights given"
-        notes.append(f"Weighted by {src}; n = {N:,}, effective n = {ne:,.0f} "
-                     f"(weighting efficiency {100 * ne / N:.0f}%). Percentages and means "
-                     "are weighted; bases are unweighted and effective (Kish).")
-    notes.append(f"* base under {min_base} (unweighted): shown, not tested.")
-    if overlapping:
-        notes.append(f"Multi-response banner ({', '.join(overlapping)}): columns overlap; tests "
-                     "allow for respondents in both columns.")
-    return notes

@@ -1,8 +1,10 @@
 """Banner tables: estimates, significance letters and outputs against committed references.
 
-References (tests/fixtures/tables/, made by make_reference.R): the pairwise z / t statistics
-written from their formulas in R, cross-checked there against prop.test(correct=FALSE),
-t.test(var.equal=TRUE) and p.adjust; weighted column estimates from survey::svymean.
+References (tests/fixtures/tables/, made by make_reference.R): the pairwise z statistics
+written from their formulas in R (proportions: pooled z, cross-checked against
+prop.test(correct=FALSE); means and NPS: the difference over its linearisation SE from R
+survey, svyratio(covmat=TRUE), cross-checked against svyby + svycontrast) and p.adjust;
+weighted column estimates and SEs from survey::svymean.
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ def test_estimates_and_bases_match_svymean(small):
         np.testing.assert_allclose(m["estimate"], m["estimate_ref"] * scale, rtol=1e-10)
         np.testing.assert_array_equal(m["n"], m["n_ref"])
         np.testing.assert_allclose(m["n_eff"], m["n_eff_ref"], rtol=1e-10)
+        np.testing.assert_allclose(m["se"], m["se_ref"], rtol=1e-8, atol=1e-15)
 
 
 def test_hand_computed_z_and_t():
@@ -137,12 +140,16 @@ def test_hand_computed_z_and_t():
     tw = banner(df, "y", "col", weights=w, types={"y": "single"})
     zw = 0.15 / math.sqrt(0.35 * 0.65 * 0.02)
     assert tw.tests[tw.tests.row == "1"].statistic.item() == pytest.approx(zw, rel=1e-12)
-    # t-test by hand: A = 1..5, B = 3..7 (n=5 each): means 3 and 5, s2 = 2.5 both
+    # mean test by hand: A = 1..5, B = 3..7 (n=5 each, N = 10): means 3 and 5; the
+    # linearisation variance of each mean is N/(N-1) sum (y - m)^2 / n^2 = 10/9 * 10/25,
+    # z = -2 / sqrt(2 * 4/9) (it was the pooled t, -2 / sqrt(2.5 * 0.4), before issue 13)
     d2 = pd.DataFrame({"col": [1] * 5 + [2] * 5, "v": [1, 2, 3, 4, 5, 3, 4, 5, 6, 7.0]})
     t2 = banner(d2, "v", "col", types={"v": "numeric"}, min_base=2)
     r2 = t2.tests.iloc[0]
-    assert r2.statistic == pytest.approx(-2 / math.sqrt(2.5 * 0.4), rel=1e-12)
-    assert r2.df == 8
+    assert r2.statistic == pytest.approx(-2 / math.sqrt(8 / 9), rel=1e-12)
+    assert r2.test == "z" and math.isinf(r2.df)
+    se = t2.to_frame().set_index("column_code")["se"]
+    assert se[1] == pytest.approx(math.sqrt(4 / 9), rel=1e-12)
 
 
 def test_weighted_effective_base_widens_test():
@@ -254,7 +261,8 @@ def test_footnotes_state_method():
     t = banner(df, ["sat"], ["region"], weights="w", types={"sat": "rating"},
                correction="holm", alpha=0.1, min_base=25)
     text = " ".join(t.footnotes)
-    for part in ("z-test", "t-test", "alpha = 0.1", "Holm", "Weighted by column 'w'",
+    for part in ("z-test", "linearisation standard error", "alpha = 0.1", "Holm",
+                 "Weighted by column 'w'",
                  "effective", "base under 25"):
         assert part in text
     t2 = banner(df, ["sat"], ["region"], types={"sat": "rating"})

@@ -162,6 +162,7 @@ class SurveyDesign:
         S = len(id_codes)
         strata_specs = as_specs(strata, "strata")
         self.has_strata = bool(strata_specs)
+        self._strata_names = [s if isinstance(s, str) else "strata" for s in strata_specs]
         if len(strata_specs) > S:
             raise DesignError(f"strata has {len(strata_specs)} columns for {S} stage(s) of ids")
         st_codes, self._stratum_labels = [], None
@@ -652,6 +653,27 @@ class SurveyDesign:
             parts.append(f"lonely PSU: {self.lonely_psu}")
         return (f"SurveyDesign: {self.n} rows, {self.n_stages} stage(s): {', '.join(parts)}; "
                 f"df = {self.degf}")
+
+    @property
+    def description(self) -> str:
+        """The design and its SE method in words, for method notes and footnotes.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"h": [1, 1, 1, 1, 2, 2, 2, 2], "firm": [1, 1, 2, 2, 3, 3, 4, 4]})
+        >>> SurveyDesign(df, ids="firm", strata="h").description
+        'clustered by firm within strata h, Taylor linearisation, design df = 2'
+        """
+        bits = []
+        if self._id_names != ["rows"]:
+            bits.append("clustered by " + ", then ".join(map(str, self._id_names)))
+        if self.has_strata:
+            bits.append(("within strata " if bits else "stratified by ")
+                        + ", ".join(map(str, self._strata_names)))
+        text = " ".join(bits) or "respondents sampled individually"
+        if self.fpc_given:
+            text += " (finite-population correction)"
+        return f"{text}, Taylor linearisation, design df = {self.degf}"
 
     @property
     def method(self) -> str:

@@ -392,6 +392,12 @@ class ReplicateDesign:
                 f"{self.scale:.4g}, {self.n} rows{df}")
 
     @property
+    def description(self) -> str:
+        """The design and its SE method in words, for method notes and footnotes."""
+        return (f"replicate weights ({self.type}, {self.n_replicates} replicates), design "
+                f"df = {self.degf}")
+
+    @property
     def method(self) -> str:
         return (f"replicate weights ({self.type}, {self.n_replicates} replicates, R "
                 "svrepdesign)")

@@ -346,12 +346,73 @@ class Construct(_Model):
         return self.min_items or -(-len(self.items) // 2)
 
 
+LonelyPsu = Literal["fail", "remove", "certainty", "adjust", "average"]
+ReplicateType = Literal["JK1", "JKn", "bootstrap", "BRR", "Fay", "ACS",
+                        "successive-difference", "JK2", "other"]
+
+
+class ReplicateWeights(_Model):
+    """Supplied replicate-weight columns and their variance formula, as R ``svrepdesign``
+    (:class:`surveykit.design.ReplicateDesign`): ``columns`` (or a regular expression
+    ``pattern`` matching them), ``type`` (fixes ``scale`` / ``rscales`` as R does),
+    ``combined_weights`` (true: the columns are the final replicate weights; false:
+    multipliers of the weights), Fay's ``rho``, ``mse`` (centre at the full-sample
+    estimate)."""
+
+    columns: list[str] | None = Field(default=None, min_length=2,
+                                      description="Replicate-weight columns")
+    pattern: str | None = Field(default=None, description="Regular expression matching the "
+                                "replicate-weight columns (instead of columns)")
+    type: ReplicateType = Field(description="Replication method (R svrepdesign type)")
+    scale: float | None = Field(default=None, gt=0, description="Overall variance multiplier")
+    rscales: list[float] | None = Field(default=None, description="Per-replicate multipliers")
+    combined_weights: bool = True
+    rho: float | None = Field(default=None, gt=0, lt=1, description="Fay's coefficient")
+    mse: bool = False
+
+
+class SampleDesign(_Model):
+    """The sample design, as R ``svydesign`` (:class:`surveykit.design.SurveyDesign`):
+    ``clusters`` (one column per stage, e.g. ``[company]`` or ``[dealer, company]``),
+    ``strata`` (the first stage's, or one per stage), ``fpc`` (per stage: a column or a
+    number, population sizes or sampling fractions), ``nest`` (cluster ids restart within
+    strata) and ``lonely_psu`` (a stratum with one sampled unit). Or ``replicate_weights``
+    (supplied with the data). The weights are the survey's (raked, or ``base_weight``)."""
+
+    clusters: str | list[str] = Field(default=[], description="Cluster id column(s), one "
+                                      "per stage of sampling")
+    strata: str | list[str] = Field(default=[], description="Stratum column(s)")
+    fpc: float | str | list[float | str] = Field(default=[], description="Finite-population "
+                                                 "correction per stage: a column or a number "
+                                                 "(population size, or sampling fraction)")
+    nest: bool = False
+    lonely_psu: LonelyPsu = "fail"
+    replicate_weights: ReplicateWeights | None = None
+
+    @staticmethod
+    def _list(v) -> list:
+        return list(v) if isinstance(v, list) else [v]
+
+    @property
+    def cluster_columns(self) -> list[str]:
+        return self._list(self.clusters) if self.clusters else []
+
+    @property
+    def strata_columns(self) -> list[str]:
+        return self._list(self.strata) if self.strata else []
+
+    @property
+    def fpc_values(self) -> list:
+        return self._list(self.fpc) if self.fpc != [] else []
+
+
 class Roles(_Model):
     """Columns with a job: respondent id, CRM key, duration, design weight, weighting and
     segment variables; ``wave``: the survey wave of each row (:mod:`surveykit.waves`);
     ``pii``: personal-data columns that are not questions (e.g. a CRM extract's ``phone``),
     which never leave a CRM join and never reach a report; ``drivers``: the attributes the
-    key-driver analysis weighs (default: the first satisfaction grid)."""
+    key-driver analysis weighs (default: the first satisfaction grid); ``design``: the
+    sample design (:class:`SampleDesign`)."""
 
     respondent_id: str = Field(default="resp_id", min_length=1,
                                pattern=r"^\S(.*\S)?$",
@@ -368,6 +429,9 @@ class Roles(_Model):
     drivers: list[str] = Field(default=[], description="Attributes (grid items or rating "
                                "questions) whose importance for satisfaction and loyalty the "
                                "key-driver analysis estimates")
+    design: SampleDesign | None = Field(default=None, description="The sample design: "
+                                        "clusters, strata, fpc or replicate weights; every "
+                                        "SE and test then follows it")
 
 
 MetricStat = Literal["mean", "top_box", "bottom_box", "proportion", "nps", "index"]

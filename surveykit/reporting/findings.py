@@ -34,7 +34,7 @@ from .._util import lower_first
 from ..errors import ReportError, SurveykitWarning
 from .answers import AnswerSections
 from .driver_sections import DriverSections
-from .findings_util import _count_of, _num, _shares, print_style
+from .findings_util import _count_of, _num, _shares, print_style, weighting_kw
 from .means import MeanSections
 from .method import MethodNote
 from .names import value_text
@@ -269,7 +269,7 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
                 warnings.simplefilter("ignore", SurveykitWarning)
                 warnings.simplefilter("ignore", RuntimeWarning)
                 return estimate(self.df if data is None else data, columns,
-                                weights=self.weights, **kw)
+                                **weighting_kw(self.survey), **kw)
 
         return self.shared.get(self._call_key("estimate", columns, data, kw), compute)
 
@@ -282,8 +282,8 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
                 warnings.simplefilter("ignore", SurveykitWarning)
                 warnings.simplefilter("ignore", RuntimeWarning)
                 return compare(self.df if data is None else data, columns,
-                               by=self.segment_by, weights=self.weights, reference="total",
-                               alpha=self.alpha, **kw)
+                               by=self.segment_by, reference="total", alpha=self.alpha,
+                               **weighting_kw(self.survey), **kw)
 
         key = self._call_key("compare", columns, data, {**kw, "by": self.segment_by,
                                                         "alpha": self.alpha})

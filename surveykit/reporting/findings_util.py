@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .narrative import fmt_value, is_number
 
-__all__ = ["print_style"]
+__all__ = ["print_style", "weighting_kw"]
 
 
 def print_style(title: str, subtitle: str = "") -> str:
@@ -46,3 +46,11 @@ def _shares(labels, values) -> list[str]:
 
 def _num(x):
     return float(x) if is_number(x) else None
+
+
+def weighting_kw(survey) -> dict:
+    """``{"design": ...}`` when the survey carries a sample design (its weights are the
+    design's), else ``{"weights": ...}``: the keyword every estimate, comparison and banner
+    of a report gets, so that SEs and tests follow the design the questionnaire declares."""
+    design = getattr(survey, "design", None)
+    return {"weights": survey.weights} if design is None else {"design": design}

@@ -43,7 +43,7 @@ class MethodNote:
     def method_note(self) -> Section:
         """Sample, weighting efficiency, margin of error and the tests, in plain words; the
         technical detail in a closed block."""
-        from ..estimates import effective_n, margin_of_error
+        from ..estimates import TEST_DEFINITIONS, effective_n, margin_of_error
 
         s = Section("method", "Method note")
         meta = self.survey.meta or {}
@@ -61,10 +61,16 @@ class MethodNote:
                 f"so this segment counts like {neff:,.0f} unweighted respondents.")
         else:
             s.findings.append(f"Base: {self.n:,} of {n_total:,} respondents, unweighted.")
+        design = getattr(self.survey, "design", None)
         s.findings.append(
             f"A percentage for this segment is precise to within ±{100 * moe:.1f} points "
-            "(95% confidence, at worst)"
+            "(95% confidence, at worst"
+            + (", before the sample design's clustering, which widens it" if design is not None
+               else "") + ")"
             + (f"; {low_base_phrase(self.n, self.min_base)}." if self.low_base else "."))
+        if design is not None:
+            s.findings.append(f"Standard errors, intervals and tests follow the sample design "
+                              f"the questionnaire declares: {design.description}.")
         k = self._comparisons()
         if k:
             about = k if k < 20 else int(round(k, -1))
@@ -110,11 +116,14 @@ class MethodNote:
                 tests.add(str(c["test"]))
         t = self._attribute_table()
         if t is not None and not t.empty:
-            tests.add("Welch t (effective bases)")
+            tests.add("z (linearisation SEs)" if design is None else
+                      "design-based t (" + ("replicate weights" if hasattr(design, "n_replicates")
+                                            else "linearisation") + ", R svyttest)")
         s.technical.append(
             f"Each result is tested against the rest of the sample (two-sided, "
             f"{100 * self.alpha:g}% level, no adjustment for multiple comparisons): "
             f"{join_words(sorted(tests)) or 'tests on Kish effective bases'}.")
+        s.technical.append("Definitions: " + "; ".join(TEST_DEFINITIONS.values()) + ".")
         if self.weights:
             eff_all = meta.get("weighting_efficiency")
             s.technical.append(
@@ -124,8 +133,11 @@ class MethodNote:
                 + f"; within the segment the weighting efficiency is {100 * eff:.0f}%, a Kish "
                 f"effective base of {neff:,.0f}; the margin of error uses p = 50% on that "
                 "base.")
-        s.technical.append("Standard errors: Taylor linearisation with the final weights "
-                           "(R survey svymean equivalent); CIs are Wald intervals"
+        s.technical.append(("Standard errors: Taylor linearisation with the final weights "
+                            "(R survey svymean equivalent)" if design is None else
+                            f"Sample design: {design.description}; standard errors from it "
+                            f"({design.method})")
+                           + "; CIs are Wald intervals"
                            + (", NPS adjusted Wald" if any(m.stat == "nps"
                                                            for m in self.spec.metrics) else "")
                            + ".")
@@ -140,6 +152,8 @@ class MethodNote:
         if meta.get("weighting_efficiency") is not None and self.weights:
             rows.insert(4, ("Weighting efficiency overall",
                             fmt_value(meta["weighting_efficiency"], "percent")))
+        if design is not None:
+            rows.append(("Sample design", design.description))
         if k:
             rows.append(("Tests on this page", f"{k:,}"))
         if meta.get("check_errors") is not None:

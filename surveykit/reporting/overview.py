@@ -25,6 +25,7 @@ import pandas as pd
 
 from .._util import lower_first
 from ..errors import ReportError, SurveykitWarning
+from .findings_util import weighting_kw
 from .names import value_text
 from .narrative import fmt_value, join_words, plural
 from .path_model import OverviewPathModel, path_model_missing
@@ -187,12 +188,12 @@ class Overview(OverviewPathModel, SectionPlan):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", SurveykitWarning)
                 try:
-                    est = m.rescale(estimate(self.df, m.column, weights=self.weights,
-                                             by=self.segment_by, **m.kwargs()))
-                    cmp_ = compare(self.df, m.column, by=self.segment_by, weights=self.weights,
-                                   reference="total", alpha=self.alpha, **m.kwargs())
-                    tot = m.rescale(estimate(self.df, m.column, weights=self.weights,
+                    wkw = weighting_kw(self.survey)           # the design, if declared
+                    est = m.rescale(estimate(self.df, m.column, by=self.segment_by, **wkw,
                                              **m.kwargs()))
+                    cmp_ = compare(self.df, m.column, by=self.segment_by, reference="total",
+                                   alpha=self.alpha, **wkw, **m.kwargs())
+                    tot = m.rescale(estimate(self.df, m.column, **wkw, **m.kwargs()))
                 except _EXPECTED:
                     continue
             table.setdefault("Total", {})["Base (n)"] = f"{len(self.df):,}"
@@ -497,9 +498,9 @@ class Overview(OverviewPathModel, SectionPlan):
                     args[key].update(value)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SurveykitWarning)
-            return banner(df, rows, self.segment_by, weights=self.weights,
-                          questionnaire=self.q, min_base=self.min_base, alpha=self.alpha,
-                          **args)
+            return banner(df, rows, self.segment_by, questionnaire=self.q,
+                          min_base=self.min_base, alpha=self.alpha,
+                          **weighting_kw(self.survey), **args)
 
     def banner_tables(self) -> Section:
         """The key questions by segment, with column-significance letters."""
