@@ -10,10 +10,20 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from .._util import as_list, resolve_weights
-from ..errors import MeasurementError, SurveykitWarning
+from ..drivers._design import design_weights
+from ..errors import DriverAnalysisError, MeasurementError, SurveykitWarning
+from ._cfa_fit import (
+    _cfa_ml,
+    _cfa_parts,
+    _cfa_sandwich,
+    _design_meat,
+    _mlr_fit,
+    _replicate_cov,
+    _rmsea_ci,
+)
 from ._common import (
     HeywoodWarning,
     LatentCorrelationWarning,
@@ -28,261 +38,6 @@ from ._common import (
     _weighted_moments,
     from_questionnaire,
 )
-
-
-def _cfa_parts(pattern: np.ndarray):
-    p, m = pattern.shape
-    li = np.argwhere(pattern)
-    tri = [(a, b) for a in range(m) for b in range(a + 1, m)]
-    return li, tri
-
-
-def _cfa_unpack(t, pattern, li, tri):
-    p, m = pattern.shape
-    q_l = len(li)
-    L = np.zeros((p, m))
-    L[li[:, 0], li[:, 1]] = t[:q_l]
-    Phi = np.eye(m)
-    for k, (a, b) in enumerate(tri):
-        Phi[a, b] = Phi[b, a] = t[q_l + k]
-    Th = np.asarray(t[q_l + len(tri):], dtype=float)
-    return L, Phi, Th
-
-
-def _cfa_dsigma(L, Phi, li, tri, p):
-    """dSigma/dtheta for every free parameter, shape (q, p, p)."""
-    LP = L @ Phi
-    mats = []
-    for i, f in li:
-        d = np.zeros((p, p))
-        d[i, :] += LP[:, f]
-        d[:, i] += LP[:, f]
-        mats.append(d)
-    for a, b in tri:
-        d = np.outer(L[:, a], L[:, b])
-        mats.append(d + d.T)
-    for i in range(p):
-        d = np.zeros((p, p))
-        d[i, i] = 1.0
-        mats.append(d)
-    return np.array(mats)
-
-
-def _cfa_ml(S: np.ndarray, pattern: np.ndarray, max_iter: int = 500):
-    """Minimise F_ML = log|Sigma| + tr(S Sigma^-1) - log|S| - p by Fisher scoring."""
-    p, m = pattern.shape
-    li, tri = _cfa_parts(pattern)
-    logdet_s = np.linalg.slogdet(S)[1]
-    sd = np.sqrt(np.diag(S))
-    Rs = S / np.outer(sd, sd)
-    t = []
-    for i, f in li:                               # start: average correlation in the block
-        others = [j for j in np.flatnonzero(pattern[:, f]) if j != i]
-        r = np.abs(Rs[i, others]).mean() if others else 0.5
-        t.append(sd[i] * math.sqrt(min(max(r, 0.05), 0.95)))
-    t += [0.0] * len(tri)
-    t += list(np.diag(S) * 0.5)
-    t = np.array(t, dtype=float)
-
-    def fval(tt):
-        L, Phi, Th = _cfa_unpack(tt, pattern, li, tri)
-        Sig = L @ Phi @ L.T + np.diag(Th)
-        sign, logdet = np.linalg.slogdet(Sig)
-        if sign <= 0:
-            return np.inf, None
-        Si = np.linalg.inv(Sig)
-        return logdet + np.trace(S @ Si) - logdet_s - p, (L, Phi, Th, Sig, Si)
-
-    f, parts = fval(t)
-    converged = False
-    for _ in range(max_iter):
-        L, Phi, Th, Sig, Si = parts
-        dS = _cfa_dsigma(L, Phi, li, tri, p)
-        G = Si @ (Sig - S) @ Si
-        g = np.einsum("ij,tij->t", G, dS)
-        A = np.einsum("ij,tjk->tik", Si, dS)
-        H = np.einsum("tij,sji->ts", A, A)
-        step = np.linalg.lstsq(H, g, rcond=None)[0]
-        if np.max(np.abs(g)) < 1e-10:
-            converged = True
-            break
-        a = 1.0
-        for _ in range(30):
-            f_new, parts_new = fval(t - a * step)
-            if f_new <= f + 1e-14:
-                break
-            a /= 2
-        else:
-            break
-        t, f, parts = t - a * step, f_new, parts_new
-    if not converged:                             # polish with a quasi-Newton method
-        def obj(tt):
-            val, pr = fval(tt)
-            if pr is None:
-                return 1e10, np.zeros_like(tt)
-            L, Phi, Th, Sig, Si = pr
-            G = Si @ (Sig - S) @ Si
-            return val, np.einsum("ij,tij->t", G, _cfa_dsigma(L, Phi, li, tri, p))
-        res = optimize.minimize(obj, t, jac=True, method="BFGS", options={"gtol": 1e-9})
-        t = res.x
-        f, parts = fval(t)
-        converged = bool(res.success) or np.isfinite(f)
-    L, Phi, Th, Sig, Si = parts
-    dS = _cfa_dsigma(L, Phi, li, tri, p)
-    A = np.einsum("ij,tjk->tik", Si, dS)
-    H = np.einsum("tij,sji->ts", A, A)
-    return t, f, L, Phi, Th, Sig, H, converged
-
-
-def _cfa_sandwich(t, X, w, S, pattern) -> np.ndarray:
-    """Huber-White covariance of the CFA estimates under sampling weights.
-
-    ``A^-1 B A^-1`` with ``A`` the observed information of the weighted likelihood
-    (numerical Hessian of the analytic gradient) and ``B = sum w_i^2 s_i s_i'`` from the
-    casewise scores, weights scaled to sum to N: lavaan's robust SEs with
-    ``sampling.weights``.
-    """
-    p = pattern.shape[0]
-    li, tri = _cfa_parts(pattern)
-    N = len(w)
-    w = w / w.sum() * N
-    D = X - w @ X / N
-    A = 0.5 * N * _observed_information(t, S, pattern)   # observed information, log-lik
-    L, Phi, Th = _cfa_unpack(t, pattern, li, tri)
-    Si = np.linalg.inv(L @ Phi @ L.T + np.diag(Th))
-    dS = _cfa_dsigma(L, Phi, li, tri, p)
-    Q = D @ Si
-    scores = (-0.5 * np.einsum("ij,tji->t", Si, dS)[None, :]
-              + 0.5 * np.einsum("ni,tij,nj->nt", Q, dS, Q))
-    B = (scores * (w ** 2)[:, None]).T @ scores
-    Ai = np.linalg.inv(A)
-    return Ai @ B @ Ai
-
-
-def _vech_index(p: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column of each element of vech (lower triangle, column by column)."""
-    cols, rows = np.triu_indices(p)           # column-major lower triangle = row-major upper
-    return rows, cols
-
-
-def _duplication(p: int) -> np.ndarray:
-    """The duplication matrix D: vec(A) = D vech(A) for symmetric A."""
-    r, c = _vech_index(p)
-    D = np.zeros((p * p, len(r)))
-    k = np.arange(len(r))
-    D[c * p + r, k] = 1.0
-    D[r * p + c, k] = 1.0
-    return D
-
-
-def _h1_parts(Xc: np.ndarray, w: np.ndarray, S: np.ndarray, Sig: np.ndarray):
-    """Unit h1 information (observed, at the model-implied ``Sig``: lavaan's "structured")
-    and first-order information (casewise vech(Sigma) scores times the weights) of the
-    saturated covariance model, as lavaan's ``lav_mvnorm_information_observed_samplestats``
-    and ``lav_mvnorm_information_firstorder``."""
-    p = S.shape[0]
-    D = _duplication(p)
-    Si = np.linalg.inv(Sig)
-    A1 = 0.5 * D.T @ np.kron(Si, Si @ (2 * S - Sig) @ Si) @ D
-    r, c = _vech_index(p)
-    Y = Xc @ Si
-    SC = Y[:, r] * Y[:, c] - Si[r, c]
-    SC[:, r == c] /= 2
-    SC = SC * w[:, None]
-    B1 = SC.T @ SC / w.sum()
-    return A1, B1
-
-
-def _yb_scaling(A1, B1, B1_model, Delta, E, df: int) -> float:
-    """Yuan-Bentler (Mplus) scaling factor, lavaan ``lav_test_yuan_bentler_mplus_trace``:
-    ``(tr(A1^-1 B1) - tr(Delta' B1_model Delta E^-1)) / df``; ``A1``, ``B1`` of the saturated
-    model at the sample covariance ("unstructured"), ``B1_model`` at the model's."""
-    B0 = Delta.T @ B1_model @ Delta
-    return float((np.trace(np.linalg.solve(A1, B1)) - np.trace(np.linalg.solve(E, B0))) / df)
-
-
-def _mlr_fit(t, X, w, S, Sig, pattern, chi2, base, dof, base_df, N) -> dict:
-    """lavaan's ``estimator = "MLR"`` test and fit indices: the ML chi-square scaled by the
-    Yuan-Bentler (Mplus) factor, the baseline likewise, and the robust CFI / TLI / RMSEA of
-    Brosseau-Liard & Savalei (lavaan ``cfi.robust``, ``tli.robust``, ``rmsea.robust``)."""
-    p = S.shape[0]
-    w = w / w.sum() * len(w)                      # lavaan: sampling weights sum to N
-    Xc = X - w @ X / w.sum()
-    li, tri = _cfa_parts(pattern)
-    L, Phi, _ = _cfa_unpack(t, pattern, li, tri)
-    r, c = _vech_index(p)
-    Delta = _cfa_dsigma(L, Phi, li, tri, p)[:, r, c].T          # d vech(Sigma) / d theta
-    E = _observed_information(t, S, pattern) / 2.0              # unit observed information
-    A1, B1 = _h1_parts(Xc, w, S, S)                             # saturated, at S
-    _, B1m = _h1_parts(Xc, w, S, Sig)
-    scale = _yb_scaling(A1, B1, B1m, Delta, E, dof)
-    Sb = np.diag(np.diag(S))                                    # the independence model
-    A1b, B1b = _h1_parts(Xc, w, S, Sb)
-    Db = np.zeros((len(r), p))
-    Db[np.flatnonzero(r == c), np.arange(p)] = 1.0
-    scale_b = _yb_scaling(A1, B1, B1b, Db, Db.T @ A1b @ Db, base_df)
-    chi_s, base_s = chi2 / scale, base / scale_b
-
-    def cfi(x2, d, x2b, db, ch=1.0, chb=1.0):
-        t1, t2 = max(x2 - ch * d, 0.0), max(x2 - ch * d, x2b - chb * db, 0.0)
-        return 1.0 if t1 == 0 and t2 == 0 else 1.0 - t1 / t2
-
-    def tli(x2, d, x2b, db, ch=1.0, chb=1.0):
-        t1, t2 = (x2 - ch * d) * db, (x2b - chb * db) * d
-        return 1.0 - t1 / t2 if t2 != 0 else 1.0
-
-    lo, hi = _rmsea_ci(chi_s, dof, N)
-    return {
-        "chisq_scaled": chi_s, "chisq_scaling_factor": scale,
-        "pvalue_scaled": float(stats.chi2.sf(chi_s, dof)),
-        "baseline_chisq_scaled": base_s, "baseline_chisq_scaling_factor": scale_b,
-        "cfi_scaled": cfi(chi_s, dof, base_s, base_df),
-        "tli_scaled": tli(chi_s, dof, base_s, base_df),
-        "rmsea_scaled": math.sqrt(max(chi_s / (N * dof) - 1 / N, 0.0)),
-        "cfi_robust": cfi(chi2, dof, base, base_df, scale, scale_b),
-        "tli_robust": tli(chi2, dof, base, base_df, scale, scale_b),
-        "rmsea_robust": math.sqrt(max(chi2 / (N * dof) - scale / N, 0.0)),
-        "rmsea_ci_low_robust": lo * math.sqrt(scale),
-        "rmsea_ci_high_robust": hi * math.sqrt(scale),
-    }
-
-
-def _observed_information(t, S, pattern) -> np.ndarray:
-    """Hessian of F_ML (symmetrized, numerical from the analytic gradient): twice the unit
-    observed information."""
-    p = pattern.shape[0]
-    li, tri = _cfa_parts(pattern)
-
-    def grad(tt):
-        L, Phi, Th = _cfa_unpack(tt, pattern, li, tri)
-        Sig = L @ Phi @ L.T + np.diag(Th)
-        Si = np.linalg.inv(Sig)
-        return np.einsum("ij,tij->t", Si @ (Sig - S) @ Si, _cfa_dsigma(L, Phi, li, tri, p))
-
-    q = len(t)
-    Hn = np.empty((q, q))
-    for k in range(q):
-        h = 1e-6 * max(1.0, abs(t[k]))
-        e = np.zeros(q)
-        e[k] = h
-        Hn[:, k] = (grad(t + e) - grad(t - e)) / (2 * h)
-    return 0.5 * (Hn + Hn.T)
-
-
-def _rmsea_ci(chi2: float, dof: int, n: float, level: float = 0.90) -> tuple[float, float]:
-    lo_p, hi_p = 1 - (1 - level) / 2, (1 - level) / 2
-
-    def root(target):
-        fn = lambda lam: stats.ncx2.cdf(chi2, dof, lam) - target if lam > 0 else \
-            stats.chi2.cdf(chi2, dof) - target  # noqa: E731
-        if fn(0.0) < 0:
-            return 0.0
-        hi = max(chi2, 1.0)
-        while fn(hi) > 0:
-            hi *= 2
-        return optimize.brentq(fn, 0.0, hi, xtol=1e-12)
-
-    return (math.sqrt(root(lo_p) / (n * dof)), math.sqrt(root(hi_p) / (n * dof)))
 
 
 @dataclass(repr=False)
@@ -302,12 +57,14 @@ class CFAResult(_Result):
     rows_dropped: int = 0
     latent_eigenvalues: np.ndarray | None = None
     estimator: str = "ML"
+    se_method: str = ""
     missing_data: MissingData | None = None
     item_labels: dict | None = None
     _mean: np.ndarray | None = None
     _sigma: np.ndarray | None = None
     _lam: np.ndarray | None = None
     _phi: np.ndarray | None = None
+    _se: np.ndarray | None = None     # SEs of loadings, factor correlations, residual vars
     _reverse: list[str] = field(default_factory=list)
     _scale_range: ScaleRange = None
 
@@ -341,7 +98,8 @@ class CFAResult(_Result):
     def _notes(self) -> list[str]:
         heywood = ([f"Heywood case(s): {', '.join(self.heywood)} (negative residual variance "
                     f"or standardized loading >= 1)."] if self.heywood else [])
-        return super()._notes() + heywood
+        se = [f"Standard errors: {self.se_method}."] if self.se_method else []
+        return super()._notes() + se + heywood
 
     def scores(self, df: pd.DataFrame) -> pd.DataFrame:
         """Regression factor scores ``(x - mean) Sigma^-1 Lambda Phi`` (lavaan's lavPredict)."""
@@ -359,7 +117,7 @@ class CFAResult(_Result):
         return out
 
 
-def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
+def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None, design=None,
         missing: Literal["listwise"] = "listwise", reverse=None,
         scale_range: ScaleRange = None,
         estimator: Literal["ML", "MLR"] | None = None, constructs=None) -> CFAResult:
@@ -383,6 +141,29 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
         i.e. the weighted covariance matrix with the unweighted N), and robust
         (Huber-White) standard errors as lavaan's under sampling weights. Unweighted, the
         standard errors come from the expected information (lavaan's default).
+    design : SurveyDesign or ReplicateDesign, optional
+        A sample design of ``df`` (:mod:`surveykit.design`); its weights are the sampling
+        weights (leave ``weights`` out) and the estimator defaults to ``MLR``. The estimates
+        are those of the weighted fit; the standard errors follow the design:
+
+        * :class:`~surveykit.design.SurveyDesign`: cluster-robust sandwich ``A^-1 B A^-1``
+          whose meat ``B`` is the design's variance of the total of the weighted casewise
+          scores, R survey's ``svyrecvar``: scores summed within PSUs, centred within
+          strata and multiplied by ``n_h / (n_h - 1)`` and, with an fpc, ``(1 - f_h)``.
+          One stage without strata is exactly lavaan's ``cfa(..., estimator = "MLR",
+          cluster = "psu", sampling.weights = "w")``: ``nC / (nC - 1) sum_c z_c z_c'``
+          (lavaan has no strata or fpc; those follow svyrecvar). The Yuan-Bentler scaled
+          chi-square and the robust indices use the same meat for the saturated model's
+          first-order information (lavaan's ``cluster=`` with its ``nC / (nC - 1)``
+          factor), so with one stage and no strata they are lavaan's too.
+        * :class:`~surveykit.design.ReplicateDesign`: the model refitted with every
+          replicate weight, the variance of the replicate estimates by the design's formula
+          (JK1, JKn, bootstrap, BRR / Fay: R ``svrVar``). The chi-square and indices stay
+          those of the weighted MLR fit (no replicate version of the scaled test).
+
+        ``se_method`` and ``summary()`` state which standard errors were computed.
+        (Reliability coefficients report no standard errors, so :func:`reliability` takes
+        no ``design``.)
     missing : {"listwise"}
         Complete rows only, as lavaan's default ``estimator = "ML"`` with
         ``missing = "listwise"`` (full-information ML is not offered): unlike the other
@@ -424,12 +205,29 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
     >>> res = cfa(d, {"A": ["x0", "x1", "x2"], "B": ["x3", "x4", "x5"]})
     >>> int(res.fit["df"]), bool(res.fit["cfi"] > 0.95)
     (8, True)
+
+    Respondents sampled in clusters of five (firms): cluster-robust SEs.
+
+    >>> from surveykit.design import SurveyDesign
+    >>> d["firm"] = np.arange(500) // 5
+    >>> res = cfa(d, {"A": ["x0", "x1", "x2"], "B": ["x3", "x4", "x5"]},
+    ...           design=SurveyDesign(d, ids="firm"))
+    >>> res.se_method
+    'cluster-robust sandwich, linearisation (cluster design, R svydesign/svyrecvar)'
     """
     if missing != "listwise":
         raise MeasurementError(f"missing={missing!r}: cfa uses complete rows only "
                                f"(missing='listwise')")
     if estimator not in (None, "ML", "MLR"):
         raise MeasurementError(f"estimator={estimator!r}; use 'ML' or 'MLR'")
+    if design is not None:
+        try:                                      # the drivers' check of a design
+            weights = design_weights(df, design, weights)
+        except DriverAnalysisError as exc:
+            raise MeasurementError(str(exc)) from exc
+        if estimator == "ML":
+            raise MeasurementError("estimator='ML' has no design-based standard errors; "
+                                   "with design= use estimator='MLR' (the default)")
     estimator = estimator or ("MLR" if weights is not None else "ML")
     item_labels: dict = {}
     if _is_questionnaire(model):
@@ -503,14 +301,22 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
                      "rmsea_ci_high": hi, "srmr": srmr, "baseline_chisq": base,
                      "baseline_df": float(base_df), "n": N,
                      "n_eff": float(neff)}, name="fit")
+    linear = design is not None and not hasattr(design, "n_replicates")
+    meat = _design_meat(design, rows) if linear else None
     if estimator == "MLR" and dof > 0:
         fit = pd.concat([fit, pd.Series(_mlr_fit(t, X[rows], w[rows], S, Sig, pattern, chi2,
-                                                 base, dof, base_df, N))]).rename("fit")
+                                                 base, dof, base_df, N, meat))]).rename("fit")
     try:
         if weights is None and estimator == "ML":  # expected information, lavaan's default
             cov_t = np.linalg.inv(H) * 2.0 / N
+            se_method = "expected information (lavaan's default for ML)"
+        elif design is not None and not linear:
+            cov_t = _replicate_cov(design, t, X, rows, pattern)
+            se_method = f"model refitted with every replicate weight, {design.method}"
         else:                                     # robust sandwich, as lavaan with weights
-            cov_t = _cfa_sandwich(t, X[rows], w[rows], S, pattern)
+            cov_t = _cfa_sandwich(t, X[rows], w[rows], S, pattern, meat)
+            se_method = (f"cluster-robust sandwich, {design.method}" if linear else
+                         "robust sandwich (Huber-White), as lavaan's MLR")
         se_all = np.sqrt(np.maximum(np.diag(cov_t), 0.0))
     except np.linalg.LinAlgError:
         se_all = np.full(len(t), np.nan)
@@ -536,9 +342,9 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None,
         factor_cor=pd.DataFrame(Phi, index=factors, columns=factors),
         residual_var=pd.Series(Th, index=items, name="residual_var"), fit=fit, n=n,
         weighted=weights is not None, converged=converged, heywood=heywood,
-        estimator=estimator,
+        estimator=estimator, se_method=se_method,
         rows_dropped=dropped, latent_eigenvalues=ev[::-1].copy(),
         missing_data=_coverage(X, w, "listwise", "lavaan's default for ML"),
         item_labels=item_labels,
-        _mean=wr @ X[rows] / wr.sum(), _sigma=Sig, _lam=L, _phi=Phi,
+        _mean=wr @ X[rows] / wr.sum(), _sigma=Sig, _lam=L, _phi=Phi, _se=se_all,
         _reverse=as_list(reverse), _scale_range=scale_range)
