@@ -377,16 +377,30 @@ def short_repr(obj, text: str | None = None, width: int = 200) -> str:
 
 
 def lower_first(label: str) -> str:
-    """Lower-case a label's first letter for use mid-sentence; acronyms stay as they are.
+    """Lower-case a label's first letter for use mid-sentence, when its first word looks
+    like an ordinary word.
+
+    The label stays as it is when its first word is one letter, has a capital after its
+    first letter (an acronym such as ``NPS``, ``CPU``) or starts lower-case (``iPhone``),
+    or when the next word is capitalised too (a name such as ``Meridian Mobile``).
 
     Examples
     --------
-    >>> lower_first("Technology / IT"), lower_first("CPU performance")
-    ('technology / IT', 'CPU performance')
+    >>> lower_first("Overall satisfaction"), lower_first("Price and value")
+    ('overall satisfaction', 'price and value')
+    >>> lower_first("NPS"), lower_first("Meridian Mobile"), lower_first("iPhone users")
+    ('NPS', 'Meridian Mobile', 'iPhone users')
+    >>> lower_first("Technology / IT"), lower_first("CPU performance"), lower_first("I agree")
+    ('technology / IT', 'CPU performance', 'I agree')
     """
-    if len(label) > 1 and label[0].isupper() and label[1].islower():
-        return label[0].lower() + label[1:]
-    return label
+    words = label.split()
+    if not words or len(words[0]) < 2 or not (label[0].isupper() and label[1].islower()):
+        return label
+    if any(ch.isupper() for ch in words[0][1:]):
+        return label
+    if len(words) > 1 and words[1][0].isupper() and any(ch.islower() for ch in words[1]):
+        return label
+    return label[0].lower() + label[1:]
 
 
 def repeated(items) -> list:
