@@ -29,7 +29,7 @@ from ._common import (
                       weighted_corr,
 )
 from .cfa import CFAResult, cfa
-from .efa import EFAResult, ParallelResult, efa, parallel_analysis
+from .efa import EFAResult, ParallelResult, efa, max_factors, parallel_analysis
 from .reliability import (
                       BartlettResult,
                       KMOResult,
@@ -45,7 +45,7 @@ __all__ = [
     "HeywoodWarning", "ItemWarning", "LatentCorrelationWarning", "Missing", "MissingData",
     "ScaleRange",
     "weighted_corr", "reliability", "reliability_table", "kmo", "bartlett",
-    "parallel_analysis", "efa", "cfa", "construct_scores", "from_questionnaire",
+    "parallel_analysis", "efa", "max_factors", "cfa", "construct_scores", "from_questionnaire",
     "ReliabilityResult", "KMOResult", "BartlettResult", "ParallelResult", "EFAResult",
     "CFAResult",
 ]

@@ -190,8 +190,9 @@ class EFAResult(_Result):
 
     @property
     def _title(self) -> str:  # type: ignore[override]
+        base = self.missing_data.base() if self.missing_data else f"n = {self.n:,}"
         return (f"EFA: {len(self.factors)} factor(s), {self.method}, {self.rotation} rotation, "
-                f"{self.missing} correlations, n = {self.n}")
+                f"{self.missing} correlations, {base}")
 
     @property
     def structure(self) -> pd.DataFrame:
@@ -268,6 +269,21 @@ class EFAResult(_Result):
         return loadings_chart(self, **kwargs)
 
 
+def max_factors(n_items: int) -> int:
+    """The most factors a factor model of ``n_items`` items identifies: the largest k with
+    degrees of freedom ``((p - k)^2 - (p + k)) / 2 >= 0`` (0 below 3 items).
+
+    Examples
+    --------
+    >>> [max_factors(p) for p in (2, 3, 4, 5, 6, 9)]
+    [0, 1, 1, 2, 3, 5]
+    """
+    k = 0
+    while ((n_items - k - 1) ** 2 - (n_items + k + 1)) >= 0 and k + 1 < n_items:
+        k += 1
+    return k
+
+
 def efa(df: pd.DataFrame, items: Sequence[str], n_factors: int, *, weights=None,
         method: Literal["minres", "ml"] = "minres",
         rotation: Literal["oblimin", "varimax", "promax", "none"] | None = "oblimin",
@@ -284,7 +300,8 @@ def efa(df: pd.DataFrame, items: Sequence[str], n_factors: int, *, weights=None,
 
     Missing answers: ``pairwise`` correlations by default, as ``psych::fa`` on raw data,
     or ``listwise``; ``missing_data`` and ``summary()`` state which and the n per item
-    pair. ``items`` may be a questionnaire (see :func:`kmo`): its reverse keys, scale
+    pair. ``n`` is psych's ``n.obs``: the rows given under pairwise, the complete rows
+    under listwise. ``items`` may be a questionnaire (see :func:`kmo`): its reverse keys, scale
     ranges and item labels are used.
 
     Parameters
@@ -324,10 +341,11 @@ def efa(df: pd.DataFrame, items: Sequence[str], n_factors: int, *, weights=None,
     p = len(items)
     if int(n_factors) != n_factors or not 1 <= n_factors:
         raise MeasurementError(f"n_factors={n_factors!r} must be a positive integer")
-    dof = ((p - n_factors) ** 2 - (p + n_factors)) / 2
-    if dof < 0:
+    if n_factors > max_factors(p):
+        dof = ((p - n_factors) ** 2 - (p + n_factors)) / 2
         raise MeasurementError(f"{n_factors} factors from {p} items is not identified "
-                               f"(degrees of freedom {dof:g} < 0); use fewer factors")
+                               f"(degrees of freedom {dof:g} < 0); use at most "
+                               f"{max_factors(p)}")
     _check_pd(R, items, "efa")
     L0 = _minres(R, int(n_factors), method)
     L, phi = _rotate(L0, _ROTATIONS[rot_key])
@@ -381,7 +399,7 @@ def efa(df: pd.DataFrame, items: Sequence[str], n_factors: int, *, weights=None,
         communality=pd.Series(h2, index=items, name="h2").loc[sorted_items],
         uniqueness=pd.Series(u2, index=items, name="u2").loc[sorted_items],
         phi=None if phi is None else pd.DataFrame(phi, index=names, columns=names),
-        variance=variance, method=method, rotation=rot_key, n=n,
+        variance=variance, method=method, rotation=rot_key, n=d.missing_data.n,
         n_eff=float(neff), corr=pd.DataFrame(R, index=items, columns=items), heywood=heywood,
         blank=blank, missing_data=d.missing_data, item_labels=d.item_labels, _center=center,
         _scale=scale, _reverse=d.reverse, _scale_range=d.scale_range)
