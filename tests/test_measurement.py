@@ -233,7 +233,8 @@ def test_efa_tidy_loadings_sorted_and_blanked(data):
 def test_efa_missing_policy_declared(data_missing):
     pw = m.efa(data_missing, ITEMS, 3, missing="pairwise", **REV)
     lw = m.efa(data_missing, ITEMS, 3, missing="listwise", **REV)
-    assert pw.n < 500 and lw.n == PSYCH["n_listwise"]
+    # pairwise: psych's n.obs (the rows); listwise: the complete rows
+    assert pw.n == 500 > pw.missing_data.n_min and lw.n == PSYCH["n_listwise"]
     np.testing.assert_allclose(lw.corr.to_numpy(), PSYCH["cor_listwise"], atol=1e-10)
     np.testing.assert_allclose(pw.corr.to_numpy(), PSYCH["cor_pairwise"], atol=1e-10)
     with pytest.raises(MeasurementError, match="never imputed"):

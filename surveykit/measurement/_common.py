@@ -64,6 +64,30 @@ class MissingData:
     n_max: int
     note: str = ""
 
+    @property
+    def n(self) -> int:
+        """The n of a statistic computed from these correlations: the rows given under
+        pairwise (``psych::fa``'s ``n.obs`` for raw data), the complete rows under listwise."""
+        return self.n_rows if self.policy == "pairwise" else self.n_min
+
+    def base(self) -> str:
+        """The n in a title, e.g. ``"n = 500 rows, 423 to 453 per item pair"``.
+
+        Examples
+        --------
+        >>> MissingData("pairwise", 500, 423, 453).base()
+        'n = 500 rows, 423 to 453 per item pair'
+        >>> MissingData("listwise", 500, 420, 420).base()
+        'n = 420 complete rows of 500'
+        """
+        if self.n_min == self.n_rows:
+            return f"n = {self.n_rows:,}"
+        if self.policy == "pairwise":
+            pair = (f"{self.n_min:,}" if self.n_min == self.n_max
+                    else f"{self.n_min:,} to {self.n_max:,}")
+            return f"n = {self.n_rows:,} rows, {pair} per item pair"
+        return f"n = {self.n_min:,} complete rows of {self.n_rows:,}"
+
     def sentence(self) -> str:
         """One sentence for a summary or a method note."""
         if self.n_min == self.n_rows:
@@ -346,7 +370,8 @@ def _is_questionnaire(obj) -> bool:
     return hasattr(obj, "construct_items") and hasattr(obj, "constructs")
 
 
-def from_questionnaire(questionnaire, constructs: Sequence[str] | None = None) -> dict:
+def from_questionnaire(questionnaire, constructs: Sequence[str] | None = None, *,
+                       items: Sequence[str] | None = None) -> dict:
     """What a questionnaire declares about its constructs, as keyword arguments.
 
     Returns ``{"model": {id: items}, "reverse": [...], "scale_range": {item: (low, high)},
@@ -355,34 +380,52 @@ def from_questionnaire(questionnaire, constructs: Sequence[str] | None = None) -
     ``reverse: true`` grid items; scale ranges from each item's scale; item labels from
     each item's question.
 
+    ``items=`` reads the same for a battery of items instead (e.g. a report's battery of
+    grid items, in constructs or not): ``model``, ``min_items`` and ``labels`` are then
+    empty, an item is reverse-keyed when any construct keys it so or its grid says
+    ``reverse: true``.
+
     Every measurement function takes a questionnaire in place of its items (or its
     ``{construct: items}``), with ``constructs=`` to pick some: this is what it reads.
     """
-    ids = [c.id for c in questionnaire.constructs]
-    if not ids:
-        raise MeasurementError(f"questionnaire {questionnaire.id!r} declares no constructs")
-    wanted = ids if constructs is None else as_list(constructs)
-    unknown = [c for c in wanted if c not in ids]
-    if unknown:
-        raise MeasurementError(f"construct(s) {', '.join(map(repr, unknown))} are not in "
-                               f"questionnaire {questionnaire.id!r}; it has {ids}")
-    model, reverse, ranges, min_items, labels, item_labels = {}, [], {}, {}, {}, {}
-    for c in questionnaire.constructs:
-        if c.id not in wanted:
-            continue
-        items, rev = questionnaire.construct_items(c.id)
-        model[c.id] = items
-        reverse += [i for i in rev if i not in reverse]
-        min_items[c.id] = c.required_items
-        labels[c.id] = c.label
-        for i in items:
-            sc = questionnaire.scale_of(i)
-            if sc is not None:
-                ranges[i] = (sc.low, sc.high)
-            try:
-                item_labels[i] = questionnaire.variable(i).label or i
-            except KeyError:
-                item_labels[i] = i
+    model, reverse, min_items, labels = {}, [], {}, {}
+    if items is not None:
+        if constructs is not None:
+            raise MeasurementError("pass constructs= or items=, not both")
+        its = list(dict.fromkeys(as_list(items)))
+        keyed = {r for c in questionnaire.constructs
+                 for r in questionnaire.construct_items(c.id)[1]}
+        declared = questionnaire.variables()
+        reverse = [i for i in its if i in keyed or (i in declared and declared[i].reverse)]
+    else:
+        ids = [c.id for c in questionnaire.constructs]
+        if not ids:
+            raise MeasurementError(f"questionnaire {questionnaire.id!r} declares no "
+                                   f"constructs")
+        wanted = ids if constructs is None else as_list(constructs)
+        unknown = [c for c in wanted if c not in ids]
+        if unknown:
+            raise MeasurementError(f"construct(s) {', '.join(map(repr, unknown))} are not "
+                                   f"in questionnaire {questionnaire.id!r}; it has {ids}")
+        its = []
+        for c in questionnaire.constructs:
+            if c.id not in wanted:
+                continue
+            c_items, rev = questionnaire.construct_items(c.id)
+            model[c.id] = c_items
+            its += [i for i in c_items if i not in its]
+            reverse += [i for i in rev if i not in reverse]
+            min_items[c.id] = c.required_items
+            labels[c.id] = c.label
+    ranges, item_labels = {}, {}
+    for i in its:
+        sc = questionnaire.scale_of(i)
+        if sc is not None:
+            ranges[i] = (sc.low, sc.high)
+        try:
+            item_labels[i] = questionnaire.variable(i).label or i
+        except KeyError:
+            item_labels[i] = i
     return {"model": model, "reverse": reverse, "scale_range": ranges or None,
             "min_items": min_items, "labels": labels, "item_labels": item_labels}
 

@@ -266,7 +266,8 @@ class KMOResult(_Result):
 
     @property
     def _title(self) -> str:  # type: ignore[override]
-        return f"KMO = {self.overall:.3f} ({_kaiser_label(self.overall)}), n = {self.n:,}"
+        base = self.missing_data.base() if self.missing_data else f"n = {self.n:,}"
+        return f"KMO = {self.overall:.3f} ({_kaiser_label(self.overall)}), {base}"
 
     def to_frame(self) -> pd.DataFrame:
         """Per-item MSA with Kaiser's ``adequacy`` word, plus an ``overall`` row."""
@@ -283,7 +284,9 @@ def kmo(df: pd.DataFrame, items: Sequence[str], *, weights=None,
     ``items`` is a list of item columns or a questionnaire (the items of its constructs,
     or of ``constructs=[...]``, with its reverse keys, scale ranges and item labels).
     Missing answers: ``pairwise`` correlations by default, as ``psych::KMO`` on raw data
-    (``cor(use = "pairwise")``), or ``listwise``; the result states which and the n.
+    (``cor(use = "pairwise")``), or ``listwise``; the result states which and the n:
+    the rows given and the range per item pair (pairwise; psych reports no n), or the
+    complete rows (listwise).
 
     Examples
     --------
@@ -295,7 +298,7 @@ def kmo(df: pd.DataFrame, items: Sequence[str], *, weights=None,
     """
     prep = _prepare(df, items, weights=weights, missing=missing, reverse=reverse,
                     scale_range=scale_range, constructs=constructs)
-    items, R, n = prep.items, prep.corr, prep.n
+    items, R = prep.items, prep.corr
     _check_pd(R, items, "kmo")
     Ri = np.linalg.inv(R)
     d = np.sqrt(np.diag(Ri))
@@ -307,7 +310,8 @@ def kmo(df: pd.DataFrame, items: Sequence[str], *, weights=None,
     overall = float(r2.sum() / (r2.sum() + a2.sum()))
     table = pd.DataFrame({"msa": msa_i, "adequacy": [_kaiser_label(v) for v in msa_i]},
                          index=pd.Index(items, name="item"))
-    return KMOResult(overall=overall, items=table, n=n, missing_data=prep.missing_data,
+    return KMOResult(overall=overall, items=table, n=prep.missing_data.n,
+                     missing_data=prep.missing_data,
                      item_labels=prep.item_labels)
 
 
