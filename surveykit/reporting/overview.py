@@ -128,7 +128,7 @@ class Overview(OverviewPathModel, SectionPlan):
             out["segment_comparison"] = "no key metrics are declared (report.metrics)"
         if not self.q.constructs:
             out["reliability"] = "the questionnaire declares no constructs"
-        if len(self._battery()[0]) < 3:
+        if len(self._battery()) < 3:
             out["factor_structure"] = ("fewer than 3 rated items in the battery "
                                        "(report.battery)")
         if path_model_missing(self.q):
@@ -344,20 +344,36 @@ class Overview(OverviewPathModel, SectionPlan):
 
     # -- 3 ------------------------------------------------------------------------------------
     def reliability(self) -> Section:
-        """Cronbach's alpha and omega of every construct in the questionnaire."""
-        from ..measurement import reliability_table
+        """Cronbach's alpha and omega of every reflective construct in the questionnaire
+        (formative, ``mode: B``, ones are left out with a note)."""
+        from ..measurement import from_questionnaire, reliability_table
 
         s = Section("reliability", "Reliability")
         if not self.q.constructs:
             s.findings.append("The questionnaire declares no constructs.")
             return s
+        formative = [c.label or c.id for c in self.q.constructs if c.mode == "B"]
+        if formative:
+            s.notes.append(
+                f"Left out: {join_words(formative)}, formative (mode B in the path model): "
+                "its items form the construct rather than reflect it, so they need not "
+                "correlate and internal consistency (alpha, omega) does not apply; as plspm, "
+                "reliability is reported for reflective constructs only.")
+        reflective = [c.id for c in self.q.constructs if c.mode != "B"]
+        if not reflective:
+            s.findings.append("Every construct is formative (mode B), so there is no "
+                              "internal consistency to report.")
+            return s
+        m = from_questionnaire(self.q, reflective)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SurveykitWarning)
             try:
-                t = reliability_table(self.df, self.q, weights=self.weights)
+                t = reliability_table(self.df, m["model"], weights=self.weights,
+                                      reverse=m["reverse"], scale_range=m["scale_range"])
             except _EXPECTED as exc:
                 s.findings.append(f"Reliability could not be computed: {exc}")
                 return s
+        t["label"] = t["construct"].map(m["labels"])
         weak = t[t["alpha"] < 0.7]
         weak_list = [f"{r.label} ({r.alpha:.2f})" for r in weak.itertuples()]
         s.findings.append(
@@ -375,45 +391,47 @@ class Overview(OverviewPathModel, SectionPlan):
                        "correlation. Nothing is imputed.")
         return s
 
-    def _battery(self) -> tuple[list[str], list[str], dict]:
-        """Items of the factor analysis (the report's battery, else the constructs' items),
-        the reverse-keyed ones among them and each item's scale range."""
+    def _battery(self) -> list[str]:
+        """Items of the factor analysis: the report's battery, else the constructs' items."""
+        from ..measurement import from_questionnaire
+
         items = [c for c in self.spec.battery if c in self.df.columns]
-        if not items:
-            items = list(dict.fromkeys(i for c in self.q.constructs
-                                       if c.id in self.spec.constructs for i in c.items
-                                       if i in self.df.columns))
-        rev = [i for c in self.q.constructs for i in self.q.construct_items(c.id)[1]]
-        rev += [i for i in items if self.q.variables().get(i) is not None
-                and self.q.variable(i).reverse]
-        ranges = {i: (sc.low, sc.high) for i in items
-                  if (sc := self.q.scale_of(i)) is not None}
-        return items, [i for i in dict.fromkeys(rev) if i in items], ranges
+        if not items and self.q.constructs and self.spec.constructs:
+            model = from_questionnaire(self.q, self.spec.constructs)["model"]
+            items = [i for i in dict.fromkeys(i for its in model.values() for i in its)
+                     if i in self.df.columns]
+        return items
 
     def factor_structure(self) -> Section:
         """Parallel analysis and an oblimin EFA of the battery (reverse keys applied)."""
-        from ..measurement import efa, parallel_analysis
+        from ..measurement import efa, from_questionnaire, max_factors, parallel_analysis
 
         s = Section("factor_structure", "Factor structure")
-        items, rev, ranges = self._battery()
+        items = self._battery()
         if len(items) < 3:
             s.findings.append(f"A factor analysis needs at least 3 rated items; the report's "
                               f"battery has {len(items)} (declare report.battery).")
             return s
+        keys = from_questionnaire(self.q, items=items)
+        rev = keys["reverse"]
         kw = {"weights": self.weights, "reverse": rev or None,
-              "scale_range": ranges or None}
+              "scale_range": keys["scale_range"]}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SurveykitWarning)
             try:
                 pa = parallel_analysis(self.df, items, **kw)
-                k = max(1, int(pa.n_factors))
+                # the most factors the items identify (df >= 0): 1 from 3 or 4 items
+                k = min(max(1, int(pa.n_factors)), max_factors(len(items)))
                 fa = efa(self.df, items, k, **kw)
             except _EXPECTED as exc:
                 s.findings.append(f"The factor analysis could not be run: {exc}")
                 return s
+        fewer = (f"; {len(items)} items identify at most {plural(k, 'factor')} (a factor "
+                 f"model with more has negative degrees of freedom), so" if k < pa.n_factors
+                 else ";")
         s.findings.append(f"Parallel analysis of the {len(items)} rated items suggests "
                           f"{pa.n_factors} factor{'s' if pa.n_factors != 1 else ''} "
-                          f"(n = {pa.n:,}); the oblimin solution below uses {k}"
+                          f"(n = {pa.n:,}){fewer} the oblimin solution below uses {k}"
                           + (f", with {len(rev)} reverse-keyed item"
                              f"{'s' if len(rev) != 1 else ''} re-coded first" if rev else "")
                           + ".")
