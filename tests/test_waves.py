@@ -180,10 +180,16 @@ def _three_waves(seed=1, n=(120, 150, 130), shift=(0.0, 0.6, 0.9)):
     return pd.concat(parts, ignore_index=True)
 
 
-def _welch(a, b):
+def _linearised_z_p(a, b):
+    """Two-sided p of the difference of two domain means over its linearisation SE, the
+    package's one test of two means with simple weights (R svyby + svycontrast): each
+    domain's variance is N/(N-1) sum (y - mean)^2 / n^2, N the rows of both domains."""
     from scipy import stats
 
-    return stats.ttest_ind(b, a, equal_var=False).pvalue
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    N = len(a) + len(b)
+    var = [N / (N - 1) * ((x - x.mean()) ** 2).sum() / len(x) ** 2 for x in (a, b)]
+    return 2 * stats.norm.sf(abs((b.mean() - a.mean()) / np.sqrt(sum(var))))
 
 
 def test_trend_values_are_the_packages_estimates_and_tests_by_hand():
@@ -204,12 +210,12 @@ def test_trend_values_are_the_packages_estimates_and_tests_by_hand():
     mean = f[f["metric"] == "sat"].set_index("wave")
     for k in w:
         assert mean.loc[k, "estimate"] == pytest.approx(w[k]["sat"].mean(), rel=1e-12)
-    # means: Welch t (unweighted: scipy's), previous and first wave
+    # means: z on the linearisation SEs (R svyby + svycontrast), previous and first wave
     assert mean.loc["W2", "change_prev"] == pytest.approx(w["W2"]["sat"].mean()
                                                           - w["W1"]["sat"].mean())
-    assert mean.loc["W2", "p_prev"] == pytest.approx(_welch(w["W1"]["sat"], w["W2"]["sat"]))
-    assert mean.loc["W3", "p_prev"] == pytest.approx(_welch(w["W2"]["sat"], w["W3"]["sat"]))
-    assert mean.loc["W3", "p_first"] == pytest.approx(_welch(w["W1"]["sat"], w["W3"]["sat"]))
+    assert mean.loc["W2", "p_prev"] == pytest.approx(_linearised_z_p(w["W1"]["sat"], w["W2"]["sat"]))
+    assert mean.loc["W3", "p_prev"] == pytest.approx(_linearised_z_p(w["W2"]["sat"], w["W3"]["sat"]))
+    assert mean.loc["W3", "p_first"] == pytest.approx(_linearised_z_p(w["W1"]["sat"], w["W3"]["sat"]))
     assert mean.loc["W3", "previous"] == "W2" and pd.isna(mean.loc["W1", "change_prev"])
     # the 0-100 index: the mean rescaled from the 1-5 scale, same test
     idx = f[f["metric"] == "sat:index"].set_index("wave")
@@ -252,7 +258,7 @@ def test_trend_weighted_by_segment_and_the_result_api():
     got = f[(f["metric"] == "sat") & (f["segment"] == 2) & (f["wave"] == "W2")].iloc[0]
     assert got["change_prev"] == pytest.approx(ref["difference"].iloc[0])
     assert got["p_prev"] == pytest.approx(ref["p_value"].iloc[0])
-    assert got["test"] == "Welch t (effective bases)"
+    assert got["test"] == "z (linearisation SEs)"
     sentence = t.sentence("nps", wave="W2")
     row = f[(f["metric"] == "nps") & (f["segment"] == "Total") & (f["wave"] == "W2")].iloc[0]
     assert sentence.startswith(f"NPS +{row['change_prev']:.0f} points since W1, significant")
@@ -351,7 +357,7 @@ def test_a_null_change_is_flagged_at_about_the_nominal_rate(si_truth):
     q = load_questionnaire("questionnaires/satisfaction_index.yaml")
     model = WaveModel(q, {**si_truth, "waves": {"Q1": {}, "Q2": {}}})
     reps, alpha = 200, 0.05
-    hits = np.zeros(2, int)                  # mean (Welch t), top box (pooled z)
+    hits = np.zeros(2, int)                  # mean (linearised z), top box (pooled z)
     for r in range(reps):
         df = model.draw(300, seed=r, columns=["overall_sat"])
         f = trend(df, [{"column": "overall_sat", "stat": "mean"},

@@ -230,8 +230,9 @@ def trend(data, metrics=None, *, wave: str | None = None, by: str | None = None,
     the first, tested.
 
     The estimates are :func:`surveykit.estimates.estimate` by wave and the tests
-    :func:`surveykit.estimates.compare` against the previous (or first) wave: Welch t on
-    effective bases for means (and 0-100 indexes), the pooled two-proportion z-test for
+    :func:`surveykit.estimates.compare` against the previous (or first) wave: the
+    difference over its linearisation SE for means and 0-100 indexes (z, or t on the design
+    degrees of freedom under a design), the pooled two-proportion z-test for
     proportions and top / bottom box, the z-test on linearisation SEs for NPS. Waves are
     treated as independent samples; when the same respondent ids appear in two waves a
     note says how many (positively correlated answers make the independent-samples test
@@ -284,7 +285,7 @@ def trend(data, metrics=None, *, wave: str | None = None, by: str | None = None,
     0   Q1       7.0          NaN             False
     1   Q2       9.0          2.0              True
     >>> t.sentence("sat")
-    'sat +2.0 since Q1, significant (p = 0.013; 9.0 in Q2)'
+    'sat +2.0 since Q1, significant (p < 0.001; 9.0 in Q2)'
     """
     from ..survey import Survey
 
