@@ -104,11 +104,12 @@ def pls(df: pd.DataFrame, blocks: Mapping[str, Sequence[str]],
     With ``min_items``, a respondent who skipped items of a block is scored from the items
     answered: with index weights ``w_j`` (summing to 1 over the block) and answered set
     ``A``, the index is ``sum_A w_j x_j / sum_A w_j`` (``x_j`` on 0-100), so a complete
-    respondent's index is unchanged. This is the available-item rule of the ACSI
-    scoring (Fornell et al. 1996, J. Marketing 60(4): the index is a weighted average of
-    the block's answered items) and of the package's own construct scores
-    (``Questionnaire.construct_scores``: the mean of the answered items when at least
-    ``min_items`` are answered). Estimates, the ``constructs`` table's mean index, its
+    respondent's index is unchanged. This is the available-item (prorated) rule for
+    weighted composites: the weights of the missing items are dropped from the
+    denominator (SPSS's ``MEAN.k`` with weights); it is the weighted form of the package's
+    own construct scores (``Questionnaire.construct_scores``: the mean of the answered
+    items when at least ``min_items`` are answered). The weights stay the model's; only
+    the answered ones are rescaled to sum to 1. Estimates, the ``constructs`` table's mean index, its
     CIs and ``scores`` (standardized) stay on the complete cases.
 
     Examples

@@ -159,7 +159,7 @@ def _model_note(res) -> str:
             + (f"; {left}" if left else "")
             + ". Index scores also for respondents missing items: from the items they "
             "answered in each block (at least the construct's min_items), the weights "
-            "renormalised over them (the ACSI available-item rule)"
+            "renormalised over them (the available-item rule)"
             + f". CIs: percentile intervals of {res.boot - res.boot_failed} bootstrap "
             f"replicates (seed {res.seed}). Index scores (0-100): the ACSI convention, the "
             "items' outer weights un-standardized and rescaled to sum to 1 in each block, "
