@@ -109,8 +109,8 @@ def pls(df: pd.DataFrame, blocks: Mapping[str, Sequence[str]],
     denominator (SPSS's ``MEAN.k`` with weights); it is the weighted form of the package's
     own construct scores (``Questionnaire.construct_scores``: the mean of the answered
     items when at least ``min_items`` are answered). The weights stay the model's; only
-    the answered ones are rescaled to sum to 1. Estimates, the ``constructs`` table's mean index, its
-    CIs and ``scores`` (standardized) stay on the complete cases.
+    the answered ones are rescaled to sum to 1. Estimates, the ``constructs`` table's mean
+    index, its CIs and ``scores`` (standardized) stay on the complete cases.
 
     Examples
     --------
