@@ -209,6 +209,37 @@ def test_inputs_not_modified_and_rows_left_out_are_counted(sat):
     assert any("1 respondents of weight 0" in n for n in res.notes)
 
 
+def test_index_scores_from_the_answered_items(sat):
+    """min_items: the model and the complete respondents' scores are unchanged; a
+    respondent missing an item is scored from the others, weights renormalised."""
+    d = sat.copy()
+    d.loc[3, "imag2"] = np.nan                      # IMAG: 4 of 5 answered
+    d.loc[10, ["sat1", "sat2"]] = np.nan            # SAT: 2 of 4 answered, under 3
+    base = pls(d, BLOCKS, PATHS, scale_range=(0, 10))
+    res = pls(d, BLOCKS, PATHS, scale_range=(0, 10), min_items=3)
+    for name in ("outer_model", "inner_model", "constructs", "scores"):
+        pd.testing.assert_frame_equal(getattr(res, name), getattr(base, name))
+    complete = base.index_scores.notna().all(axis=1)
+    assert complete.sum() == 248
+    pd.testing.assert_frame_equal(res.index_scores[complete], base.index_scores[complete])
+    # by hand: IMAG of respondent 3 from imag1, imag3, imag4, imag5
+    om = res.outer_model.set_index("item")
+    items = [m for m in BLOCKS["IMAG"] if m != "imag2"]
+    w = om.loc[items, "index_weight"].to_numpy()
+    x = d.loc[3, items].to_numpy(float)
+    assert res.index_scores.loc[3, "IMAG"] == pytest.approx(10 * (w @ x) / w.sum(), abs=1e-10)
+    def full(row, lv):
+        return 10 * d.loc[row, BLOCKS[lv]].to_numpy(float) @ om.loc[BLOCKS[lv],
+                                                                    "index_weight"].to_numpy()
+
+    assert res.index_scores.loc[3, "SAT"] == pytest.approx(full(3, "SAT"), abs=1e-10)
+    assert np.isnan(res.index_scores.loc[10, "SAT"])             # 2 answered < min_items
+    assert res.index_scores.loc[10, "IMAG"] == pytest.approx(full(10, "IMAG"), abs=1e-10)
+    assert any("index scores also for 2 respondents" in n for n in res.notes)
+    with pytest.raises(PLSError, match="min_items"):
+        pls(d, BLOCKS, PATHS, scale_range=(0, 10), min_items={"IMAG": 2})
+
+
 # ------------------------------------------------------------------------- bootstrap
 
 def test_bootstrap_is_seeded_and_equals_refits(sat):
@@ -474,9 +505,10 @@ def test_pls_from_questionnaire_applies_reverse_keys_missing_codes_and_ranges():
     pd.testing.assert_frame_equal(d, before)
     manual = d.replace(99, np.nan).assign(q3=11 - d["q3"], s3=11 - d["s3"])
     ref = pls(manual, {"QUAL": ["q1", "q2", "q3"], "SAT": ["s1", "s2", "s3"]},
-              {"SAT": ["QUAL"]}, scale_range=(1, 10))
+              {"SAT": ["QUAL"]}, scale_range=(1, 10), min_items={"QUAL": 2, "SAT": 2})
     pd.testing.assert_frame_equal(res.outer_model[ref.outer_model.columns], ref.outer_model)
     pd.testing.assert_frame_equal(res.index_scores, ref.index_scores)
+    assert res.index_scores.loc[[0, 5]].notna().all().all()   # 2 of 3 items: scored
     assert res.n == n - 2 and (res.outer_model["loading"] > 0.7).all()
     assert res.constructs["label"].tolist() == ["Perceived quality", "Satisfaction"]
     assert not any("scale_range not given" in note for note in res.notes)

@@ -59,7 +59,7 @@ def run(tmp_path_factory) -> dict:
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     pages = {s["value"]: (out / s["html"]).read_text(encoding="utf-8")
              for s in manifest["segments"]}
-    return {"rc": rc, "manifest": manifest, "pages": pages,
+    return {"rc": rc, "manifest": manifest, "pages": pages, "out": out,
             "overview": (out / "overview.html").read_text(encoding="utf-8")}
 
 
@@ -136,11 +136,12 @@ def test_overview_index_table_is_the_weighted_mean_of_the_index_scores(run, refe
     for c in reference.spec.constructs:
         col = shown[reference.label(c)].str.lstrip("▲▼ ")
         assert col["Total"] == f"{_wmean(idx[c], w):.1f}"
-        assert col["Total"] == f"{reference.constructs.set_index('construct').loc[c, 'index']:.1f}"
         for code, name in labels.items():
             m = survey.segment_mask("cust_type", code).to_numpy()
             assert col[name] == f"{_wmean(idx[c][m], w[m]):.1f}", (c, name)
-    assert shown.loc["Total", "Base (n)"] == f"{reference.n:,}"
+    # base: respondents with an index score (min_items answered), more than the complete
+    assert shown.loc["Total", "Base (n)"] == f"{int(idx.notna().sum().max()):,}" == "2,500"
+    assert reference.n == 2037
 
 
 def test_each_segment_shows_its_index_vs_total_and_names_its_act_here(run, reference,
@@ -162,7 +163,8 @@ def test_each_segment_shows_its_index_vs_total_and_names_its_act_here(run, refer
             assert re.match(r"^(▲ |▼ )?p [<=] ", row["Test vs rest"]), row["Test vs rest"]
         seg = pls_from_questionnaire(survey.data[m], survey.questionnaire,
                                      weights=survey.weights)
-        ip = seg.ipma("loyalty", performance=perf)
+        ip = seg.ipma("satisfaction", performance=perf)      # report: ipma_target
+        assert set(ip.table["construct"]) == {"image", "expectations", "quality", "value"}
         sentence = next(f for f in _findings(sec)
                         if f.startswith(("Act here on", "No construct falls")))
         if ip.act_here:
@@ -176,15 +178,16 @@ def test_each_segment_shows_its_index_vs_total_and_names_its_act_here(run, refer
                         in sentence)
         else:
             assert sentence.startswith("No construct falls in the act-here quadrant")
-        others = [c for c in reference.spec.constructs if c not in ip.act_here and c != "loyalty"]
-        quadrants = _table(sec, "Importance for loyalty").set_index("Construct")["Quadrant"]
+        others = [c for c in ip.table["construct"] if c not in ip.act_here]
+        quadrants = _table(sec, "Importance for customer satisfaction") \
+            .set_index("Construct")["Quadrant"]
         assert {reference.label(c) for c in ip.act_here} == set(
             quadrants[quadrants == "Act here"].index)
         assert all(quadrants[reference.label(c)] != "Act here" for c in others)
         assert "Welch t-test on effective bases of the respondents' index scores" in page
         summary = " ".join(_findings(_section(page, "summary")))
-        assert (f"Loyalty index {perf['loyalty']:.1f} vs {_wmean(idx['loyalty'], w):.1f} in "
-                "total, significantly") in summary
+        assert (f"Customer satisfaction index {perf['satisfaction']:.1f} vs "
+                f"{_wmean(idx['satisfaction'], w):.1f} in total, significantly") in summary
         assert ("on the path model, act first on" in summary) == bool(ip.act_here)
     assert acts_seen >= 1        # the data put at least one segment's construct there
 
@@ -228,8 +231,77 @@ def test_a_low_base_segment_gets_its_index_untested_and_no_map(survey):
     f = SegmentFindings(survey, "cust_type", 1, min_base=600)
     sec = f.section("path_model")
     assert sec is not None and sec.data["ipma"] is None
-    assert "low base (n = 387, under 600): indicative only, not tested" in sec.findings[0]
+    # 462 scored (min_items answered), 387 with every item (what the map would need)
+    assert "low base (n = 462, under 600): indicative only, not tested" in sec.findings[0]
     assert sec.findings[1].startswith("Too few respondents with every item of the model "
                                       "(n = 387, under 600: the minimum base)")
     assert set(sec.tables[0][1]["Test vs rest"]) == {"low base"} and len(sec.tables) == 1
     assert not any("Importance-performance map" in t for t in f.section("method").technical)
+
+
+def test_the_index_page_shows_the_headline_index_as_on_the_overview(run, reference, survey):
+    """The satisfaction index per segment on the index page (manifest and HTML) equals the
+    overview's index table and the segment page's table: one computation."""
+    shown = _table(_section(run["overview"], "path_model"),
+                   "Index scores (0-100) by customer type").set_index("Segment")
+    col = shown["Customer satisfaction"].str.lstrip("▲▼ ")
+    w = survey.weight_array()
+    index_page = (Path(run["out"]) / "index.html").read_text(encoding="utf-8")
+    assert "Customer satisfaction index (path model)</th>" in index_page
+    for s in run["manifest"]["segments"]:
+        m = next(m for m in s["headline"]["metrics"]
+                 if m["key"] == "__pls_index_satisfaction")
+        mask = survey.segment_mask("cust_type", s["value"]).to_numpy()
+        expect = _wmean(reference.index_scores["satisfaction"][mask], w[mask])
+        assert m["display"] == col[s["label"]] == f"{expect:.1f}"
+        assert m["total_display"] == col["Total"]
+        page_row = _table(_section(run["pages"][s["value"]], "path_model"),
+                          "Index scores (0-100)").set_index("Construct") \
+            .loc["Customer satisfaction"]
+        assert page_row["Segment index"] == m["display"]
+        head = [_text(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", index_page, flags=re.S)]
+        row = next(r for r in re.findall(r"<tr>(.*?)</tr>", index_page, flags=re.S)
+                   if f">{html.escape(s['label'])}</a>" in r)
+        cells = [_text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, flags=re.S)]
+        cell = cells[head.index("Customer satisfaction index (path model)")]
+        assert cell.split("\xa0")[0] == m["display"], cell
+    tot = next(m for m in s["headline"]["total"] if m["key"] == "__pls_index_satisfaction")
+    assert tot["display"] == col["Total"]
+
+
+def test_report_target_rule():
+    """ipma_target when declared; else the construct holding the outcome; else the
+    endogenous construct with most predecessors (satisfaction: 4, loyalty: 2)."""
+    from types import SimpleNamespace
+
+    from surveykit.questionnaire import load_questionnaire
+    from surveykit.reporting.path_model import report_target
+
+    q = load_questionnaire(QPATH)
+    res = SimpleNamespace(spec=SimpleNamespace(
+        constructs=["image", "expectations", "quality", "value", "satisfaction", "loyalty"],
+        endogenous=["expectations", "quality", "value", "satisfaction", "loyalty"],
+        path=np.array([[0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0],
+                       [0, 1, 1, 0, 0, 0], [1, 1, 1, 1, 0, 0], [1, 0, 0, 0, 1, 0]])))
+
+    def with_report(**kw):
+        rep = q.model.report.model_copy(update=kw)
+        return SimpleNamespace(model=SimpleNamespace(report=rep),
+                               construct_items=q.construct_items)
+
+    assert report_target(res, q) == "satisfaction"                       # declared
+    assert report_target(res, with_report(ipma_target="value")) == "value"
+    assert report_target(res, with_report(ipma_target=None,
+                                          outcome="loy_recommend")) == "loyalty"
+    assert report_target(res, with_report(ipma_target=None, outcome="complained")) \
+        == "satisfaction"                                                # most predecessors
+
+
+def test_ipma_target_must_be_an_endogenous_construct():
+    from surveykit.errors import SurveykitError
+    from surveykit.questionnaire import questionnaire_from_text
+
+    text = QPATH.read_text(encoding="utf-8").replace("ipma_target: satisfaction",
+                                                     "ipma_target: image")
+    with pytest.raises(SurveykitError, match="ipma_target 'image' is not an endogenous"):
+        questionnaire_from_text(text)

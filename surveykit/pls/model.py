@@ -22,7 +22,7 @@ def pls(df: pd.DataFrame, blocks: Mapping[str, Sequence[str]],
         scaled: bool = True, weights=None, boot: int = 0,
         seed: int | np.random.Generator | None = 0, level: float = 0.95, scale_range=None,
         labels: Mapping[str, str] | None = None, tol: float = 1e-6,
-        max_iter: int = 100) -> PLSResult:
+        max_iter: int = 100, min_items=None) -> PLSResult:
     """PLS path model (Wold / Lohmöller, as R ``plspm``), e.g. the ECSI / ACSI index model.
 
     Parameters
@@ -68,6 +68,12 @@ def pls(df: pd.DataFrame, blocks: Mapping[str, Sequence[str]],
     tol, max_iter : float, int
         Stopping rule of the iterations (R plspm's defaults): stop when the sum of squared
         changes of the absolute outer weights is below ``tol``.
+    min_items : None, int or dict
+        Who gets a 0-100 index score. ``None`` (R plspm): only the respondents the model is
+        estimated on (every item answered). An int, or ``{construct: int}``: a respondent
+        (of positive weight) answering at least that many items of a block gets that
+        block's index from the answered items, the index weights renormalised to sum to 1
+        over them (see Notes). The model itself is always estimated on complete cases.
 
     Returns
     -------
@@ -94,6 +100,17 @@ def pls(df: pd.DataFrame, blocks: Mapping[str, Sequence[str]],
     each item's 0-100 scale, are rescaled to sum to 1 in each block, and a respondent's
     index is the weighted mean of their items on that scale (with one scale for all items:
     ``100 * (score - low) / (high - low)`` of the weighted mean of the raw answers).
+
+    With ``min_items``, a respondent who skipped items of a block is scored from the items
+    answered: with index weights ``w_j`` (summing to 1 over the block) and answered set
+    ``A``, the index is ``sum_A w_j x_j / sum_A w_j`` (``x_j`` on 0-100), so a complete
+    respondent's index is unchanged. This is the available-item (prorated) rule for
+    weighted composites: the weights of the missing items are dropped from the
+    denominator (SPSS's ``MEAN.k`` with weights); it is the weighted form of the package's
+    own construct scores (``Questionnaire.construct_scores``: the mean of the answered
+    items when at least ``min_items`` are answered). The weights stay the model's; only
+    the answered ones are rescaled to sum to 1. Estimates, the ``constructs`` table's mean
+    index, its CIs and ``scores`` (standardized) stay on the complete cases.
 
     Examples
     --------
@@ -197,6 +214,9 @@ def pls(df: pd.DataFrame, blocks: Mapping[str, Sequence[str]],
     idx = ms.index_values(X, wbar, ranges, spec)
     index = pd.DataFrame(np.nan, index=df.index, columns=list(spec.constructs))
     index.loc[keep] = idx
+    if min_items is not None:
+        index = _available_item_index(index, X_all, w_all > 0, wbar, ranges, spec,
+                                      min_items, notes)
     index_sd = np.sqrt(w @ (idx - w @ idx / n) ** 2 / n)
     return build_result(
         spec=spec, scheme=scheme, scaled=bool(scaled), n=n, n_eff=effective_n(w),
@@ -205,6 +225,37 @@ def pls(df: pd.DataFrame, blocks: Mapping[str, Sequence[str]],
         scores=scores, index_scores=index, boot=boot_out, boot_requested=int(boot),
         level=level, seed=seed if not isinstance(seed, np.random.Generator) else None,
         labels=dict(labels or {}), notes=notes)
+
+
+def _available_item_index(index: pd.DataFrame, X_all, positive, wbar, ranges,
+                          spec: ModelSpec, min_items, notes: list) -> pd.DataFrame:
+    """``index`` with the incomplete respondents scored from their answered items
+    (index weights renormalised over them) where a block has at least its ``min_items``."""
+    cs = list(spec.constructs)
+    need = min_items if isinstance(min_items, Mapping) else dict.fromkeys(cs, min_items)
+    bad = [c for c in cs if c not in need or isinstance(need[c], bool)
+           or not isinstance(need[c], int | np.integer) or need[c] < 1]
+    if bad:
+        raise PLSError(f"min_items={min_items!r}: give a whole number >= 1, or one for every "
+                       f"construct ({', '.join(map(repr, bad))} missing or invalid)")
+    answered = np.isfinite(X_all)
+    rows = positive & ~answered.all(axis=1)
+    if not rows.any():
+        return index
+    x100 = 100 * (np.nan_to_num(X_all[rows]) - ranges[:, 0]) / (ranges[:, 1] - ranges[:, 0])
+    wa = np.nan_to_num(wbar) * answered[rows]
+    count = answered[rows].astype(float) @ spec.odm
+    with np.errstate(divide="ignore", invalid="ignore"):
+        val = np.clip(((x100 * wa) @ spec.odm) / (wa @ spec.odm), 0.0, 100.0)
+    ok = (count >= np.array([need[c] for c in cs])) \
+        & ~((np.isnan(wbar).astype(float) @ spec.odm) > 0)
+    out = index.copy()
+    out.loc[rows] = np.where(ok, val, np.nan)
+    added = int((ok.any(axis=1)).sum())
+    notes.append(f"index scores also for {added} respondents missing items, from the items "
+                 "they answered (index weights renormalised; min_items per block: "
+                 + ", ".join(f"{c} {need[c]}" for c in cs) + ")")
+    return out
 
 
 def _check_variation(sd: np.ndarray, mean: np.ndarray, spec: ModelSpec, n: int) -> None:
@@ -296,9 +347,10 @@ def pls_from_questionnaire(df: pd.DataFrame, questionnaire, **kwargs) -> PLSResu
     (the construct's ``reverse`` list and ``reverse: true`` grid items) are re-coded ``low +
     high - x`` on their scale, so every item points the favourable way; each item's scale
     ends (``scale_of``) are the 0-100 index's range; the constructs' labels label the
-    tables and charts. ``df`` is not modified. A construct's ``min_items`` does not apply:
-    PLS needs every item, so a respondent missing any item of the model is left out
-    (counted in ``notes``).
+    tables and charts. ``df`` is not modified. The model is estimated on the respondents
+    with every item (counted in ``notes``); the 0-100 index scores every respondent who
+    answered at least a construct's ``min_items`` (default half its items, rounded up)
+    from the items answered (``min_items`` of :func:`pls`).
 
     Parameters
     ----------
@@ -385,6 +437,7 @@ def pls_from_questionnaire(df: pd.DataFrame, questionnaire, **kwargs) -> PLSResu
             data[item] = x
     kwargs.setdefault("labels", {c: declared[c].label for c in order})
     kwargs.setdefault("scheme", questionnaire.model.path_scheme)
+    kwargs.setdefault("min_items", {c: declared[c].required_items for c in order})
     if "scale_range" not in kwargs and len(ranges) == sum(len(v) for v in blocks.values()):
         kwargs["scale_range"] = ranges
     frame = pd.DataFrame(data, index=df.index)

@@ -590,6 +590,10 @@ def _check_report(doc: Doc, kinds: dict, questions: dict, problem, suggest) -> N
         if cid not in constructs:
             problem(("report", "constructs", j), f"unknown construct {cid!r}"
                     f"{suggest(cid, constructs)}")
+    if rep.ipma_target is not None and rep.ipma_target not in doc.paths:
+        problem(("report", "ipma_target"), f"ipma_target {rep.ipma_target!r} is not an "
+                "endogenous construct of paths: (a construct with an entry there, whose "
+                f"drivers the map shows){suggest(rep.ipma_target, list(doc.paths))}")
     for name, allowed in (("pain_points", ("multi", "single", "rank")),
                           ("channels", ("multi", "single", "derived")),
                           ("sources", ("multi", "single", "derived")),

@@ -484,6 +484,11 @@ class ReportBlock(_Model):
     value_tier: str | None = Field(default=None, description="CRM value-tier column")
     lifecycle: str | None = Field(default=None, description="CRM lifecycle-stage column")
     banner: list[str] | None = None
+    ipma_target: str | None = Field(
+        default=None, description="The path model's construct the reports headline and map "
+        "(importance-performance map of its drivers), e.g. satisfaction; default: the "
+        "construct holding the outcome, else the endogenous construct with most "
+        "predecessors")
 
 
 class QuestionnaireModel(_Model):

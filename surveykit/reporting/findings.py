@@ -694,6 +694,10 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
                 "higher_is_better": m.higher_is_better,
                 "low_base": int(seg["n"]) < self.min_base,
                 "note": f"total {fmt_value(tot['estimate'], m.kind)}; {fmt_p(p)}"})
+        pls_index = self.path_model_headline()       # the path model's headline index
+        if pls_index is not None:
+            metrics.append(pls_index["metric"])
+            total.append(pls_index["total"])
         drivers = []
         ipa = self._ipa()
         if ipa.get("table") is not None:

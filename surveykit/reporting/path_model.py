@@ -15,6 +15,19 @@ sample like every other mean in the report (Welch t on effective bases, outer we
 fixed). A segment's importance-performance map re-estimates the model on the segment's
 respondents for the importance (total effects on the target) and places each construct at
 the segment's index score from the table above it.
+
+The headline construct (:func:`report_target`) is the one the pages lead with and map: the
+questionnaire's ``report: {ipma_target: ...}``; else the construct whose items hold the
+report's outcome; else the endogenous construct with most predecessors (ties: the later in
+path order). In the ECSI model that is satisfaction, whose drivers (image, expectations,
+quality, value) are what satisfaction research acts on; loyalty, the model's last construct,
+has satisfaction as its dominant driver, so a map of loyalty says little more than "act on
+satisfaction". The same construct's index per segment is on the index page
+(:meth:`SegmentPathModel.path_model_headline`), from the segment page's own table.
+
+Index scores cover every respondent with at least each construct's ``min_items`` answered
+(:func:`~surveykit.pls.pls`'s ``min_items``: weights renormalised over the answered items);
+the model is estimated on the complete cases.
 """
 
 from __future__ import annotations
@@ -25,8 +38,9 @@ import pandas as pd
 
 from .._util import lower_first
 from ..errors import PLSError, SurveykitWarning
+from .findings_util import _num
 from .names import value_text
-from .narrative import fmt_ci, fmt_value, join_words, upper_first
+from .narrative import fmt_ci, fmt_p, fmt_value, join_words, upper_first
 from .section import EXPECTED_ERRORS as _EXPECTED
 from .section import (
     MEANING_CSS,
@@ -39,7 +53,7 @@ from .section import (
 )
 
 __all__ = ["BOOT", "SEED", "PREFIX", "whole_model", "path_model_missing", "index_data",
-           "OverviewPathModel", "SegmentPathModel"]
+           "report_target", "OverviewPathModel", "SegmentPathModel"]
 
 #: bootstrap replicates of the report's path model (stated on the pages)
 BOOT = 200
@@ -80,6 +94,31 @@ def whole_model(survey):
                                       weights=survey.weights, boot=BOOT, seed=SEED)
 
 
+def report_target(res, q) -> str:
+    """The construct the reports headline and map (see the module's docstring for the rule).
+
+    Examples
+    --------
+    >>> from surveykit.reporting import open_survey
+    >>> s = open_survey(None, questionnaire="questionnaires/satisfaction_index.yaml",
+    ...                 data="data/satisfaction_index/responses.csv",
+    ...                 targets="data/satisfaction_index/targets.yaml")
+    >>> report_target(whole_model(s), s.questionnaire)
+    'satisfaction'
+    """
+    cs = list(res.spec.constructs)
+    endo = [c for c in cs if c in res.spec.endogenous]
+    rep = q.model.report
+    if rep is not None and rep.ipma_target in endo:
+        return rep.ipma_target
+    if rep is not None and rep.outcome:
+        for c in endo:
+            if rep.outcome in q.construct_items(c)[0]:
+                return c
+    preds = res.spec.path.sum(axis=1)
+    return max(endo, key=lambda c: (preds[cs.index(c)], cs.index(c)))
+
+
 def index_data(df: pd.DataFrame, res) -> tuple[pd.DataFrame, list[str]]:
     """``df`` with each construct's 0-100 index score as a column ``PREFIX + id`` (a copy),
     and those columns in path order."""
@@ -118,6 +157,9 @@ def _model_note(res) -> str:
             f"standardized items, weighted) on the whole sample: n = {res.n:,} respondents "
             f"with every item of the model (effective base {res.n_eff:,.0f})"
             + (f"; {left}" if left else "")
+            + ". Index scores also for respondents missing items: from the items they "
+            "answered in each block (at least the construct's min_items), the weights "
+            "renormalised over them (the available-item rule)"
             + f". CIs: percentile intervals of {res.boot - res.boot_failed} bootstrap "
             f"replicates (seed {res.seed}). Index scores (0-100): the ACSI convention, the "
             "items' outer weights un-standardized and rescaled to sum to 1 in each block, "
@@ -149,16 +191,17 @@ class OverviewPathModel:
             return s
         cons = res.constructs.set_index("construct")
         endo = [c for c in res.spec.constructs if c in res.spec.endogenous]
-        target = endo[-1]
+        last = endo[-1]
         s.findings.append(
-            f"The model explains {fmt_value(cons.loc[target, 'r2'], 'percent')} of the "
-            f"variance in {lower_first(res.label(target))} (R² = {cons.loc[target, 'r2']:.2f})"
+            f"The model explains {fmt_value(cons.loc[last, 'r2'], 'percent')} of the "
+            f"variance in {lower_first(res.label(last))} (R² = {cons.loc[last, 'r2']:.2f})"
             + "".join(f", {fmt_value(cons.loc[c, 'r2'], 'percent')} in "
                       f"{lower_first(res.label(c))}" for c in endo[:-1][::-1][:2])
             + f"; n = {res.n:,} respondents answered every item of the model.")
         s.findings.append(f"The strongest direct effects: {_paths_text(res)}.")
         data, cols = index_data(self.df, res)
         labels = {PREFIX + c: res.label(c) for c in res.spec.constructs}
+        target = report_target(res, self.survey.questionnaire)
         seg_labels = {value_text(k): str(v)
                       for k, v in self.survey.labels(self.segment_by).items()}
         with warnings.catch_warnings():
@@ -168,7 +211,7 @@ class OverviewPathModel:
             tot = estimate(data, cols, weights=self.weights).set_index("variable")
             cmp_ = compare(data, cols, by=self.segment_by, weights=self.weights,
                            reference="total", alpha=self.alpha)
-        table = {"Total": {"Base (n)": f"{int(tot['n'].iloc[0]):,}",
+        table = {"Total": {"Base (n)": f"{int(tot['n'].max()):,}",
                            **{labels[c]: fmt_value(tot.loc[c, "estimate"], "mean")
                               for c in cols}}}
         for g in dict.fromkeys(est["group"]):
@@ -208,8 +251,8 @@ class OverviewPathModel:
             pass
         s.tables.append((f"Index scores (0-100) by {lower_first(self._label(self.segment_by))}"
                          f" (▲ / ▼: significantly higher / lower than the rest, "
-                         f"p < {self.alpha:g}; base: respondents who answered every item of "
-                         "the model)", frame))
+                         f"p < {self.alpha:g}; base: respondents with an index score, i.e. "
+                         "at least each construct's min_items answered)", frame))
         s.technical_tables.append(("Structural paths", _paths_table(res)))
         s.technical.append(_model_note(res))
         s.data.update({"pls": res, "index": est, "total": tot})
@@ -243,12 +286,12 @@ class SegmentPathModel:
             return out
         t = t.set_index("item").reindex([c for c in cols if c in set(t["item"])]) \
             .reset_index()
-        out.update(res=res, table=t)
-        target = res.spec.endogenous[-1]
+        target = report_target(res, self.q)
+        out.update(res=res, table=t, target=target)
         k_max = int(res.spec.path.sum(axis=1).max())
         needed = max(self.min_base, PER_PATH * k_max)
         perf = dict(zip([c[len(PREFIX):] for c in t["item"]], t["estimate"], strict=True))
-        n_seg = int(t["n"].min())
+        n_seg = int(res.scores.reindex(self.df.index)[self.mask].notna().all(axis=1).sum())
         if n_seg < needed:
             rule = (f"{PER_PATH} per path into a construct" if needed > self.min_base
                     else "the minimum base")
@@ -277,8 +320,7 @@ class SegmentPathModel:
         if "why" in pm:
             s.findings.append(pm["why"])
             return s
-        res, t = pm["res"], pm["table"]
-        target = res.spec.endogenous[-1]
+        res, t, target = pm["res"], pm["table"], pm["target"]
         tt = t.set_index("item")
         r = tt.loc[PREFIX + target]
         s.findings.append(
@@ -350,7 +392,7 @@ class SegmentPathModel:
         pm = self._path_model()
         if "table" not in pm:
             return None
-        res, target = pm["res"], pm["res"].spec.endogenous[-1]
+        res, target = pm["res"], pm["target"]
         r = pm["table"].set_index("item").loc[PREFIX + target]
         text = (f"{res.label(target)} index {fmt_value(r['estimate'], 'mean')} vs "
                 f"{fmt_value(r['total'], 'mean')} in total, {self._sig(r)}")
@@ -360,6 +402,32 @@ class SegmentPathModel:
             text += (f"; on the path model, act first on {names} (above-average effect on "
                      f"{lower_first(ip.target_label)}, below-average index score)")
         return text + "."
+
+    def path_model_headline(self) -> dict | None:
+        """The headline construct's index for the index page: ``{"metric": ..., "total":
+        ...}`` in the headline's metric format, from the section's own table (None without
+        a path model)."""
+        if path_model_missing(self.q):
+            return None
+        pm = self._path_model()
+        if "table" not in pm:
+            return None
+        res, target = pm["res"], pm["target"]
+        r = pm["table"].set_index("item").loc[PREFIX + target]
+        key, label = PREFIX + target, f"{res.label(target)} index (path model)"
+        tot = {"key": key, "label": label, "estimate": _num(r["total"]),
+               "display": fmt_value(r["total"], "mean"), "kind": "mean"}
+        sig = bool(r["significant"]) and int(r["n"]) >= self.min_base
+        p = _num(r["p_value"])
+        metric = {**tot, "estimate": _num(r["estimate"]),
+                  "display": fmt_value(r["estimate"], "mean"), "n": int(r["n"]),
+                  "ci_low": _num(r["ci_low"]), "ci_high": _num(r["ci_high"]),
+                  "total": _num(r["total"]), "p_value": p,
+                  "total_display": fmt_value(r["total"], "mean"),
+                  "sig": ("higher" if r["difference"] > 0 else "lower") if sig else None,
+                  "higher_is_better": True, "low_base": int(r["n"]) < self.min_base,
+                  "note": f"total {fmt_value(r['total'], 'mean')}; {fmt_p(p)}"}
+        return {"metric": metric, "total": tot}
 
     def path_model_notes(self) -> list[str]:
         """The method note's technical lines on the path model (none without one)."""
@@ -377,7 +445,9 @@ class SegmentPathModel:
         seg = pm.get("segment_model")
         if seg is not None:
             out.append(f"Importance-performance map: total effects on "
-                       f"{lower_first(res.label(res.spec.endogenous[-1]))} from the model "
+                       f"{lower_first(res.label(pm['target']))} (the headline construct: "
+                       "the questionnaire's ipma_target, else the construct of the outcome, "
+                       "else the one with most predecessors) from the model "
                        f"re-estimated on this segment's {seg.n:,} respondents with every item "
                        "(weighted, no bootstrap); performance is the segment's index score.")
         return out
