@@ -11,11 +11,13 @@ import tempfile
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .errors import EstimationError, OutputPathError
+
+if TYPE_CHECKING:  # numpy and pandas load on first use: a report worker needs neither
+    import numpy as np
+    import pandas as pd
 
 try:
     import fcntl
@@ -38,6 +40,9 @@ def resolve_weights(df: pd.DataFrame, weights, *, error=EstimationError) -> np.n
     ``weights`` may be ``None`` (all ones), the name of a column of ``df``, or an
     array-like / Series of ``len(df)``. Negative or non-finite weights are refused.
     """
+    import numpy as np
+    import pandas as pd
+
     if weights is None:
         return np.ones(len(df), dtype=float)
     if isinstance(weights, str):
@@ -95,6 +100,7 @@ def numeric_array(df: pd.DataFrame, column: str, *, error: type[Exception] = Est
 
     Examples
     --------
+    >>> import pandas as pd
     >>> df = pd.DataFrame({"a": ["1", None, "3"], "b": ["4", "n/a", "6"]})
     >>> numeric_array(df, "a")
     array([ 1., nan,  3.])
@@ -103,6 +109,9 @@ def numeric_array(df: pd.DataFrame, column: str, *, error: type[Exception] = Est
     ...
     ValueError: item 'b' holds non-numeric values (e.g. 'n/a'); recode it first
     """
+    import numpy as np
+    import pandas as pd
+
     s = df[column]
     if not pd.api.types.is_numeric_dtype(s) and not s.isna().all():
         v = pd.to_numeric(s, errors="coerce")
@@ -499,6 +508,8 @@ def csv_unescape(value):
 def csv_safe_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose column names and text cells pass through :func:`csv_safe`,
     ready for ``to_csv``; numeric columns are untouched (numbers stay numbers)."""
+    import pandas as pd
+
     out = df.copy()
     out.attrs = {}
     for j in range(out.shape[1]):
@@ -532,11 +543,14 @@ def to_safe_csv(df: pd.DataFrame, *, sep: str = ",") -> str:
 
     Examples
     --------
+    >>> import pandas as pd
     >>> print(to_safe_csv(pd.DataFrame({"id": [1, 2], "answer": ["=1+2", "fine"]})), end="")
     id,answer
     1,'=1+2
     2,fine
     """
+    import pandas as pd
+
     out = csv_safe_frame(df)
     cr = any(out.iloc[:, j].map(lambda v: isinstance(v, str) and "\r" in v).any()
              for j in range(out.shape[1]) if not pd.api.types.is_numeric_dtype(out.iloc[:, j]))

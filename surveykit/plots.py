@@ -28,9 +28,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 __all__ = ["PALETTE", "QUADRANT_COLORS", "MEANING_COLORS", "set_style", "house_style",
-           "ChartFigure", "new_figure", "segment_name", "quadrant_chart", "importance_chart",
-           "scree_chart", "loadings_chart", "comparison_chart", "share_chart", "metrics_chart",
-           "driver_heatmap", "nice_range", "labels_overlap"]
+           "ChartFigure", "chart_png", "new_figure", "segment_name", "quadrant_chart",
+           "importance_chart", "scree_chart", "loadings_chart", "comparison_chart",
+           "share_chart", "metrics_chart", "driver_heatmap", "nice_range", "labels_overlap"]
 
 #: Categorical palette: ink blue first, then muted, colour-blind-safe companions.
 PALETTE = ["#1f4e79", "#e07b39", "#3a9e8f", "#c44e52", "#8172b3", "#937860", "#da8bc3",
@@ -119,14 +119,68 @@ class ChartFigure(Figure):
     """
 
     def _repr_png_(self) -> bytes | None:
-        import io
-        import warnings
+        return chart_png(self, dpi=100)
 
-        buf = io.BytesIO()
-        with warnings.catch_warnings():  # a glyph no installed font has: drawn as a box
-            warnings.filterwarnings("ignore", message=_GLYPH, category=UserWarning)
-            self.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-        return buf.getvalue()
+
+def chart_png(fig: Figure, dpi: float = 100) -> bytes:
+    """PNG bytes of ``fig`` at ``dpi``, cropped to what is drawn plus ``savefig.pad_inches``:
+    the image ``fig.savefig(..., bbox_inches="tight")`` writes, drawn once instead of twice.
+
+    ``savefig`` with a tight box lays the figure out and draws its text once to measure
+    it, then draws it again; here the figure is drawn once on an Agg canvas and the
+    pixels are cropped (or padded with the figure's face colour). A figure with ink
+    outside its own area (a key set beside the axes) falls back to ``savefig``, which
+    widens the canvas to show it.
+
+    Examples
+    --------
+    >>> fig = new_figure(2, 1)
+    >>> _ = fig.subplots().plot([0, 1], [0, 1])
+    >>> png = chart_png(fig)
+    >>> png[:4]
+    b'\\x89PNG'
+    """
+    import io
+    import warnings
+
+    from matplotlib import rcParams
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgba_array
+    from PIL import Image
+
+    buf = io.BytesIO()
+    with warnings.catch_warnings():  # a glyph no installed font has: drawn as a box
+        warnings.filterwarnings("ignore", message=_GLYPH, category=UserWarning)
+        old_dpi = fig.dpi
+        try:
+            fig.set_dpi(dpi)
+            canvas = FigureCanvasAgg(fig)
+            canvas.draw()
+            renderer = canvas.get_renderer()
+            tight = fig.get_tightbbox(renderer)  # inches
+            width, height = fig.get_size_inches()
+            if (tight.x0 < -1e-6 or tight.y0 < -1e-6 or tight.x1 > width + 1e-6
+                    or tight.y1 > height + 1e-6):
+                fig.set_dpi(old_dpi)
+                fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+                return buf.getvalue()
+            pixels = np.asarray(canvas.buffer_rgba())
+        finally:
+            fig.set_dpi(old_dpi)
+    box = tight.padded(float(rcParams["savefig.pad_inches"]))
+    h_px = pixels.shape[0]
+    x0, y0 = int(round(box.x0 * dpi)), int(round(box.y0 * dpi))
+    w, h = int(round(box.width * dpi)), int(round(box.height * dpi))
+    face = (to_rgba_array(fig.get_facecolor())[0] * 255).round().astype(np.uint8)
+    out = np.empty((h, w, 4), dtype=np.uint8)
+    out[...] = face
+    top = h_px - (y0 + h)  # image rows run top down; display y runs bottom up
+    src_r0, src_r1 = max(top, 0), min(top + h, h_px)
+    src_c0, src_c1 = max(x0, 0), min(x0 + w, pixels.shape[1])
+    out[src_r0 - top:src_r1 - top, src_c0 - x0:src_c1 - x0] = \
+        pixels[src_r0:src_r1, src_c0:src_c1]
+    Image.fromarray(out, "RGBA").save(buf, format="png")
+    return buf.getvalue()
 
 
 def new_figure(width: float = 7.0, height: float = 4.5) -> ChartFigure:

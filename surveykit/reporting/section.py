@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -347,14 +345,12 @@ def _figure_html(fig, title: str) -> str:
     if isinstance(fig, bytes | bytearray):
         png = bytes(fig)
     else:
-        buf = io.BytesIO()
+        from ..plots import chart_png
+
         try:
-            with warnings.catch_warnings():  # a glyph no installed font has: drawn as a box
-                warnings.filterwarnings("ignore", message=r"Glyph .* missing from font")
-                fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+            png = chart_png(fig, dpi=110)
         except Exception:  # noqa: BLE001 - a chart that cannot be drawn never stops a page
             return ""
-        png = buf.getvalue()
     b64 = base64.b64encode(png).decode("ascii")
     return (f'<div class="sk-figure"><img alt="{html.escape(title, quote=True)} chart" '
             f'src="data:image/png;base64,{b64}"></div>')
