@@ -124,13 +124,15 @@ class ChartFigure(Figure):
 
 def chart_png(fig: Figure, dpi: float = 100) -> bytes:
     """PNG bytes of ``fig`` at ``dpi``, cropped to what is drawn plus ``savefig.pad_inches``:
-    the image ``fig.savefig(..., bbox_inches="tight")`` writes, drawn once instead of twice.
+    the image ``fig.savefig(..., bbox_inches="tight")`` writes, with one pass of text
+    layout fewer.
 
-    ``savefig`` with a tight box lays the figure out and draws its text once to measure
-    it, then draws it again; here the figure is drawn once on an Agg canvas and the
-    pixels are cropped (or padded with the figure's face colour). A figure with ink
-    outside its own area (a key set beside the axes) falls back to ``savefig``, which
-    widens the canvas to show it.
+    ``savefig`` with a tight box draws the whole figure once without rendering (to lay it
+    out and measure its text), then again to render it. Here the layout engine runs by
+    itself, the tight box is measured, and the figure is rendered once on an Agg canvas
+    and its pixels cropped (or padded with the figure's face colour). A figure with ink
+    outside its own area (a title or value label running past the edge, a key beside the
+    axes) is written by ``savefig`` with that box, which widens the canvas to show it.
 
     Examples
     --------
@@ -149,36 +151,36 @@ def chart_png(fig: Figure, dpi: float = 100) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
+    old_dpi, engine = fig.dpi, fig.get_layout_engine()
     with warnings.catch_warnings():  # a glyph no installed font has: drawn as a box
         warnings.filterwarnings("ignore", message=_GLYPH, category=UserWarning)
-        old_dpi = fig.dpi
         try:
             fig.set_dpi(dpi)
             canvas = FigureCanvasAgg(fig)
-            canvas.draw()
-            renderer = canvas.get_renderer()
-            tight = fig.get_tightbbox(renderer)  # inches
+            if engine is not None:
+                engine.execute(fig)
+                fig.set_layout_engine("none")  # laid out: the draw below keeps it
+            box = fig.get_tightbbox(canvas.get_renderer())  # inches
             width, height = fig.get_size_inches()
-            if (tight.x0 < -1e-6 or tight.y0 < -1e-6 or tight.x1 > width + 1e-6
-                    or tight.y1 > height + 1e-6):
-                fig.set_dpi(old_dpi)
-                fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+            box = box.padded(float(rcParams["savefig.pad_inches"]))
+            if min(box.x0, box.y0) < -0.1 - 1e-6 or box.x1 > width + 0.1 + 1e-6 or \
+                    box.y1 > height + 0.1 + 1e-6:  # ink outside the figure
+                fig.savefig(buf, format="png", dpi=dpi, bbox_inches=box)
                 return buf.getvalue()
+            canvas.draw()
             pixels = np.asarray(canvas.buffer_rgba())
         finally:
             fig.set_dpi(old_dpi)
-    box = tight.padded(float(rcParams["savefig.pad_inches"]))
-    h_px = pixels.shape[0]
+            if engine is not None:
+                fig.set_layout_engine(engine)
     x0, y0 = int(round(box.x0 * dpi)), int(round(box.y0 * dpi))
-    w, h = int(round(box.width * dpi)), int(round(box.height * dpi))
-    face = (to_rgba_array(fig.get_facecolor())[0] * 255).round().astype(np.uint8)
+    w, h = int(box.width * dpi), int(box.height * dpi)  # as savefig sizes its canvas
     out = np.empty((h, w, 4), dtype=np.uint8)
-    out[...] = face
-    top = h_px - (y0 + h)  # image rows run top down; display y runs bottom up
-    src_r0, src_r1 = max(top, 0), min(top + h, h_px)
-    src_c0, src_c1 = max(x0, 0), min(x0 + w, pixels.shape[1])
-    out[src_r0 - top:src_r1 - top, src_c0 - x0:src_c1 - x0] = \
-        pixels[src_r0:src_r1, src_c0:src_c1]
+    out[...] = (to_rgba_array(fig.get_facecolor())[0] * 255).round().astype(np.uint8)
+    top = pixels.shape[0] - (y0 + h)  # image rows run top down, display y bottom up
+    r0, r1 = max(top, 0), min(top + h, pixels.shape[0])
+    c0, c1 = max(x0, 0), min(x0 + w, pixels.shape[1])
+    out[r0 - top:r1 - top, c0 - x0:c1 - x0] = pixels[r0:r1, c0:c1]
     Image.fromarray(out, "RGBA").save(buf, format="png")
     return buf.getvalue()
 
