@@ -17,9 +17,9 @@ import pandas as pd
 
 from ..errors import ReportError
 from .names import inside, unique_names, value_text
+from .notebook_run import parameterised, skip_slow_schema_formats
 from .shared import prepare_shared
 from .spec import ReportSpec
-from .worker import parameterised, skip_slow_schema_formats
 
 __all__ = ["check_parameters", "notebook_parameters", "segment_values", "DEFAULT_NOTEBOOK",
            "DEFAULT_OVERVIEW", "NOTEBOOKS", "RUNNER_PARAMETERS"]
