@@ -10,7 +10,7 @@ file system.
 
 On a worker, a task writes the prepared files into a private folder of its own (once per
 run and worker), re-injects the local paths, and runs the page with the same code as a
-local worker (:func:`.worker.run_segment`): the same warm kernel across the worker's pages,
+local worker (:func:`.notebook_run.run_segment`): the same warm kernel across the worker's pages,
 the same per-notebook timeout and failure page. A failing page fails alone; a worker that
 dies is retried by Dask on another and, if it dies again, the page is marked failed with
 the reason. At the end (or on an interrupt) every worker kills its kernels and deletes the
@@ -70,9 +70,9 @@ def _folder(run_id: str) -> Path:
 
 def run_remote(job: dict, prepared: dict, run_id: str) -> dict:
     """Run one page on a Dask worker: ``prepared`` maps file names to bytes (the prepared
-    survey). Returns :func:`.worker.run_segment`'s result plus ``html_bytes`` and
+    survey). Returns :func:`.notebook_run.run_segment`'s result plus ``html_bytes`` and
     ``notebook_bytes``."""
-    from .worker import parameterised, run_segment, skip_slow_schema_formats
+    from .notebook_run import parameterised, run_segment, skip_slow_schema_formats
 
     skip_slow_schema_formats()
     import nbformat
@@ -102,7 +102,7 @@ def run_remote(job: dict, prepared: dict, run_id: str) -> dict:
 
 def _clean_up(run_id: str) -> None:
     """On every worker at the end of a run: kill the kernels, delete the run's files."""
-    from .worker import _kill_kernels
+    from .kernels import _kill_kernels
 
     _kill_kernels()
     for base in Path(tempfile.gettempdir()).glob(f"surveykit-dask-{os.getpid()}-*"):
@@ -118,7 +118,7 @@ def execute_dask(jobs: list[dict], entries: list[dict], *, scheduler: str, worke
     stops the workers' kernels and re-raises."""
     from tqdm.auto import tqdm
 
-    from .worker import _crashed, _mark
+    from .notebook_run import _crashed, _mark
 
     with _quiet():
         client, cluster = connect(scheduler, workers)

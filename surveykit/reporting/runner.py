@@ -25,217 +25,47 @@ input (the notebook, the data...) or holds files that no report wrote is refused
 anything runs. SIGINT (Ctrl-C) or SIGTERM stops queued work, the workers and their kernels,
 deletes the prepared data and swaps in the partial report (``manifest.json`` run status
 ``interrupted``, an index that says so), then raises :class:`ReportInterrupted`.
+
+This module holds :func:`run_report` and its interrupt handling; the planning (notebook
+parameters, segments, jobs) is in :mod:`.planning`, the output-folder checks in
+:mod:`.output_folder`, :class:`ReportResult` with ``manifest.json`` and ``index.html`` in
+:mod:`.manifest`, and the worker processes in :mod:`.worker`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import html
-import json
-import math
 import os
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from .. import __version__
 from .._util import folder_beside, folder_lock, swap_in, sweep_beside
 from ..errors import ReportError
-from .index import write_index, write_manifest
-from .names import inside, unique_names, value_text
+from .manifest import ReportResult, _finish, _interrupted_stub, _mark_interrupted
+from .output_folder import _check_out
 from .overview import TABBOOK, write_tabbook
-from .shared import prepare_shared
-from .spec import ReportSpec, load_spec, validate_overrides
-from .worker import (
-    abort_pool,
-    execute_all,
-    parameterised,
-    skip_slow_schema_formats,
-    start_pool,
+from .planning import (
+    DEFAULT_NOTEBOOK,
+    DEFAULT_OVERVIEW,
+    RUNNER_PARAMETERS,
+    _plan,
+    check_parameters,
+    notebook_parameters,
+    segment_values,
 )
+from .spec import load_spec, validate_overrides
+from .worker import abort_pool, execute_all, start_pool
 
 __all__ = ["run_report", "ReportResult", "ReportInterrupted", "check_parameters",
            "notebook_parameters", "DEFAULT_NOTEBOOK", "segment_values"]
 
-#: the report templates ship inside the package (so an installed surveykit finds them)
-NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
-DEFAULT_NOTEBOOK = NOTEBOOKS / "segment_findings.ipynb"
-DEFAULT_OVERVIEW = NOTEBOOKS / "overview.ipynb"
-#: parameters the runner itself passes to every notebook run
-RUNNER_PARAMETERS = ("questionnaire", "data", "targets", "crm", "segment_by", "segment", "out",
-                     "min_base", "prepared")
 
-
-@dataclass
-class ReportResult:
-    """What :func:`run_report` wrote.
-
-    Attributes
-    ----------
-    out : Path
-        The output folder.
-    index_path, manifest_path : Path
-    segments : list of dict
-        Per segment: ``value, label, status, seconds, base, weighted_share, low_base,
-        error, html, notebook, headline`` (as in ``manifest.json``).
-    ok : bool
-        True when every segment's report was produced.
-    seconds : float
-        Wall time of the whole run.
-    """
-
-    out: Path
-    index_path: Path
-    manifest_path: Path
-    segments: list[dict] = field(default_factory=list)
-    ok: bool = True
-    seconds: float = 0.0
-    prepare_seconds: float = 0.0
-    overview: dict | None = None
-    tabbook: dict | None = None
-    #: seconds since the start at which each stage ended: ``prepared``, ``tabbook_written``,
-    #: ``pages_done``, ``workers_ready`` (one per warm worker)
-    phases: dict = field(default_factory=dict)
-
-    @property
-    def failed(self) -> list[dict]:
-        """Entries (segments, the overview, the tab book) that show an error."""
-        out = [s for s in self.segments if s["status"] != "ok"]
-        if self.overview is not None and self.overview["status"] != "ok":
-            out.append(self.overview)
-        if self.tabbook is not None and self.tabbook["status"] == "failed":
-            out.append(self.tabbook)
-        return out
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per segment: label, status, base, seconds, error, html."""
-        cols = ["value", "label", "status", "base", "weighted_share", "seconds", "error", "html"]
-        return pd.DataFrame([{c: s.get(c) for c in cols} for s in self.segments], columns=cols)
-
-    def summary(self) -> str:
-        n_ok = sum(s["status"] == "ok" for s in self.segments)
-        return (f"{n_ok} of {len(self.segments)} segment reports written in "
-                f"{self.seconds:.1f} s; index: {self.index_path}")
-
-    def __repr__(self) -> str:
-        return f"ReportResult({self.summary()})"
-
-    def _repr_html_(self) -> str:
-        return (f"<p>{html.escape(self.summary())}</p>"
-                + self.to_frame().to_html(index=False, na_rep=""))
-
-
-# ------------------------------------------------------------------------------------------
-# parameters
-# ------------------------------------------------------------------------------------------
-def notebook_parameters(notebook) -> dict[str, dict]:
-    """The parameters declared in a notebook's ``parameters`` cell (papermill's view).
-
-    Raises
-    ------
-    ReportError
-        When the notebook does not exist or has no cell tagged ``parameters``.
-    """
-    skip_slow_schema_formats()
-    import papermill
-
-    path = Path(notebook)
-    if not path.is_file():
-        raise ReportError(f"notebook {path} does not exist; pass notebook= the path of a "
-                          "findings notebook with a 'parameters' cell")
-    try:
-        params = papermill.inspect_notebook(str(path))
-    except ValueError as exc:  # e.g. no kernelspec in the notebook's metadata
-        raise ReportError(f"cannot read the parameters of {path}: {exc}") from None
-    if not params:
-        raise ReportError(f"notebook {path} has no cell tagged 'parameters' (or it is "
-                          "empty); tag the cell that sets the defaults with 'parameters'")
-    return params
-
-
-def check_parameters(notebook, names) -> None:
-    """Refuse parameter names that the notebook's ``parameters`` cell does not declare.
-
-    papermill only warns about unknown names (and the run then silently ignores them);
-    here they are an error naming the parameter and listing the known ones.
-
-    Examples
-    --------
-    >>> check_parameters(DEFAULT_NOTEBOOK, ["segment", "colour"])
-    Traceback (most recent call last):
-    ...
-    surveykit.errors.ReportError: unknown notebook parameter 'colour' ...
-    """
-    known = notebook_parameters(notebook)
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        word = "parameter" if len(unknown) == 1 else "parameters"
-        raise ReportError(
-            f"unknown notebook {word} {', '.join(map(repr, unknown))} for {notebook}; "
-            f"its parameters cell declares: {', '.join(known)}")
-
-
-# ------------------------------------------------------------------------------------------
-# segments
-# ------------------------------------------------------------------------------------------
-def _python_value(v):
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
-        return int(v)
-    return v
-
-
-def segment_values(survey, segment_by: str, segments=None) -> list[tuple[Any, str]]:
-    """``(value, label)`` of every segment present in the data, in questionnaire order.
-
-    ``segments`` restricts them; each entry may be a code (``"1"`` matches ``1``) or a
-    label (case-insensitive). Unknown entries raise :class:`ReportError` listing the
-    available ones.
-    """
-    df = survey.data
-    if segment_by not in df.columns:
-        from ..survey import segment_variables
-
-        raise ReportError(f"segment variable {segment_by!r} is not in the prepared data; "
-                          f"segment variables declared in the questionnaire: "
-                          f"{segment_variables(survey) or 'none'}; other columns: "
-                          f"{', '.join(list(df.columns)[:15])} ...")
-    labels = survey.questionnaire.labels(segment_by) or {}
-    present = [_python_value(v) for v in pd.unique(df[segment_by].dropna())]
-    order = {value_text(k): i for i, k in enumerate(labels)}
-    present.sort(key=lambda v: (order.get(value_text(v), len(order)), value_text(v)))
-    label_of = {value_text(k): str(v) for k, v in labels.items()}
-    avail = [(v, label_of.get(value_text(v), value_text(v))) for v in present]
-    if not avail:
-        raise ReportError(f"segment variable {segment_by!r} has no non-missing values")
-    if segments is None:
-        return avail
-    chosen = []
-    for want in segments:
-        hit = [a for a in avail if value_text(a[0]) == value_text(want)
-               or a[1].casefold() == str(want).casefold()]
-        if not hit:
-            raise ReportError(
-                f"segment {want!r} of {segment_by!r} is not in the data; available: "
-                + ", ".join(f"{value_text(v)} ({lab})" for v, lab in avail))
-        if hit[0] not in chosen:
-            chosen.append(hit[0])
-    return chosen
-
-
-# ------------------------------------------------------------------------------------------
-# the runner
-# ------------------------------------------------------------------------------------------
 def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segment_by: str,
                segments=None, workers: int | None = None, timeout: float = 600,
                min_base: int = 30, out="reports", notebook=None,
@@ -468,6 +298,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
     return result
 
 
+
 class ReportInterrupted(KeyboardInterrupt):
     """A report run stopped by SIGINT (Ctrl-C) or SIGTERM.
 
@@ -522,268 +353,3 @@ class _Signals:
         for sig in self.saved:
             signal.signal(sig, self._record)
 
-
-#: what may sit in an output folder besides a report's own files (a run deletes them)
-_FOLDER_NOISE = {".DS_Store", "Thumbs.db", "desktop.ini", ".ipynb_checkpoints"}
-
-
-def _file_names(obj) -> set[str]:
-    """Every string in a manifest that could be a file name in the output folder."""
-    if isinstance(obj, dict):
-        return set().union(*map(_file_names, obj.values())) if obj else set()
-    if isinstance(obj, list):
-        return set().union(*map(_file_names, obj)) if obj else set()
-    if isinstance(obj, str) and obj and "/" not in obj and os.sep not in obj:
-        return {obj}
-    return set()
-
-
-def _not_written_by_a_report(out: Path) -> list[str]:
-    """Names in ``out`` that no earlier report run wrote (its manifest lists its files)."""
-    names = {p.name for p in out.iterdir()} - _FOLDER_NOISE
-    if not names:
-        return []
-    try:
-        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        manifest = None
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("run"), dict):
-        return sorted(names)
-    owned = {"index.html", "manifest.json", TABBOOK, "_prepared"} | _file_names(manifest)
-    return sorted(names - owned)
-
-
-def _check_out(out: Path, inputs: dict) -> None:
-    """Refuse, before anything runs, an output folder that a run cannot replace."""
-    if out.exists() and not out.is_dir():
-        raise ReportError(f"the output folder {out} is a file; give a folder (a run writes "
-                          "index.html, manifest.json and one page per segment into it)")
-    for what, path in inputs.items():
-        if path is None:
-            continue
-        p = Path(path).resolve()
-        if p == out or out in p.parents:
-            raise ReportError(f"the {what} {path} is inside the output folder {out}, which a "
-                              f"run replaces as a whole; move the {what} out of it or choose "
-                              "another output folder")
-    cwd = Path.cwd().resolve()
-    if cwd == out or out in cwd.parents:
-        raise ReportError(f"the output folder {out} holds the current folder; a run replaces "
-                          f"the whole output folder: give it a folder of its own, such as "
-                          f"{out / 'reports'}")
-    if out.is_dir():
-        foreign = _not_written_by_a_report(out)
-        if foreign:
-            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more"
-                                              if len(foreign) > 5 else "")
-            raise ReportError(f"the output folder {out} holds {shown}, which no earlier "
-                              "report wrote; a run replaces the whole folder: move them or "
-                              "choose another output folder")
-    parent = out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ReportError(f"cannot make the output folder {out}: {parent} is a file")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ReportError(f"cannot write the output folder {out}: {parent} is not writable; "
-                          "choose a folder you can write")
-
-
-def _mark_interrupted(stage: Path, entries: list, tabbook: dict | None) -> dict:
-    """Mark the pages that an interrupted run did not write; the tab book entry."""
-    for e in entries:
-        if e is None or e["status"] != "pending":
-            continue
-        e.update(status="interrupted", error="not written: the run was interrupted first")
-        for key in ("html", "notebook"):
-            if e.get(key) and not (stage / e[key]).exists():
-                e[key] = None
-    return tabbook or {"label": "Tab book (Excel)", "path": None, "status": "interrupted",
-                       "error": "the run was interrupted before it was written"}
-
-
-def _interrupted_stub(stage: Path, inputs: dict, segment_by: str, t_start: float,
-                      started: str) -> ReportResult:
-    """manifest.json and index.html of a run interrupted while it prepared the data."""
-    seconds = time.monotonic() - t_start
-    run = {"surveykit": __version__, "started": started, "seconds": round(seconds, 3),
-           **{k: (str(Path(inputs[k]).resolve()) if inputs[k] is not None else None)
-              for k in ("questionnaire", "data", "targets", "crm")},
-           "segment_by": segment_by, "ok": False, "status": "interrupted"}
-    manifest_path = write_manifest(stage / "manifest.json", run, [])
-    index_path = write_index(stage / "index.html", "Survey report (interrupted)", [],
-                             subtitle="The run was interrupted while it prepared the data; "
-                                      "no page was written.", interrupted=True)
-    return ReportResult(stage, index_path, manifest_path, [], False, seconds)
-
-
-def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_base, out,
-          prepared, nb_path, ov_path, kernel_name, timeout, start_timeout, reuse_kernels, extra,
-          progress=False):
-    """Prepare the survey once and lay out one job per page (the overview first)."""
-    from .trend_section import prepare_survey, report_survey
-
-    survey = prepare_survey(questionnaire, data, targets=targets, crm=crm, as_of=as_of,
-                            wave=extra.get("wave"))
-    chosen = segment_values(survey, segment_by, segments)
-    # what each section uses: refused here (before anything runs) when it must be guessed
-    # among several questions; every inferred choice is said out loud
-    resolved = ReportSpec.resolve(survey.questionnaire, survey.data.columns,
-                                  segment_by=segment_by, overrides=extra.get("spec"))
-    survey.meta["report_spec"] = {"source": resolved.source, "notes": resolved.notes}
-    if progress and resolved.notes:
-        print("surveykit report: the questionnaire declares no report: block; inferred:",
-              *(f"  - {n}" for n in resolved.notes), sep="\n", file=sys.stderr)
-    survey.save(prepared)
-    # what every page computes identically, computed once here (see .shared), for a
-    # findings notebook that uses SegmentFindings (on the same survey and wave as the
-    # pages); never a reason for the run to fail
-    if "SegmentFindings(" in nb_path.read_text(encoding="utf-8"):
-        try:
-            prepare_shared(survey, segment_by, [v for v, _ in chosen], min_base=min_base,
-                           spec=extra.get("spec"), alpha=extra.get("alpha", 0.05),
-                           wave=extra.get("wave")).save(prepared)
-        except Exception:  # noqa: BLE001, S110 - each page then computes it (and says why)
-            pass
-    survey = report_survey(survey, segment_by, extra.get("wave"))  # the reported wave
-
-    w = survey.weight_array()
-    total_w = float(w.sum())
-    stems = unique_names(f"{value_text(v)}-{lab}" if value_text(v) != lab else lab
-                         for v, lab in chosen)
-    abspath = {name: (str(Path(p).resolve()) if p is not None else None)
-               for name, p in (("questionnaire", questionnaire), ("data", data),
-                               ("targets", targets), ("crm", crm))}
-    jobs, entries = [], []
-    for (value, label), stem in zip(chosen, stems, strict=True):
-        page = inside(out, f"{stem}.html")
-        nb_out = inside(out, f"{stem}.ipynb")
-        mask = survey.segment_mask(segment_by, value).to_numpy()
-        base = int(mask.sum())
-        entries.append({
-            "value": value, "label": label, "status": "pending", "seconds": None,
-            "base": base, "weighted_share": float(w[mask].sum() / total_w) if total_w else None,
-            "low_base": base < min_base, "error": None, "html": page.name,
-            "notebook": nb_out.name, "headline": {}, "attempts": 0})
-        jobs.append({
-            "notebook": str(nb_path.resolve()), "output": str(nb_out), "html": str(page),
-            "title": f"{label}: findings", "kernel_name": kernel_name,
-            "timeout": float(timeout), "start_timeout": float(start_timeout),
-            "cwd": str(out), "reuse_kernel": bool(reuse_kernels),
-            "parameters": {**abspath, "segment_by": segment_by, "segment": value,
-                           "out": str(out), "min_base": int(min_base),
-                           "prepared": str(prepared), **extra},
-        })
-
-    ov_entry = None
-    if ov_path is not None:
-        ov_known = notebook_parameters(ov_path)
-        page, nb_out = inside(out, "overview.html"), inside(out, "overview.ipynb")
-        ov_entry = {"value": None, "label": "Whole-sample overview", "status": "pending",
-                    "seconds": None, "error": None, "html": page.name,
-                    "notebook": nb_out.name, "headline": {}, "attempts": 0}
-        params = {k: v for k, v in jobs[0]["parameters"].items()
-                  if k in ov_known and k != "segment"}
-        jobs.insert(0, {**jobs[0], "notebook": str(ov_path.resolve()), "output": str(nb_out),
-                        "html": str(page), "title": f"{survey.questionnaire.title}: overview",
-                        "parameters": params})
-        entries.insert(0, ov_entry)
-    _parameterise(jobs)
-    return survey, prepared, jobs, entries, ov_entry, abspath
-
-
-def _parameterise(jobs: list[dict]) -> None:
-    """Each job's notebook with its parameters injected (papermill), as JSON text in
-    ``job["source"]``: done here, once per template, so the workers need no papermill and
-    a remote worker needs no copy of the template."""
-    import nbformat
-    from papermill.iorw import load_notebook_node
-
-    templates: dict[str, Any] = {}
-    for job in jobs:
-        if job["notebook"] not in templates:
-            templates[job["notebook"]] = load_notebook_node(job["notebook"])
-        job["source"] = nbformat.writes(parameterised(templates[job["notebook"]],
-                                                      job["parameters"], job["kernel_name"]))
-
-
-def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_seconds,
-            segment_by, workers, timeout, min_base, nb_path, extra, prewarmed,
-            tabbook=None, *, interrupted: bool = False,
-            phases: dict | None = None, scheduler: str | None = None) -> ReportResult:
-    """Write manifest.json and index.html; the result. ``interrupted``: the run was
-    stopped (run status ``interrupted``; the index says the report is partial)."""
-    ok = all(e["status"] == "ok" for e in entries) and (
-        ov_entry is None or ov_entry["status"] == "ok") and (
-        tabbook is None or tabbook["status"] != "failed") and not interrupted
-    seconds = time.monotonic() - t_start
-    seg_label = _variable_label(survey, segment_by)
-    run = {
-        "surveykit": __version__, "started": started, "seconds": round(seconds, 3),
-        "prepare_seconds": round(prepare_seconds, 3),
-        "questionnaire": abspath["questionnaire"], "data": abspath["data"],
-        "targets": abspath["targets"], "crm": abspath["crm"], "segment_by": segment_by,
-        "segment_label": seg_label, "segments": [e["value"] for e in entries],
-        "workers": workers, "timeout": timeout, "min_base": min_base,
-        "notebook": str(nb_path), "parameters": extra, "n": int(len(survey.data)),
-        "weighted": survey.weights is not None,
-        "weighting_efficiency": survey.meta.get("weighting_efficiency"),
-        "prewarmed_workers": prewarmed, "overview": ov_entry, "tabbook": tabbook, "ok": ok,
-        "status": "interrupted" if interrupted else ("ok" if ok else "failed"),
-        "unsegmented": _unsegmented(survey, segment_by),
-        "report_spec": survey.meta.get("report_spec"),
-        "phases": phases or {},
-        "scheduler": scheduler,
-    }
-    manifest_path = write_manifest(out / "manifest.json", run, entries)
-    title = f"{survey.questionnaire.title}: findings by {seg_label}"
-    total = _total_row(entries, len(survey.data))
-    notes = _index_notes(survey, min_base, segment_by)
-    sub = (f"{len(survey.data):,} respondents; {len(entries)} segments of {seg_label}; "
-           f"{'weighted' if survey.weights else 'unweighted'}"
-           + (f" (weighting efficiency {100 * survey.meta['weighting_efficiency']:.0f}%)"
-              if survey.meta.get("weighting_efficiency") is not None else ""))
-    index_path = write_index(out / "index.html", title, entries, total=total, notes=notes,
-                             subtitle=sub, overview=ov_entry, tabbook=tabbook,
-                             interrupted=interrupted, trend=survey.meta.get("index_trend", ""))
-    return ReportResult(out, index_path, manifest_path, entries, ok, seconds, prepare_seconds,
-                        ov_entry, tabbook, phases or {})
-
-
-def _variable_label(survey, name: str) -> str:
-    try:
-        return survey.questionnaire.variable(name).label
-    except KeyError:
-        return name
-
-
-def _total_row(entries: list[dict], n: int) -> dict:
-    total: dict[str, Any] = {"base": f"{n:,}"}
-    for e in entries:
-        for m in e.get("headline", {}).get("total", []) or []:
-            total.setdefault(m["key"], m)
-    return total
-
-
-def _unsegmented(survey, segment_by: str) -> int:
-    """Respondents with no value of the segment variable (in the total, in no segment)."""
-    return int(survey.data[segment_by].isna().sum())
-
-
-def _index_notes(survey, min_base: int, segment_by: str) -> list[str]:
-    unseg = _unsegmented(survey, segment_by)
-    spec = survey.meta.get("report_spec") or {}
-    return [
-        *([f"{unseg:,} of {len(survey.data):,} respondents have no "
-           f"{_variable_label(survey, segment_by).lower()}: they are in the total and in "
-           "every comparison with the rest of the sample, but in no segment, so the segment "
-           f"bases add up to {len(survey.data) - unseg:,}."] if unseg else []),
-        *(["The questionnaire declares no report: block, so the report's inputs were "
-           "inferred (listed in each report's method note)."] if spec.get("notes") else []),
-        "Arrows mark segment results significantly higher (▲) or lower (▼) than the rest of "
-        "the sample at the 5% level (two-sided tests on effective bases; details in each "
-        "report's method note); green is better, red is worse (a lower complaint rate is "
-        "better).",
-        f"Bases under {min_base} respondents are flagged 'low base' and not tested.",
-        "Base = unweighted respondents; share = weighted share of the sample.",
-    ]

@@ -18,18 +18,13 @@ from pandas.api.types import is_numeric_dtype
 from .._util import atomic_write, to_safe_csv, xlsx_text
 from ..errors import ResponseDataError, SurveykitWarning
 from ..questionnaire import Questionnaire, Variable
+from .coercion import _EXACT_FLOAT_LIMIT, ID_KINDS, _is_number, _type_id, is_numeric_variable
+from .formats import _fail, _format_of
 from .reading import (
-    _EXACT_FLOAT_LIMIT,
-    ID_KINDS,
     _check_questionnaire,
-    _fail,
-    _format_of,
-    _is_number,
-    _type_id,
-    is_numeric_variable,
     read_responses,  # noqa: F401 - named in the docstrings
-    where_in_file,
 )
+from .source_rows import where_in_file
 
 __all__ = ["write_responses"]
 
