@@ -213,9 +213,10 @@ def test_trend_values_are_the_packages_estimates_and_tests_by_hand():
     # means: z on the linearisation SEs (R svyby + svycontrast), previous and first wave
     assert mean.loc["W2", "change_prev"] == pytest.approx(w["W2"]["sat"].mean()
                                                           - w["W1"]["sat"].mean())
-    assert mean.loc["W2", "p_prev"] == pytest.approx(_linearised_z_p(w["W1"]["sat"], w["W2"]["sat"]))
-    assert mean.loc["W3", "p_prev"] == pytest.approx(_linearised_z_p(w["W2"]["sat"], w["W3"]["sat"]))
-    assert mean.loc["W3", "p_first"] == pytest.approx(_linearised_z_p(w["W1"]["sat"], w["W3"]["sat"]))
+    z_p = _linearised_z_p
+    assert mean.loc["W2", "p_prev"] == pytest.approx(z_p(w["W1"]["sat"], w["W2"]["sat"]))
+    assert mean.loc["W3", "p_prev"] == pytest.approx(z_p(w["W2"]["sat"], w["W3"]["sat"]))
+    assert mean.loc["W3", "p_first"] == pytest.approx(z_p(w["W1"]["sat"], w["W3"]["sat"]))
     assert mean.loc["W3", "previous"] == "W2" and pd.isna(mean.loc["W1", "change_prev"])
     # the 0-100 index: the mean rescaled from the 1-5 scale, same test
     idx = f[f["metric"] == "sat:index"].set_index("wave")

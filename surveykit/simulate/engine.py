@@ -229,7 +229,12 @@ def write_demo(questionnaire: Questionnaire, out_dir, *, n: int = 4000,
     >>> all(same)
     True
     """
-    sim = simulate(questionnaire, n, seed)
+    return write_simulation(simulate(questionnaire, n, seed), questionnaire, out_dir)
+
+
+def write_simulation(sim: Simulation, questionnaire: Questionnaire, out_dir) -> list[Path]:
+    """Write a simulation as the demo folder's files (:data:`DEMO_FILES`), byte for byte
+    the same for the same simulation."""
     out = Path(out_dir)
     texts = {
         "responses.csv": _csv_text(sim.responses),

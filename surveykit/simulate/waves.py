@@ -152,20 +152,7 @@ def write_demo_wave(questionnaire: Questionnaire, out_dir, *, n: int = 4000,
                     seed: int = DEMO_WAVE2_SEED) -> list:
     """Write :func:`simulate_demo_wave` to ``out_dir`` (the files of
     :func:`~surveykit.simulate.write_demo`), byte-for-byte reproducibly."""
-    import json
-    from pathlib import Path
+    from .engine import write_simulation
 
-    from .._util import atomic_write
-    from .engine import DEMO_FILES, _csv_text, _targets_yaml
-
-    sim = simulate_demo_wave(questionnaire, n=n, seed=seed)
-    texts = {
-        "responses.csv": _csv_text(sim.responses),
-        "targets.yaml": _targets_yaml(sim.targets, sim.truth, questionnaire),
-        "truth.json": json.dumps(sim.truth, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
-        "planted_problems.csv": _csv_text(sim.problems),
-        "crm.csv": _csv_text(sim.crm),
-        "truth_respondents.csv": _csv_text(sim.respondents),
-    }
-    out = Path(out_dir)
-    return [atomic_write(out / name, texts[name].encode("utf-8")) for name in DEMO_FILES]
+    return write_simulation(simulate_demo_wave(questionnaire, n=n, seed=seed), questionnaire,
+                            out_dir)
