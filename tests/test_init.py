@@ -102,6 +102,8 @@ def test_make_test_and_make_report_work_in_the_new_project(project):
     """``make`` with nothing but ``surveykit`` on PATH (this environment's), no .venv."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "PYTHONPATH": str(ROOT)}
+    for var in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS"):   # under `make test`: a fresh make,
+        env.pop(var, None)                              # not a sub-make ("Entering directory")
     run = subprocess.run(["make", "test", "report"], cwd=project, env=env,
                          capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
