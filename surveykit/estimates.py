@@ -192,10 +192,9 @@ TEST_DEFINITIONS = {
 # ----------------------------------------------------------------------------- helpers
 def _design_weights(df: pd.DataFrame, weights, design) -> tuple[np.ndarray, Any, str]:
     """Weights, calibration structure and SE label under a sample design."""
-    if not hasattr(design, "_domain_variances"):
-        raise EstimationError("design must be a surveykit.design.SurveyDesign or "
-                              f"ReplicateDesign, not {type(design).__name__}")
-    design.check(df)
+    from .design._common import check_design
+
+    check_design(df, design, EstimationError)
     if weights is None:
         return design.weights, None, design.method
     if getattr(weights, "calibration_design", None) is None:

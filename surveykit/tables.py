@@ -797,14 +797,9 @@ def banner(df: pd.DataFrame, rows: str | Sequence[str], columns: str | Sequence[
     elif _counts is not None:
         raise TableError("a design needs the respondents' rows, not grouped counts")
     else:
-        if weights is not None:
-            raise TableError("with design=, the weights come from the design; leave weights "
-                             "out (the design was built with them)")
-        if not hasattr(design, "_domain_variances"):
-            raise TableError("design must be a surveykit.design.SurveyDesign or "
-                             f"ReplicateDesign, not {type(design).__name__}")
-        design.check(df)
-        w = np.asarray(design.weights, dtype=float)
+        from .design._common import design_weights
+
+        w = design_weights(df, design, weights, TableError)
     rows = _expand_grids(rows, questionnaire, df, types)
     meta = _Meta(df, questionnaire, types, labels, value_labels, scales, top_box, TableError)
     member, cols, blocks, overlapping = _banner_columns(meta, columns, total)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DesignError
-from ._common import column, numeric_column
+from ._common import check_design, column, numeric_column
 from ._linear import SurveyDesign
 from ._replicate import ReplicateDesign
 
@@ -78,10 +78,7 @@ def calibrate(df: pd.DataFrame, *, design, totals: Mapping, size: float | None =
     """
     if calfun not in CALFUNS:
         raise DesignError(f"calfun must be one of {CALFUNS}, not {calfun!r}")
-    if not hasattr(design, "_domain_variances"):
-        raise DesignError("design must be a SurveyDesign or a ReplicateDesign, not "
-                          f"{type(design).__name__}")
-    design.check(df)
+    check_design(df, design)
     if isinstance(design, CalibratedDesign):
         raise DesignError("the design is calibrated already; calibrate the original design "
                           "to all the totals at once")

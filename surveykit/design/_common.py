@@ -98,3 +98,27 @@ def check_frame(design, df: pd.DataFrame) -> None:
         raise DesignError(f"the design was made for other data ({design.n} rows; these have "
                           f"{len(df)}{'' if len(df) != design.n else ', another index'}); "
                           "build the design from this DataFrame")
+
+
+def check_design(df: pd.DataFrame, design, error=DesignError) -> None:
+    """Refuse anything but a SurveyDesign or ReplicateDesign made for ``df``, as ``error``
+    (the calling module's exception type)."""
+    if not hasattr(design, "_domain_variances"):
+        raise error("design must be a surveykit.design.SurveyDesign or ReplicateDesign, not "
+                    f"{type(design).__name__}")
+    try:
+        design.check(df)
+    except DesignError as exc:
+        if issubclass(DesignError, error):        # e.g. EstimationError: already one
+            raise
+        raise error(str(exc)) from exc
+
+
+def design_weights(df: pd.DataFrame, design, weights=None, error=DesignError) -> np.ndarray:
+    """The weights of ``design`` after :func:`check_design`; ``weights`` must be left out
+    (the design was built with them)."""
+    check_design(df, design, error)
+    if weights is not None:
+        raise error("with design=, the weights come from the design; leave weights= out "
+                    "(the design was built with them)")
+    return np.asarray(design.weights, dtype=float)

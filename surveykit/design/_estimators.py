@@ -12,15 +12,9 @@ import pandas as pd
 from .._util import as_list, check_columns
 from ..errors import DesignError
 from ..estimates import _group_codes, _numeric, _z
+from ._common import check_design
 
 __all__ = ["total", "ratio"]
-
-
-def _check_design(df, design):
-    if not hasattr(design, "_domain_variances"):
-        raise DesignError("design must be a SurveyDesign or a ReplicateDesign, not "
-                          f"{type(design).__name__}")
-    design.check(df)
 
 
 def _banners(df, bys):
@@ -68,7 +62,7 @@ def total(df: pd.DataFrame, columns: str | Iterable[str], *, design,
     if not cols:
         raise DesignError("give at least one column")
     check_columns(df, [*cols, *bys], error=DesignError)
-    _check_design(df, design)
+    check_design(df, design)
     z = _z(level)
     w = design.weights
     frames = []
@@ -136,7 +130,7 @@ def ratio(df: pd.DataFrame, numerator: str, denominator: str, *, design,
     """
     bys = as_list(by)
     check_columns(df, [numerator, denominator, *bys], error=DesignError)
-    _check_design(df, design)
+    check_design(df, design)
     z = _z(level)
     w = design.weights
     y, x = _numeric(df, numerator), _numeric(df, denominator)

@@ -11,7 +11,8 @@ from scipy import stats as st
 from .._util import as_list, check_columns
 from ..errors import DesignError
 from ..estimates import _numeric
-from ._estimators import _banners, _check_design
+from ._common import check_design
+from ._estimators import _banners
 
 __all__ = ["quantile"]
 
@@ -86,7 +87,7 @@ def quantile(df: pd.DataFrame, columns: str | Iterable[str], *, design,
     if not cols:
         raise DesignError("give at least one column")
     check_columns(df, [*cols, *bys], error=DesignError)
-    _check_design(df, design)
+    check_design(df, design)
     ps = np.atleast_1d(np.asarray(probs, dtype=float))
     if ps.ndim != 1 or ps.size == 0 or not ((ps >= 0) & (ps <= 1)).all():
         raise DesignError(f"probs must be probabilities between 0 and 1, not {probs!r}")

@@ -182,6 +182,12 @@ class ReplicateDesign:
             return self._full
         return self._A[self._unit] * self.weights[:, None]
 
+    def replicate_weight(self, r: int) -> np.ndarray:
+        """Replicate ``r``'s analysis weights, ``(n,)``, without expanding the others."""
+        if self._full is not None:
+            return np.asarray(self._full[:, r], dtype=float)
+        return self._A[self._unit, r] * self.weights
+
     def variance(self, thetas, estimate=None) -> np.ndarray:
         """Replicate variance (covariance matrix) of estimates, R ``svrVar``.
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..design._common import design_weights as _design_weights
 from ..errors import DriverAnalysisError
 from ._core import _importance, _num, _wcorr
 
@@ -17,17 +18,7 @@ DEFAULT_REPLICATES = 200
 
 def design_weights(df: pd.DataFrame, design, weights) -> np.ndarray:
     """The design's weights, after checking the design fits ``df``."""
-    if not hasattr(design, "_domain_variances"):
-        raise DriverAnalysisError("design must be a surveykit.design.SurveyDesign or "
-                                  f"ReplicateDesign, not {type(design).__name__}")
-    if weights is not None:
-        raise DriverAnalysisError("with design=, the weights come from the design; leave "
-                                  "weights= out")
-    try:
-        design.check(df)
-    except Exception as exc:
-        raise DriverAnalysisError(str(exc)) from exc
-    return np.asarray(design.weights, dtype=float)
+    return _design_weights(df, design, weights, DriverAnalysisError)
 
 
 def block_rows(df, outcome, drivers, by, w, labels) -> list[np.ndarray]:
@@ -58,12 +49,6 @@ def replicate_design(design, bootstrap: int, seed):
                  f"as.svrepdesign(type = 'bootstrap'), Canty-Davison), seed {seed}")
 
 
-def _replicate_column(rep, r: int) -> np.ndarray:
-    if rep._full is not None:
-        return np.asarray(rep._full[:, r], dtype=float)
-    return rep._A[rep._unit, r] * rep.weights
-
-
 def importance_replicates(rep, X_all, y_all, masks, method, kind) -> np.ndarray:
     """Raw importance of every block under every replicate weight, ``(R, blocks, p)``
     (NaN for a replicate where a block is degenerate)."""
@@ -71,7 +56,7 @@ def importance_replicates(rep, X_all, y_all, masks, method, kind) -> np.ndarray:
     p = X_all.shape[1]
     out = np.full((R, len(masks), p), np.nan)
     for r in range(R):
-        wr = _replicate_column(rep, r)
+        wr = rep.replicate_weight(r)
         for k, m in enumerate(masks):
             rows = m & (wr > 0)
             X, y, w = X_all[rows], y_all[rows], wr[rows]
@@ -142,7 +127,7 @@ def regression_fit(design, X: np.ndarray, y: np.ndarray, mask: np.ndarray):
     if hasattr(design, "n_replicates"):
         th = np.full((design.n_replicates, p + 1), np.nan)
         for r in range(design.n_replicates):
-            wr = _replicate_column(design, r)
+            wr = design.replicate_weight(r)
             rows = mask & (wr > 0)
             if rows.sum() > p + 1:
                 th[r] = _wls(Xa[rows], y[rows], wr[rows])[0]

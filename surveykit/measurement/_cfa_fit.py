@@ -8,7 +8,6 @@ import math
 import numpy as np
 from scipy import optimize, stats
 
-from ..drivers._design import _replicate_column
 from ._common import _weighted_moments
 
 
@@ -300,7 +299,7 @@ def _replicate_cov(design, t, X, rows, pattern) -> np.ndarray:
     q_l = len(li)
     th = np.full((design.n_replicates, len(t)), np.nan)
     for r in range(design.n_replicates):
-        wr = _replicate_column(design, r)
+        wr = design.replicate_weight(r)
         keep = rows & (wr > 0)
         if keep.sum() <= X.shape[1]:
             continue

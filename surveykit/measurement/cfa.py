@@ -13,8 +13,8 @@ import pandas as pd
 from scipy import stats
 
 from .._util import as_list, resolve_weights
-from ..drivers._design import design_weights
-from ..errors import DriverAnalysisError, MeasurementError, SurveykitWarning
+from ..design._common import design_weights
+from ..errors import MeasurementError, SurveykitWarning
 from ._cfa_fit import (
     _cfa_ml,
     _cfa_parts,
@@ -221,10 +221,7 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None, d
     if estimator not in (None, "ML", "MLR"):
         raise MeasurementError(f"estimator={estimator!r}; use 'ML' or 'MLR'")
     if design is not None:
-        try:                                      # the drivers' check of a design
-            weights = design_weights(df, design, weights)
-        except DriverAnalysisError as exc:
-            raise MeasurementError(str(exc)) from exc
+        weights = design_weights(df, design, weights, MeasurementError)
         if estimator == "ML":
             raise MeasurementError("estimator='ML' has no design-based standard errors; "
                                    "with design= use estimator='MLR' (the default)")
