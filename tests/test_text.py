@@ -726,7 +726,11 @@ def test_the_tab_book_tabulates_a_coded_open_question_by_segment():
     data = ROOT / "data" / "product_feedback"
     survey = Survey.from_files(ROOT / "questionnaires" / "product_feedback.yaml",
                                data / "responses.csv", targets=data / "targets.yaml")
-    b = Overview(survey, "plan").banner().to_frame()
+    ov = Overview(survey, "plan")
+    b = ov.banner().to_frame()
+    said = ov.banner_tables().findings[0]          # the coded question counts as one more
+    assert said.startswith(f"{len(ov.banner_rows()) + 1} questions by Plan")
+    assert "improve" not in ov.banner_rows()
     rows = b[(b["question"] == "improve") & (b["row_label"] == "Speed")].set_index("column_label")
     coded = code_text(survey.data, "improve", load_codeframe(
         ROOT / "questionnaires" / "product_feedback.codeframe.yaml")).data

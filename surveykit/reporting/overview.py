@@ -532,12 +532,14 @@ class Overview(OverviewPathModel, SectionPlan):
         except _EXPECTED as exc:
             s.findings.append(f"The banner tables could not be built: {exc}")
             return s
+        qids = b.to_frame()["question"].unique()
+        coded = [q for q in self.spec.open_text if q in qids and q not in rows]
         s.findings.append(
-            f"{len(rows)} questions by {self._label(self.segment_by)}; letters mark columns "
-            f"a cell is significantly higher than (p < {self.alpha:g}, tests on effective "
-            f"bases); columns under {self.min_base} respondents are not tested.")
+            f"{len(rows) + len(coded)} questions by {self._label(self.segment_by)}; letters "
+            f"mark columns a cell is significantly higher than (p < {self.alpha:g}, tests on "
+            f"effective bases); columns under {self.min_base} respondents are not tested.")
         s.data["banner"] = b
-        s.blocks.append(_tidy_banner(b.to_html(), b.to_frame()["question"].unique()))
+        s.blocks.append(_tidy_banner(b.to_html(), qids))
         return s
 
 
