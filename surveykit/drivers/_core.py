@@ -122,32 +122,38 @@ def _subset_r2_small(C: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", b, x) / C[p, p]
 
 
-def shapley_from_r2(r2: np.ndarray) -> np.ndarray:
-    """Shapley values (LMG) of each driver from the all-subsets R-squared array."""
-    r2 = np.asarray(r2, dtype=float)
-    p = int(round(math.log2(len(r2))))
-    # phi_j = sum over T with j of w(|T|-1) r2[T]  -  sum over S without j of w(|S|) r2[S]
-    #       = bits_j . (a + b) - sum(b), with a = w(|T|-1) r2 and b = w(|S|) r2:
-    # one matrix-vector product with the subsets' membership bits
+@functools.lru_cache(maxsize=16)
+def _shapley_weights(p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per subset S (bit j = driver j) of ``p`` drivers: ``w(|S|)``, the weight of S as the
+    set a driver joins, and ``w(|S| - 1)``, as the set a driver leaves, with ``w(k) = k!
+    (p-k-1)! / p!`` (0 where undefined: no driver joins the full set, none leaves {})."""
     size = np.zeros(1, dtype=np.int8)
     for _ in range(p):
         size = np.concatenate([size, size + 1])           # number of drivers in each subset
     wk = np.array([math.factorial(k) * math.factorial(p - k - 1) / math.factorial(p)
                    for k in range(p)] + [0.0])             # k! (p-k-1)! / p!; 0 for k = p
-    b = wk[size] * r2
-    v = np.concatenate([[0.0], wk[:-1]])[size] * r2 + b
-    if p <= 16:
-        return _masks(p).T @ v - b.sum()
-    # more drivers: no bits matrix; as a 2 x ... x 2 array, bit j of the subset is axis
-    # p - 1 - j, and the subsets with and without j are the halves along it (views)
-    cube = r2.reshape((2,) * p)
-    weight = wk[size].reshape((2,) * p)
-    out = np.empty(p)
-    for j in range(p):
-        axis = p - 1 - j
-        without = np.take(cube, 0, axis=axis)
-        out[j] = np.vdot(np.take(weight, 0, axis=axis), np.take(cube, 1, axis=axis) - without)
-    return out
+    return wk[size], np.concatenate([[0.0], wk[:-1]])[size]
+
+
+def shapley_from_r2(r2: np.ndarray) -> np.ndarray:
+    """Shapley values (LMG) of each driver from the all-subsets R-squared array.
+
+    Examples
+    --------
+    >>> np.round(shapley_from_r2(np.array([0.0, 0.25, 0.16, 0.32])), 3).tolist()
+    [0.205, 0.115]
+    """
+    r2 = np.asarray(r2, dtype=float)
+    p = int(round(math.log2(len(r2))))
+    # phi_j = sum over T with j of w(|T|-1) r2[T]  -  sum over S without j of w(|S|) r2[S]
+    #       = sum over T with j of (a + b)  -  sum(b), with a = w(|T|-1) r2, b = w(|S|) r2;
+    # the subsets with bit j set are the second halves of v seen as (-1, 2, 2**j): one
+    # strided sum per driver, no temporaries
+    joins, leaves = _shapley_weights(p)
+    b = joins * r2
+    v = leaves * r2 + b
+    total = b.sum()
+    return np.array([v.reshape(-1, 2, 1 << j)[:, 1, :].sum() for j in range(p)]) - total
 
 
 def shapley_from_corr(corr: np.ndarray) -> np.ndarray:
@@ -238,16 +244,21 @@ def _blocks(df, outcome, drivers, weights, by) -> tuple[list[_Block], _Block]:
     # column-major: the per-driver sums and checks run along contiguous memory (numpy's
     # reductions over the rows of a narrow row-major array are many times slower)
     X = np.empty((len(y), len(drivers)), order="F")
+    ok = np.isfinite(y)            # complete cases, built column by column (contiguous)
+    empty = []
     for j, c in enumerate(drivers):
         s = df[c]
         X[:, j] = s.to_numpy() if s.dtype == np.float64 else _num(df, c)
-    X[~np.isfinite(X)] = np.nan
-    if np.isnan(y).all():
+        finite = np.isfinite(X[:, j])
+        if not finite.any():
+            empty.append(j)
+        ok &= finite
+    if not np.isfinite(y).any():
         _no_values(outcome, outcome)
-    for j in np.flatnonzero(np.isnan(X).all(axis=0)):
+    for j in empty:
         _no_values(drivers[j], outcome)
     w = resolve_weights(df, weights, error=DriverAnalysisError)
-    ok = np.isfinite(y) & np.isfinite(X).all(axis=1) & (w > 0)
+    ok &= w > 0
     total = _Block(TOTAL, _rows(X, ok), y[ok], w[ok], int((~ok).sum()),
                    np.full(int(ok.sum()), -1))
     groups = []
