@@ -577,3 +577,26 @@ def test_questionnaire_paths_refuse_shared_items_and_stray_formative_mode():
 def test_engine_counts_are_resamples():
     c = eng.boot_counts(np.random.default_rng(0), 4, 30)
     assert c.shape == (4, 30) and (c.sum(axis=1) == 30).all()
+
+
+def test_reliability_table_of_a_questionnaire_leaves_formative_constructs_out():
+    from surveykit.errors import MeasurementError
+    from surveykit.measurement import reliability_table
+    from surveykit.measurement.reliability import FORMATIVE
+
+    q = questionnaire_from_text(QYAML.replace("reverse: [s3]}", "reverse: [s3], mode: B}"))
+    rng = np.random.default_rng(3)
+    f = rng.normal(size=300)
+    d = pd.DataFrame({c: np.clip(np.round(6 + 2 * f + rng.normal(size=300)), 1, 10)
+                      for c in ["q1", "q2", "q3", "s1", "s2", "s3"]})
+    t = reliability_table(d, q)
+    assert t["construct"].tolist() == ["QUAL"] and t["label"].tolist() == ["Perceived quality"]
+    assert t.attrs["left_out"] == {"SAT": FORMATIVE}
+    ref = reliability_table(d, {"QUAL": ["q1", "q2", "q3"]}, reverse=["q3"], scale_range=(1, 10))
+    assert t["alpha"].iloc[0] == pytest.approx(ref["alpha"].iloc[0], abs=1e-12)
+    both = questionnaire_from_text(QYAML.replace("reverse: [s3]}", "reverse: [s3], mode: B}")
+                                   .replace("items: [q1, q2, q3]}", "items: [q1, q2, q3], "
+                                            "mode: B}"))
+    with pytest.raises(MeasurementError, match="every construct of questionnaire 'mini' is "
+                                               "formative"):
+        reliability_table(d, both)

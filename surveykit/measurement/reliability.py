@@ -41,7 +41,10 @@ def reliability_table(df: pd.DataFrame, constructs, *, weights=None,
     (alpha without the weakest item), ``missing`` (the policy) and ``n_rows``. ``n`` is the
     smallest n behind a correlation (pairwise, the default, as psych) or the complete rows
     (``missing="listwise"``); see :func:`reliability`. With a questionnaire, its reverse
-    keys and scale ranges are used unless given here.
+    keys and scale ranges are used unless given here, and its formative constructs
+    (``mode: B`` in the path model) are left out, as plspm does: their items form the
+    construct rather than reflect it, so internal consistency does not apply. The table's
+    ``attrs["left_out"]`` maps each construct left out to the reason.
 
     Examples
     --------
@@ -52,8 +55,15 @@ def reliability_table(df: pd.DataFrame, constructs, *, weights=None,
     [3]
     """
     labels: dict = {}
+    left_out: dict = {}
     if _is_questionnaire(constructs):
-        spec = from_questionnaire(constructs)
+        q = constructs
+        left_out = {c.id: FORMATIVE for c in q.constructs if c.mode == "B"}
+        if left_out and len(left_out) == len(q.constructs):
+            raise MeasurementError(f"every construct of questionnaire {q.id!r} is formative "
+                                   f"(mode B): {FORMATIVE}; there is no reliability to report")
+        spec = from_questionnaire(q, [c.id for c in q.constructs if c.id not in left_out]
+                                  if left_out else None)
         constructs, labels = spec["model"], spec["labels"]
         reverse = spec["reverse"] if reverse is None else reverse
         scale_range = spec["scale_range"] if scale_range is None else scale_range
@@ -77,7 +87,14 @@ def reliability_table(df: pd.DataFrame, constructs, *, weights=None,
                      "weakest_item_rest_r": t.loc[weakest, "item_rest_r"],
                      "alpha_if_deleted": t.loc[weakest, "alpha_if_deleted"],
                      "missing": r.missing, "n_rows": r.missing_data.n_rows})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    table.attrs["left_out"] = left_out
+    return table
+
+
+#: why a formative construct has no internal consistency
+FORMATIVE = ("its items form the construct rather than reflect it, so they need not "
+             "correlate and internal consistency (alpha, omega) does not apply")
 
 
 def _alpha(C: np.ndarray) -> float:

@@ -346,34 +346,29 @@ class Overview(OverviewPathModel, SectionPlan):
     def reliability(self) -> Section:
         """Cronbach's alpha and omega of every reflective construct in the questionnaire
         (formative, ``mode: B``, ones are left out with a note)."""
-        from ..measurement import from_questionnaire, reliability_table
+        from ..measurement import reliability_table
+        from ..measurement.reliability import FORMATIVE
 
         s = Section("reliability", "Reliability")
         if not self.q.constructs:
             s.findings.append("The questionnaire declares no constructs.")
             return s
-        formative = [c.label or c.id for c in self.q.constructs if c.mode == "B"]
-        if formative:
-            s.notes.append(
-                f"Left out: {join_words(formative)}, formative (mode B in the path model): "
-                "its items form the construct rather than reflect it, so they need not "
-                "correlate and internal consistency (alpha, omega) does not apply; as plspm, "
-                "reliability is reported for reflective constructs only.")
-        reflective = [c.id for c in self.q.constructs if c.mode != "B"]
-        if not reflective:
+        if all(c.mode == "B" for c in self.q.constructs):
             s.findings.append("Every construct is formative (mode B), so there is no "
                               "internal consistency to report.")
             return s
-        m = from_questionnaire(self.q, reflective)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SurveykitWarning)
             try:
-                t = reliability_table(self.df, m["model"], weights=self.weights,
-                                      reverse=m["reverse"], scale_range=m["scale_range"])
+                t = reliability_table(self.df, self.q, weights=self.weights)
             except _EXPECTED as exc:
                 s.findings.append(f"Reliability could not be computed: {exc}")
                 return s
-        t["label"] = t["construct"].map(m["labels"])
+        formative = [c.label or c.id for c in self.q.constructs if c.id in t.attrs["left_out"]]
+        if formative:
+            s.notes.append(f"Left out: {join_words(formative)}, formative (mode B in the path "
+                           f"model): {FORMATIVE}; as plspm, reliability is reported for "
+                           "reflective constructs only.")
         weak = t[t["alpha"] < 0.7]
         weak_list = [f"{r.label} ({r.alpha:.2f})" for r in weak.itertuples()]
         s.findings.append(
