@@ -27,22 +27,13 @@ from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from .charts import MEANING_COLORS, PALETTE, QUADRANT_COLORS, nice_range, segment_name
+
 __all__ = ["PALETTE", "QUADRANT_COLORS", "MEANING_COLORS", "set_style", "house_style",
            "ChartFigure", "chart_png", "new_figure", "segment_name", "quadrant_chart",
-           "importance_chart", "scree_chart", "loadings_chart", "comparison_chart",
-           "share_chart", "metrics_chart", "driver_heatmap", "nice_range", "labels_overlap"]
+           "importance_chart", "scree_chart", "loadings_chart", "metrics_chart",
+           "driver_heatmap", "nice_range", "labels_overlap"]
 
-#: Categorical palette: ink blue first, then muted, colour-blind-safe companions.
-PALETTE = ["#1f4e79", "#e07b39", "#3a9e8f", "#c44e52", "#8172b3", "#937860", "#da8bc3",
-           "#8c8c8c", "#ccb974", "#64b5cd"]
-#: What a colour means, in every chart and table: better, worse, neither, not significant.
-MEANING_COLORS = {"better": "#1b7f3b", "worse": "#b42318", "neutral": "#1f2933",
-                  "ns": "#9aa5b1"}
-#: Colours of the importance-performance quadrants (act here is the "worse" red, keep up
-#: the good work the "better" green, the two others greys).
-QUADRANT_COLORS = {"act here": MEANING_COLORS["worse"],
-                   "keep up the good work": MEANING_COLORS["better"],
-                   "low priority": MEANING_COLORS["ns"], "possible overkill": "#52606d"}
 _RC = {
     "figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight",
     "font.size": 10, "axes.titlesize": 12, "axes.titleweight": "bold",
@@ -88,13 +79,6 @@ def house_style() -> Iterator[None]:
             warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=_GLYPH, category=UserWarning)
         yield
-
-
-def segment_name(value) -> str:
-    """A segment code as text: ``2.0`` -> ``"2"`` (codes read from CSV are floats)."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _title(text: str, width: int = 70) -> str:
@@ -188,31 +172,6 @@ def chart_png(fig: Figure, dpi: float = 100) -> bytes:
 def new_figure(width: float = 7.0, height: float = 4.5) -> ChartFigure:
     """A pyplot-free Figure in the house size (inches), shown inline by Jupyter."""
     return ChartFigure(figsize=(width, height), layout="constrained")
-
-
-def nice_range(values, *, step: float = 0.5, pad: float = 0.0,
-               bounds: tuple[float, float] | None = None) -> tuple[float, float]:
-    """``(low, high)`` around ``values``, widened by ``pad`` and out to multiples of ``step``,
-    within ``bounds``: one axis range for the same chart on every segment's page.
-
-    Examples
-    --------
-    >>> nice_range([5.43, 8.31, 7.0])
-    (5.0, 8.5)
-    >>> nice_range([0.2, 57.0], step=10, bounds=(0, 100))
-    (0.0, 60.0)
-    """
-    v = np.asarray([x for x in np.ravel(values) if x is not None], dtype=float)
-    v = v[np.isfinite(v)]
-    if not len(v):
-        return bounds if bounds is not None else (0.0, 1.0)
-    lo = np.floor((v.min() - pad) / step) * step
-    hi = np.ceil((v.max() + pad) / step) * step
-    if hi <= lo:
-        hi = lo + step
-    if bounds is not None:
-        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
-    return float(lo), float(hi)
 
 
 def labels_overlap(fig, texts=None) -> list[tuple[str, str]]:
@@ -458,14 +417,6 @@ def loadings_chart(efa_result, *, blank: float | None = None,
     return fig
 
 
-def _meaning(diff, significant, polarity) -> str:
-    if not significant:
-        return "ns"
-    if not polarity or not np.isfinite(diff) or diff == 0:
-        return "neutral"
-    return "better" if (diff > 0) == (polarity > 0) else "worse"
-
-
 def _meaning_legend(fig, ax, used, *, extra=()) -> None:
     from matplotlib.lines import Line2D
 
@@ -476,104 +427,6 @@ def _meaning_legend(fig, ax, used, *, extra=()) -> None:
         for k in ("better", "worse", "neutral", "ns") if k in used]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4),
                fontsize=8.5)
-
-
-def comparison_chart(table: pd.DataFrame, *, value: str = "estimate",
-                     reference: str = "total", label: str = "label",
-                     significant: str | None = None, value_name: str = "Segment",
-                     reference_name: str = "Total", xlabel: str = "mean rating",
-                     title: str | None = None, polarity: int = 1,
-                     xlim: tuple[float, float] | None = None) -> Figure:
-    """Dot plot of one group against a reference, one row per item (e.g. attributes).
-
-    ``table`` has a row per item with the group's ``value`` and the ``reference`` value;
-    a boolean ``significant`` column colours the group's dot by what the difference means
-    (``polarity`` +1: higher is better, -1: lower is better, 0: neither); dots that are
-    not significantly different are grey. Rows are drawn in table order, first at the top.
-    ``xlim`` fixes the axis (the same range on every segment's page).
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"label": ["a", "b"], "estimate": [7.0, 6.0], "total": [6.5, 6.4],
-    ...                   "significant": [True, False]})
-    >>> fig = comparison_chart(t, significant="significant", xlim=(5, 8))
-    >>> [tx.get_text() for tx in fig.axes[0].get_yticklabels()]
-    ['a', 'b']
-    >>> [float(x) for x in fig.axes[0].get_xlim()]
-    [5.0, 8.0]
-    """
-    from matplotlib.lines import Line2D
-
-    t = table.reset_index(drop=True)
-    y = np.arange(len(t))[::-1]
-    sig = (t[significant].astype(bool).to_numpy() if significant is not None
-           else np.ones(len(t), bool))
-    diff = (t[value] - t[reference]).to_numpy(dtype=float)
-    kinds = [_meaning(d, s, polarity) for d, s in zip(diff, sig, strict=True)]
-    with house_style():
-        fig = new_figure(7.5, 0.32 * len(t) + 1.6)
-        ax = fig.subplots()
-        ax.hlines(y, t[[value, reference]].min(axis=1), t[[value, reference]].max(axis=1),
-                  color="#d9e2ec", lw=2, zorder=1)
-        ax.scatter(t[reference], y, marker="|", s=180, color="#4d4d4d", zorder=2)
-        ax.scatter(t[value], y, s=55, c=[MEANING_COLORS[k] for k in kinds], zorder=3)
-        ax.set_yticks(y, [str(v) for v in t[label]])
-        ax.set_xlabel(xlabel)
-        if xlim is not None:
-            ax.set_xlim(*xlim)
-        ax.grid(axis="y", visible=False)
-        ax.set_title(_title(title or f"{value_name} vs {reference_name}"))
-        total = Line2D([], [], ls="", marker="|", markersize=12, color="#4d4d4d",
-                       label=reference_name)
-        _meaning_legend(fig, ax, set(kinds), extra=[total])
-    return fig
-
-
-def share_chart(table: pd.DataFrame, *, value: str = "estimate", reference: str = "total",
-                label: str = "option", significant: str = "significant", polarity: int = 0,
-                title: str | None = None, xlim: tuple[float, float] = (0, 100),
-                reference_name: str = "Total", width: int = 38) -> Figure:
-    """Horizontal bars of the share choosing each answer (``value``, a proportion), with
-    the ``reference`` share marked, coloured by what a significant difference means
-    (``polarity`` as in :func:`comparison_chart`). The axis is ``xlim`` percent (0-100 by
-    default: the same on every segment's page).
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"option": ["Slow service", "Price"], "estimate": [0.31, 0.2],
-    ...                   "total": [0.25, 0.21], "significant": [True, False]})
-    >>> fig = share_chart(t, polarity=-1)
-    >>> [float(x) for x in fig.axes[0].get_xlim()]
-    [0.0, 100.0]
-    """
-    from matplotlib.lines import Line2D
-
-    t = table.reset_index(drop=True)
-    y = np.arange(len(t))[::-1]
-    v = t[value].to_numpy(dtype=float) * 100
-    ref = t[reference].to_numpy(dtype=float) * 100
-    kinds = [_meaning(a - b, bool(s), polarity)
-             for a, b, s in zip(v, ref, t[significant], strict=True)]
-    with house_style():
-        fig = new_figure(7.5, 0.3 * len(t) + 1.5)
-        ax = fig.subplots()
-        ax.barh(y, v, color=[MEANING_COLORS[k] for k in kinds], height=0.62, zorder=2,
-                alpha=0.9)
-        ax.scatter(ref, y, marker="|", s=200, color="#1f2933", zorder=3, linewidths=2)
-        for yi, vi, ri in zip(y, v, ref, strict=True):
-            if np.isfinite(vi):  # the value right of its bar and of the total's mark
-                ax.text(np.nanmax([vi, ri]) + 1.5, yi, f"{vi:.0f}%", va="center", fontsize=8,
-                        color="#3e4c59", zorder=4)
-        ax.set_yticks(y, [textwrap.shorten(str(s), width, placeholder="…")
-                          for s in t[label]])
-        ax.set_xlim(*xlim)
-        ax.set_xlabel("% of the segment")
-        ax.grid(axis="y", visible=False)
-        ax.set_title(_title(title or "Share of the segment"))
-        total = Line2D([], [], ls="", marker="|", markersize=12, color="#1f2933",
-                       label=reference_name)
-        _meaning_legend(fig, ax, set(kinds), extra=[total])
-    return fig
 
 
 def metrics_chart(rows: pd.DataFrame, *, title: str | None = None) -> Figure:

@@ -53,20 +53,39 @@ class IPAResult:
                 f"{acts}</p>" + self.table.to_html(index=False, float_format="%.3f"))
 
     def plot(self, segment=TOTAL, **kwargs):
-        """Seaborn quadrant chart for ``segment``; returns the Figure."""
-        from ..plots import quadrant_chart, segment_name
+        """Seaborn quadrant chart for ``segment``; returns the Figure (keyword arguments as
+        :func:`surveykit.plots.quadrant_chart`)."""
+        from ..plots import quadrant_chart
+
+        return quadrant_chart(**self._chart_args(segment, kwargs))
+
+    def chart(self, segment=TOTAL, **kwargs):
+        """The same quadrant chart as inline SVG (:func:`surveykit.charts.quadrant_chart`),
+        for HTML pages: crisp at any size, its text selectable.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> d = pd.DataFrame(rng.normal(size=(200, 3)), columns=["a", "b", "y"])
+        >>> importance_performance(d, "y", ["a", "b"]).chart()
+        <Chart: Importance vs performance: Total (2 drivers)>
+        """
+        from ..charts import quadrant_chart
+
+        return quadrant_chart(**self._chart_args(segment, kwargs))
+
+    def _chart_args(self, segment, kwargs: dict) -> dict:
+        from ..charts import segment_name
 
         t = self.table[self.table["segment"] == segment]
         if t.empty:
             raise DriverAnalysisError(f"segment {segment!r} is not in the result")
         c = self.cuts[self.cuts["segment"] == segment].iloc[0]
         perf_label = ("top-2-box %" if self.performance == "top2box" else "mean rating")
-        return quadrant_chart(t, importance_cut=c["importance_cut"],
-                              performance_cut=c["performance_cut"],
-                              performance_label=perf_label,
-                              title=kwargs.pop("title", "Importance vs performance: "
-                                               + segment_name(segment)),
-                              **kwargs)
+        return {"table": t, "importance_cut": c["importance_cut"],
+                "performance_cut": c["performance_cut"], "performance_label": perf_label,
+                "title": kwargs.pop("title", "Importance vs performance: "
+                                    + segment_name(segment)), **kwargs}
 
 
 def importance_performance(df: pd.DataFrame, outcome: str, drivers: Sequence[str], *,

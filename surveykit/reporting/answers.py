@@ -366,10 +366,10 @@ class AnswerSections:
                              frame))
             if i == 0:
                 try:
-                    from .. import plots
+                    from .. import charts
 
                     main = sub[~sub["exclusive"]].head(10)
-                    s.figures.append(plots.share_chart(
+                    s.figures.append(charts.share_chart(
                         main, label="option", polarity=-1,
                         title=f"{qlabel}: {self.label} vs total (% mentioning)"))
                 except Exception:  # noqa: BLE001 - a chart never stops the report
@@ -435,9 +435,9 @@ class AnswerSections:
             frame, suffix = self._option_display(t)
             s.tables.append((caption + suffix, frame))
             try:
-                from .. import plots
+                from .. import charts
 
-                s.figures.append(plots.share_chart(
+                s.figures.append(charts.share_chart(
                     t.head(10), label="option", polarity=0,
                     title=f"{upper_first(caption)}: {self.label} vs total"))
             except Exception:  # noqa: BLE001 - a chart never stops the report

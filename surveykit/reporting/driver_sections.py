@@ -151,7 +151,7 @@ class DriverSections:
         try:
             labels = {d: textwrap.fill(shorten(self._var_label(d), 48), 24) for d in drivers}
             xlim, ylim = res["ranges"] or (None, None)
-            s.figures.append(ipa.plot(labels=labels, xlim=xlim, ylim=ylim,
+            s.figures.append(ipa.chart(labels=labels, xlim=xlim, ylim=ylim,
                                       title=f"Importance vs performance: {self.label}"))
         except Exception:  # noqa: BLE001 - a chart never stops the report
             pass

@@ -142,9 +142,9 @@ class MeanSections:
         fold(table, show, what=f"{plural_} (not significantly different)")
         s.tables.append((f"{caption}{scale_txt}, highest first", table))
         try:
-            from .. import plots
+            from .. import charts
 
-            s.figures.append(plots.comparison_chart(
+            s.figures.append(charts.comparison_chart(
                 t, value="estimate", reference="total", label="label",
                 significant="significant", value_name=self.label, polarity=polarity,
                 xlim=t.attrs.get("range"), xlabel=f"mean rating{scale_txt}".strip(),

@@ -1,8 +1,8 @@
 """A report section and its HTML: key findings first, then tables, charts and quotes.
 
 Everything shown is HTML-escaped (labels, category names, open-text answers); charts are
-embedded as PNG data URIs, so a section renders the same in Jupyter, in the exported HTML
-and offline.
+inline SVG (:mod:`surveykit.charts`; matplotlib Figures as PNG data URIs), so a section
+renders the same in Jupyter, in the exported HTML and offline.
 
 One colour meaning everywhere (stated once per page by :func:`colour_legend`): a
 significant difference is green when it is better for the business, red when worse, and
@@ -101,8 +101,8 @@ class Section:
     """One report section: key findings first, then tables, charts, quotes and notes.
 
     ``findings`` and ``notes`` are plain text (escaped when shown); ``tables`` are
-    ``(caption, DataFrame)`` pairs of display-ready text; ``figures`` are matplotlib
-    Figures or PNG bytes; ``blocks`` are HTML fragments rendered by package objects that
+    ``(caption, DataFrame)`` pairs of display-ready text; ``figures`` are SVG charts
+    (:class:`surveykit.charts.Chart`), matplotlib Figures or PNG bytes; ``blocks`` are HTML fragments rendered by package objects that
     escape their own text (e.g. a banner table); ``data`` keeps the underlying result
     objects for reuse.
     """
@@ -342,6 +342,14 @@ def _numberish(text: str) -> bool:
 
 
 def _figure_html(fig, title: str) -> str:
+    """A chart in a page, named ``"<title> chart"`` for screen readers: an SVG chart
+    (:mod:`surveykit.charts`) inline, a matplotlib Figure or PNG bytes as a PNG data URI."""
+    name = f"{title} chart"
+    if hasattr(fig, "to_svg"):
+        try:
+            return f'<div class="sk-figure">{fig.to_svg(name)}</div>'
+        except Exception:  # noqa: BLE001 - a chart that cannot be drawn never stops a page
+            return ""
     if isinstance(fig, bytes | bytearray):
         png = bytes(fig)
     else:
@@ -352,7 +360,7 @@ def _figure_html(fig, title: str) -> str:
         except Exception:  # noqa: BLE001 - a chart that cannot be drawn never stops a page
             return ""
     b64 = base64.b64encode(png).decode("ascii")
-    return (f'<div class="sk-figure"><img alt="{html.escape(title, quote=True)} chart" '
+    return (f'<div class="sk-figure"><img alt="{html.escape(name, quote=True)}" '
             f'src="data:image/png;base64,{b64}"></div>')
 
 

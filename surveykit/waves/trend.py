@@ -128,7 +128,8 @@ class TrendResult:
         estimate per wave with its 95% CI; a wave whose change from the previous one is
         significant is coloured by what it means (green better, red worse), others grey.
         Panels of one metric share their axis. Returns a ChartFigure."""
-        from ..plots import MEANING_COLORS, _meaning, _meaning_legend, house_style, new_figure
+        from ..charts import meaning_of as _meaning
+        from ..plots import MEANING_COLORS, _meaning_legend, house_style, new_figure
 
         t = self.table
         metrics = list(dict.fromkeys(t["metric"])) if metrics is None else list(metrics)
