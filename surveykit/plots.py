@@ -31,8 +31,8 @@ from .charts import MEANING_COLORS, PALETTE, QUADRANT_COLORS, nice_range, segmen
 
 __all__ = ["PALETTE", "QUADRANT_COLORS", "MEANING_COLORS", "set_style", "house_style",
            "ChartFigure", "chart_png", "new_figure", "segment_name", "quadrant_chart",
-           "importance_chart", "scree_chart", "loadings_chart", "metrics_chart",
-           "driver_heatmap", "nice_range", "labels_overlap"]
+           "importance_chart", "scree_chart", "loadings_chart", "nice_range",
+           "labels_overlap"]
 
 _RC = {
     "figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight",
@@ -427,96 +427,3 @@ def _meaning_legend(fig, ax, used, *, extra=()) -> None:
         for k in ("better", "worse", "neutral", "ns") if k in used]
     fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4),
                fontsize=8.5)
-
-
-def metrics_chart(rows: pd.DataFrame, *, title: str | None = None) -> Figure:
-    """Key metrics across segments: one panel per metric, a dot per segment with its 95%
-    CI, the total as a dashed line, dots coloured by what a significant difference means.
-
-    ``rows`` has one row per segment and metric: ``metric`` (panel title), ``segment``,
-    ``estimate``, ``ci_low``, ``ci_high``, ``total``, ``meaning`` (better / worse /
-    neutral / ns) and, optionally, ``unit`` (``"%"`` when the values are proportions).
-
-    Examples
-    --------
-    >>> rows = pd.DataFrame({"metric": ["NPS", "NPS"], "segment": ["A", "B"],
-    ...                      "estimate": [10.0, -5.0], "ci_low": [5.0, -9.0],
-    ...                      "ci_high": [15.0, -1.0], "total": [3.0, 3.0],
-    ...                      "meaning": ["better", "worse"]})
-    >>> len(metrics_chart(rows).axes)
-    1
-    """
-    metrics = list(dict.fromkeys(rows["metric"]))
-    segs = list(dict.fromkeys(rows["segment"]))
-    ncol = min(len(metrics), 2)
-    nrow = int(np.ceil(len(metrics) / ncol))
-    with house_style():
-        fig = new_figure(8.0, nrow * (0.32 * len(segs) + 1.1) + 0.6)
-        axes = np.atleast_1d(fig.subplots(nrow, ncol, sharey=True)).ravel()
-        y = np.arange(len(segs))[::-1]
-        for ax, m in zip(axes, metrics, strict=False):
-            r = rows[rows["metric"] == m].set_index("segment").reindex(segs)
-            scale = 100.0 if (r.get("unit") is not None and (r["unit"] == "%").any()) else 1.0
-            est = r["estimate"].to_numpy(dtype=float) * scale
-            lo = r["ci_low"].to_numpy(dtype=float) * scale
-            hi = r["ci_high"].to_numpy(dtype=float) * scale
-            colors = [MEANING_COLORS.get(k, MEANING_COLORS["ns"]) for k in r["meaning"]]
-            ax.hlines(y, lo, hi, color=colors, lw=2, zorder=2)
-            ax.scatter(est, y, c=colors, s=40, zorder=3)
-            tot = r["total"].dropna()
-            if len(tot):
-                ax.axvline(float(tot.iloc[0]) * scale, color="#4d4d4d", ls="--", lw=1,
-                           zorder=1)
-            ax.set_title(str(m) + (" (%)" if scale == 100 else ""), fontsize=10)
-            ax.set_yticks(y, segs)
-            ax.grid(axis="y", visible=False)
-        for ax in axes[len(metrics):]:
-            ax.set_visible(False)
-        if title:
-            fig.suptitle(_title(title), fontsize=12, fontweight="bold", x=0.0, ha="left")
-        from matplotlib.lines import Line2D
-
-        total = Line2D([], [], ls="--", color="#4d4d4d", label="total")
-        _meaning_legend(fig, axes[0], set(rows["meaning"]), extra=[total])
-    return fig
-
-
-def driver_heatmap(shares: pd.DataFrame, act_here: pd.DataFrame | None = None, *,
-                   title: str | None = None) -> Figure:
-    """Segments (rows) by drivers (columns): each cell the driver's share of the explained
-    variance in that segment (%, annotated); cells in the "act here" quadrant (above-median
-    importance, below-median performance) are outlined in the "worse" red.
-
-    Examples
-    --------
-    >>> s = pd.DataFrame({"Price": [40.0, 10.0], "Service": [60.0, 90.0]}, index=["A", "B"])
-    >>> act = pd.DataFrame({"Price": [True, False], "Service": [False, True]}, index=["A", "B"])
-    >>> len(driver_heatmap(s, act).axes) >= 1
-    True
-    """
-    from matplotlib.patches import Rectangle
-
-    annot = shares.map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
-    with house_style():
-        fig = new_figure(1.0 + 0.75 * shares.shape[1] + 1.6, 0.45 * shares.shape[0] + 2.4)
-        ax = fig.subplots()
-        sns.heatmap(shares.astype(float), annot=annot, fmt="", cmap="Blues", vmin=0,
-                    vmax=max(float(np.nanmax(shares.to_numpy(dtype=float))), 1.0),
-                    linewidths=0.5, linecolor="white", cbar_kws={"shrink": 0.6,
-                                                                 "label": "% of explained "
-                                                                          "variance"},
-                    ax=ax, annot_kws={"fontsize": 8.5})
-        if act_here is not None:
-            act = act_here.reindex(index=shares.index, columns=shares.columns).fillna(False)
-            for i, row in enumerate(act.to_numpy(dtype=bool)):
-                for j, flag in enumerate(row):
-                    if flag:
-                        ax.add_patch(Rectangle((j + 0.04, i + 0.04), 0.92, 0.92, fill=False,
-                                               edgecolor=MEANING_COLORS["worse"], lw=2.2))
-        ax.set_xlabel("")
-        ax.set_ylabel("")
-        ax.set_xticklabels([textwrap.fill(textwrap.shorten(str(c), 44, placeholder="…"), 18)
-                            for c in shares.columns], rotation=35, ha="right",
-                           rotation_mode="anchor", fontsize=8.5)
-        ax.set_title(_title(title or "What drives each segment"))
-    return fig

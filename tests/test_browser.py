@@ -322,3 +322,41 @@ def test_a_printed_report_has_page_numbers_the_segment_and_no_stranded_heading(
         on = [i for i, lines in enumerate(printed)
               if any(squeeze(t) == squeeze(html.unescape(heading)) for _, t in lines)]
         assert len(on) == 1 and first in flat[on[0]], (heading, on, first)
+
+
+@pytest.mark.slow
+def test_chart_labels_measured_without_a_browser_fit_the_browsers_text(pages):
+    """The IPA chart places its labels with boxes measured from a DejaVu Sans width table;
+    in Chromium each label's drawn box (``getBBox()``) lies within the measured one, inside
+    the chart, and overlaps no other label."""
+    from surveykit.charts import label_boxes
+
+    chromium, out, report, shots = pages
+    tools = _DevTools(chromium, shots / "svgtext")
+    try:
+        tools.open(report, 1280)
+        charts = tools.evaluate(
+            "Array.from(document.querySelectorAll('.sk-figure svg'))"
+            ".filter(s => s.querySelector('text.skc-label')).map(s => ({svg: s.outerHTML, "
+            "view: s.viewBox.baseVal.width, viewh: s.viewBox.baseVal.height, "
+            "boxes: Array.from(s.querySelectorAll('text.skc-label')).map(t => {"
+            "const b = t.getBBox(); return [t.textContent, b.x, b.y, b.width, b.height]})}))")
+    finally:
+        tools.close()
+    assert charts, "no IPA chart with labels on the page"
+    for chart in charts:
+        measured = label_boxes(chart["svg"])
+        drawn = chart["boxes"]
+        assert len(measured) == len(drawn) >= 2
+        for (text, m), (_, x, y, w, h) in zip(measured, drawn, strict=True):
+            assert w > 0 and h > 0, text
+            # the browser's box inside the measured box (half a unit of rounding)
+            assert m.x0 - 0.5 <= x and x + w <= m.x1 + 0.5, (text, m, (x, w))
+            assert m.y0 - 0.5 <= y and y + h <= m.y1 + 0.5, (text, m, (y, h))
+            assert 0 <= x and x + w <= chart["view"] and 0 <= y and y + h <= chart["viewh"]
+            # and not much smaller: the table measures this font, not a guess
+            assert w >= 0.97 * (m.x1 - m.x0), (text, m, w)
+        for i, (a, ax, ay, aw, ah) in enumerate(drawn):
+            for b, bx, by, bw, bh in drawn[i + 1:]:
+                assert not (ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah), \
+                    (a, b)

@@ -324,7 +324,8 @@ def test_the_index_opens_with_a_summary_and_compares_at_a_glance(demo):
     assert summary and "is highest among Young professionals (8.0)" in summary.group(1)
     assert "lowest among Older users (6.1; total 7.1)" in summary.group(1)
     glance = index.split('<div class="sk-glance">')[1]
-    assert glance.count('src="data:image/png;base64,') == 2   # metrics chart, driver map
+    assert glance.count('<div class="sk-figure"><svg ') == 2   # metrics chart, driver map
+    assert 'aria-label="What drives each segment chart"' in glance
     assert index.index("sk-summary") < index.index('class="sk-index"') \
         < index.index('class="sk-glance"')
     heads = {h["label"]: h["headline"] for h in demo["heads"]}
@@ -336,18 +337,30 @@ def test_the_index_opens_with_a_summary_and_compares_at_a_glance(demo):
 
 
 def test_charts_share_axes_and_labels_do_not_overlap(demo_survey):
-    from surveykit.plots import labels_overlap
+    from surveykit.charts import label_boxes, labels_overlap
+
+    def axis(chart, cls="skc-tick"):   # the tick values drawn on an axis
+        return tuple(float(v) for v in re.findall(rf'class="{cls}" data-value="([^"]+)"',
+                                                   chart.to_svg()))
 
     ranges, ipa = set(), set()
     for code in CODES:
         f = SegmentFindings(demo_survey, "segment", code)
         att = f.attributes().figures[0]
-        ranges.add(tuple(round(v, 3) for v in att.axes[0].get_xlim()))
-        fig = f.drivers().figures[0]
-        ipa.add((tuple(round(v, 3) for v in fig.axes[0].get_xlim()),
-                 tuple(round(v, 3) for v in fig.axes[0].get_ylim())))
-        assert labels_overlap(fig) == [], f.label
-        assert len(fig.surveykit_labels) == 10
+        ranges.add(axis(att))
+        chart = f.drivers().figures[0]
+        ipa.add((axis(chart), axis(chart, "skc-ytick")))
+        assert labels_overlap(chart) == [], f.label
+        boxes = label_boxes(chart)
+        assert len(boxes) == 10
+        # every label inside the chart, and none over a point
+        points = [(float(x), float(y)) for x, y in re.findall(
+            r'class="skc-point" cx="([^"]+)" cy="([^"]+)"', chart.to_svg())]
+        assert len(points) == 10
+        for text, b in boxes:
+            assert 0 <= b.x0 and b.x1 <= chart.width and 0 <= b.y0 and b.y1 <= chart.height
+            assert not any(b.x0 - 5 < x < b.x1 + 5 and b.y0 - 5 < y < b.y1 + 5
+                           for x, y in points), (f.label, text)
     assert len(ranges) == 1 and len(ipa) == 1, (ranges, ipa)
 
 

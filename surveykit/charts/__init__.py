@@ -15,9 +15,11 @@ every segment's page draws a chart on one scale.
 
 from ._chart import Chart, nice_range, segment_name, ticks
 from .colors import MEANING_COLORS, PALETTE, QUADRANT_COLORS, meaning_of
+from .overview import driver_heatmap, metrics_chart
 from .quadrant import label_boxes, labels_overlap, quadrant_chart
 from .rows import comparison_chart, share_chart
 
-__all__ = ["Chart", "comparison_chart", "share_chart", "quadrant_chart", "labels_overlap",
+__all__ = ["Chart", "comparison_chart", "share_chart", "quadrant_chart", "metrics_chart",
+           "driver_heatmap", "labels_overlap",
            "label_boxes", "nice_range", "segment_name", "ticks", "MEANING_COLORS", "PALETTE",
            "QUADRANT_COLORS", "meaning_of"]

@@ -239,11 +239,11 @@ class Overview(OverviewPathModel, SectionPlan):
         s.tables.append((f"Key metrics by {lower_first(self._label(self.segment_by))} "
                          f"(▲ / ▼: significantly higher / lower than the rest, "
                          f"p < {self.alpha:g})", frame))
-        from .. import plots
+        from .. import charts
 
         try:
             if chart:
-                s.figures.append(plots.metrics_chart(
+                s.figures.append(charts.metrics_chart(
                     pd.DataFrame(chart), title="Key metrics by segment, with 95% confidence "
                                                "intervals (dashed: total)"))
         except Exception:  # noqa: BLE001 - a chart never stops the report
@@ -256,7 +256,7 @@ class Overview(OverviewPathModel, SectionPlan):
                 + " differs by segment: "
                 + "; ".join(f"{seg}: {lower_first(str(d))}" for seg, d in top.items()) + ".")
             try:
-                s.figures.append(plots.driver_heatmap(
+                s.figures.append(charts.driver_heatmap(
                     shares, act, title="What drives each segment: % of the explained "
                                        "variance (red outline: act here)"))
             except Exception:  # noqa: BLE001 - a chart never stops the report
@@ -615,7 +615,7 @@ def glance_html(segments: list[dict]) -> str:
     key metrics of every segment with 95% CIs (one panel per metric, coloured better /
     worse / not significant), and the segment x driver map of importance shares with the
     act-here cells outlined. Empty when there is nothing to draw."""
-    from .. import plots
+    from .. import charts
 
     ok = [s for s in segments if s.get("status") == "ok" and s.get("headline")]
     parts = []
@@ -633,7 +633,7 @@ def glance_html(segments: list[dict]) -> str:
         if rows:
             frame = pd.DataFrame(rows).astype({"ci_low": float, "ci_high": float,
                                                "total": float})
-            parts.append(_figure_html(plots.metrics_chart(
+            parts.append(_figure_html(charts.metrics_chart(
                 frame, title="Key metrics by segment, with 95% confidence intervals "
                              "(dashed: total)"), "Key metrics by segment"))
     except Exception:  # noqa: BLE001 - a chart never stops the index
@@ -654,7 +654,7 @@ def glance_html(segments: list[dict]) -> str:
             title = ("What drives " + (lower_first(outcome) if outcome else "the outcome")
                      + " in each segment: % of the explained variance (red outline: act "
                        "here)")
-            parts.append(_figure_html(plots.driver_heatmap(
+            parts.append(_figure_html(charts.driver_heatmap(
                 sh, pd.DataFrame(act).reindex(index=sh.index, columns=sh.columns)
                 .fillna(False).astype(bool), title=title), "What drives each segment"))
     except Exception:  # noqa: BLE001 - a chart never stops the index

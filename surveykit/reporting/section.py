@@ -102,9 +102,9 @@ class Section:
 
     ``findings`` and ``notes`` are plain text (escaped when shown); ``tables`` are
     ``(caption, DataFrame)`` pairs of display-ready text; ``figures`` are SVG charts
-    (:class:`surveykit.charts.Chart`), matplotlib Figures or PNG bytes; ``blocks`` are HTML fragments rendered by package objects that
-    escape their own text (e.g. a banner table); ``data`` keeps the underlying result
-    objects for reuse.
+    (:class:`surveykit.charts.Chart`), matplotlib Figures or PNG bytes; ``blocks`` are
+    HTML fragments rendered by package objects that escape their own text (e.g. a banner
+    table); ``data`` keeps the underlying result objects for reuse.
     """
 
     key: str

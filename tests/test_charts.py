@@ -1,0 +1,216 @@
+"""SVG charts (surveykit.charts): what is drawn equals the numbers, colours follow the
+significance, text is escaped and measured as the font draws it."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from surveykit.charts import (
+    MEANING_COLORS,
+    QUADRANT_COLORS,
+    comparison_chart,
+    label_boxes,
+    labels_overlap,
+    quadrant_chart,
+    share_chart,
+)
+from surveykit.charts._text import text_width
+
+NS = "{http://www.w3.org/2000/svg}"
+
+
+def _tree(chart) -> ET.Element:
+    return ET.fromstring(chart.to_svg())   # well-formed XML or this raises
+
+
+def _by_class(root, cls):
+    return [e for e in root.iter() if e.get("class") == cls]
+
+
+def _x_scale(root):
+    """Value -> x, from the tick labels the chart drew (as a reader reads the axis)."""
+    ticks = _by_class(root, "skc-tick")
+    vals = np.array([float(t.text) for t in ticks])
+    xs = np.array([float(t.get("x")) for t in ticks])
+    slope, icpt = np.polyfit(vals, xs, 1)
+    assert np.allclose(slope * vals + icpt, xs, atol=0.01)   # the ticks lie on one axis
+    return lambda v: slope * v + icpt
+
+
+def _rows():
+    return pd.DataFrame({"label": ["Delivery", "Price", "Brand", "Support"],
+                         "estimate": [7.6, 6.0, 7.0, 6.5], "total": [7.3, 6.3, 7.2, 6.5],
+                         "significant": [True, True, False, True]})
+
+
+def test_comparison_dots_sit_at_the_values_and_are_coloured_by_meaning():
+    t = _rows()
+    root = _tree(comparison_chart(t, significant="significant", xlim=(5, 8),
+                                  title="Attributes"))
+    x = _x_scale(root)
+    dots = _by_class(root, "skc-dot")
+    refs = _by_class(root, "skc-ref")
+    assert [float(d.get("cx")) for d in dots] == pytest.approx([x(v) for v in t["estimate"]],
+                                                               abs=0.02)
+    assert [float(r.get("x1")) for r in refs] == pytest.approx([x(v) for v in t["total"]],
+                                                               abs=0.02)
+    # higher is better: up green, down red, not significant grey, no difference dark ink
+    assert [d.get("fill") for d in dots] == [MEANING_COLORS[k] for k in
+                                             ("better", "worse", "ns", "neutral")]
+    # rows top to bottom in table order, each label on its row
+    rows = _by_class(root, "skc-row")
+    assert [r.text for r in rows] == list(t["label"])
+    ys = [float(d.get("cy")) for d in dots]
+    assert ys == sorted(ys)
+    flipped = _tree(comparison_chart(t, significant="significant", polarity=-1))
+    assert [d.get("fill") for d in _by_class(flipped, "skc-dot")][:2] == \
+        [MEANING_COLORS["worse"], MEANING_COLORS["better"]]
+
+
+def test_share_bars_are_as_long_as_the_shares():
+    t = pd.DataFrame({"option": ["Prices too high", "Short battery life", "Other"],
+                      "estimate": [0.45, 0.27, 0.04], "total": [0.24, 0.28, 0.05],
+                      "significant": [True, False, True]})
+    root = _tree(share_chart(t, polarity=-1, title="Pain points"))
+    x = _x_scale(root)
+    bars = _by_class(root, "skc-bar")
+    assert [float(b.get("x")) for b in bars] == pytest.approx([x(0)] * 3, abs=0.02)
+    ends = [float(b.get("x")) + float(b.get("width")) for b in bars]
+    assert ends == pytest.approx([x(45), x(27), x(4)], abs=0.02)
+    assert [float(r.get("x1")) for r in _by_class(root, "skc-ref")] == \
+        pytest.approx([x(24), x(28), x(5)], abs=0.02)
+    # mentioning more is worse (red); less, better (green); grey when not significant
+    assert [b.get("fill") for b in bars] == [MEANING_COLORS["worse"], MEANING_COLORS["ns"],
+                                             MEANING_COLORS["better"]]
+    assert [v.text for v in _by_class(root, "skc-value")] == ["45%", "27%", "4%"]
+    legend = [e.text for e in root.iter(f"{NS}text") if e.text and "(significant)" in e.text]
+    assert legend == ["better (significant)", "worse (significant)"]
+
+
+def test_labels_and_titles_stay_text(tmp_path):
+    evil = '<script>alert("x")</script> & <b>co</b>'
+    t = pd.DataFrame({"label": [evil, "B & C"], "estimate": [7.0, 6.0],
+                      "total": [6.5, 6.4], "significant": [True, False]})
+    chart = comparison_chart(t, significant="significant", title=f"T {evil}")
+    svg = chart.to_svg(name=f'{evil} "chart"')
+    assert "<script" not in svg and "<b>" not in svg
+    root = ET.fromstring(svg)
+    assert [e.tag for e in root.iter() if e.tag.endswith(("script", "b"))] == []
+    assert [r.text for r in _by_class(root, "skc-row")] == [evil, "B & C"]
+    assert root.get("aria-label") == f'{evil} "chart"' and root.get("role") == "img"
+    assert root.find(f"{NS}title").text == f'{evil} "chart"'
+    assert "T <script>" in "".join(_by_class(root, "skc-title")[0].itertext())
+    assert ET.parse(chart.save(tmp_path / "c.svg")).getroot().tag == f"{NS}svg"
+    assert chart._repr_svg_() == chart.to_svg() and repr(chart).startswith("<Chart: T")
+
+
+def test_text_widths_are_the_fonts_advances():
+    """The table's width of a text equals the sum of the font's advances at that size
+    (read through FreeType at 100 px, not from the table's font units)."""
+    from matplotlib import font_manager, ft2font
+
+    font = ft2font.FT2Font(font_manager.findfont("DejaVu Sans"))
+    for text in ("Price / value for money", "Überweisung (€)", "Reliability (few failures)",
+                 "AVATAR Ty"):
+        font.set_size(100, 72)     # 100 px
+        unkerned = sum(font.load_char(ord(c)).linearHoriAdvance / 65536 for c in text)
+        assert text_width(text, 100) == pytest.approx(unkerned, rel=1e-3)
+    assert text_width("中文客户", 10) == 40          # CJK: 1 em each
+    assert text_width("e\u0301", 10) == text_width("e", 10)   # a combining accent adds 0
+
+
+def _ipa(n, rng, crowd=False):
+    imp = rng.uniform(1, 40, n) if not crowd else np.full(n, 10.0) + rng.normal(0, .1, n)
+    perf = rng.uniform(5, 8, n) if not crowd else np.full(n, 6.5) + rng.normal(0, .01, n)
+    quad = np.where(imp > np.median(imp), np.where(perf > np.median(perf),
+                                                   "keep up the good work", "act here"),
+                    np.where(perf > np.median(perf), "possible overkill", "low priority"))
+    return pd.DataFrame({"driver": [f"d{i}" for i in range(n)], "importance": imp,
+                         "performance": perf, "quadrant": quad})
+
+
+def test_quadrant_labels_never_overlap_and_crowds_are_numbered():
+    rng = np.random.default_rng(3)
+    for seed in range(5):
+        t = _ipa(10, np.random.default_rng(seed))
+        labels = {d: f"Attribute number {d}\nwith a second line" for d in t["driver"]}
+        chart = quadrant_chart(t, importance_cut=float(t["importance"].median()),
+                               performance_cut=float(t["performance"].median()),
+                               labels=labels)
+        root = _tree(chart)
+        assert labels_overlap(chart) == []
+        pts = _by_class(root, "skc-point")
+        assert [p.get("fill") for p in pts] == [QUADRANT_COLORS[q] for q in t["quadrant"]]
+        for _, b in label_boxes(chart):
+            assert 0 <= b.x0 and b.x1 <= chart.width and 0 <= b.y0 <= b.y1 <= chart.height
+    crowd = _ipa(16, rng, crowd=True)   # 16 points on one spot: no room for names
+    chart = quadrant_chart(crowd, importance_cut=10, performance_cut=6.5, xlim=(0, 60),
+                           ylim=(5, 8), labels={d: "A long attribute name " + d
+                                                for d in crowd["driver"]})
+    assert [text for text, _ in label_boxes(chart)] == [str(k) for k in range(1, 17)]
+    assert labels_overlap(chart) == []
+    key = "".join(_by_class(_tree(chart), "skc-key")[0].itertext())
+    assert key.startswith("1. A long attribute name d") and chart.width > 760
+    # an overlap is found when there is one
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg"><text x="10" y="20" font-size="10" '
+           'class="skc-label">Hello</text><text x="20" y="22" font-size="10" '
+           'class="skc-label">World</text></svg>')
+    assert labels_overlap(svg) == [("Hello", "World")]
+
+
+def test_a_section_inlines_the_svg_with_its_accessible_name():
+    from surveykit.reporting.section import Section
+
+    s = Section("attributes", "Attribute <satisfaction>")
+    s.figures.append(comparison_chart(_rows(), significant="significant"))
+    page = s._repr_html_()
+    m = re.search(r'<div class="sk-figure">(<svg .*?</svg>)</div>', page, re.S)
+    assert m and "data:image/png" not in page
+    root = ET.fromstring(m.group(1))
+    assert root.get("aria-label") == "Attribute <satisfaction> chart"
+    assert root.get("width") == "100%" and root.get("viewBox").startswith("0 0 ")
+
+
+def test_overview_charts_draw_the_numbers():
+    from surveykit.charts import driver_heatmap, metrics_chart
+
+    rows = pd.DataFrame({"metric": ["NPS"] * 3 + ["Repurchase"] * 3,
+                         "segment": ["A", "B", "C"] * 2,
+                         "estimate": [10.0, -5.0, 2.0, 0.5, 0.6, 0.7],
+                         "ci_low": [5.0, -9.0, -1.0, 0.45, 0.55, 0.65],
+                         "ci_high": [15.0, -1.0, 5.0, 0.55, 0.65, 0.75],
+                         "total": [3.0] * 3 + [0.6] * 3,
+                         "meaning": ["better", "worse", "ns", "ns", "ns", "better"],
+                         "unit": [""] * 3 + ["%"] * 3})
+    root = _tree(metrics_chart(rows, title="Key metrics"))
+    dots = _by_class(root, "skc-dot")
+    assert [float(d.get("data-value")) for d in dots] == [10, -5, 2, 50, 60, 70]  # % scaled
+    assert [d.get("fill") for d in dots] == [MEANING_COLORS[k] for k in rows["meaning"]]
+    ticks = _by_class(root, "skc-tick")
+    nps = [t for t in ticks if float(t.get("x")) < float(dots[3].get("cx")) - 100]
+    vals = np.array([float(t.text.replace("−", "-")) for t in nps])
+    slope, icpt = np.polyfit(vals, [float(t.get("x")) for t in nps], 1)
+    assert [float(d.get("cx")) for d in dots[:3]] == \
+        pytest.approx(list(slope * np.array([10, -5, 2]) + icpt), abs=0.05)
+    assert [p.text for p in _by_class(root, "skc-panel")] == ["NPS", "Repurchase (%)"]
+
+    shares = pd.DataFrame({"Price": [40.0, 10.0], "Service <&>": [60.0, 90.0]},
+                          index=["A", "B"])
+    act = pd.DataFrame({"Price": [True, False], "Service <&>": [False, False]},
+                       index=["A", "B"])
+    root = _tree(driver_heatmap(shares, act))
+    cells = _by_class(root, "skc-cell")
+    assert [float(c.get("data-value")) for c in cells] == [40, 60, 10, 90]
+    # darker blue for a larger share (sum of RGB falls)
+    dark = [sum(int(c.get("fill")[i:i + 2], 16) for i in (1, 3, 5)) for c in cells]
+    assert np.argsort(dark).tolist() == [3, 1, 0, 2]
+    outlined = _by_class(root, "skc-act")
+    assert len(outlined) == 1 and outlined[0].get("stroke") == MEANING_COLORS["worse"]
+    assert float(outlined[0].get("x")) > float(cells[0].get("x")) and \
+        float(outlined[0].get("y")) < float(cells[2].get("y"))   # first row, first column
+    assert "Service <&>" in [e.text for e in _by_class(root, "skc-col")]
