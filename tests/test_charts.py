@@ -214,3 +214,14 @@ def test_overview_charts_draw_the_numbers():
     assert float(outlined[0].get("x")) > float(cells[0].get("x")) and \
         float(outlined[0].get("y")) < float(cells[2].get("y"))   # first row, first column
     assert "Service <&>" in [e.text for e in _by_class(root, "skc-col")]
+
+
+def test_bidirectional_controls_are_removed_as_in_the_page():
+    from surveykit.reporting.section import shown_text
+
+    label = "Price\u202e lavon"
+    t = pd.DataFrame({"label": [label], "estimate": [7.0], "total": [6.5],
+                      "significant": [False]})
+    root = _tree(comparison_chart(t, significant="significant"))
+    assert [r.text for r in _by_class(root, "skc-row")] == [shown_text(label)] == \
+        ["Price lavon"]

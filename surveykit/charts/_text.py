@@ -24,6 +24,10 @@ FONT_FAMILY = '"DejaVu Sans", Helvetica, Arial, sans-serif'
 ASCENT, DESCENT = 1901 / 2048, 483 / 2048
 #: distance between the baselines of a label's lines, in em
 LINE_HEIGHT = 1.2
+#: bidirectional control characters (e.g. U+202E right-to-left override), which can make
+#: displayed text read differently from what it is; removed from every text shown
+BIDI = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+                              "\u2066\u2067\u2068\u2069\u061c"))
 
 
 def _parse(runs) -> dict[str, float]:
@@ -118,15 +122,17 @@ def svg_text(text: str, x: float, y: float, size: float, *, ha: str = "left",
              va: str = "baseline", bold: bool = False, color: str = "#262626",
              cls: str = "", extra: str = "") -> tuple[str, Box]:
     """An SVG ``<text>`` (one ``<tspan>`` per line) placed by :func:`text_box`, and its
-    box. The text is escaped; ``extra`` is further attribute text.
+    box. The text is escaped, bidirectional controls removed; ``extra`` is further
+    attribute text.
 
     Examples
     --------
     >>> svg_text("a & <b>", 0, 10, 10)[0]
     '<text x="0" y="10" font-size="10" fill="#262626">a &amp; &lt;b&gt;</text>'
     """
+    text = str(text).translate(BIDI)
     box, base = text_box(text, x, y, size, ha=ha, va=va, bold=bold)
-    lines = str(text).split("\n")
+    lines = text.split("\n")
     attrs = f'x="{num(x)}" y="{num(base)}" font-size="{num(size)}"'
     if ha != "left":
         attrs += f' text-anchor="{_ANCHOR[ha]}"'

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._util import short_repr
+from ..charts._text import BIDI as _BIDI  # bidirectional controls, removed from all shown
 from ..errors import DriverAnalysisError, EstimationError, ReportError
 from .narrative import fmt_diff, fmt_p, fmt_value, is_number, shown_diff
 
@@ -242,10 +243,6 @@ class SectionPlan:
         return sec
 
 
-#: bidirectional control characters (e.g. U+202E right-to-left override), which can make
-#: displayed text read differently from what it is; removed from everything shown
-_BIDI = dict.fromkeys(map(ord, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
-                               "\u2066\u2067\u2068\u2069\u061c"))
 #: a verbatim longer than this is cut in a page, with a note of how much was left out
 MAX_QUOTE = 400
 
