@@ -225,3 +225,30 @@ def test_bidirectional_controls_are_removed_as_in_the_page():
     root = _tree(comparison_chart(t, significant="significant"))
     assert [r.text for r in _by_class(root, "skc-row")] == [shown_text(label)] == \
         ["Price lavon"]
+
+
+def test_a_findings_page_needs_no_matplotlib():
+    """Its charts are SVG: building and rendering a page never imports matplotlib (whose
+    import and Agg rendering were most of a page's time)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from surveykit.survey import Survey\n"
+        "from surveykit.reporting import SegmentFindings\n"
+        f"s = Survey.from_files({str(root / 'questionnaires' / 'pc_customers.yaml')!r}, "
+        f"{str(root / 'data' / 'demo' / 'responses.csv')!r})\n"
+        "f = SegmentFindings(s, 'segment', 1)\n"
+        "page = ''.join(f.section(k)._repr_html_() for k in f.sections()\n"
+        "               if f.section(k) is not None)\n"
+        "assert page.count('<svg ') >= 5, page.count('<svg ')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('matplotlib', 'seaborn')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=root, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"

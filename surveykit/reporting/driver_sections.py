@@ -82,7 +82,7 @@ class DriverSections:
         """One importance and one performance axis for the chart on every segment's page:
         the importance shares and mean ratings of all segments (cheap: one correlation
         matrix per segment)."""
-        from ..plots import nice_range
+        from ..charts import nice_range
 
         try:
             # the same for every page: computed once per run (.shared)

@@ -71,7 +71,7 @@ class MeanSections:
         if not rows:
             return None
         out = pd.DataFrame(rows).sort_values("estimate", ascending=False)
-        from ..plots import nice_range
+        from ..charts import nice_range
 
         big = every["n"] >= self.min_base
         out.attrs["range"] = nice_range([*every.loc[big, "estimate"], *tot["estimate"]],
