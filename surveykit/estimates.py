@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
+from ._dist import norm_ppf, norm_sf, t_ppf, t_sf
 from ._util import as_list, check_columns, resolve_weights
 from .errors import EstimationError
 
@@ -124,7 +124,7 @@ def pooled_z_test(S_a, W_a, W2_a, S_b, W_b, W2_b, S_ab=0.0, W_ab=0.0, W2_ab=0.0)
         pool = (S_a + S_b - S_ab) / (W_a + W_b - W_ab)
         se = np.sqrt(pool * (1 - pool) * f)
         z = (pa - pb) / se
-    return pa - pb, se, z, 2 * st.norm.sf(np.abs(z))
+    return pa - pb, se, z, 2 * norm_sf(np.abs(z))
 
 
 def mean_difference_test(difference, variance, df=None):
@@ -166,12 +166,12 @@ def mean_difference_test(difference, variance, df=None):
         se = np.sqrt(np.maximum(np.asarray(variance, dtype=float), 0.0))
         stat = difference / se
     if df is None:
-        p = 2 * st.norm.sf(np.abs(stat))
+        p = 2 * norm_sf(np.abs(stat))
     else:
         dfree = np.asarray(df, dtype=float)
         with np.errstate(invalid="ignore"):
-            p = np.where(np.isinf(dfree), 2 * st.norm.sf(np.abs(stat)),
-                         2 * st.t.sf(np.abs(stat), np.where(dfree > 0, dfree, np.nan)))
+            p = np.where(np.isinf(dfree), 2 * norm_sf(np.abs(stat)),
+                         2 * t_sf(np.abs(stat), np.where(dfree > 0, dfree, np.nan)))
     return difference, se, stat, p
 
 
@@ -291,7 +291,7 @@ def margin_of_error(n_eff, *, p: float = 0.5, level: float = 0.95) -> float:
 def _z(level: float) -> float:
     if not 0 < level < 1:
         raise EstimationError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}")
-    return float(st.norm.ppf(0.5 + level / 2))
+    return float(norm_ppf(0.5 + level / 2))
 
 
 def _box_codes(stat: str, col: str, codes, scale, box: int) -> np.ndarray:
@@ -619,7 +619,7 @@ def estimate(df: pd.DataFrame, columns: str | Iterable[str], *, stat: str = "mea
                     dfree = design_df[b]
                     if ci == "logit":
                         with np.errstate(invalid="ignore"):
-                            q = st.t.ppf(0.5 + level / 2, np.where(dfree > 0, dfree, np.nan))
+                            q = t_ppf(0.5 + level / 2, np.where(dfree > 0, dfree, np.nan))
                         if hasattr(design, "_logit_variances"):
                             logit_se = np.sqrt(design._logit_variances(y, g, G, est))
                 elif cal is not None:

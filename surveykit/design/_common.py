@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from ..errors import DesignError
 
@@ -89,6 +88,8 @@ def unit_group_sums(unit: np.ndarray, n_units: int, g: np.ndarray, G: int, ok: n
     if n_units * G <= _DENSE_CELLS:
         key = u * G + gg
         return [np.bincount(key, v[ok], n_units * G).reshape(n_units, G) for v in values]
+    from scipy import sparse
+
     return [sparse.csr_matrix((v[ok], (u, gg)), shape=(n_units, G)) for v in values]
 
 

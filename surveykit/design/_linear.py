@@ -6,10 +6,10 @@ from __future__ import annotations
 import html
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 
 from .._util import resolve_weights
 from ..errors import DesignError, SurveykitWarning
@@ -24,6 +24,9 @@ from ._common import (
     numeric_column,
     unit_group_sums,
 )
+
+if TYPE_CHECKING:  # (scipy.sparse is imported where a design is built)
+    from scipy import sparse
 
 __all__ = ["SurveyDesign"]
 
@@ -276,6 +279,8 @@ class SurveyDesign:
         return pop.astype(float)
 
     def _build_stages(self, built, df) -> list[_Stage]:
+        from scipy import sparse
+
         stages: list[_Stage] = []
         prev_mult = prev_frac = None    # per unit of the previous stage
         lonely_report = []
@@ -541,6 +546,8 @@ class SurveyDesign:
         """As R ``calibrate()`` on this design: the influence values are replaced by their
         residuals from the base-weighted regression on the calibration model before the
         design variance (R ``svyrecvar``'s stage-0 ``qr.resid``)."""
+        from scipy import sparse
+
         row_unit, M, w0u = cal
         U = M.shape[0]
         fin = self._finest()

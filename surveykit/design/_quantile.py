@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
+from .._dist import t_ppf
 from .._util import as_list, check_columns
 from ..errors import DesignError
 from ..estimates import _numeric
@@ -117,7 +117,7 @@ def quantile(df: pd.DataFrame, columns: str | Iterable[str], *, design,
             n = rule.n.astype(np.int64)
             dfree = design._degf_groups(g, G, rows=ok).astype(float)
             with np.errstate(invalid="ignore"):
-                t = st.t.ppf(0.5 + level / 2, np.where(dfree > 0, dfree, np.nan))
+                t = t_ppf(0.5 + level / 2, np.where(dfree > 0, dfree, np.nan))
             ests = [rule.quantile(np.full(G, p)) for p in ps]
             if interval == "woodruff":
                 cis = _woodruff(design, rule, y, g, G, ok, ests, t)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from .._util import as_list, check_columns, numeric_array, resolve_weights
 from ..errors import DriverAnalysisError, SurveykitWarning
@@ -355,6 +354,8 @@ def _logit_fit(Z: np.ndarray, y01: np.ndarray, w: np.ndarray) -> tuple[np.ndarra
 
 def _ordinal_fit(Z: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Weighted proportional-odds logit; returns (slopes, expected category E[y|x])."""
+    from scipy import optimize
+
     cats = np.unique(y)
     K = len(cats)
     yi = np.searchsorted(cats, y)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._dist import t_ppf, t_sf
 from ..design._common import design_weights as _design_weights
 from ..errors import DriverAnalysisError
 from ._core import _importance, _num, _wcorr
@@ -82,7 +82,7 @@ def add_design_se(table: pd.DataFrame, models: pd.DataFrame, imps: np.ndarray,
     nb, p = imps.shape
     shares = imps / imps.sum(axis=1, keepdims=True)
     rshares = reps / reps.sum(axis=2, keepdims=True)
-    t = stats.t.ppf(0.5 + ci / 2, dof) if dof > 0 else np.nan
+    t = t_ppf(0.5 + ci / 2, dof) if dof > 0 else np.nan
 
     def se(th, est):
         return np.sqrt(rep._variance_columns(th.reshape(th.shape[0], -1), est.reshape(-1)))
@@ -98,7 +98,7 @@ def add_design_se(table: pd.DataFrame, models: pd.DataFrame, imps: np.ndarray,
         d = shares[1:] - shares[:1]
         s_d = se(rshares[:, 1:] - rshares[:, :1], d)
         tval = d.reshape(-1) / s_d
-        pval = 2 * stats.t.sf(np.abs(tval), dof) if dof > 0 else np.full(tval.shape, np.nan)
+        pval = 2 * t_sf(np.abs(tval), dof) if dof > 0 else np.full(tval.shape, np.nan)
         nan = np.full(p, np.nan)
         table["share_diff"] = np.concatenate([nan, d.reshape(-1)])
         table["diff_se"] = np.concatenate([nan, s_d])

@@ -10,7 +10,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._util import short_repr
 from ..errors import DriverAnalysisError
@@ -340,6 +339,8 @@ def _key_drivers(outcome, drivers, by, groups, total, used, kind, label, notes, 
 
 def _add_bootstrap(table, models, blocks, method, kind, B, seed, ci, notes):
     """Weight-aware percentile bootstrap; stratified by segment when there are segments."""
+    from scipy import stats
+
     rng = np.random.default_rng(seed)
     total, groups = blocks[0], blocks[1:]
     p = total.X.shape[1]

@@ -9,8 +9,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats as st
 
+from .._dist import t_ppf, t_sf
 from ..errors import DriverAnalysisError
 from ..estimates import effective_n
 from ._core import (
@@ -117,7 +117,7 @@ def _design_rows(design, X, y, mask, b, drivers, sx, sy, vif, ci) -> list[dict]:
     """One block's rows of :func:`regression` under a design (R ``svyglm``)."""
     coef, cov, dof = regression_fit(design, X, y, mask)
     se = np.sqrt(np.diag(cov))
-    q = st.t.ppf(0.5 + ci / 2, dof) if dof > 0 else np.nan
+    q = t_ppf(0.5 + ci / 2, dof) if dof > 0 else np.nan
     w = b.w
     fitted = np.column_stack([np.ones(len(b.y)), b.X]) @ coef
     r2 = 1 - (w @ (b.y - fitted) ** 2) / (w @ (b.y - w @ b.y / w.sum()) ** 2)
@@ -128,7 +128,7 @@ def _design_rows(design, X, y, mask, b, drivers, sx, sy, vif, ci) -> list[dict]:
         to_beta = sx[j] / sy
         rows.append({"segment": b.label, "driver": c, "beta": coef[k] * to_beta,
                      "se": se[k] * to_beta, "stat": tval,
-                     "p": 2 * st.t.sf(abs(tval), dof) if dof > 0 else np.nan,
+                     "p": 2 * t_sf(abs(tval), dof) if dof > 0 else np.nan,
                      "ci_low": (coef[k] - q * se[k]) * to_beta,
                      "ci_high": (coef[k] + q * se[k]) * to_beta, "coef": coef[k],
                      "coef_se": se[k], "vif": vif[j], "r2": r2, "n": len(b.y),
@@ -210,8 +210,8 @@ def loyalty_link(df: pd.DataFrame, satisfaction: str, loyalty: str, *, weights=N
         if design is not None:
             coef, cov, dof = regression_fit(design, x_all[:, None], y_all, masks[k])
             slope, se = coef[1], math.sqrt(cov[1, 1])
-            q = st.t.ppf(0.5 + ci / 2, dof) if dof > 0 else np.nan
-            pval = 2 * st.t.sf(abs(slope / se), dof) if dof > 0 else np.nan
+            q = t_ppf(0.5 + ci / 2, dof) if dof > 0 else np.nan
+            pval = 2 * t_sf(abs(slope / se), dof) if dof > 0 else np.nan
             c = (slope - q * se, slope + q * se)
         else:
             fit = sm.WLS(y, sm.add_constant(pts, has_constant="add"), weights=b.w).fit(

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize, stats
 
+from .._dist import chi2_sf
 from ._common import _weighted_moments
 
 
@@ -51,6 +51,8 @@ def _cfa_dsigma(L, Phi, li, tri, p):
 
 def _cfa_ml(S: np.ndarray, pattern: np.ndarray, max_iter: int = 500):
     """Minimise F_ML = log|Sigma| + tr(S Sigma^-1) - log|S| - p by Fisher scoring."""
+    from scipy import optimize
+
     p, m = pattern.shape
     li, tri = _cfa_parts(pattern)
     logdet_s = np.linalg.slogdet(S)[1]
@@ -240,7 +242,7 @@ def _mlr_fit(t, X, w, S, Sig, pattern, chi2, base, dof, base_df, N, meat=None) -
     lo, hi = _rmsea_ci(chi_s, dof, N)
     return {
         "chisq_scaled": chi_s, "chisq_scaling_factor": scale,
-        "pvalue_scaled": float(stats.chi2.sf(chi_s, dof)),
+        "pvalue_scaled": float(chi2_sf(chi_s, dof)),
         "baseline_chisq_scaled": base_s, "baseline_chisq_scaling_factor": scale_b,
         "cfi_scaled": cfi(chi_s, dof, base_s, base_df),
         "tli_scaled": tli(chi_s, dof, base_s, base_df),
@@ -276,6 +278,8 @@ def _observed_information(t, S, pattern) -> np.ndarray:
 
 
 def _rmsea_ci(chi2: float, dof: int, n: float, level: float = 0.90) -> tuple[float, float]:
+    from scipy import optimize, stats
+
     lo_p, hi_p = 1 - (1 - level) / 2, (1 - level) / 2
 
     def root(target):

@@ -13,7 +13,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from .._util import as_list, check_columns, numeric_array, resolve_weights, short_repr
 from ..errors import MeasurementError, SurveykitWarning
@@ -493,6 +492,8 @@ def _one_factor_minres(R: np.ndarray) -> np.ndarray:
     first, whose gradient is ``-2 sum_i lambda_i v_ij^2``; bounded L-BFGS-B from the SMC
     start, 0.005 <= psi <= 1. Same solution as factor_analyzer (to ~1e-7), ~15x faster.
     """
+    from scipy import optimize
+
     p = R.shape[0]
     try:
         start = np.clip(1.0 / np.diag(np.linalg.inv(R)), _PSI_LOWER, 1.0)

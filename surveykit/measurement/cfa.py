@@ -10,8 +10,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._dist import chi2_sf, norm_sf
 from .._util import as_list, resolve_weights
 from ..design._common import design_weights
 from ..errors import MeasurementError, SurveykitWarning
@@ -293,7 +293,7 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None, d
     resid = (S - Sig) / np.outer(sd, sd)
     srmr = math.sqrt(np.mean(resid[np.tril_indices(p)] ** 2))
     fit = pd.Series({"chisq": chi2, "df": float(dof),
-                     "pvalue": float(stats.chi2.sf(chi2, dof)) if dof > 0 else float("nan"),
+                     "pvalue": float(chi2_sf(chi2, dof)) if dof > 0 else float("nan"),
                      "cfi": cfi, "tli": tli, "rmsea": rmsea, "rmsea_ci_low": lo,
                      "rmsea_ci_high": hi, "srmr": srmr, "baseline_chisq": base,
                      "baseline_df": float(base_df), "n": N,
@@ -324,7 +324,7 @@ def cfa(df: pd.DataFrame, model: Mapping[str, Sequence[str]], *, weights=None, d
         est, se = L[i, f], se_all[k]
         z = est / se if se > 0 else np.nan
         rows_out.append({"factor": factors[f], "item": items[i], "estimate": est, "se": se,
-                         "z": z, "p": 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan,
+                         "z": z, "p": 2 * norm_sf(abs(z)) if np.isfinite(z) else np.nan,
                          "std": est / sig_sd[i]})
     loadings = pd.DataFrame(rows_out)
     heywood = sorted({items[i] for i in range(p) if Th[i] <= 0}

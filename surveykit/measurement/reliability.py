@@ -9,8 +9,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._dist import chi2_sf
 from .._util import as_list
 from ..errors import MeasurementError
 from ..questionnaire.expressions import item_score
@@ -386,7 +386,7 @@ def bartlett(df: pd.DataFrame, items: Sequence[str], *, weights=None,
         nb, basis = float(n), "respondents"
     chi2 = -(nb - 1 - (2 * p + 5) / 6) * np.linalg.slogdet(R)[1]
     dof = p * (p - 1) // 2
-    return BartlettResult(chi2=float(chi2), df=dof, p=float(stats.chi2.sf(chi2, dof)), n=nb,
+    return BartlettResult(chi2=float(chi2), df=dof, p=float(chi2_sf(chi2, dof)), n=nb,
                           n_basis=basis, missing_data=d.missing_data)
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from .._dist import t_sf
 from .._util import short_repr
 from ..errors import PLSError
 from . import _measures as ms
@@ -392,7 +392,7 @@ def build_result(*, spec: ModelSpec, scheme, scaled, n, n_eff, iterations, W, es
         for j, s in zip(pred, se, strict=True):
             t = est["paths"][k, j] / s
             rows.append({"from": cs[j], "to": c, "estimate": est["paths"][k, j], "se": s,
-                         "t": t, "p": 2 * stats.t.sf(abs(t), dfree)})
+                         "t": t, "p": 2 * t_sf(abs(t), dfree)})
     inner = pd.DataFrame(rows)
     _add_ci(inner, boot, "path", "", level, plain=True)
     endo = spec.path.any(axis=1)
