@@ -27,6 +27,7 @@ import pandas as pd
 from .._util import atomic_write, check_columns, short_repr, shorten
 from ..errors import TextError
 from ._lang import CJK_RANGES, has_cjk, no_comment_keys, normalise_many, segmenter
+from ._stop_words import ENGLISH_STOP_WORDS
 from .codeframe import Codeframe, codeframe_from_text
 from .masking import mask_personal_data
 
@@ -43,9 +44,7 @@ _ZH_STOP = frozenset("的 了 是 我 也 都 很 就 有 在 和 不 太 还 �
 
 @functools.lru_cache(maxsize=1)
 def _en_stop() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS) | {"ve", "ll", "don", "didn", "doesn", "isn", "im"}
+    return ENGLISH_STOP_WORDS | {"ve", "ll", "don", "didn", "doesn", "isn", "im"}
 
 
 def tokens(text: str, *, pairs: bool = True) -> list[str]:
@@ -465,8 +464,6 @@ def typical_quotes(df: pd.DataFrame, question: str, theme_column: str, n: int = 
     0  Battery dies fast, call [phone]      1
     1     the battery dies really fast      1
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     check_columns(df, [question, theme_column], error=TextError)
     if not isinstance(n, int | np.integer) or n < 1:
         raise TextError(f"n must be a whole number >= 1, not {n!r}")
@@ -486,16 +483,7 @@ def typical_quotes(df: pd.DataFrame, question: str, theme_column: str, n: int = 
     first_row = pd.Series(norm.index, index=norm.values).groupby(level=0, sort=False).first()
     analyzer = functools.partial(tokens, pairs=False)
     words = np.array([len(analyzer(t)) for t in distinct])
-    try:
-        X = TfidfVectorizer(analyzer=analyzer, sublinear_tf=True).fit_transform(distinct)
-    except ValueError:  # no words at all: the most frequent answers
-        X = None
-    if X is not None:
-        centre = np.asarray(X.T @ counts).ravel() / counts.sum()
-        norm_c = np.linalg.norm(centre)
-        sim = np.asarray(X @ centre).ravel() / norm_c if norm_c > 0 else np.zeros(len(distinct))
-    else:
-        sim = np.zeros(len(distinct))
+    sim = _centre_similarity(distinct, counts, analyzer)
     long_enough = words >= min_words
     order = np.lexsort((-counts, -sim, ~long_enough))[:n]
     return pd.DataFrame({
@@ -505,3 +493,41 @@ def typical_quotes(df: pd.DataFrame, question: str, theme_column: str, n: int = 
         "count": counts[order].astype(int),
         "row": [first_row[distinct[i]] for i in order],
     })
+
+
+def _centre_similarity(texts: list[str], counts: np.ndarray, analyzer) -> np.ndarray:
+    """Cosine similarity of each text's TF-IDF vector to the centre of all (each text
+    counted ``counts`` times); zeros when no text has a word.
+
+    The TF-IDF of scikit-learn's ``TfidfVectorizer(analyzer=analyzer, sublinear_tf=True)``
+    (``1 + log tf``, smoothed ``idf = 1 + log((1 + n) / (1 + df))``, rows of unit length),
+    computed with the same operations in the same order, so the similarities are the same
+    numbers (``tests/test_imports.py``), without importing scikit-learn (about 1 s) for
+    every report page. The entries of a text are in the order each term was first seen.
+
+    >>> _centre_similarity(["fan noise", "fan", "screen"], np.array([2, 1, 1]), str.split)
+    array([0.89778807, 0.76179344, 0.34459423])
+    """
+    vocab: dict[str, int] = {}
+    rows, terms, tf = [], [], []
+    for i, text in enumerate(texts):
+        seen: dict[int, int] = {}
+        for term in analyzer(text):
+            j = vocab.setdefault(term, len(vocab))
+            seen[j] = seen.get(j, 0) + 1
+        for j in sorted(seen):
+            rows.append(i)
+            terms.append(j)
+            tf.append(seen[j])
+    n = len(texts)
+    if not vocab:
+        return np.zeros(n)
+    rows, terms = np.asarray(rows, dtype=np.intp), np.asarray(terms, dtype=np.intp)
+    idf = np.full(len(vocab), n + 1.0) / (np.bincount(terms, minlength=len(vocab)) + 1.0)
+    x = (np.log(np.asarray(tf, dtype=float)) + 1.0) * (np.log(idf) + 1.0)[terms]
+    x /= np.sqrt(np.bincount(rows, x * x, minlength=n))[rows]
+    centre = np.bincount(terms, x * counts[rows], minlength=len(vocab)) / counts.sum()
+    norm = np.linalg.norm(centre[[vocab[t] for t in sorted(vocab)]])  # terms sorted, as sklearn
+    if not norm > 0:
+        return np.zeros(n)
+    return np.bincount(rows, x * centre[terms], minlength=n) / norm
