@@ -19,11 +19,12 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("scipy.stats", "seaborn", "statsmodels", "sklearn", "factor_analyzer")
 
 
-def _loaded(code: str) -> set[str]:
-    """The modules loaded after running ``code`` in a fresh interpreter."""
+def _loaded(code: str, names: str = "sys.modules") -> set[str]:
+    """The modules loaded after running ``code`` in a fresh interpreter (or the names in
+    the variable ``names`` that ``code`` sets)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "agg"}
     out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys, json\n"
-                          "print(json.dumps(sorted(sys.modules)))"],
+                          f"print(json.dumps(sorted({names})))"],
                          env=env, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return set(json.loads(out.splitlines()[-1]))
 
@@ -53,6 +54,55 @@ assert len(store.values) > 10
 """)
     assert {"surveykit.text.discovery", "surveykit.drivers.ipa"} <= loaded   # they ran
     assert [m for m in HEAVY if m in loaded] == []
+
+
+def _packages(modules) -> set[str]:
+    """The third-party packages and the surveykit modules among ``modules``."""
+    return {m if m.startswith("surveykit") else m.split(".")[0] for m in modules
+            if m.split(".")[0] not in sys.stdlib_module_names and not m.startswith("_")}
+
+
+def test_kernel_warm_up_loads_what_a_findings_page_loads(tmp_path):
+    """The worker's kernel warm-up loads what a findings page needs and nothing more: run
+    after it, a page (every section of the demo's segment 2, as HTML) loads no further
+    third-party package or analysis module, and the warm-up alone loads nothing the page
+    does not."""
+    from surveykit.reporting.kernels import _WARM_CODE
+
+    prepared = tmp_path / "prepared"
+    _loaded(f"""
+from surveykit.reporting.shared import prepare_shared
+from surveykit.reporting.trend_section import prepare_survey
+survey = prepare_survey("questionnaires/pc_customers.yaml", "data/demo/responses.csv",
+                        targets="data/demo/targets.yaml", crm="data/demo/crm.csv",
+                        as_of="2026-11-01")
+survey.save({str(prepared)!r})
+prepare_shared(survey, "segment", [2]).save({str(prepared)!r})
+""")
+    page = f"""
+import contextlib, io
+from surveykit.reporting import SegmentFindings, open_survey
+f = SegmentFindings(open_survey({str(prepared)!r}), "segment", 2, shared={str(prepared)!r})
+f.header_html()
+for key in [*f.FRONT, *f.SECTIONS]:
+    sec = f.section(key)
+    if sec is not None:
+        sec._repr_html_()
+with contextlib.redirect_stdout(io.StringIO()):
+    f.record()
+"""
+    kernel = "import IPython.display\n"               # (what a kernel has loaded)
+    warm = _loaded(kernel + _WARM_CODE)
+    page_only = _loaded(kernel + page)
+    new = _loaded(f"{kernel}{_WARM_CODE}\nimport sys\n_before = set(sys.modules)\n{page}\n"
+                  "_new = [m for m in sys.modules if m not in _before]", "_new")
+    # after the warm-up a page loads at most submodules of packages already loaded (e.g.
+    # pyarrow.dataset to read the data) and threadpoolctl (tiny), no analysis module
+    assert [m for m in new if m.startswith("surveykit")] == []
+    assert {m.split(".")[0] for m in new} - _packages(warm) <= {"threadpoolctl"}, \
+        "a page loads these after the warm-up: add them to _WARM_CODE"
+    assert _packages(warm) - _packages(page_only) == set(), \
+        "the warm-up loads these, which a page does not: leave them out of _WARM_CODE"
 
 
 def test_stop_words_are_scikit_learns():

@@ -243,19 +243,28 @@ def _warm_kernel(job: dict) -> tuple[_Kernel, int]:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+#: Run in a worker's kernel before its first page: the modules a findings page loads (its
+#: sections import most of them on first use) and a first chart in the house style.
+#: tests/test_imports.py checks that a page loads nothing heavy beyond these, and these
+#: nothing that a page does not load.
 _WARM_CODE = """\
-import importlib as _importlib, io as _io
-for _m in ("surveykit.reporting", "surveykit.estimates", "surveykit.weighting",
-           "surveykit.drivers", "surveykit.plots", "surveykit.measurement", "surveykit.tables",
-           "pyarrow.parquet"):
+import importlib as _importlib
+for _m in ("surveykit.reporting.findings", "surveykit.survey", "pyarrow.parquet",
+           "surveykit.estimates", "surveykit.weighting", "surveykit.design",
+           "surveykit.drivers", "surveykit.measurement", "surveykit.text.discovery",
+           "surveykit.reporting.export", "scipy.special"):
     try:
         _importlib.import_module(_m)
     except Exception:
         pass
-from matplotlib.figure import Figure as _Figure
-_f = _Figure()
-_f.subplots().plot([0, 1], [0, 1], "o-")
-_f.savefig(_io.BytesIO(), format="png")
+try:
+    from surveykit.plots import chart_png as _png, house_style as _style, new_figure as _fig
+    with _style():
+        _f = _fig()
+        _f.subplots().plot([0, 1], [0, 1], "o-")
+    _png(_f)
+except Exception:
+    pass
 """
 
 
