@@ -244,27 +244,19 @@ def _warm_kernel(job: dict) -> tuple[_Kernel, int]:
 
 
 #: Run in a worker's kernel before its first page: the modules a findings page loads (its
-#: sections import most of them on first use) and a first chart in the house style.
-#: tests/test_imports.py checks that a page loads nothing heavy beyond these, and these
-#: nothing that a page does not load.
+#: sections import most of them on first use). tests/test_imports.py checks that a page
+#: loads nothing more after these, and these nothing that a page does not load.
 _WARM_CODE = """\
 import importlib as _importlib
 for _m in ("surveykit.reporting.findings", "surveykit.survey", "pyarrow.parquet",
-           "surveykit.estimates", "surveykit.weighting", "surveykit.design",
-           "surveykit.drivers", "surveykit.measurement", "surveykit.text.discovery",
-           "surveykit.reporting.export", "scipy.special"):
+           "pyarrow.dataset", "surveykit.estimates", "surveykit.weighting",
+           "surveykit.design", "surveykit.drivers", "surveykit.measurement",
+           "surveykit.text.discovery", "surveykit.charts", "surveykit.reporting.export",
+           "scipy.special"):
     try:
         _importlib.import_module(_m)
     except Exception:
         pass
-try:
-    from surveykit.plots import chart_png as _png, house_style as _style, new_figure as _fig
-    with _style():
-        _f = _fig()
-        _f.subplots().plot([0, 1], [0, 1], "o-")
-    _png(_f)
-except Exception:
-    pass
 """
 
 
