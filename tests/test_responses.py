@@ -557,6 +557,24 @@ def test_clean_drop_options(q, raw):
         clean(q, raw, drop=["out_of_range"])
 
 
+def test_clean_log_types(q, raw):
+    """The log is typed as pandas types one frame per change (the log is built once at
+    the end): ids as read (text ids as text), the column name None for a dropped row."""
+    _, log = clean(q, raw)
+    assert log["respondent"].dtype == object and log["respondent"].map(type).eq(int).all()
+    assert log["row"].dtype == object and log["column"].dtype == object
+    assert log["column"].iloc[0] is None and log["rule"].iloc[0] == "duplicate_id"
+    assert log["rule"].dtype == "str" and log["action"].dtype == "str"
+    assert log["old"].dtype == object and log["new"].dtype == object
+    assert log.index.equals(pd.RangeIndex(len(log)))
+    text_ids = raw.assign(**{q.roles.respondent_id: "r" + raw[q.roles.respondent_id]
+                             .astype(str)})
+    _, log = clean(q, text_ids, drop=())
+    assert log["respondent"].dtype == "str" and log["column"].dtype == "str"
+    nps = log[log["column"] == "nps"]
+    assert nps[["respondent", "old"]].values.tolist() == [["r27", 11.0]]
+
+
 @pytest.mark.parametrize(("mode", "r21", "r22", "nps21"), [
     ("keep_others", [1.0, 0.0, 0.0], [1.0, 1.0, 0.0], 5.0),
     ("keep_exclusive", [0.0, 0.0, 1.0], [0.0, 0.0, 1.0], np.nan),   # nps then not asked

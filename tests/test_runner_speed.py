@@ -79,6 +79,37 @@ def test_a_wave_page_with_the_shared_results_equals_one_without():
     assert other.hits == 0
 
 
+def test_the_overview_banner_and_tab_book_from_the_shared_results_equal_those_without(
+        survey, tmp_path):
+    """The run computes the overview's banner once while preparing; the overview page and
+    the tab book read it (one lookup each), and it is the banner computed without it."""
+    from openpyxl import load_workbook
+
+    from surveykit.reporting import Overview
+    from surveykit.reporting.overview import write_tabbook
+
+    store = SharedResults()
+    alone = Overview(survey, "segment", min_base=30).banner()
+    Overview(survey, "segment", min_base=30, shared=store).banner()
+    store.save(tmp_path)
+    page = Overview(survey, "segment", min_base=30, shared=tmp_path)
+    got = page.banner()
+    assert page.shared.hits == 1 and page.shared.misses == 0
+    pd.testing.assert_frame_equal(got.to_frame(), alone.to_frame())
+    assert got.to_html() == alone.to_html() and got.questions == alone.questions
+    other = Overview(survey, "segment", min_base=20, shared=tmp_path)
+    other.banner()
+    assert other.shared.hits == 0                                   # another min_base
+    books = []
+    for i, shared in enumerate((None, tmp_path)):
+        entry = write_tabbook(survey, "segment", tmp_path / f"t{i}.xlsx", shared=shared)
+        assert entry["status"] == "ok", entry
+        wb = load_workbook(tmp_path / f"t{i}.xlsx")
+        books.append({n: [[c.value for c in r] for r in wb[n].iter_rows()]
+                      for n in wb.sheetnames})
+    assert books[0] == books[1]
+
+
 def test_the_store_hands_out_copies_and_keys_only_exact_calls(survey):
     store = SharedResults()
     f = SegmentFindings(survey, "segment", "tiny", shared=store)

@@ -87,6 +87,24 @@ def test_bundled_codeframes_load_sit_beside_their_questionnaires_and_fit_the_sch
                                                               "colour": "red"}]}))
 
 
+def test_a_codeframe_read_again_is_a_copy_and_a_changed_file_is_read_anew(pc, tmp_path):
+    """Read twice in a process, the YAML is parsed once; each load is its own object, equal
+    to the first, and a file whose text changed (even within the clock's tick, same size)
+    is read again."""
+    first, again = load_codeframe(PC_CODEFRAME), load_codeframe(PC_CODEFRAME)
+    assert again is not first and again.model == first.model and again.source == first.source
+    assert again.rules == first.rules and again.lines == first.lines
+    d = pd.DataFrame({"pain_text": ["battery dies quickly", "runs hot", "nothing to add"]})
+    pd.testing.assert_frame_equal(code_text(d, "pain_text", again).data,
+                                  code_text(d, "pain_text", first).data)
+    path = tmp_path / "cf.codeframe.yaml"
+    theme = "themes:\n  - {id: a, label: A, match: {en: {words: [slow]}}}\n"
+    path.write_text("id: one\n" + theme, encoding="utf-8")
+    assert load_codeframe(path).id == "one"
+    path.write_text("id: two\n" + theme, encoding="utf-8")
+    assert load_codeframe(path).id == "two"
+
+
 def test_every_problem_of_a_codeframe_is_reported_with_file_line_and_path():
     with pytest.raises(CodeframeError) as err:
         load_codeframe(FIX / "bad.codeframe.yaml")

@@ -41,6 +41,7 @@ from .section import (
     colour_legend,
     meaning,
 )
+from .shared import SharedResults, page_key
 from .spec import ReportSpec
 
 __all__ = ["Overview", "write_tabbook", "TABBOOK", "glance_html", "index_summary"]
@@ -110,11 +111,14 @@ class Overview(OverviewPathModel, SectionPlan):
     APPENDIX = ("weighting", "reliability", "factor_structure")
 
     def __init__(self, survey, segment_by: str, *, min_base: int = 30,
-                 spec: dict | None = None, alpha: float = 0.05, wave=None):
+                 spec: dict | None = None, alpha: float = 0.05, wave=None, shared=None):
         if wave is not None:  # a wave report: the overview describes the reported wave
             from .trend_section import WaveChoice
 
             survey = WaveChoice.of(survey, wave).current
+        # the banner is computed once per run, where the run prepares the data (.shared)
+        self.shared = SharedResults.load(shared)
+        self._data_tag = "data" if wave is None else f"data@wave={wave!r}"
         self.survey, self.q, self.df = survey, survey.questionnaire, survey.data
         self.weights, self.segment_by = survey.weights, segment_by
         self.min_base, self.alpha = int(min_base), alpha
@@ -494,12 +498,16 @@ class Overview(OverviewPathModel, SectionPlan):
             When there is no question to tabulate; errors of
             :func:`surveykit.tables.banner` pass through.
         """
-        from ..tables import banner
-
         rows = self.banner_rows()
         if not rows:
             raise ReportError("no questions to tabulate: none of the report's banner "
                               "questions is in the data (declare report.banner)")
+        key = page_key(self._data_tag, "banner", rows, self.spec.open_text, self.segment_by,
+                       self.min_base, self.alpha)
+        return self.shared.get(key, lambda: self._banner(rows))
+
+    def _banner(self, rows: list[str]):
+        from ..tables import banner
         from .answers import coded_open_question
 
         df, args = self.df, {"types": {}, "value_labels": {}, "labels": {}}
@@ -667,8 +675,11 @@ def glance_html(segments: list[dict]) -> str:
 
 
 def write_tabbook(survey, segment_by: str, path, *, min_base: int = 30,
-                  spec: dict | None = None, alpha: float = 0.05) -> dict:
+                  spec: dict | None = None, alpha: float = 0.05, shared=None) -> dict:
     """Write the overview's banner tables (:meth:`Overview.banner`) as an Excel tab book.
+
+    ``shared``: the run's shared results (:mod:`.shared`; a prepared folder), where the run
+    computed the banner while preparing the data.
 
     Never raises for a failed build or write: the report run records the returned entry in
     ``manifest.json`` and on the index, and carries on with its HTML pages.
@@ -699,7 +710,8 @@ def write_tabbook(survey, segment_by: str, path, *, min_base: int = 30,
     entry = {"label": "Tab book (Excel)", "path": None, "status": "failed", "error": None,
              "questions": [], "seconds": None}
     try:
-        ov = Overview(survey, segment_by, min_base=min_base, spec=spec, alpha=alpha)
+        ov = Overview(survey, segment_by, min_base=min_base, spec=spec, alpha=alpha,
+                      shared=shared)
         if not ov.banner_rows():
             entry.update(status="skipped", error="no questions to tabulate")
         else:

@@ -18,7 +18,8 @@ import pandas as pd
 from ..errors import ReportError
 from .names import inside, unique_names, value_text
 from .notebook_run import parameterised, skip_slow_schema_formats
-from .shared import prepare_shared
+from .overview import Overview
+from .shared import SharedResults, prepare_shared
 from .spec import ReportSpec
 
 __all__ = ["check_parameters", "notebook_parameters", "segment_values", "DEFAULT_NOTEBOOK",
@@ -155,14 +156,22 @@ def _plan(questionnaire, data, targets, crm, as_of, segment_by, segments, min_ba
     survey.save(prepared)
     # what every page computes identically, computed once here (see .shared), for a
     # findings notebook that uses SegmentFindings (on the same survey and wave as the
-    # pages); never a reason for the run to fail
+    # pages), and the overview's banner (which the tab book writes too); never a reason
+    # for the run to fail: a page then computes what is missing (and says why it failed)
+    shared, wave = SharedResults(), extra.get("wave")
     if "SegmentFindings(" in nb_path.read_text(encoding="utf-8"):
         try:
-            prepare_shared(survey, segment_by, [v for v, _ in chosen], min_base=min_base,
-                           spec=extra.get("spec"), alpha=extra.get("alpha", 0.05),
-                           wave=extra.get("wave")).save(prepared)
-        except Exception:  # noqa: BLE001, S110 - each page then computes it (and says why)
+            shared = prepare_shared(survey, segment_by, [v for v, _ in chosen],
+                                    min_base=min_base, spec=extra.get("spec"),
+                                    alpha=extra.get("alpha", 0.05), wave=wave)
+        except Exception:  # noqa: BLE001, S110
             pass
+    try:
+        Overview(survey, segment_by, min_base=min_base, spec=extra.get("spec"),
+                 alpha=extra.get("alpha", 0.05), wave=wave, shared=shared).banner()
+    except Exception:  # noqa: BLE001, S110
+        pass
+    shared.save(prepared)
     survey = report_survey(survey, segment_by, extra.get("wave"))  # the reported wave
 
     w = survey.weight_array()

@@ -249,7 +249,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
                 # 1. the tab book, from the survey prepared here, while the kernels start
                 tabbook = write_tabbook(plan[0], segment_by, stage / TABBOOK,
                                         min_base=min_base, spec=extra.get("spec"),
-                                        alpha=extra.get("alpha", 0.05))
+                                        alpha=extra.get("alpha", 0.05), shared=prepared)
                 phases["tabbook_written"] = round(time.monotonic() - t_start, 3)
                 # 2. run in parallel: here, or on a Dask cluster
                 if scheduler is not None:

@@ -137,7 +137,7 @@ class _Cleaner:
         self.drop, self.exclusive, self.keep_missing = drop, exclusive, keep_missing_codes
         self.vars = q.variables()
         self.id_col = q.roles.respondent_id
-        self.logs: list[pd.DataFrame] = []
+        self.logs: list[tuple] = []   # one per log() call; one frame at the end (_log_frame)
 
     def mask(self, rule: str, name: str | None = None) -> np.ndarray:
         n = len(self.df)
@@ -153,26 +153,55 @@ class _Cleaner:
             action) -> None:
         if not len(positions):
             return
-        ids = (frame[self.id_col].to_numpy(dtype=object)[positions]
-               if self.id_col in frame.columns else frame.index.to_numpy(dtype=object)[positions])
+        rows = frame.index.take(positions).to_numpy(dtype=object)
+        ids = (_objects(frame[self.id_col], positions) if self.id_col in frame.columns
+               else rows)
         k = len(positions)
-        self.logs.append(pd.DataFrame({
-            "respondent": ids, "row": frame.index.to_numpy(dtype=object)[positions],
-            "column": [column] * k, "old": pd.Series(list(old), dtype=object),
-            "new": pd.Series(list(new) if isinstance(new, list | np.ndarray) else [new] * k,
-                             dtype=object),
-            "rule": rule, "action": action}))
+        new = new if isinstance(new, list | np.ndarray) else [new] * k
+        self.logs.append((ids, rows, column, _object_array(old), _object_array(new), rule,
+                          action))
+
+    def log_frame(self) -> pd.DataFrame:
+        """The log: the rows of every :meth:`log` call in order, typed as one frame per call
+        concatenated would be (ids, rows and the column name as pandas infers each call's,
+        old and new values as objects, rule and action text)."""
+        if not self.logs:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in LOG_COLUMNS})
+        parts = list(zip(*self.logs, strict=True))
+        sizes = [len(p) for p in parts[0]]
+
+        def inferred(values) -> pd.Series:   # as pandas types the column of one call's frame
+            return pd.concat([pd.Series(v) for v in values], ignore_index=True)
+
+        def repeated(values) -> pd.Series:
+            return pd.Series(np.repeat(np.array(values, dtype=object), sizes))
+
+        return pd.DataFrame({
+            "respondent": inferred(parts[0]), "row": inferred(parts[1]),
+            "column": inferred([[c] * k for c, k in zip(parts[2], sizes, strict=True)]),
+            "old": pd.Series(np.concatenate(parts[3]), dtype=object),
+            "new": pd.Series(np.concatenate(parts[4]), dtype=object),
+            "rule": repeated(parts[5]), "action": repeated(parts[6])})
 
     def set_missing(self, out: pd.DataFrame, name: str, where: np.ndarray, rule: str,
                     action: str) -> None:
         """Set ``out[name]`` to NaN where ``where``; log the cells that held a value."""
         col = out[name]
-        held = col.notna().to_numpy() & where
+        if col.dtype == np.float64:             # most columns: numpy, without pandas' checks
+            x = col.to_numpy()
+            held = where & ~np.isnan(x)
+        else:
+            held = col.notna().to_numpy() & where
         if not held.any():
             return
         pos = np.flatnonzero(held)
-        self.log(out, pos, name, col.to_numpy(dtype=object)[pos], np.nan, rule, action)
-        out[name] = col.mask(held)
+        self.log(out, pos, name, _objects(col, pos), np.nan, rule, action)
+        if col.dtype == np.float64:
+            x = x.copy()
+            x[pos] = np.nan
+            out[name] = x
+        else:
+            out[name] = col.mask(held)
 
     # -- steps -------------------------------------------------------------------------
     def run(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -193,8 +222,7 @@ class _Cleaner:
         if not self.keep_missing:
             self.missing_codes(out)
         out = self.derive(out)
-        log = (pd.concat(self.logs, ignore_index=True) if self.logs else
-               pd.DataFrame({c: pd.Series(dtype=object) for c in LOG_COLUMNS}))
+        log = self.log_frame()
         out.attrs = {**{k: v for k, v in df.attrs.items() if k != "unparsed"},
                      "cleaned": {"drop": list(self.drop), "exclusive": self.exclusive,
                                  "keep_missing_codes": self.keep_missing,
@@ -267,7 +295,7 @@ class _Cleaner:
                 untick = (untick_excl if excl[j] else untick_other) & ticked[:, j]
                 p = np.flatnonzero(untick)
                 if p.size:
-                    self.log(out, p, c, out[c].to_numpy(dtype=object)[p], 0.0,
+                    self.log(out, p, c, _objects(out[c], p), 0.0,
                              "exclusive_conflict", how)
                     values = out[c].to_numpy(dtype=float, copy=True)
                     values[p] = 0.0
@@ -339,9 +367,22 @@ class _Cleaner:
             old_num = pd.to_numeric(old, errors="coerce")
             changed = ~((old_num == new) | (old_num.isna() & new.isna())).to_numpy(dtype=bool)
             p = np.flatnonzero(changed)
-            self.log(derived, p, name, old.to_numpy(dtype=object)[p],
-                     new.to_numpy(dtype=object)[p], "derived",
+            self.log(derived, p, name, _objects(old, p), _objects(new, p), "derived",
                      "recomputed from the questionnaire")
         for c in FLAG_COLUMNS:  # keep the flags at the end, after derived variables
             derived[c] = derived.pop(c)
         return derived
+
+
+def _objects(col: pd.Series, positions: np.ndarray) -> np.ndarray:
+    """``col.to_numpy(dtype=object)[positions]``, converting only those cells."""
+    return col.take(positions).to_numpy(dtype=object)
+
+
+def _object_array(values) -> np.ndarray:
+    """A 1-d object array of ``values`` (a list or an array), each value kept as it is."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out

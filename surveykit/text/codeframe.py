@@ -41,7 +41,9 @@ and every problem is reported at once with file, line and path.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,6 +210,12 @@ def codeframe_path(questionnaire_path: str | os.PathLike) -> Path:
     return p.with_name(p.name.removesuffix(p.suffix) + ".codeframe.yaml")
 
 
+#: codeframes read by this process, pickled: (path, digest of the text) -> Codeframe. A
+#: report reads the questionnaire's codeframe several times (shared results, tab book): its
+#: YAML is parsed once, and every load still returns its own copy.
+_LOADED: dict[tuple[str, bytes], bytes] = {}
+
+
 def load_codeframe(path: str | os.PathLike) -> Codeframe:
     """Load and check a codeframe file.
 
@@ -234,7 +242,14 @@ def load_codeframe(path: str | os.PathLike) -> Codeframe:
     path = Path(path)
     text = read_yaml_file(path, CodeframeError, "codeframe",
                           " (a codeframe sits beside its questionnaire as <name>.codeframe.yaml)")
-    cf = codeframe_from_text(text, source=str(path))
+    key = (str(path), hashlib.blake2b(text.encode("utf-8", "surrogatepass")).digest())
+    if key in _LOADED:      # read before in this process: a copy, without parsing the YAML
+        cf = pickle.loads(_LOADED[key])  # noqa: S301 - pickled by this process, below
+    else:
+        cf = codeframe_from_text(text, source=str(path))
+        if len(_LOADED) >= 16:
+            _LOADED.clear()
+        _LOADED[key] = pickle.dumps(cf, protocol=pickle.HIGHEST_PROTOCOL)
     sheet = cf.human_coding_path
     if sheet is not None and not sheet.is_file():
         raise CodeframeError(Problem(
