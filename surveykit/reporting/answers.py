@@ -109,20 +109,18 @@ class AnswerSections:
         ``data``): the segment's share, the total's and the test against the rest."""
         try:
             seg = self._estimate(cols, stat="proportion", by=self.segment_by, data=data)
-            tot = self._estimate(cols, stat="proportion", data=data).set_index("variable")
+            tot = self._estimate(cols, stat="proportion", data=data)
             cmp_ = (None if self.low_base else
                     self._compare(cols, stat="proportion", data=data))
         except _EXPECTED:
             return []
-        seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
-        rows = []
-        for _, r in seg.iterrows():
-            c = self._row(cmp_[cmp_["variable"] == r["variable"]]) if cmp_ is not None \
-                else None
-            rows.append(self._option_row(qid, labels[r["variable"]], r,
-                                         tot.loc[r["variable"], "estimate"], c,
-                                         exclusive=self._is_exclusive(qid, r["variable"])))
-        return rows
+        seg = seg[self._mine(seg)]
+        total = dict(zip(tot["variable"].tolist(), tot["estimate"].to_numpy(), strict=True))
+        tests = self._tests(cmp_)
+        return [self._option_row(qid, labels[v], est, n, total[v], tests.get(v),
+                                 exclusive=self._is_exclusive(qid, v))
+                for v, est, n in zip(seg["variable"].tolist(), seg["estimate"].to_numpy(),
+                                     seg["n"].to_numpy(), strict=True)]
 
     def _themes(self, qid: str):
         """The coded answers of open question ``qid`` (:func:`coded_open_question`), coded
@@ -243,19 +241,25 @@ class AnswerSections:
             tot = self._estimate(var, stat="proportion")
         except _EXPECTED:
             return []
-        seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
+        if "category" not in seg:
+            return []
+        seg = seg[self._mine(seg)]
+        total: dict = {}
+        for cat, est in zip(tot["category"].tolist(), tot["estimate"].to_numpy(), strict=True):
+            total.setdefault(value_text(cat), est)
         rows = []
-        for _, r in seg.iterrows():
-            cat = r["category"]
-            t = tot[tot["category"].map(value_text) == value_text(cat)]
+        for cat, est, n in zip(seg["category"].to_numpy(dtype=object),
+                               seg["estimate"].to_numpy(), seg["n"].to_numpy(), strict=True):
             c = None
-            if not self.low_base and r["n"] >= self.min_base:
+            if not self.low_base and n >= self.min_base:
                 try:
                     c = self._row(self._compare(var, stat="proportion", codes=[cat]))
                 except _EXPECTED:
                     c = None
-            rows.append(self._option_row(question, self._cat_label(var, cat), r,
-                                         t["estimate"].iloc[0] if not t.empty else np.nan, c))
+            rows.append(self._option_row(
+                question, self._cat_label(var, cat), est, n,
+                total.get(value_text(cat), np.nan),
+                None if c is None else (float(c["p_value"]), bool(c["significant"]))))
         return rows
 
     def _is_exclusive(self, qid: str, column: str) -> bool:
@@ -265,14 +269,17 @@ class AnswerSections:
             return False
         return any(f"{qid}_{o.code}" == column and o.exclusive for o in opts)
 
-    def _option_row(self, qid, label, r, total, c, *, exclusive: bool = False) -> dict:
+    def _option_row(self, qid, label, estimate, n, total, test, *,
+                    exclusive: bool = False) -> dict:
+        """One row of an option table: ``test`` is ``(p_value, significant)`` of the test
+        against the rest of the sample, or None (not tested)."""
         return {"question": qid, "question_label": self._var_label(qid)
                 if qid in self.df.columns else self.q.question(qid).short_label,
                 "option": upper_first(label), "option_raw": label, "exclusive": exclusive,
-                "estimate": float(r["estimate"]), "n": int(r["n"]),
-                "total": float(total), "difference": float(r["estimate"]) - float(total),
-                "p_value": np.nan if c is None else float(c["p_value"]),
-                "significant": False if c is None else bool(c["significant"])}
+                "estimate": float(estimate), "n": int(n),
+                "total": float(total), "difference": float(estimate) - float(total),
+                "p_value": np.nan if test is None else test[0],
+                "significant": False if test is None else test[1]}
 
     def _option_findings(self, t: pd.DataFrame, what: str, *, who: str | None = None
                          ) -> list[str]:

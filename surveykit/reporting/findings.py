@@ -230,18 +230,37 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
                 return upper_first(str(v))
         return value_text(code)
 
+    def _mine(self, frame: pd.DataFrame) -> np.ndarray:
+        """Which rows of ``frame`` (an estimate/compare result with ``group``) are this
+        segment's (a boolean array)."""
+        want, text = value_text(self.segment), {}
+        out = np.zeros(len(frame), dtype=bool)
+        for i, g in enumerate(frame["group"].to_numpy(dtype=object)):  # (few distinct groups)
+            key = (type(g), g)
+            if key not in text:
+                text[key] = value_text(g) == want
+            out[i] = text[key]
+        return out
+
     def _row(self, frame: pd.DataFrame) -> pd.Series | None:
         """The row of ``frame`` (an estimate/compare result with ``group``) for this segment."""
         if frame is None or frame.empty or "group" not in frame:
             return None
-        want, text = value_text(self.segment), {}
-        for i, g in enumerate(frame["group"].to_numpy(dtype=object)):  # (few distinct groups)
-            key = (type(g), g)
-            if key not in text:
-                text[key] = value_text(g)
-            if text[key] == want:
-                return frame.iloc[i]
-        return None
+        hit = np.flatnonzero(self._mine(frame))
+        return frame.iloc[hit[0]] if len(hit) else None
+
+    def _tests(self, frame: pd.DataFrame | None, key: str = "variable") -> dict:
+        """``key`` value -> ``(p_value, significant)`` of this segment's first row for it in
+        ``frame`` (a :func:`compare` result; empty for None): what :meth:`_row` of the rows
+        of one ``key`` value gives, for all of them at once."""
+        if frame is None or frame.empty or "group" not in frame:
+            return {}
+        out: dict = {}
+        mine = frame[self._mine(frame)]
+        for k, p, sig in zip(mine[key].tolist(), mine["p_value"].to_numpy(),
+                             mine["significant"].to_numpy(), strict=True):
+            out.setdefault(k, (float(p), bool(sig)))
+        return out
 
     def _tag(self, frame: pd.DataFrame, name: str) -> pd.DataFrame:
         """Name a frame derived identically on every page (e.g. with construct scores), so
@@ -522,41 +541,20 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
         for var in self.spec.profile:
             if var not in self.df.columns:
                 continue
-            try:
-                seg = self._estimate(var, stat="proportion", by=self.segment_by)
-                tot = self._estimate(var, stat="proportion")
-            except _EXPECTED:
-                continue
-            if "category" not in seg:
-                continue
-            seg = seg[seg["group"].map(value_text) == value_text(self.segment)]
-            if seg.empty:
-                continue
-            for _, r in seg.iterrows():
-                cat = r["category"]
-                t = tot[tot["category"].map(value_text) == value_text(cat)]
-                total_est = float(t["estimate"].iloc[0]) if not t.empty else np.nan
-                p, sig, diff = np.nan, False, r["estimate"] - total_est
-                if not self.low_base and r["n"] >= self.min_base:
-                    try:
-                        c = self._row(self._compare(var, stat="proportion", codes=[cat]))
-                        if c is not None:
-                            p, sig = float(c["p_value"]), bool(c["significant"])
-                    except _EXPECTED:
-                        pass
-                label = self._cat_label(var, cat)
-                gap = shown_diff(r["estimate"], total_est, "percent")
+            for r in self._category_rows(var, question=var):
+                label, e, total_est, n = r["option_raw"], r["estimate"], r["total"], r["n"]
+                p, sig, diff = r["p_value"], r["significant"], r["difference"]
+                gap = shown_diff(e, total_est, "percent")
                 rows.append({"Characteristic": self._var_label(var), "Category": label,
-                             "Segment": fmt_value(r["estimate"], "percent"),
+                             "Segment": fmt_value(e, "percent"),
                              "Total": fmt_value(total_est, "percent"),
                              "Difference (points)": fmt_diff(gap, "percent", unit=False),
-                             "Test vs rest": _sig_cell(diff, p, sig, r["n"], self.min_base),
-                             "n": f"{int(r['n']):,}"})
+                             "Test vs rest": _sig_cell(diff, p, sig, n, self.min_base),
+                             "n": f"{n:,}"})
                 show.append(sig)
-                bases.add(int(r["n"]))
+                bases.add(n)
                 if sig and diff > 0:
-                    distinct.append((gap, diff, self._var_label(var), label, r["estimate"],
-                                     total_est, p))
+                    distinct.append((gap, diff, self._var_label(var), label, e, total_est, p))
         distinct.sort(key=lambda t: (-t[0], -t[1]))
         if distinct:
             parts = [f"{lower_first(lab)} "
