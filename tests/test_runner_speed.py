@@ -124,6 +124,21 @@ def test_the_store_hands_out_copies_and_keys_only_exact_calls(survey):
     assert f._call_key("estimate", ["x"], None, {"codes": pd.Series([1, 2])}) is None
 
 
+def test_a_store_file_is_read_once_per_process_and_each_page_keeps_its_own_values(tmp_path):
+    """A kernel runs several pages of a run: the file is unpickled once, each page gets its
+    own dict (what one page adds is not another's) and copies of the values."""
+    SharedResults({("x",): pd.DataFrame({"a": [1.0]})}).save(tmp_path)
+    a, b = SharedResults.load(tmp_path), SharedResults.load(tmp_path)
+    assert a.values is not b.values and a.values[("x",)] is b.values[("x",)]  # read once
+    a.get(("y",), lambda: 2)
+    assert ("y",) in a.values and ("y",) not in b.values
+    got = a.get(("x",), lambda: None)
+    got.loc[0, "a"] = -1.0                                           # a page's change ...
+    assert b.get(("x",), lambda: None).loc[0, "a"] == 1.0            # ... is its own
+    SharedResults({("x",): [1, 2, 3]}).save(tmp_path)                # a new file: read again
+    assert SharedResults.load(tmp_path).get(("x",), lambda: None) == [1, 2, 3]
+
+
 def test_json_schema_import_without_the_iri_grammar_keeps_the_package_importable():
     code = ("import sys\n"
             "from surveykit.reporting.worker import skip_slow_schema_formats\n"

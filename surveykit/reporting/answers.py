@@ -92,17 +92,46 @@ class AnswerSections:
             cols = self._columns_of(qid)
             if not cols:
                 continue
-            try:
-                qtype = self.q.question(qid).type
-            except KeyError:
-                qtype = "single"
-            if qtype == "multi":
+            if self._is_multi(qid):
                 rows.extend(self._multi_rows(
                     qid, cols, {c: self._var_label(c).split(": ", 1)[-1] for c in cols}))
             else:
                 rows.extend(self._category_rows(cols[0], question=qid))
         t = pd.DataFrame(rows)
         return t.sort_values("estimate", ascending=False, kind="stable") if not t.empty else t
+
+    def _is_multi(self, qid: str) -> bool:
+        try:
+            return self.q.question(qid).type == "multi"
+        except KeyError:
+            return False
+
+    def _single_columns(self) -> list[str]:
+        """The single-coded columns whose categories a page tests one by one
+        (:meth:`_category_rows`): the profile, single-choice pain-point, channel and
+        source questions, value tier and lifecycle."""
+        out = [v for v in self.spec.profile if v in self.df.columns]
+        for qid in [*self.spec.pain_points, *self.spec.channels, *self.spec.sources]:
+            cols = self._columns_of(qid)
+            if cols and not self._is_multi(qid):
+                out.append(cols[0])
+        out += [c for c in (self.spec.value_tier, self.spec.lifecycle)
+                if c and c in self.df.columns]
+        return list(dict.fromkeys(out))
+
+    def _category_tests(self, var: str) -> None:
+        """Run the test of each category of ``var`` against the rest that some segment's
+        page runs (a segment base of at least the minimum): in preparation, so that
+        every page finds its tests in the shared results (:func:`.shared.prepare_shared`)."""
+        every = self._estimate(var, stat="proportion", by=self.segment_by)
+        if "category" not in every:
+            return
+        tested = every.loc[every["n"] >= self.min_base, "category"]
+        for cat in pd.unique(tested.to_numpy(dtype=object)):
+            try:
+                self._compare(var, stat="proportion", codes=[cat])
+            except _EXPECTED:
+                continue
 
     def _multi_rows(self, qid: str, cols: list[str], labels: dict, data=None) -> list[dict]:
         """One row per 0/1 column of a multi-response question (or of coded themes in

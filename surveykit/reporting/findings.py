@@ -326,14 +326,16 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
         """The significant rows of a segment-vs-total table, largest displayed gap first
         (ties: the larger unrounded gap first); ``direction`` +1 / -1 keeps one side.
         Adds ``shown_diff`` (segment as shown minus total as shown)."""
-        t = t.assign(shown_diff=[shown_diff(e, v, kind) for e, v in
-                                 zip(t["estimate"], t["total"], strict=True)])
-        sig = t[t["significant"].astype(bool)]
+        gap = np.array([shown_diff(e, v, kind) for e, v in
+                        zip(t["estimate"].tolist(), t["total"].tolist(), strict=True)],
+                       dtype=float)
+        diff = t["difference"].to_numpy(dtype=float)
+        keep = t["significant"].to_numpy(dtype=bool)
         if direction is not None:
-            sig = sig[np.sign(sig["difference"]) == direction]
-        order = np.lexsort((-sig["difference"].abs().to_numpy(),
-                            -sig["shown_diff"].abs().to_numpy()))
-        return sig.iloc[order]
+            keep = keep & (np.sign(diff) == direction)
+        rows = np.flatnonzero(keep)
+        rows = rows[np.lexsort((-np.abs(diff[rows]), -np.abs(gap[rows])))]
+        return t.iloc[rows].assign(shown_diff=gap[rows])
 
     # -- which sections apply -----------------------------------------------------------------
     def left_out(self) -> dict[str, str]:

@@ -46,28 +46,30 @@ class MeanSections:
             return None
         try:
             every = self._estimate(items, by=self.segment_by, data=data)
-            seg = every[every["group"].map(value_text) == value_text(self.segment)]
-            tot = self._estimate(items, data=data).set_index("variable")
+            seg = every[self._mine(every)]
+            tot = self._estimate(items, data=data)
             cmp_ = self._compare(items, data=data) if not self.low_base else None
         except _EXPECTED:
             return None
         if seg.empty:
             return None
-        seg = seg.set_index("variable")
+        total = dict(zip(tot["variable"].tolist(), tot["estimate"].to_numpy(), strict=True))
+        tests = self._tests(cmp_)
+        mine = {}
+        for v, *r in zip(seg["variable"].tolist(), *(seg[c].to_numpy() for c in
+                         ("estimate", "ci_low", "ci_high", "n")), strict=True):
+            mine.setdefault(v, r)
         rows = []
         for item in items:
-            if item not in seg.index:
+            if item not in mine:
                 continue
-            r = seg.loc[item]
-            c = self._row(cmp_[cmp_["variable"] == item]) if cmp_ is not None else None
+            est, lo, hi, n = mine[item]
+            p, sig = tests.get(item, (np.nan, False))
             rows.append({"item": item,
                          "label": (labels or {}).get(item) or self._var_label(item),
-                         "estimate": r["estimate"], "ci_low": r["ci_low"],
-                         "ci_high": r["ci_high"], "n": int(r["n"]),
-                         "total": tot.loc[item, "estimate"],
-                         "difference": r["estimate"] - tot.loc[item, "estimate"],
-                         "p_value": np.nan if c is None else float(c["p_value"]),
-                         "significant": False if c is None else bool(c["significant"])})
+                         "estimate": est, "ci_low": lo, "ci_high": hi, "n": int(n),
+                         "total": total[item], "difference": est - total[item],
+                         "p_value": p, "significant": sig})
         if not rows:
             return None
         out = pd.DataFrame(rows).sort_values("estimate", ascending=False)

@@ -91,18 +91,46 @@ class SharedResults:
         if shared is not None:
             path = Path(shared) / SHARED_FILE
             if path.is_file():
-                with open(path, "rb") as fh:
-                    return cls(pickle.load(fh))  # noqa: S301 - written by this run
+                return cls(_read(path))
         return cls()
 
     def __repr__(self) -> str:
         return f"SharedResults({len(self.values)} results)"
 
 
+#: the last store read in this process: (path, inode, modification time, size) -> values.
+#: A report's kernel runs several pages of one run, which read the same file; a page gets
+#: its own dict of the values (what it adds stays its own) and copies of them (``get``).
+_LAST_READ: dict = {}
+
+
+def _read(path: Path) -> dict:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_ino, st.st_mtime_ns, st.st_size)
+    if key not in _LAST_READ:
+        with open(path, "rb") as fh:
+            values = pickle.load(fh)  # noqa: S301 - written by this run
+        _LAST_READ.clear()
+        _LAST_READ[key] = values
+    return _LAST_READ[key]
+
+
 def _copy(value):
+    """A copy of a stored value that the caller may change: with pandas' copy-on-write
+    (always on from pandas 3) a shallow copy, whose first change copies the data."""
+    import pandas as pd
+
+    if isinstance(value, pd.DataFrame | pd.Series) and _copy_on_write():
+        return value.copy(deep=False)
     if hasattr(value, "copy") and callable(value.copy):
         return value.copy()
     return copy.copy(value)
+
+
+def _copy_on_write() -> bool:
+    import pandas as pd
+
+    return int(pd.__version__.split(".")[0]) >= 3 or pd.get_option("mode.copy_on_write") is True
 
 
 def prepare_shared(survey, segment_by: str, segments, *, min_base: int = 30,
@@ -135,6 +163,9 @@ def prepare_shared(survey, segment_by: str, segments, *, min_base: int = 30,
              lambda: f._option_table(f.spec.sources)]
     steps += [lambda q=q: f._theme_section(Section("pain_points", ""), q, 1)
               for q in f.spec.open_text if q in survey.data.columns]
+    # the category tests that other segments' pages run (e.g. of a question asked only
+    # of some segments, which the largest one may not answer)
+    steps += [lambda v=v: f._category_tests(v) for v in f._single_columns()]
     for step in steps:  # none of them draws a chart
         try:
             step()
