@@ -5,7 +5,8 @@ on one segment, then the shared per-run results of a run of every segment), then
 first runs the kernel warm-up (``kernels._WARM_CODE``, as a report's kernel does), builds
 each segment's page as the findings notebook does: ``open_survey`` + ``SegmentFindings``
 (``init``), ``header_html``, every ``section(key)`` in the notebook's order and
-``headline`` (what ``record`` hands over). No figure is drawn: by default the chart
+``headline`` (what ``record`` hands over), then the sections' HTML (``html``, for the
+sections without a chart: with ``--charts skip`` all of them). No figure is drawn: by default the chart
 builders are left out (``--charts skip``: the page's compute only); ``--charts build``
 builds them (matplotlib figures, not drawn to PNG).
 
@@ -96,14 +97,22 @@ def page(prepared: Path, seg, *, html: bool = False, clock=time.perf_counter) ->
     steps = [("header", f.header_html)]
     steps += [(key, lambda key=key: f.section(key)) for key in ORDER]
     steps += [("headline", lambda: json.dumps(f.headline()))]
+    shown = []
     for name, step in steps:
         t0 = clock()
         value = step()
         out[name] = (clock() - t0) * 1000
         if html:
             out[name] = value._repr_html_() if hasattr(value, "_repr_html_") else value
+        elif hasattr(value, "_repr_html_") and not value.figures:
+            shown.append(value)
     if html:
         del out["init"]
+    else:   # the sections' HTML as the notebook shows them (charts left out: not drawn)
+        t0 = clock()
+        for value in shown:
+            value._repr_html_()
+        out["html (no charts)"] = (clock() - t0) * 1000
     return out
 
 

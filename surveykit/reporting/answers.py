@@ -247,7 +247,7 @@ class AnswerSections:
         frame, suffix = self._option_display(t, polarity=-1)
         s.tables.append((f"Themes in '{label}': % of those who commented, highest first"
                          + suffix, frame))
-        seg_data = coded.data.loc[self.mask]
+        seg_data = coded.data.loc[self.mask, [qid, *cols]]     # (what the quotes read)
         col_of = {lab: c for c, lab in labels.items()}
         for _, r in t[t["estimate"] > 0].head(quotes).iterrows():   # one per top theme
             q = typical_quotes(seg_data, qid, col_of[r["option_raw"]], n=1)
@@ -347,18 +347,20 @@ class AnswerSections:
         """The display table of an option table, and a caption suffix: the question column
         only when the table holds several questions, the base in the caption when every row
         has the same one; the top and significant rows shown, the rest folded."""
-        frame = pd.DataFrame({
+        columns = {
             "Answer": t["option"].tolist(),
             "Question": t["question_label"].tolist(),
             "Segment": [fmt_value(v, "percent") for v in t["estimate"]],
             **comparison_columns(t, "percent", self.min_base, polarity=polarity,
-                                 unit=False)}, dtype=object)
+                                 unit=False)}
         suffix = ""
-        if t["question_label"].nunique() <= 1:
-            frame = frame.drop(columns="Question")
-        if t["n"].nunique() == 1:
-            frame = frame.drop(columns="n")
-            suffix = f", base n = {int(t['n'].iloc[0]):,}"
+        if len(set(columns["Question"])) <= 1:
+            del columns["Question"]
+        bases = t["n"].tolist()
+        if len(set(bases)) == 1:
+            del columns["n"]
+            suffix = f", base n = {int(bases[0]):,}"
+        frame = pd.DataFrame(columns, dtype=object)
         show = (np.arange(len(t)) < 5) | t["significant"].astype(bool).to_numpy()
         fold(frame, show, what="answers (less frequent, not significantly different)")
         return frame, suffix

@@ -52,7 +52,8 @@ class DriverSections:
             out["why"] = ("No driver analysis: " + self.left_out().get(
                 "drivers", "no outcome or driver attributes are in the data."))
             return out
-        sub = self.df.loc[self.mask].reset_index(drop=True)
+        used = [outcome, *drivers, *([self.weights] if isinstance(self.weights, str) else [])]
+        sub = self.df.loc[self.mask, list(dict.fromkeys(used))].reset_index(drop=True)
         if len(sub) < len(drivers) + 10:
             out["why"] = (f"Too few respondents (n = {self.n}) to estimate the importance of "
                           f"{len(drivers)} attributes; driver analysis is left out for this "

@@ -6,6 +6,8 @@ A mixin of :class:`surveykit.reporting.findings.SegmentFindings`.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -20,6 +22,9 @@ from .section import (
 )
 
 __all__ = ["MethodNote"]
+
+#: a "Test vs rest" cell that shows a test's p-value ("p = 0.03", "p < 0.001")
+_P_CELL = re.compile(r"p [<=]")
 
 
 class MethodNote:
@@ -37,7 +42,7 @@ class MethodNote:
             for _, table in (sec.tables if sec is not None else []):
                 for col in table.columns:
                     if str(col).startswith("Test vs rest"):
-                        count += int(table[col].astype(str).str.contains(r"p [<=]").sum())
+                        count += sum(1 for v in table[col].tolist() if _P_CELL.search(str(v)))
         return count
 
     def method_note(self) -> Section:
