@@ -1,14 +1,14 @@
 """The findings page's own compute, section by section, without drawing a chart.
 
 Prepares the data once as ``surveykit report`` does (``run_report(..., keep_data=True)``
-on one segment, then the shared per-run results of a run of every segment), then, in a fresh process per repeat that
-first runs the kernel warm-up (``kernels._WARM_CODE``, as a report's kernel does), builds
-each segment's page as the findings notebook does: ``open_survey`` + ``SegmentFindings``
-(``init``), ``header_html``, every ``section(key)`` in the notebook's order and
-``headline`` (what ``record`` hands over), then the sections' HTML (``html``, for the
-sections without a chart: with ``--charts skip`` all of them). No figure is drawn: by default the chart
-builders are left out (``--charts skip``: the page's compute only); ``--charts build``
-builds them (matplotlib figures, not drawn to PNG).
+on one segment, then the shared per-run results of a run of every segment), then, in a
+fresh process per repeat that first runs the kernel warm-up (``kernels._WARM_CODE``, as a
+report's kernel does), builds each segment's page as the findings notebook does:
+``open_survey`` + ``SegmentFindings`` (``init``), ``header_html``, every ``section(key)``
+in the notebook's order and ``headline`` (what ``record`` hands over), then the sections'
+HTML (``html``, of the sections without a chart: with ``--charts skip``, all of them).
+No figure is drawn: by default the chart builders are left out (``--charts skip``: the
+page's compute only); ``--charts build`` builds them (matplotlib figures, not drawn).
 
 It prints milliseconds per section for each segment (the first page of the process, then
 the warm ones), the best of ``--repeat`` processes, and each page's total against the

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .names import value_text
 from .narrative import (
     fmt_ci,
     fmt_diff,
