@@ -6,9 +6,9 @@ fresh process per repeat that first runs the kernel warm-up (``kernels._WARM_COD
 report's kernel does), builds each segment's page as the findings notebook does:
 ``open_survey`` + ``SegmentFindings`` (``init``), ``header_html``, every ``section(key)``
 in the notebook's order and ``headline`` (what ``record`` hands over), then the sections'
-HTML (``html``, of the sections without a chart: with ``--charts skip``, all of them).
-No figure is drawn: by default the chart builders are left out (``--charts skip``: the
-page's compute only); ``--charts build`` builds them (matplotlib figures, not drawn).
+HTML (``html``). By default the chart builders of :mod:`surveykit.charts` are left out
+(``--charts skip``: the page's compute only); ``--charts build`` builds the charts and
+draws them into the HTML (inline SVG).
 
 It prints milliseconds per section for each segment (the first page of the process, then
 the warm ones), the best of ``--repeat`` processes, and each page's total against the
@@ -104,15 +104,15 @@ def page(prepared: Path, seg, *, html: bool = False, clock=time.perf_counter) ->
         out[name] = (clock() - t0) * 1000
         if html:
             out[name] = value._repr_html_() if hasattr(value, "_repr_html_") else value
-        elif hasattr(value, "_repr_html_") and not value.figures:
+        elif hasattr(value, "_repr_html_"):
             shown.append(value)
     if html:
         del out["init"]
-    else:   # the sections' HTML as the notebook shows them (charts left out: not drawn)
+    else:   # the sections' HTML as the notebook shows them (with their SVG charts, if any)
         t0 = clock()
         for value in shown:
             value._repr_html_()
-        out["html (no charts)"] = (clock() - t0) * 1000
+        out["html"] = (clock() - t0) * 1000
     return out
 
 
@@ -122,13 +122,13 @@ CHARTS = ("comparison_chart", "share_chart", "quadrant_chart")
 
 
 def skip_charts() -> None:
-    from surveykit import plots
+    from surveykit import charts
 
     def no_chart(*args, **kwargs):
         raise RuntimeError("charts skipped by the benchmark")
 
     for name in CHARTS:
-        setattr(plots, name, no_chart)
+        setattr(charts, name, no_chart)
 
 
 def child(prepared: Path, clock: str, charts: str) -> None:
@@ -191,7 +191,7 @@ def main() -> int:
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="wall time, or the process's CPU time (steadier on a busy machine)")
     ap.add_argument("--charts", choices=["skip", "build"], default="skip",
-                    help="leave the charts out (compute only) or build them (not drawn)")
+                    help="leave the charts out (compute only) or build and draw them")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
