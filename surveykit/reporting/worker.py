@@ -29,7 +29,8 @@ from .kernels import KernelStartError, _kill_kernels, _warm_worker
 from .notebook_run import _crashed, _mark, _safe_run, run_segment, skip_slow_schema_formats
 
 __all__ = ["KernelStartError", "WorkerPool", "execute_all", "start_pool", "abort_pool",
-           "run_segment", "skip_slow_schema_formats"]
+           "prestart_pool", "drop_prestarted_pool", "pool_for_run", "run_segment",
+           "skip_slow_schema_formats"]
 
 
 class _WorkerProcess(mp.get_context("spawn").Process):
@@ -140,7 +141,7 @@ class WorkerPool:
     n : int
         Worker processes.
     warm : tuple, optional
-        ``(kernel_name, cwd, start_timeout)``: each worker starts its kernel and loads the
+        ``(kernel_name, start_timeout)``: each worker starts its kernel and loads the
         analysis modules into it before it takes a job (see :func:`_warm_worker`).
     """
 
@@ -260,11 +261,21 @@ class WorkerPool:
                 w.proc.join(timeout=2)
             w.conn.close()
 
-    def close(self, timeout: float = 30) -> None:
-        """Let every worker stop its kernel and exit; terminate those that do not."""
+    def release(self) -> None:
+        """Tell every worker that the work is done, without waiting: a ready worker kills
+        its kernel and exits; one still warming up (it has had no job) is terminated, as
+        it would only finish its warm-up first. :meth:`close` then waits for them."""
         for w in self.workers:
-            with contextlib.suppress(OSError):
-                w.conn.send(None)
+            if w.ready or w.conn.poll():
+                with contextlib.suppress(OSError):
+                    w.conn.send(None)
+            elif w.proc.is_alive():
+                w.proc.terminate()  # kills its kernel (still starting or warming) and exits
+
+    def close(self, timeout: float = 30) -> None:
+        """Let every worker stop its kernel and exit (:meth:`release`); wait for them and
+        terminate those that do not exit within ``timeout`` seconds."""
+        self.release()
         deadline = time.monotonic() + timeout
         for w in self.workers:
             w.proc.join(timeout=max(0.1, deadline - time.monotonic()))
@@ -295,9 +306,43 @@ class WorkerPool:
             self.abort()
 
 
-def start_pool(n: int, kernel_name: str, cwd: str, start_timeout: float) -> WorkerPool:
+def start_pool(n: int, kernel_name: str = "python3", start_timeout: float = 60) -> WorkerPool:
     """A pool of ``n`` spawned workers, each warming up (see :func:`_warm_worker`) now."""
-    return WorkerPool(n, warm=(kernel_name, cwd, float(start_timeout)))
+    return WorkerPool(n, warm=(kernel_name, float(start_timeout)))
+
+
+#: a pool started ahead of the run (:func:`prestart_pool`), for the next run to take
+_PRESTARTED: list[WorkerPool] = []
+
+
+def prestart_pool(n: int, kernel_name: str = "python3", start_timeout: float = 60) -> None:
+    """Start the next report run's warm workers now, ahead of the imports and checks that
+    precede the run's own start (``surveykit report`` does this before it loads the
+    analysis modules: the workers' warm-up is the longest stage of a short report).
+
+    :func:`pool_for_run` hands the pool to the run; :func:`drop_prestarted_pool` stops it
+    when no run took it (e.g. the run refused its parameters).
+    """
+    drop_prestarted_pool()
+    _PRESTARTED.append(start_pool(n, kernel_name, start_timeout))
+
+
+def drop_prestarted_pool() -> None:
+    """Stop a pool that :func:`prestart_pool` started and no run took."""
+    while _PRESTARTED:
+        _PRESTARTED.pop().abort()
+
+
+def pool_for_run(n: int, kernel_name: str, start_timeout: float) -> WorkerPool:
+    """The run's pool of at most ``n`` warm workers: the pre-started one when it warms
+    the same kernel (shrunk to ``n``), else a new one."""
+    while _PRESTARTED:
+        pool = _PRESTARTED.pop()
+        if pool.warm == (kernel_name, float(start_timeout)) and pool.workers:
+            pool.shrink(n)
+            return pool
+        pool.abort()
+    return start_pool(n, kernel_name, start_timeout)
 
 
 def abort_pool(pool: WorkerPool) -> None:
