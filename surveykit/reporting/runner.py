@@ -12,9 +12,9 @@ executed ``.ipynb`` beside it. The workers start first, before the inputs are ch
 (``surveykit report`` starts them even before it loads the analysis modules:
 :func:`.worker.prestart_pool`), since their warm-up is the longest stage of a short report;
 a refused run stops them, and a worker still warming up when the pages are done is stopped
-rather than waited for. While the kernels start, the main process writes
-``tabbook.xlsx``: the overview's banner tables as an Excel tab book
-(:func:`.overview.write_tabbook`, always, with or without the overview page). Then
+rather than waited for. While the kernels start (or the first pages run on those that are
+ready), the main process writes ``tabbook.xlsx``: the overview's banner tables as an Excel
+tab book (:func:`.overview.write_tabbook`, always, with or without the overview page). Then
 ``manifest.json`` and ``index.html`` are written. One failing segment (or tab book) never
 stops the others: its page or index line shows the error, and :attr:`ReportResult.ok` is
 False.
@@ -257,23 +257,28 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
                 prepare_seconds = time.monotonic() - t_start
                 phases["prepared"] = round(prepare_seconds, 3)
                 jobs, entries = plan[2], plan[3]
-                if pool is not None:
-                    pool.shrink(len(jobs))  # no more workers than pages
-                # 1. the tab book, from the survey prepared here, while the kernels start
-                tabbook = write_tabbook(plan[0], segment_by, stage / TABBOOK,
-                                        min_base=min_base, spec=extra.get("spec"),
-                                        alpha=extra.get("alpha", 0.05), shared=prepared)
-                phases["tabbook_written"] = round(time.monotonic() - t_start, 3)
+                if pool is not None:  # no more workers than pages; the others start now
+                    pool.resize(min(pool.size, len(jobs)))
+                # 1. the tab book, from the survey prepared here: while the kernels
+                #    start, or while the first pages run on those that are ready
+                def write_the_tabbook() -> None:
+                    nonlocal tabbook
+                    tabbook = write_tabbook(plan[0], segment_by, stage / TABBOOK,
+                                            min_base=min_base, spec=extra.get("spec"),
+                                            alpha=extra.get("alpha", 0.05), shared=prepared)
+                    phases["tabbook_written"] = round(time.monotonic() - t_start, 3)
+
                 # 2. run in parallel: here, or on a Dask cluster
                 if scheduler is not None:
                     from .distributed import execute_dask
 
+                    write_the_tabbook()
                     execute_dask(jobs, entries, scheduler=scheduler,
                                  workers=min(workers, len(jobs)), prepared=prepared,
                                  progress=progress)
                 else:
                     execute_all(jobs, entries, workers=min(workers, len(jobs)),
-                                progress=progress, pool=pool)
+                                progress=progress, pool=pool, meanwhile=write_the_tabbook)
                 phases["pages_done"] = round(time.monotonic() - t_start, 3)
             except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM through _Signals
                 interrupted = exc

@@ -143,9 +143,11 @@ class WorkerPool:
     warm : tuple, optional
         ``(kernel_name, start_timeout)``: each worker starts its kernel and loads the
         analysis modules into it before it takes a job (see :func:`_warm_worker`).
+    start : int, optional
+        Start only this many workers now (default: ``n``); :meth:`resize` starts the others.
     """
 
-    def __init__(self, n: int, warm: tuple | None = None):
+    def __init__(self, n: int, warm: tuple | None = None, start: int | None = None):
         self.size, self.warm = int(n), warm
         self.workers: list[_Worker] = []
         self.replaced = 0
@@ -153,7 +155,7 @@ class WorkerPool:
         #: seconds from the pool's start until each worker said it was ready (warm)
         self.ready_after: list[float] = []
         try:
-            for _ in range(self.size):
+            for _ in range(self.size if start is None else max(1, min(start, self.size))):
                 self._spawn()
         except BaseException:
             self.abort()
@@ -174,8 +176,11 @@ class WorkerPool:
         """Process ids of the current workers."""
         return [w.proc.pid for w in self.workers]
 
-    def run(self, jobs: list[dict], run, done) -> None:
-        """Run every job; call ``done(i, result)`` as each finishes (in this process)."""
+    def run(self, jobs: list[dict], run, done, meanwhile=None) -> None:
+        """Run every job; call ``done(i, result)`` as each finishes (in this process).
+
+        ``meanwhile()``, if given, is called once in this process, as soon as the workers
+        that are ready have their first jobs (at once when none is ready yet)."""
         if getattr(run, "__module__", None) == "__main__":
             raise ReportError(
                 f"the job function {getattr(run, '__name__', run)!r} is defined in __main__, "
@@ -204,6 +209,10 @@ class WorkerPool:
                 self.replaced += 1
                 self._spawn()  # keep the pool's size while there is work
 
+        for w in self.workers:  # the workers that said they are ready take jobs first
+            with contextlib.suppress(EOFError, OSError):  # a dead one is seen below
+                if not w.ready and w.conn.poll() and w.conn.recv()[0] == "ready":
+                    self._ready(w)
         while queue or any(w.job is not None for w in self.workers):
             for w in list(self.workers):
                 if w.ready and w.job is None and queue:
@@ -219,6 +228,9 @@ class WorkerPool:
                         continue
                     w.job = i
                     tries[i] += 1
+            if meanwhile is not None:
+                side, meanwhile = meanwhile, None
+                side()
             by_handle = {}
             for w in self.workers:
                 by_handle[w.conn] = by_handle[w.proc.sentinel] = w
@@ -236,11 +248,24 @@ class WorkerPool:
                     died(w)
                     continue
                 if kind == "ready":
-                    w.ready = True
-                    self.ready_after.append(round(time.monotonic() - self.started, 3))
+                    self._ready(w)
                     continue
                 i, w.job = w.job, None
                 done(i, value if kind == "done" else _crashed(jobs[i], value))
+
+    def _ready(self, w: _Worker) -> None:
+        w.ready = True
+        self.ready_after.append(round(time.monotonic() - self.started, 3))
+
+    def resize(self, n: int) -> None:
+        """Make the pool ``n`` workers: start the missing ones now, or :meth:`shrink` it."""
+        n = max(1, int(n))
+        if n < len(self.workers):
+            self.shrink(n)
+            return
+        self.size = n
+        while len(self.workers) < n:
+            self._spawn()
 
     def shrink(self, n: int) -> None:
         """Keep at most ``n`` workers (fewer pages than workers): the others, those still
@@ -307,8 +332,15 @@ class WorkerPool:
 
 
 def start_pool(n: int, kernel_name: str = "python3", start_timeout: float = 60) -> WorkerPool:
-    """A pool of ``n`` spawned workers, each warming up (see :func:`_warm_worker`) now."""
-    return WorkerPool(n, warm=(kernel_name, float(start_timeout)))
+    """A pool of ``n`` spawned workers warming up (see :func:`_warm_worker`): as many as
+    there are cores besides the one the run's own process uses (at least one) start now,
+    the others when :meth:`WorkerPool.resize` says how many the run needs (once its data
+    are prepared and its own process is idle). On 2 cores one kernel warms up while the
+    data are prepared instead of two kernels and the preparation sharing the two cores:
+    the first page starts sooner, and a second kernel is only warmed up on the core the
+    preparation leaves free (stopped if the pages are done first)."""
+    early = max(1, (os.cpu_count() or 1) - 1)
+    return WorkerPool(n, warm=(kernel_name, float(start_timeout)), start=early)
 
 
 #: a pool started ahead of the run (:func:`prestart_pool`), for the next run to take
@@ -335,11 +367,12 @@ def drop_prestarted_pool() -> None:
 
 def pool_for_run(n: int, kernel_name: str, start_timeout: float) -> WorkerPool:
     """The run's pool of at most ``n`` warm workers: the pre-started one when it warms
-    the same kernel (shrunk to ``n``), else a new one."""
+    the same kernel, else a new one (see :func:`start_pool`)."""
     while _PRESTARTED:
         pool = _PRESTARTED.pop()
         if pool.warm == (kernel_name, float(start_timeout)) and pool.workers:
             pool.shrink(n)
+            pool.size = min(pool.size, max(1, n))
             return pool
         pool.abort()
     return start_pool(n, kernel_name, start_timeout)
@@ -351,7 +384,8 @@ def abort_pool(pool: WorkerPool) -> None:
 
 
 def execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
-                progress: bool, run=None, pool: WorkerPool | None = None) -> None:
+                progress: bool, run=None, pool: WorkerPool | None = None,
+                meanwhile=None) -> None:
     """Run every job, filling ``entries`` in place.
 
     ``workers == 1`` runs in this process. Otherwise a :class:`WorkerPool` of spawned
@@ -360,7 +394,8 @@ def execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
     job function (default :func:`run_segment`); ``pool`` an already started pool to use
     (and close). On an interrupt (KeyboardInterrupt) queued jobs are dropped, the workers
     and their kernels stopped, and the interrupt re-raised; the entries of the jobs that
-    had not finished keep their status.
+    had not finished keep their status. ``meanwhile()`` is called once in this process,
+    once the workers that are ready have their first jobs (first, for one worker).
     """
     from tqdm import tqdm  # not tqdm.auto: it warns in a kernel without ipywidgets
 
@@ -374,6 +409,8 @@ def execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
 
     try:
         if workers == 1 and pool is None:
+            if meanwhile is not None:
+                meanwhile()
             try:
                 for i, job in enumerate(jobs):
                     done(i, _safe_run(job, run))
@@ -381,6 +418,6 @@ def execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
                 _kill_kernels()  # done (or interrupted): no graceful shutdown wait
             return
         with pool or WorkerPool(workers) as p:
-            p.run(jobs, run, done)
+            p.run(jobs, run, done, meanwhile)
     finally:
         bar.close()
