@@ -257,8 +257,8 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
                 prepare_seconds = time.monotonic() - t_start
                 phases["prepared"] = round(prepare_seconds, 3)
                 jobs, entries = plan[2], plan[3]
-                if pool is not None:  # no more workers than pages; the others start now
-                    pool.resize(min(pool.size, len(jobs)))
+                if pool is not None:
+                    pool.shrink(len(jobs))  # no more workers than pages
                 # 1. the tab book, from the survey prepared here: while the kernels
                 #    start, or while the first pages run on those that are ready
                 def write_the_tabbook() -> None:

@@ -143,11 +143,9 @@ class WorkerPool:
     warm : tuple, optional
         ``(kernel_name, start_timeout)``: each worker starts its kernel and loads the
         analysis modules into it before it takes a job (see :func:`_warm_worker`).
-    start : int, optional
-        Start only this many workers now (default: ``n``); :meth:`resize` starts the others.
     """
 
-    def __init__(self, n: int, warm: tuple | None = None, start: int | None = None):
+    def __init__(self, n: int, warm: tuple | None = None):
         self.size, self.warm = int(n), warm
         self.workers: list[_Worker] = []
         self.replaced = 0
@@ -155,7 +153,7 @@ class WorkerPool:
         #: seconds from the pool's start until each worker said it was ready (warm)
         self.ready_after: list[float] = []
         try:
-            for _ in range(self.size if start is None else max(1, min(start, self.size))):
+            for _ in range(self.size):
                 self._spawn()
         except BaseException:
             self.abort()
@@ -257,16 +255,6 @@ class WorkerPool:
         w.ready = True
         self.ready_after.append(round(time.monotonic() - self.started, 3))
 
-    def resize(self, n: int) -> None:
-        """Make the pool ``n`` workers: start the missing ones now, or :meth:`shrink` it."""
-        n = max(1, int(n))
-        if n < len(self.workers):
-            self.shrink(n)
-            return
-        self.size = n
-        while len(self.workers) < n:
-            self._spawn()
-
     def shrink(self, n: int) -> None:
         """Keep at most ``n`` workers (fewer pages than workers): the others, those still
         warming up first, are terminated now, so they stop competing for the cores."""
@@ -332,15 +320,8 @@ class WorkerPool:
 
 
 def start_pool(n: int, kernel_name: str = "python3", start_timeout: float = 60) -> WorkerPool:
-    """A pool of ``n`` spawned workers warming up (see :func:`_warm_worker`): as many as
-    there are cores besides the one the run's own process uses (at least one) start now,
-    the others when :meth:`WorkerPool.resize` says how many the run needs (once its data
-    are prepared and its own process is idle). On 2 cores one kernel warms up while the
-    data are prepared instead of two kernels and the preparation sharing the two cores:
-    the first page starts sooner, and a second kernel is only warmed up on the core the
-    preparation leaves free (stopped if the pages are done first)."""
-    early = max(1, (os.cpu_count() or 1) - 1)
-    return WorkerPool(n, warm=(kernel_name, float(start_timeout)), start=early)
+    """A pool of ``n`` spawned workers, each warming up (see :func:`_warm_worker`) now."""
+    return WorkerPool(n, warm=(kernel_name, float(start_timeout)))
 
 
 #: a pool started ahead of the run (:func:`prestart_pool`), for the next run to take
@@ -367,12 +348,11 @@ def drop_prestarted_pool() -> None:
 
 def pool_for_run(n: int, kernel_name: str, start_timeout: float) -> WorkerPool:
     """The run's pool of at most ``n`` warm workers: the pre-started one when it warms
-    the same kernel, else a new one (see :func:`start_pool`)."""
+    the same kernel (shrunk to ``n``), else a new one."""
     while _PRESTARTED:
         pool = _PRESTARTED.pop()
         if pool.warm == (kernel_name, float(start_timeout)) and pool.workers:
             pool.shrink(n)
-            pool.size = min(pool.size, max(1, n))
             return pool
         pool.abort()
     return start_pool(n, kernel_name, start_timeout)
