@@ -7,7 +7,9 @@ fresh process and reads its ``manifest.json``:
 2. the *floor*: the same run without the overview and with an empty findings notebook (its
    parameters cell only) on the same warm kernels, so the per-page floor is an empty
    notebook on a warm kernel and the run's wall time is the fixed cost of a report
-   (start, preparation, warm-up, index);
+   (start, preparation, warm-up, index, exit); the demo and the floor run alternately,
+   best of ``--repeat`` each, and the machine's load average is printed beside them
+   (on a shared machine, compare runs made at the same load);
 3. a 40,000-respondent survey (the demo tiled, new ids) with its 6 segments.
 
 For each run it prints the phases (seconds since the start at which preparation, the tab
@@ -76,6 +78,7 @@ def run(label: str, out: Path, *args: str) -> dict:
     """One ``surveykit report`` in a fresh process: wall time, phases, per-page timings."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
     res = subprocess.run([sys.executable, "-m", "surveykit.cli", "report", *args,
                           "--out", str(out)], capture_output=True, text=True, env=env,
@@ -92,7 +95,7 @@ def run(label: str, out: Path, *args: str) -> dict:
         vals = [v for v in vals if v is not None]
         return statistics.fmean(vals) if vals else float("nan")
 
-    return {"label": label, "wall": wall, "run": m["run"]["seconds"],
+    return {"label": label, "wall": wall, "load": load, "run": m["run"]["seconds"],
             "phases": m["run"].get("phases", {}), "pages": len(pages),
             "execute": mean("execute", segs), "export": mean("export", segs),
             "execute_max": max(e["phases"].get("execute", 0) for e in segs),
@@ -100,13 +103,18 @@ def run(label: str, out: Path, *args: str) -> dict:
 
 
 def measure(base: Path, workers: int = 2, repeat: int = 1, big: int = 40_000) -> dict:
-    """The three runs (best of ``repeat`` for the demo): ``{"demo", "floor", "big"}``."""
+    """The three runs (best of ``repeat`` for the demo and the floor, run alternately so
+    that both see the same machine load): ``{"demo", "floor", "big"}``."""
     base.mkdir(parents=True, exist_ok=True)
     w = ["--workers", str(workers)]
-    demo = min((run("make report (demo, 7 pages)", base / f"demo{i}", *MAKE_REPORT, *w)
-                for i in range(repeat)), key=lambda r: r["wall"])
-    floor = run("floor: 6 empty pages, warm kernels", base / "floor", *MAKE_REPORT, *w,
-                "--no-overview", "--notebook", str(empty_notebook(base)))
+    empty = str(empty_notebook(base))
+    demos, floors = [], []
+    for i in range(repeat):
+        demos.append(run("make report (demo, 7 pages)", base / f"demo{i}", *MAKE_REPORT, *w))
+        floors.append(run("floor: 6 empty pages, warm kernels", base / f"floor{i}",
+                          *MAKE_REPORT, *w, "--no-overview", "--notebook", empty))
+    demo = min(demos, key=lambda r: r["wall"])
+    floor = min(floors, key=lambda r: r["wall"])
     args = list(MAKE_REPORT)
     args[args.index("--data") + 1] = str(tiled_csv(base / f"responses_{big}.csv", big))
     i = args.index("--crm")
@@ -116,12 +124,13 @@ def measure(base: Path, workers: int = 2, repeat: int = 1, big: int = 40_000) ->
 
 
 def print_runs(res: dict) -> None:
-    print(f"{'run':<40} {'wall s':>7} {'prepared':>9} {'tab book':>9} {'warm':>12} "
+    print(f"{'run':<40} {'wall s':>7} {'load':>5} {'prepared':>9} {'tab book':>9} {'warm':>12} "
           f"{'pages done':>11} {'seg exec s':>11} {'export s':>9}")
     for r in res.values():
         ph = r["phases"]
         warm = "/".join(f"{t:.1f}" for t in ph.get("workers_ready", [])) or "-"
-        print(f"{r['label']:<40} {r['wall']:>7.2f} {ph.get('prepared', 0):>9.2f} "
+        print(f"{r['label']:<40} {r['wall']:>7.2f} {r['load']:>5.1f} "
+              f"{ph.get('prepared', 0):>9.2f} "
               f"{ph.get('tabbook_written', 0):>9.2f} {warm:>12} "
               f"{ph.get('pages_done', 0):>11.2f} {r['execute']:>11.3f} {r['export']:>9.3f}")
     demo, floor = res["demo"], res["floor"]
@@ -138,7 +147,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     base = args.out or Path(tempfile.mkdtemp(prefix="bench_reports-"))
-    print(f"{os.cpu_count()} cores, {args.workers} workers (outputs in {base})")
+    print(f"{os.cpu_count()} cores, {args.workers} workers, load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} (outputs in {base})")
     print_runs(measure(base, args.workers, args.repeat))
     return 0
 

@@ -1,11 +1,12 @@
 """Warm Jupyter kernels of a report worker process.
 
-A worker keeps one kernel per ``(kernel_name, cwd)`` warm across its notebooks
-(``_warm_kernel``): between notebooks the user namespace is cleared and the working folder
-restored; a kernel that fails to start is retried once (and only then), after which
+A worker keeps one kernel per kernel name warm across its notebooks (``_warm_kernel``):
+between notebooks the user namespace is cleared and the kernel moved to the job's working
+folder; a kernel that fails to start is retried once (and only then), after which
 :class:`KernelStartError` is raised. ``_warm_worker`` starts a worker's kernel ahead of its
-first job and loads the analysis modules into it. nbclient is kept from taking SIGINT and
-SIGTERM over, and ``_kill_kernels`` kills a process's kernels at once.
+first job (in an empty folder of its own, since the run's folder may not exist yet), loads
+the analysis modules into it and, meanwhile, builds the HTML exporter. nbclient is kept
+from taking SIGINT and SIGTERM over, and ``_kill_kernels`` kills a process's kernels at once.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ class _Kernel:
         self.km = self.kc = self._starting = None
         self.runs = 0
 
-    def start(self) -> None:
+    def start(self, launched=None) -> None:
+        """Start the kernel and wait for its ``kernel_info`` reply; ``launched()`` is called
+        as soon as its process runs (to do other work while it starts)."""
         import nbformat
         from nbclient import NotebookClient
 
@@ -57,6 +60,8 @@ class _Kernel:
         self._starting = owner.km  # so that kill() finds a kernel that is still starting
         try:
             owner.start_new_kernel(stdout=self._log, stderr=self._log)
+            if launched is not None:
+                launched()
             owner.start_new_kernel_client()
         except BaseException as exc:
             self._owner = owner
@@ -143,12 +148,13 @@ class _Kernel:
         c.kc = self.kc
         return c
 
-    def reset(self) -> None:
+    def reset(self, cwd: str) -> None:
         """Delete every user variable (like ``%reset -f`` without its full garbage
         collection, which costs ~0.3 s on a heap with pandas and matplotlib loaded) and go
-        back to the working folder."""
+        to the working folder ``cwd``."""
         import nbformat
 
+        self.cwd = cwd
         self.client(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
             _RESET_CODE.format(cwd=repr(self.cwd)))]),
             deadline=time.monotonic() + self.start_timeout).execute()
@@ -211,16 +217,17 @@ def _kill_kernels() -> None:
         k.kill()
 
 
-def _warm_kernel(job: dict) -> tuple[_Kernel, int]:
-    """The worker's kernel for ``job``: reused if alive, else started (one retry).
+def _warm_kernel(job: dict, launched=None) -> tuple[_Kernel, int]:
+    """The worker's kernel for ``job``: reused if alive (and moved to the job's ``cwd``),
+    else started there (one retry); ``launched`` as in :meth:`_Kernel.start`.
 
     Returns the kernel and how many start attempts were made.
     """
-    key = (job["kernel_name"], job["cwd"])
+    key = job["kernel_name"]
     k = _KERNELS.get(key)
     if k is not None and k.alive():
         try:
-            k.reset()
+            k.reset(job["cwd"])
             return k, 0
         except Exception:  # noqa: BLE001 - a kernel that cannot reset is replaced
             k.stop()
@@ -232,7 +239,7 @@ def _warm_kernel(job: dict) -> tuple[_Kernel, int]:
     _KERNELS[key] = k
     for attempt in (1, 2):  # one retry, for kernel start-up failures only
         try:
-            k.start()
+            k.start(launched if attempt == 1 else None)
             return k, attempt
         except Exception as exc:  # noqa: BLE001
             if attempt == 2:
@@ -260,19 +267,42 @@ for _m in ("surveykit.reporting.findings", "surveykit.survey", "pyarrow.parquet"
 """
 
 
-def _warm_worker(kernel_name: str, cwd: str, start_timeout: float) -> None:
-    """Pool initializer: start this worker's kernel, load the analysis modules into it and
-    build the HTML exporter, so the first segment costs what the others do. Failures are
-    ignored here: the first job then starts its kernel itself (with its retry)."""
+def _warm_worker(kernel_name: str, start_timeout: float) -> None:
+    """Pool initializer: start this worker's kernel and load the analysis modules into it,
+    building the HTML exporter on a thread meanwhile (this process only waits for the
+    kernel), so the first segment costs what the others do. The kernel starts in an empty
+    folder of its own (deleted once it is warm: every job moves it to its own folder first).
+    Failures are ignored here: the first job then starts its kernel itself (with its
+    retry)."""
+    import shutil
+    import threading
+
+    exporter = threading.Thread(target=_build_exporter, name="surveykit-exporter",
+                                daemon=True)
+    cwd = tempfile.mkdtemp(prefix="surveykit-warm-")
+    try:
+        import nbformat
+
+        job = {"kernel_name": kernel_name, "cwd": cwd, "start_timeout": start_timeout}
+        kernel, _ = _warm_kernel(job, launched=exporter.start)
+        kernel.client(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_WARM_CODE)]),
+                      deadline=time.monotonic() + start_timeout + 60).execute()
+    except Exception:  # noqa: BLE001, S110 - warming up is an optimisation only
+        pass
+    finally:
+        if exporter.ident is None:
+            exporter.start()  # the kernel did not start: build it here all the same
+        exporter.join()
+        shutil.rmtree(cwd, ignore_errors=True)
+
+
+def _build_exporter() -> None:
+    """Build the HTML exporter (nbconvert and its templates) with one tiny export."""
     try:
         import nbformat
 
         from .export import export_html
 
-        job = {"kernel_name": kernel_name, "cwd": cwd, "start_timeout": start_timeout}
-        kernel, _ = _warm_kernel(job)
-        kernel.client(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_WARM_CODE)]),
-                      deadline=time.monotonic() + start_timeout + 60).execute()
         export_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm")]))
-    except Exception:  # noqa: BLE001, S110 - warming up is an optimisation only
+    except Exception:  # noqa: BLE001, S110 - the first page then builds it
         pass

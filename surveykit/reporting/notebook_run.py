@@ -115,12 +115,12 @@ def run_segment(job: dict) -> dict:
         except BaseException as exc:
             # timed out, died or unknown state: never reuse it; interrupted: kill it now
             kernel.kill() if isinstance(exc, KeyboardInterrupt) else kernel.stop()
-            _KERNELS.pop((job["kernel_name"], job["cwd"]), None)
+            _KERNELS.pop(job["kernel_name"], None)
             raise
         finally:
             if not job.get("reuse_kernel", True):
                 kernel.kill()  # done with it: no graceful shutdown wait
-                _KERNELS.pop((job["kernel_name"], job["cwd"]), None)
+                _KERNELS.pop(job["kernel_name"], None)
     except Exception as exc:  # noqa: BLE001 - a failed segment is reported, not raised
         status, error, details = _describe(exc, job["timeout"])
     if nb is not None:

@@ -623,9 +623,11 @@ def glance_html(segments: list[dict]) -> str:
     key metrics of every segment with 95% CIs (one panel per metric, coloured better /
     worse / not significant), and the segment x driver map of importance shares with the
     act-here cells outlined. Empty when there is nothing to draw."""
+    ok = [s for s in segments if s.get("status") == "ok" and s.get("headline")]
+    if not ok:
+        return ""  # nothing to draw: the chart modules are not even loaded
     from .. import charts
 
-    ok = [s for s in segments if s.get("status") == "ok" and s.get("headline")]
     parts = []
     rows = []
     for s in ok:

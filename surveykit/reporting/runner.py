@@ -8,9 +8,13 @@ parameterised by papermill and executed by nbclient with a per-notebook timeout,
 the worker keeps warm across its segments (namespace reset in between; one retry for kernel
 start-up failures only; a kernel that timed out or died is replaced, never reused). The
 worker exports each executed notebook to self-contained HTML in-process and keeps the
-executed ``.ipynb`` beside it. While the kernels start, the main process writes
-``tabbook.xlsx``: the overview's banner tables as an Excel tab book
-(:func:`.overview.write_tabbook`, always, with or without the overview page). Then
+executed ``.ipynb`` beside it. The workers start first, before the inputs are checked
+(``surveykit report`` starts them even before it loads the analysis modules:
+:func:`.worker.prestart_pool`), since their warm-up is the longest stage of a short report;
+a refused run stops them, and a worker still warming up when the pages are done is stopped
+rather than waited for. While the kernels start (or the first pages run on those that are
+ready), the main process writes ``tabbook.xlsx``: the overview's banner tables as an Excel
+tab book (:func:`.overview.write_tabbook`, always, with or without the overview page). Then
 ``manifest.json`` and ``index.html`` are written. One failing segment (or tab book) never
 stops the others: its page or index line shows the error, and :attr:`ReportResult.ok` is
 False.
@@ -34,6 +38,7 @@ parameters, segments, jobs) is in :mod:`.planning`, the output-folder checks in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -60,7 +65,7 @@ from .planning import (
     segment_values,
 )
 from .spec import load_spec, validate_overrides
-from .worker import abort_pool, execute_all, start_pool
+from .worker import abort_pool, drop_prestarted_pool, execute_all, pool_for_run
 
 __all__ = ["run_report", "ReportResult", "ReportInterrupted", "check_parameters",
            "notebook_parameters", "DEFAULT_NOTEBOOK", "segment_values"]
@@ -204,38 +209,46 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
         extra["spec"] = validate_overrides(extra["spec"])
     if wave is not None:
         extra["wave"] = str(wave)
-    check_parameters(nb_path, [*RUNNER_PARAMETERS, *extra])
     ov_path = None
     if overview:
         ov_path = DEFAULT_OVERVIEW if overview is True else Path(overview)
-        check_parameters(ov_path, [p for p in RUNNER_PARAMETERS if p != "segment"])
-    for name, path in (("questionnaire", questionnaire), ("data", data),
-                       ("targets", targets), ("crm", crm)):
-        if path is not None and not Path(path).is_file():
-            raise ReportError(f"{name} file {path} does not exist")
-
-    out = Path(out).resolve()
-    inputs = {"questionnaire": questionnaire, "data": data, "targets": targets, "crm": crm,
-              "notebook": nb_path, "overview notebook": ov_path}
-    _check_out(out, inputs)  # before anything runs
     n_jobs = None if segments is None else len(segments) + (ov_path is not None)
     n_pool = workers if n_jobs is None else min(workers, n_jobs)
-    with folder_lock(out, error=ReportError, option="output folder"), _Signals() as signals:
+    pool = None
+    # 0. the worker processes start now (unless `surveykit report` started them already):
+    #    each starts its kernel and loads the analysis modules into it while this process
+    #    checks the inputs and prepares the data; stopped if the run is refused
+    if n_pool > 1 and reuse_kernels and scheduler is None:
+        pool = pool_for_run(n_pool, kernel_name, start_timeout)
+    else:
+        drop_prestarted_pool()
+    with contextlib.ExitStack() as stack:
+        if pool is not None:  # no worker outlives the run, whatever happens
+            stack.callback(abort_pool, pool)
+        check_parameters(nb_path, [*RUNNER_PARAMETERS, *extra])
+        if ov_path is not None:
+            check_parameters(ov_path, [p for p in RUNNER_PARAMETERS if p != "segment"])
+        for name, path in (("questionnaire", questionnaire), ("data", data),
+                           ("targets", targets), ("crm", crm)):
+            if path is not None and not Path(path).is_file():
+                raise ReportError(f"{name} file {path} does not exist")
+        out = Path(out).resolve()
+        inputs = {"questionnaire": questionnaire, "data": data, "targets": targets,
+                  "crm": crm, "notebook": nb_path, "overview notebook": ov_path}
+        _check_out(out, inputs)  # before anything runs
+        stack.enter_context(folder_lock(out, error=ReportError, option="output folder"))
+        signals = stack.enter_context(_Signals())
         sweep_beside(out)  # what a run killed outright left behind
         try:
             stage = folder_beside(out)  # private (0700) until it is swapped in
         except OSError as exc:
             raise ReportError(f"cannot write beside the output folder {out}: {exc}") from None
-        pool = plan = tabbook = prepared = None
+        plan = tabbook = prepared = None
         prepare_seconds, interrupted, swapped = 0.0, None, False
         #: seconds since the start at which each stage ended (written in the manifest)
         phases: dict[str, Any] = {}
         try:
             try:
-                # 0. start the worker processes now: each starts its kernel and loads the
-                #    analysis modules into it while this process prepares the data
-                if n_pool > 1 and reuse_kernels and scheduler is None:
-                    pool = start_pool(n_pool, kernel_name, str(stage), start_timeout)
                 prepared = stage / "_prepared" if keep_data else \
                     Path(tempfile.mkdtemp(prefix="surveykit-report-"))  # mode 0700
                 plan = _plan(questionnaire, data, targets, crm, as_of, segment_by, segments,
@@ -246,21 +259,26 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
                 jobs, entries = plan[2], plan[3]
                 if pool is not None:
                     pool.shrink(len(jobs))  # no more workers than pages
-                # 1. the tab book, from the survey prepared here, while the kernels start
-                tabbook = write_tabbook(plan[0], segment_by, stage / TABBOOK,
-                                        min_base=min_base, spec=extra.get("spec"),
-                                        alpha=extra.get("alpha", 0.05), shared=prepared)
-                phases["tabbook_written"] = round(time.monotonic() - t_start, 3)
+                # 1. the tab book, from the survey prepared here: while the kernels
+                #    start, or while the first pages run on those that are ready
+                def write_the_tabbook() -> None:
+                    nonlocal tabbook
+                    tabbook = write_tabbook(plan[0], segment_by, stage / TABBOOK,
+                                            min_base=min_base, spec=extra.get("spec"),
+                                            alpha=extra.get("alpha", 0.05), shared=prepared)
+                    phases["tabbook_written"] = round(time.monotonic() - t_start, 3)
+
                 # 2. run in parallel: here, or on a Dask cluster
                 if scheduler is not None:
                     from .distributed import execute_dask
 
+                    write_the_tabbook()
                     execute_dask(jobs, entries, scheduler=scheduler,
                                  workers=min(workers, len(jobs)), prepared=prepared,
                                  progress=progress)
                 else:
                     execute_all(jobs, entries, workers=min(workers, len(jobs)),
-                                progress=progress, pool=pool)
+                                progress=progress, pool=pool, meanwhile=write_the_tabbook)
                 phases["pages_done"] = round(time.monotonic() - t_start, 3)
             except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM through _Signals
                 interrupted = exc

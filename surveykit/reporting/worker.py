@@ -29,7 +29,8 @@ from .kernels import KernelStartError, _kill_kernels, _warm_worker
 from .notebook_run import _crashed, _mark, _safe_run, run_segment, skip_slow_schema_formats
 
 __all__ = ["KernelStartError", "WorkerPool", "execute_all", "start_pool", "abort_pool",
-           "run_segment", "skip_slow_schema_formats"]
+           "prestart_pool", "drop_prestarted_pool", "pool_for_run", "run_segment",
+           "skip_slow_schema_formats"]
 
 
 class _WorkerProcess(mp.get_context("spawn").Process):
@@ -140,7 +141,7 @@ class WorkerPool:
     n : int
         Worker processes.
     warm : tuple, optional
-        ``(kernel_name, cwd, start_timeout)``: each worker starts its kernel and loads the
+        ``(kernel_name, start_timeout)``: each worker starts its kernel and loads the
         analysis modules into it before it takes a job (see :func:`_warm_worker`).
     """
 
@@ -173,8 +174,11 @@ class WorkerPool:
         """Process ids of the current workers."""
         return [w.proc.pid for w in self.workers]
 
-    def run(self, jobs: list[dict], run, done) -> None:
-        """Run every job; call ``done(i, result)`` as each finishes (in this process)."""
+    def run(self, jobs: list[dict], run, done, meanwhile=None) -> None:
+        """Run every job; call ``done(i, result)`` as each finishes (in this process).
+
+        ``meanwhile()``, if given, is called once in this process, as soon as the workers
+        that are ready have their first jobs (at once when none is ready yet)."""
         if getattr(run, "__module__", None) == "__main__":
             raise ReportError(
                 f"the job function {getattr(run, '__name__', run)!r} is defined in __main__, "
@@ -203,6 +207,10 @@ class WorkerPool:
                 self.replaced += 1
                 self._spawn()  # keep the pool's size while there is work
 
+        for w in self.workers:  # the workers that said they are ready take jobs first
+            with contextlib.suppress(EOFError, OSError):  # a dead one is seen below
+                if not w.ready and w.conn.poll() and w.conn.recv()[0] == "ready":
+                    self._ready(w)
         while queue or any(w.job is not None for w in self.workers):
             for w in list(self.workers):
                 if w.ready and w.job is None and queue:
@@ -218,6 +226,9 @@ class WorkerPool:
                         continue
                     w.job = i
                     tries[i] += 1
+            if meanwhile is not None:
+                side, meanwhile = meanwhile, None
+                side()
             by_handle = {}
             for w in self.workers:
                 by_handle[w.conn] = by_handle[w.proc.sentinel] = w
@@ -235,11 +246,14 @@ class WorkerPool:
                     died(w)
                     continue
                 if kind == "ready":
-                    w.ready = True
-                    self.ready_after.append(round(time.monotonic() - self.started, 3))
+                    self._ready(w)
                     continue
                 i, w.job = w.job, None
                 done(i, value if kind == "done" else _crashed(jobs[i], value))
+
+    def _ready(self, w: _Worker) -> None:
+        w.ready = True
+        self.ready_after.append(round(time.monotonic() - self.started, 3))
 
     def shrink(self, n: int) -> None:
         """Keep at most ``n`` workers (fewer pages than workers): the others, those still
@@ -260,11 +274,21 @@ class WorkerPool:
                 w.proc.join(timeout=2)
             w.conn.close()
 
-    def close(self, timeout: float = 30) -> None:
-        """Let every worker stop its kernel and exit; terminate those that do not."""
+    def release(self) -> None:
+        """Tell every worker that the work is done, without waiting: a ready worker kills
+        its kernel and exits; one still warming up (it has had no job) is terminated, as
+        it would only finish its warm-up first. :meth:`close` then waits for them."""
         for w in self.workers:
-            with contextlib.suppress(OSError):
-                w.conn.send(None)
+            if w.ready or w.conn.poll():
+                with contextlib.suppress(OSError):
+                    w.conn.send(None)
+            elif w.proc.is_alive():
+                w.proc.terminate()  # kills its kernel (still starting or warming) and exits
+
+    def close(self, timeout: float = 30) -> None:
+        """Let every worker stop its kernel and exit (:meth:`release`); wait for them and
+        terminate those that do not exit within ``timeout`` seconds."""
+        self.release()
         deadline = time.monotonic() + timeout
         for w in self.workers:
             w.proc.join(timeout=max(0.1, deadline - time.monotonic()))
@@ -295,9 +319,43 @@ class WorkerPool:
             self.abort()
 
 
-def start_pool(n: int, kernel_name: str, cwd: str, start_timeout: float) -> WorkerPool:
+def start_pool(n: int, kernel_name: str = "python3", start_timeout: float = 60) -> WorkerPool:
     """A pool of ``n`` spawned workers, each warming up (see :func:`_warm_worker`) now."""
-    return WorkerPool(n, warm=(kernel_name, cwd, float(start_timeout)))
+    return WorkerPool(n, warm=(kernel_name, float(start_timeout)))
+
+
+#: a pool started ahead of the run (:func:`prestart_pool`), for the next run to take
+_PRESTARTED: list[WorkerPool] = []
+
+
+def prestart_pool(n: int, kernel_name: str = "python3", start_timeout: float = 60) -> None:
+    """Start the next report run's warm workers now, ahead of the imports and checks that
+    precede the run's own start (``surveykit report`` does this before it loads the
+    analysis modules: the workers' warm-up is the longest stage of a short report).
+
+    :func:`pool_for_run` hands the pool to the run; :func:`drop_prestarted_pool` stops it
+    when no run took it (e.g. the run refused its parameters).
+    """
+    drop_prestarted_pool()
+    _PRESTARTED.append(start_pool(n, kernel_name, start_timeout))
+
+
+def drop_prestarted_pool() -> None:
+    """Stop a pool that :func:`prestart_pool` started and no run took."""
+    while _PRESTARTED:
+        _PRESTARTED.pop().abort()
+
+
+def pool_for_run(n: int, kernel_name: str, start_timeout: float) -> WorkerPool:
+    """The run's pool of at most ``n`` warm workers: the pre-started one when it warms
+    the same kernel (shrunk to ``n``), else a new one."""
+    while _PRESTARTED:
+        pool = _PRESTARTED.pop()
+        if pool.warm == (kernel_name, float(start_timeout)) and pool.workers:
+            pool.shrink(n)
+            return pool
+        pool.abort()
+    return start_pool(n, kernel_name, start_timeout)
 
 
 def abort_pool(pool: WorkerPool) -> None:
@@ -306,7 +364,8 @@ def abort_pool(pool: WorkerPool) -> None:
 
 
 def execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
-                progress: bool, run=None, pool: WorkerPool | None = None) -> None:
+                progress: bool, run=None, pool: WorkerPool | None = None,
+                meanwhile=None) -> None:
     """Run every job, filling ``entries`` in place.
 
     ``workers == 1`` runs in this process. Otherwise a :class:`WorkerPool` of spawned
@@ -315,7 +374,8 @@ def execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
     job function (default :func:`run_segment`); ``pool`` an already started pool to use
     (and close). On an interrupt (KeyboardInterrupt) queued jobs are dropped, the workers
     and their kernels stopped, and the interrupt re-raised; the entries of the jobs that
-    had not finished keep their status.
+    had not finished keep their status. ``meanwhile()`` is called once in this process,
+    once the workers that are ready have their first jobs (first, for one worker).
     """
     from tqdm import tqdm  # not tqdm.auto: it warns in a kernel without ipywidgets
 
@@ -329,6 +389,8 @@ def execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
 
     try:
         if workers == 1 and pool is None:
+            if meanwhile is not None:
+                meanwhile()
             try:
                 for i, job in enumerate(jobs):
                     done(i, _safe_run(job, run))
@@ -336,6 +398,6 @@ def execute_all(jobs: list[dict], entries: list[dict], *, workers: int,
                 _kill_kernels()  # done (or interrupted): no graceful shutdown wait
             return
         with pool or WorkerPool(workers) as p:
-            p.run(jobs, run, done)
+            p.run(jobs, run, done, meanwhile)
     finally:
         bar.close()
