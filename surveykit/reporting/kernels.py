@@ -264,6 +264,8 @@ for _m in ("surveykit.reporting.findings", "surveykit.survey", "pyarrow.parquet"
         _importlib.import_module(_m)
     except Exception:
         pass
+import gc as _gc
+_gc.freeze()  # the modules' objects: never walked again by a page's full collections
 """
 
 
