@@ -252,3 +252,63 @@ def test_a_findings_page_needs_no_matplotlib():
                          cwd=root, timeout=300, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+def test_scree_chart_draws_the_eigenvalues_on_its_axis():
+    """Each observed eigenvalue is a point at its value on the drawn y axis; the simulated
+    percentiles are dashed lines through theirs; the title counts factors and components."""
+    from types import SimpleNamespace
+
+    from surveykit.charts import scree_chart
+
+    t = pd.DataFrame({"observed_pc": [3.1, 1.2, 0.5, 0.2], "sim_pc_pct": [1.3, 1.1, 0.9, 0.8],
+                      "observed_fa": [2.6, 0.4, 0.1, -0.1],
+                      "sim_fa_pct": [0.5, 0.2, 0.1, 0.0]}, index=[1, 2, 3, 4])
+    root = _tree(scree_chart(SimpleNamespace(table=t, percentile=95, n_factors=2,
+                                             n_components=1)))
+    assert _by_class(root, "skc-title")[0].text == "Parallel analysis: 2 factors, 1 component"
+    yt = [(float(e.get("data-value")), float(e.get("y1"))) for e in _by_class(root, "skc-ygrid")]
+    assert [v for v, _ in yt] == [float(e.get("data-value"))
+                                  for e in _by_class(root, "skc-ytick")]
+    (v0, y0), (v1, y1) = yt[0], yt[-1]
+    to_y = lambda v: y0 + (v - v0) / (v1 - v0) * (y1 - y0)  # noqa: E731
+    xt = {float(e.get("data-value")): float(e.get("x")) for e in _by_class(root, "skc-tick")}
+    assert sorted(xt) == [1.0, 2.0, 3.0, 4.0]
+    for col in ("observed_pc", "observed_fa"):
+        pts = [e for e in _by_class(root, "skc-point") if e.get("data-series") == col]
+        assert [float(p.get("data-value")) for p in pts] == list(t[col])
+        for p, (k, v) in zip(pts, t[col].items(), strict=True):
+            assert float(p.get("cx")) == pytest.approx(xt[k], abs=0.05)
+            assert float(p.get("cy")) == pytest.approx(to_y(v), abs=0.1)
+    lines = {e.get("data-series"): e for e in _by_class(root, "skc-line")}
+    assert lines["sim_pc_pct"].get("stroke-dasharray") and \
+        not lines["observed_pc"].get("stroke-dasharray")
+    pts = [tuple(map(float, p.split(","))) for p in lines["sim_fa_pct"].get("points").split()]
+    assert [y for _, y in pts] == pytest.approx([to_y(v) for v in t["sim_fa_pct"]], abs=0.1)
+
+
+def test_an_overview_page_needs_no_matplotlib():
+    """The overview's charts (metrics, driver map, scree) are SVG: building and rendering
+    its sections never imports matplotlib."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from surveykit.survey import Survey\n"
+        "from surveykit.reporting.overview import Overview\n"
+        f"s = Survey.from_files({str(root / 'questionnaires' / 'pc_customers.yaml')!r}, "
+        f"{str(root / 'data' / 'demo' / 'responses.csv')!r})\n"
+        "ov = Overview(s, 'segment')\n"
+        "page = ''.join(ov.section(k)._repr_html_() for k in ov.sections()\n"
+        "               if ov.section(k) is not None)\n"
+        "assert 'Parallel analysis' in page and '<img' not in page\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('matplotlib', 'seaborn')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=root, timeout=300, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "[]"

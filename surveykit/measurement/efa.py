@@ -69,6 +69,12 @@ class ParallelResult(_Result):
 
         return scree_chart(self, **kwargs)
 
+    def chart(self, **kwargs):
+        """The scree chart as inline SVG (:func:`surveykit.charts.scree_chart`)."""
+        from ..charts import scree_chart
+
+        return scree_chart(self, **kwargs)
+
 
 def parallel_analysis(df: pd.DataFrame, items: Sequence[str], *, weights=None,
                       missing: Missing = "pairwise", reverse=None,

@@ -456,7 +456,7 @@ class Overview(OverviewPathModel, SectionPlan):
             .reset_index()
         s.tables.append(("Pattern loadings (|loading| < 0.30 blank)", show))
         try:
-            s.figures.append(pa.plot())
+            s.figures.append(pa.chart())
         except Exception:  # noqa: BLE001 - a chart never stops the report
             pass
         s.notes.append("Factors are named by their two highest-loading items (the analysis "
