@@ -4,8 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._chart import (AXIS, GRID, INK, LABEL, TICK, TITLE, Chart, Linear, legend, line,
-                     nice_range, tick_text, ticks, title_lines, x_axis)
+from ._chart import (
+    AXIS,
+    GRID,
+    INK,
+    LABEL,
+    TICK,
+    TITLE,
+    Chart,
+    Linear,
+    legend,
+    line,
+    nice_range,
+    tick_text,
+    ticks,
+    title_lines,
+    x_axis,
+)
 from ._text import Box, num, svg_text, text_width
 from .colors import PALETTE
 
