@@ -56,6 +56,26 @@ assert len(store.values) > 10
     assert [m for m in HEAVY if m in loaded] == []
 
 
+def test_efa_and_parallel_analysis_load_without_heavy_imports():
+    """The overview's factor structure (parallel analysis, then a minres EFA, here with
+    every rotation) runs on surveykit's own minres and rotations: no factor_analyzer, so
+    neither scikit-learn nor scipy.stats."""
+    loaded = _loaded("""
+import numpy as np, pandas as pd
+from surveykit.measurement import efa, parallel_analysis
+rng = np.random.default_rng(1)
+L = np.array([[.8, 0], [.7, .1], [.6, 0], [0, .8], [.1, .7], [0, .6]])
+X = rng.normal(size=(400, 2)) @ L.T + rng.normal(scale=.6, size=(400, 6))
+df = pd.DataFrame(np.round(X * 1.5 + 4).clip(1, 7), columns=list("abcdef"))
+assert parallel_analysis(df, list(df)).n_factors >= 1
+for rotation in ("none", "varimax", "promax", "oblimin"):
+    fa = efa(df, list(df), 2, rotation=rotation)
+    assert fa.loadings.shape == (6, 2) and (fa.phi is None) == (rotation in ("none", "varimax"))
+""")
+    assert "surveykit.measurement._rotation" in loaded                        # it ran
+    assert [m for m in HEAVY if m in loaded] == []
+
+
 def _packages(modules) -> set[str]:
     """The third-party packages and the surveykit modules among ``modules``."""
     return {m if m.startswith("surveykit") else m.split(".")[0] for m in modules

@@ -472,26 +472,26 @@ def _std(C: np.ndarray) -> np.ndarray:
 
 
 def _minres(R: np.ndarray, n_factors: int, method: str = "minres") -> np.ndarray:
-    """Unrotated loadings by factor_analyzer (minres / ml) on a correlation matrix."""
-    from factor_analyzer import FactorAnalyzer
+    """Unrotated loadings of ``n_factors`` factors from a correlation matrix.
 
-    fa = FactorAnalyzer(n_factors=n_factors, rotation=None, method=method,
-                        is_corr_matrix=True, use_smc=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fa.fit(R.copy())
-    L = np.asarray(fa.loadings_, dtype=float)
-    return L * np.where(L.sum(axis=0) < 0, -1.0, 1.0)
-
-
-def _one_factor_minres(R: np.ndarray) -> np.ndarray:
-    """One-factor minres loadings with an analytic gradient (fast path for parallel analysis).
-
-    The objective is factor_analyzer's (and psych's) minres criterion as a function of the
-    uniquenesses ``psi``: the sum of squared eigenvalues of ``R - diag(psi)`` beyond the
-    first, whose gradient is ``-2 sum_i lambda_i v_ij^2``; bounded L-BFGS-B from the SMC
-    start, 0.005 <= psi <= 1. Same solution as factor_analyzer (to ~1e-7), ~15x faster.
+    ``minres``: psych's and factor_analyzer's criterion as a function of the uniquenesses
+    ``psi``: the sum of squared eigenvalues of ``R - diag(psi)`` beyond the ``k`` largest,
+    whose gradient is ``-2 sum_i lambda_i v_ij^2`` over those; bounded L-BFGS-B from the
+    SMC start, 0.005 <= psi <= 1. The loadings are the ``k`` largest eigenpairs of
+    ``R - diag(psi)`` (descending), each column signed to sum positive. ``ml`` is
+    factor_analyzer's (imported only then).
     """
+    k = int(n_factors)
+    if method == "ml":
+        from factor_analyzer import FactorAnalyzer
+
+        fa = FactorAnalyzer(n_factors=k, rotation=None, method=method,
+                            is_corr_matrix=True, use_smc=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fa.fit(R.copy())
+        L = np.asarray(fa.loadings_, dtype=float)
+        return L * np.where(L.sum(axis=0) < 0, -1.0, 1.0)
     from scipy import optimize
 
     p = R.shape[0]
@@ -504,7 +504,7 @@ def _one_factor_minres(R: np.ndarray) -> np.ndarray:
         Rp = R.copy()
         np.fill_diagonal(Rp, 1.0 - psi)
         ev, V = np.linalg.eigh(Rp)
-        rest, Vr = ev[:-1], V[:, :-1]
+        rest, Vr = ev[:-k], V[:, :-k]
         return float(rest @ rest), -2.0 * (Vr ** 2) @ rest
 
     res = optimize.minimize(f, start, jac=True, method="L-BFGS-B",
@@ -512,8 +512,9 @@ def _one_factor_minres(R: np.ndarray) -> np.ndarray:
     Rp = R.copy()
     np.fill_diagonal(Rp, 1.0 - res.x)
     ev, V = np.linalg.eigh(Rp)
-    lam = V[:, -1] * math.sqrt(max(ev[-1], 0.0))
-    return (lam * (1 if lam.sum() >= 0 else -1))[:, None]
+    ev, V = ev[::-1][:k], V[:, ::-1][:, :k]
+    L = V * np.sqrt(np.maximum(ev, 0.0))
+    return L * np.where(L.sum(axis=0) < 0, -1.0, 1.0)
 
 
 def _one_thread():

@@ -21,7 +21,6 @@ from ._common import (
     _check_pd,
     _item_matrix,
     _minres,
-    _one_factor_minres,
     _one_thread,
     _prepare,
     _Result,
@@ -33,7 +32,7 @@ _OBLIQUE = {"oblimin", "promax"}
 
 def _fa_values(R: np.ndarray) -> np.ndarray:
     """psych's ``fa(R, nfactors=1)$values``: eigenvalues with communalities on the diagonal."""
-    L = _one_factor_minres(R)
+    L = _minres(R, 1)
     Rr = R.copy()
     np.fill_diagonal(Rr, (L ** 2).sum(axis=1))
     return np.sort(np.linalg.eigvalsh(Rr))[::-1]
@@ -156,17 +155,14 @@ def parallel_analysis(df: pd.DataFrame, items: Sequence[str], *, weights=None,
 
 
 def _rotate(L: np.ndarray, rotation: str | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rotated loadings and (oblique rotations) phi, as psych::fa's rotations."""
     if rotation is None or L.shape[1] < 2:
         return L, None
-    from factor_analyzer.rotator import Rotator
+    from . import _rotation
 
-    # varimax (and promax's varimax step) with R's stats::varimax tolerance, as psych;
-    # GPA oblimin to 1e-8 (its criterion stalls near 1e-10; 1e-8 is ~1e-6 from psych)
-    tol = 1e-5 if rotation in ("varimax", "promax") else 1e-8
-    rot = Rotator(method=rotation, tol=tol, max_iter=2000)
-    Lr = rot.fit_transform(L)
-    phi = rot.phi_ if rotation in _OBLIQUE else None
-    return np.asarray(Lr, dtype=float), None if phi is None else np.asarray(phi, dtype=float)
+    if rotation == "varimax":
+        return _rotation.varimax(L)[0], None
+    return getattr(_rotation, rotation)(L)
 
 
 @dataclass(repr=False)

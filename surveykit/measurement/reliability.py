@@ -22,7 +22,7 @@ from ._common import (
     _check_pd,
     _is_questionnaire,
     _item_matrix,
-    _one_factor_minres,
+    _minres,
     _prepare,
     _resolve,
     _Result,
@@ -106,7 +106,7 @@ def _omega_total(R: np.ndarray) -> float:
     """McDonald's omega total as psych::omega(nfactors=1): (sum R - sum u2) / sum R."""
     if R.shape[0] < 3:
         return float("nan")
-    L = _one_factor_minres(R)
+    L = _minres(R, 1)
     u2 = 1.0 - (L ** 2).sum(axis=1)
     return float((R.sum() - u2.sum()) / R.sum())
 
