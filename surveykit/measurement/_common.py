@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import html
-import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass

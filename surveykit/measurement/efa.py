@@ -292,10 +292,13 @@ def efa(df: pd.DataFrame, items: Sequence[str], n_factors: int, *, weights=None,
         missing: Missing = "pairwise", reverse=None, scale_range: ScaleRange = None,
         factor_names: Sequence[str] | None = None, blank: float = 0.3,
         constructs=None) -> EFAResult:
-    """Exploratory factor analysis with factor_analyzer on a (weighted) correlation matrix.
+    """Exploratory factor analysis on a (weighted) correlation matrix, as ``psych::fa``.
 
     The correlation matrix is computed here (weights, declared ``missing`` policy; nothing
-    is imputed) and passed to ``factor_analyzer`` with ``is_corr_matrix=True``. Factors are
+    is imputed) and factored: ``minres`` by surveykit's own fit (psych's criterion), ``ml``
+    by ``factor_analyzer``. The rotations are R's: ``stats::varimax``, promax with Kaiser
+    normalisation (``psych::kaiser(L, "Promax")``, what ``psych::fa`` uses) and
+    ``GPArotation::oblimin`` (quartimin). Factors are
     signed so each column sums positive and ordered by the variance they account for, as
     ``psych::fa`` does: the sum of squared loadings for an orthogonal solution,
     ``diag(Phi L'L)`` for an oblique one.
