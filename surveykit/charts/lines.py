@@ -6,7 +6,6 @@ import numpy as np
 
 from ._chart import (
     AXIS,
-    GRID,
     INK,
     LABEL,
     TICK,
@@ -20,6 +19,8 @@ from ._chart import (
     ticks,
     title_lines,
     x_axis,
+    y_axis,
+    y_label,
 )
 from ._text import Box, num, svg_text, text_width
 from .colors import PALETTE
@@ -69,23 +70,14 @@ def scree_chart(parallel, *, title: str | None = None) -> Chart:
     span = max(x.max() - x.min(), 1.0)
     sx = Linear(x.min() - 0.04 * span, x.max() + 0.04 * span, frame.x0, frame.x1)
     sy = Linear(*ylim, frame.y1, frame.y0)
-    for v, s in zip(yvals, ytext, strict=True):
-        parts.append(line(frame.x0, sy(v), frame.x1, sy(v), GRID, 1,
-                          f'class="skc-ygrid" data-value="{num(v)}"'))
-        parts.append(line(frame.x0 - 4, sy(v), frame.x0, sy(v), AXIS, 1))
-        parts.append(svg_text(s, frame.x0 - 6, sy(v), TICK, ha="right", va="center",
-                              color=AXIS, cls="skc-ytick", extra=f'data-value="{num(v)}"')[0])
+    y_axis(parts, sy, yvals, ytext, frame, grid_cls=True)
     xvals = ticks(x.min(), x.max(), most=min(len(x), 15))
     xvals = [v for v in xvals if float(v).is_integer()] or [float(x.min())]
     yb = x_axis(parts, sx, xvals, [f"{v:g}" for v in xvals], frame, grid=False)
     parts.append(line(frame.x0, frame.y0, frame.x0, frame.y1, AXIS, 1))
     parts.append(svg_text("number", (frame.x0 + frame.x1) / 2, yb + 4, LABEL, ha="center",
                           va="top", color=INK, cls="skc-xlabel")[0])
-    cy = (frame.y0 + frame.y1) / 2
-    ylab, _ = svg_text("eigenvalue", PAD + LABEL * 0.2, cy, LABEL, ha="center", va="top",
-                       color=INK, cls="skc-ylabel")
-    parts.append(ylab.replace("<text ", f'<text transform="rotate(-90 {num(PAD + LABEL * 0.2)} '
-                                        f'{num(cy)})" ', 1))
+    y_label(parts, "eigenvalue", frame, PAD)
     parts.append(line(frame.x0, sy(1.0), frame.x1, sy(1.0), "#8c8c8c", 0.8,
                       'class="skc-reference"'))
     for col, color, _, dash in series:

@@ -10,7 +10,6 @@ import pandas as pd
 
 from ._chart import (
     AXIS,
-    GRID,
     INK,
     LABEL,
     TICK,
@@ -22,6 +21,8 @@ from ._chart import (
     ticks,
     title_lines,
     x_axis,
+    y_axis,
+    y_label,
 )
 from ._text import Box, num, svg_text, text_box, text_width
 from .colors import MEANING_COLORS, QUADRANT_COLORS
@@ -87,23 +88,13 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
     sx = Linear(*xlim, frame.x0, frame.x1, fn=_sqrt)
     sy = Linear(float(ylim[0]), float(ylim[1]), frame.y1, frame.y0)
     parts = [head]
-    for v in yvals:   # horizontal grid, ticks and their labels
-        y = sy(v)
-        parts.append(line(frame.x0, y, frame.x1, y, GRID, 1))
-        parts.append(line(frame.x0 - 4, y, frame.x0, y, AXIS, 1))
-    parts.extend(svg_text(t, frame.x0 - 6, sy(v), TICK, ha="right", va="center", color=AXIS,
-                          cls="skc-ytick", extra=f'data-value="{num(v)}"')[0]
-                 for v, t in zip(yvals, ytext, strict=True))
+    y_axis(parts, sy, yvals, ytext, frame, labels_last=True)
     xvals = [v for v in _X_TICKS if xlim[0] <= v <= xlim[1]]
     y = x_axis(parts, sx, xvals, [f"{v:g}" for v in xvals], frame)
     parts.append(line(frame.x0, frame.y0, frame.x0, frame.y1, AXIS, 1))
     parts.append(svg_text("importance (% of explained variance)", (frame.x0 + frame.x1) / 2,
                           y + 4, LABEL, ha="center", va="top", color=INK, cls="skc-xlabel")[0])
-    cy = (frame.y0 + frame.y1) / 2
-    ylab, _ = svg_text(performance_label, PAD + LABEL * 0.2, cy, LABEL, ha="center",
-                       va="top", color=INK, cls="skc-ylabel")
-    parts.append(ylab.replace("<text ", f'<text transform="rotate(-90 {num(PAD + LABEL * 0.2)} '
-                                       f'{num(cy)})" ', 1))
+    y_label(parts, performance_label, frame, PAD)
     dash = 'stroke-dasharray="5 3"'
     parts.append(line(sx(importance_cut), frame.y0, sx(importance_cut), frame.y1, AXIS, 1, dash))
     parts.append(line(frame.x0, sy(performance_cut), frame.x1, sy(performance_cut), AXIS, 1,
@@ -135,8 +126,8 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
                         NUMBER) or []
         key = "\n".join(f"{k}. {names[i]}".replace("\n", " ")
                         for k, i in enumerate(order, start=1))
-        text, b = svg_text(key, frame.x1 + 20, cy, NAME, va="center", color=INK,
-                           cls="skc-key")
+        text, b = svg_text(key, frame.x1 + 20, (frame.y0 + frame.y1) / 2, NAME,
+                           va="center", color=INK, cls="skc-key")
         parts.append(text)
         width = b.x1 + PAD
     parts.extend(p for p, _, _ in placed)
