@@ -18,6 +18,7 @@ from surveykit.charts import (
     labels_overlap,
     quadrant_chart,
     share_chart,
+    trend_chart,
 )
 from surveykit.charts._text import text_width
 
@@ -312,3 +313,56 @@ def test_an_overview_page_needs_no_matplotlib():
                          cwd=root, timeout=300, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+def test_trend_chart_draws_each_wave_at_its_value_coloured_by_meaning():
+    """Each estimate is a point at its value on its metric's axis (percentages x 100), its
+    CI a line from low to high; a significant change is coloured by its meaning, the first
+    wave and non-significant changes grey; one panel per segment, the total first."""
+    from types import SimpleNamespace
+
+    def rows(metric, kind, seg, est, ci, change, sig, hib=True):
+        return pd.DataFrame({"metric": metric, "label": metric.upper(), "kind": kind,
+                             "segment": seg, "segment_label": f"seg {seg}",
+                             "wave": ["W1", "W2", "W3"], "estimate": est,
+                             "ci_low": [e - ci for e in est], "ci_high": [e + ci for e in est],
+                             "higher_is_better": hib, "change_prev": change,
+                             "significant_prev": sig})
+    t = pd.concat([
+        rows("sat", "mean", "Total", [7.0, 7.4, 7.1], 0.2, [np.nan, 0.4, -0.3],
+             [False, True, True]),
+        rows("sat", "mean", "A", [6.0, 6.1, 6.9], 0.3, [np.nan, 0.1, 0.8], [False, False, True]),
+        rows("churn", "percent", "Total", [0.2, 0.3, 0.25], 0.02, [np.nan, 0.1, -0.05],
+             [False, True, False], hib=False),
+        rows("churn", "percent", "A", [0.1, 0.15, 0.12], 0.03, [np.nan, 0.05, -0.03],
+             [False, False, False], hib=False)], ignore_index=True)
+    chart = trend_chart(SimpleNamespace(table=t, waves=["W1", "W2", "W3"]))
+    root = _tree(chart)
+    assert [e.text for e in _by_class(root, "skc-panel")] == ["seg Total", "seg A"]
+    grids = _by_class(root, "skc-ygrid")
+    pts = _by_class(root, "skc-point")
+    assert len(pts) == 12
+    rows_of_grid = []   # the y grid of each metric's row, ticks rising up the page
+    for g in grids:
+        v = (float(g.get("data-value")), float(g.get("y1")))
+        if not rows_of_grid or v[1] >= rows_of_grid[-1][-1][1]:
+            rows_of_grid.append([])
+        rows_of_grid[-1].append(v)
+    assert len(rows_of_grid) == 2
+    for (metric, f), row in zip((("sat", 1.0), ("churn", 100.0)), rows_of_grid, strict=True):
+        mine = [p for p in pts if p.get("data-metric") == metric]
+        (v0, y0), (v1, y1) = row[0], row[-1]
+        want = t[t["metric"] == metric]
+        assert [float(p.get("data-value")) for p in mine] == \
+            pytest.approx(list(want["estimate"] * f))
+        for p, v in zip(mine, want["estimate"] * f, strict=True):
+            assert float(p.get("cy")) == pytest.approx(y0 + (v - v0) / (v1 - v0) * (y1 - y0),
+                                                        abs=0.1)
+    fills = [p.get("fill") for p in pts]
+    g, r, n = MEANING_COLORS["better"], MEANING_COLORS["worse"], MEANING_COLORS["ns"]
+    assert fills == [n, g, r, n, n, g, n, r, n, n, n, n]   # churn up is worse
+    ci = _by_class(root, "skc-ci")
+    assert [float(c.get("data-low")) for c in ci][:3] == pytest.approx([6.8, 7.2, 6.9])
+    for c, p in zip(ci, pts, strict=True):     # the interval runs through its point
+        assert float(c.get("x1")) == float(p.get("cx"))
+        assert float(c.get("y2")) < float(p.get("cy")) < float(c.get("y1"))

@@ -478,7 +478,8 @@ def test_the_index_shows_the_total_change_and_the_trend_chart(demo_waves):
     assert block.startswith("<h2>Change since 2026Q1</h2>")
     assert "<li>NPS +11 points since 2026Q1, significant (p &lt; 0.001; +21 in 2026Q2)</li>" \
         in block
-    assert block.count("<img") == 1
+    assert block.count("<svg") == 1 and "<img" not in block
+    assert 'aria-label="Key metrics by wave chart"' in block
     assert index_trend_html(demo_waves, "segment", None) == ""
     assert index_trend_html(demo_waves, "segment", "2026Q1") == ""     # nothing before it
     page = index_html("T", [], trend=block)

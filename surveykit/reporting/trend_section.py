@@ -179,7 +179,7 @@ class TrendSections:
             both = pd.concat([tt, st.assign(segment=self.label, segment_label=self.label)],
                              ignore_index=True)
             res = TrendResult(both, [], seg.waves, None, self.alpha)
-            s.figures.append(res.plot(title=f"Key metrics by wave: {self.label} and the total "
+            s.figures.append(res.chart(title=f"Key metrics by wave: {self.label} and the total "
                                             "(95% CI; colour: significant change)"))
         s.notes.extend(str(n) for n in total.notes)
         s.technical.append("Changes are tested as independent samples with the package's test "
@@ -236,7 +236,7 @@ def index_trend_html(survey, segment_by: str, wave, *, alpha: float = 0.05) -> s
                         weights=survey.weight_array()[keep],
                         questionnaire=survey.questionnaire, alpha=alpha,
                         changes=survey.meta.get("wave_changes"))
-            fig = res.plot(title=f"Key metrics by wave, {w.wave} against {w.previous} "
+            fig = res.chart(title=f"Key metrics by wave, {w.wave} against {w.previous} "
                                  "(95% CI; colour: significant change from the previous wave)")
     except EXPECTED_ERRORS:
         return ""

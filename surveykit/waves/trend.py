@@ -42,7 +42,8 @@ class TrendNote:
 
 class TrendResult:
     """Key metrics per wave (:func:`trend`): :meth:`to_frame`, :meth:`summary`,
-    :meth:`sentence`, :meth:`plot`; :attr:`notes` lists what was not trended and why."""
+    :meth:`sentence`, :meth:`plot`, :meth:`chart`; :attr:`notes` lists what was not
+    trended and why."""
 
     def __init__(self, table: pd.DataFrame, notes: list[TrendNote], waves: list[str],
                  by: str | None, alpha: float):
@@ -178,6 +179,13 @@ class TrendResult:
                          "from the previous wave)", fontsize=10.5, x=0.01, ha="left")
             _meaning_legend(fig, axes[0, 0], used)
         return fig
+
+    def chart(self, *, metrics=None, segments=None, title: str | None = None):
+        """The same small multiples as inline SVG (:func:`surveykit.charts.trend_chart`),
+        for report pages."""
+        from ..charts import trend_chart
+
+        return trend_chart(self, metrics=metrics, segments=segments, title=title)
 
 
 def _esc(text: str) -> str:
