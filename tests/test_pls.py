@@ -447,15 +447,57 @@ def test_ipma(ecsi):
     assert ip.act_here == ["SAT"]
     fig = ip.plot()
     assert fig.axes[0].get_xlabel() == "total effect on LOY (standardized)"
+    _ipma_chart_draws_the_table(ip)
     un = ecsi.ipma("SAT", importance="total_effect_unstd", cuts=(0.4, 72))
     assert un.importance_cut == 0.4 and set(un.table["construct"]) == {"IMAG", "EXPE",
                                                                        "QUAL", "VAL"}
+    _ipma_chart_draws_the_table(un)
     with pytest.raises(PLSError, match="exogenous"):
         ecsi.ipma("IMAG")
     two = pls(pd.read_csv(FIX / "satisfaction.csv"), BLOCKS,
               dict.fromkeys(["EXPE", "QUAL", "VAL", "SAT", "LOY"], ["IMAG"]))
     with pytest.raises(PLSError, match="several constructs have no successor"):
         two.ipma()
+
+
+def _ipma_chart_draws_the_table(ip):
+    """The SVG map puts each construct at its total effect (linear axis) and index score,
+    coloured by its quadrant, with its bootstrap whiskers from CI low to high."""
+    import xml.etree.ElementTree as ET
+
+    from surveykit.charts import QUADRANT_COLORS, labels_overlap
+
+    chart = ip.chart()
+    root = ET.fromstring(chart.to_svg())
+    cls = lambda c: [e for e in root.iter() if e.get("class") == c]  # noqa: E731
+    xt = [(float(e.get("data-value")), float(e.get("x"))) for e in cls("skc-tick")]
+    yt = list(zip([float(e.get("data-value")) for e in cls("skc-ytick")],  # y grid in order
+                  [float(e.get("y1")) for e in root.iter() if e.tag.endswith("line") and
+                   e.get("stroke") == "#e6e6e6" and e.get("class") is None], strict=True))
+    (a0, x0), (a1, x1) = xt[0], xt[-1]
+    (b0, y0), (b1, y1) = yt[0], yt[-1]
+    at_x = lambda v: x0 + (v - a0) / (a1 - a0) * (x1 - x0)  # noqa: E731
+    at_y = lambda v: y0 + (v - b0) / (b1 - b0) * (y1 - y0)  # noqa: E731
+    t = ip.table
+    pts = cls("skc-point")
+    assert [float(p.get("cx")) for p in pts] == pytest.approx(
+        [at_x(v) for v in t[ip.importance]], abs=0.1)
+    assert [float(p.get("cy")) for p in pts] == pytest.approx(
+        [at_y(v) for v in t["performance"]], abs=0.1)
+    assert [p.get("fill") for p in pts] == [QUADRANT_COLORS[q] for q in t["quadrant"]]
+    ci = cls("skc-ci")
+    has_ci = f"{ip.importance}_ci_low" in t       # whiskers as the matplotlib map draws them
+    assert len(ci) == (2 * len(t) if has_ci else 0)
+    for i in range(len(t) if has_ci else 0):
+        across, up = ci[2 * i], ci[2 * i + 1]
+        assert [float(across.get("x1")), float(across.get("x2"))] == pytest.approx(
+            [at_x(t[f"{ip.importance}_ci_low"].iloc[i]),
+             at_x(t[f"{ip.importance}_ci_high"].iloc[i])], abs=0.1)
+        assert [float(up.get("y1")), float(up.get("y2"))] == pytest.approx(
+            [at_y(t["performance_ci_low"].iloc[i]), at_y(t["performance_ci_high"].iloc[i])],
+            abs=0.1)
+    assert [e.text for e in cls("skc-xlabel")] == [ip.plot().axes[0].get_xlabel()]
+    assert labels_overlap(chart) == []
 
 
 # ------------------------------------------------------------------------- questionnaire

@@ -49,11 +49,17 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
                    label: str = "driver", quadrant: str = "quadrant",
                    performance_label: str = "performance", title: str | None = None,
                    labels: dict | None = None, xlim: tuple[float, float] | None = None,
-                   ylim: tuple[float, float] | None = None) -> Chart:
+                   ylim: tuple[float, float] | None = None,
+                   importance_label: str = "importance (% of explained variance)",
+                   sqrt: bool = True, intervals: tuple[str, str, str, str] | None = None
+                   ) -> Chart:
     """Importance-performance grid: one labelled point per driver, quadrant lines and names.
 
     The SVG twin of :func:`surveykit.plots.quadrant_chart` (same arguments). Importance
-    runs on a square-root axis. Each label takes the first free place around its point,
+    runs on a square-root axis (``sqrt=False``: a linear one, e.g. the total effects of a
+    path model's IPMA, :meth:`surveykit.pls.IPMAResult.chart`); ``intervals`` names the
+    columns of the low and high importance, then of the low and high performance, drawn
+    as whiskers (``class="skc-ci"``). Each label takes the first free place around its point,
     nearest first, the most important point first, so that no label overlaps another, a
     point or a quadrant name, and all stay inside the grid; if one finds no place, the
     labels are shortened to one line, and failing that the points are numbered and the
@@ -77,7 +83,7 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
     if ylim is None:
         ypad = max(np.ptp(ys) * 0.12, 1e-9)
         ylim = (min(ys.min(), performance_cut) - ypad, max(ys.max(), performance_cut) + ypad)
-    xlim = (max(float(xlim[0]), 0.0), float(xlim[1]))
+    xlim = (max(float(xlim[0]), 0.0) if sqrt else float(xlim[0]), float(xlim[1]))
     yvals = ticks(*ylim)
     ytext = tick_text(yvals)
     x0 = PAD + LABEL * 1.2 + 6 + max(text_width(t, TICK) for t in ytext) + 8
@@ -85,14 +91,19 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
     head, box = svg_text(title_lines(title, WIDTH - x0 - PAD), x0, PAD, TITLE, va="top",
                          bold=True, color=INK, cls="skc-title")
     frame = Box(x0, box.y1 + 10, WIDTH - PAD - 12, HEIGHT - PAD - LABEL * 1.2 - 6 - TICK * 1.3)
-    sx = Linear(*xlim, frame.x0, frame.x1, fn=_sqrt)
+    sx = Linear(*xlim, frame.x0, frame.x1, fn=_sqrt if sqrt else None)
     sy = Linear(float(ylim[0]), float(ylim[1]), frame.y1, frame.y0)
     parts = [head]
     y_axis(parts, sy, yvals, ytext, frame, labels_last=True)
-    xvals = [v for v in _X_TICKS if xlim[0] <= v <= xlim[1]]
-    y = x_axis(parts, sx, xvals, [f"{v:g}" for v in xvals], frame)
+    if sqrt:
+        xvals = [v for v in _X_TICKS if xlim[0] <= v <= xlim[1]]
+        xtext = [f"{v:g}" for v in xvals]
+    else:
+        xvals = [v for v in ticks(*xlim) if xlim[0] <= v <= xlim[1]]
+        xtext = tick_text(xvals)
+    y = x_axis(parts, sx, xvals, xtext, frame)
     parts.append(line(frame.x0, frame.y0, frame.x0, frame.y1, AXIS, 1))
-    parts.append(svg_text("importance (% of explained variance)", (frame.x0 + frame.x1) / 2,
+    parts.append(svg_text(importance_label, (frame.x0 + frame.x1) / 2,
                           y + 4, LABEL, ha="center", va="top", color=INK, cls="skc-xlabel")[0])
     y_label(parts, performance_label, frame, PAD)
     dash = 'stroke-dasharray="5 3"'
@@ -110,6 +121,15 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
         parts.append(text)
         fixed.append(b)
     pts = [(sx(a), sy(b)) for a, b in zip(xs, ys, strict=True)]
+    if intervals is not None:  # whiskers under the points
+        xlo, xhi, ylo, yhi = (np.asarray(table[c], dtype=float) for c in intervals)
+        for i, ((px, py), q) in enumerate(zip(pts, table[quadrant], strict=True)):
+            ink = f'class="skc-ci" stroke-opacity="0.5" data-of="{i}"'
+            color = QUADRANT_COLORS.get(q, MEANING_COLORS["ns"])
+            if np.isfinite(xlo[i]) and np.isfinite(xhi[i]):
+                parts.append(line(sx(xlo[i]), py, sx(xhi[i]), py, color, 1, ink))
+            if np.isfinite(ylo[i]) and np.isfinite(yhi[i]):
+                parts.append(line(px, sy(ylo[i]), px, sy(yhi[i]), color, 1, ink))
     for (px, py), q in zip(pts, table[quadrant], strict=True):
         parts.append(f'<circle class="skc-point" cx="{num(px)}" cy="{num(py)}" r="5.5" '
                      f'fill="{QUADRANT_COLORS.get(q, MEANING_COLORS["ns"])}" stroke="#fff" '

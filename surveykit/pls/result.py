@@ -338,6 +338,40 @@ class IPMAResult:
 
         return ipma_chart(self, title=title)
 
+    def chart(self, *, title: str | None = None):
+        """The same map as inline SVG (:func:`surveykit.charts.quadrant_chart` on a linear
+        importance axis, bootstrap intervals as whiskers when there are any), for pages."""
+        from ..charts import quadrant_chart
+
+        t = self.table
+        lo_x, hi_x = f"{self.importance}_ci_low", f"{self.importance}_ci_high"
+        intervals = (lo_x, hi_x, "performance_ci_low", "performance_ci_high") \
+            if lo_x in t and "performance_ci_low" in t else None
+        cols = [self.importance, *(intervals[:2] if intervals else ())]
+        ycols = ["performance", *(intervals[2:] if intervals else ())]
+        xlim, ylim = (_margins(np.append(t[cols].to_numpy(float), self.importance_cut), 0.18),
+                      _margins(np.append(t[ycols].to_numpy(float), self.performance_cut), 0.15))
+        unit = (" (index points per index point)" if self.importance == "total_effect_unstd"
+                else " (standardized)")
+        return quadrant_chart(
+            t, importance_cut=self.importance_cut, performance_cut=self.performance_cut,
+            importance=self.importance, label="construct",
+            labels=dict(zip(t["construct"], t["label"], strict=True)),
+            performance_label="performance (0-100 index)", xlim=xlim, ylim=ylim,
+            title=title or f"Importance-performance map: {self.target_label} "
+                           f"(index {self.target_performance:.1f})",
+            importance_label=f"total effect on {self.target_label}{unit}", sqrt=False,
+            intervals=intervals)
+
+
+def _margins(values: np.ndarray, frac: float) -> tuple[float, float]:
+    """The range of ``values`` widened by ``frac`` of its span on each side (matplotlib's
+    ``ax.margins``)."""
+    v = values[np.isfinite(values)]
+    lo, hi = float(v.min()), float(v.max())
+    pad = frac * (hi - lo if hi > lo else 1.0)
+    return lo - pad, hi + pad
+
 
 # -- assembling the result ---------------------------------------------------------------
 def _ci(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

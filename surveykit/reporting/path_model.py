@@ -375,7 +375,7 @@ class SegmentPathModel:
                                  "Quadrant": [upper_first(q) for q in ip.table["quadrant"]]},
                                  dtype=object)))
             try:
-                s.figures.append(ip.plot(title=f"Importance-performance map: {self.label}"))
+                s.figures.append(ip.chart(title=f"Importance-performance map: {self.label}"))
             except Exception:  # noqa: BLE001 - a chart never stops the report
                 pass
         s.notes.append("Index scores are the path model's 0-100 construct scores (the ACSI "
