@@ -440,10 +440,11 @@ class _Checker:
 
     def _out_of_range(self, name, var, x: np.ndarray) -> np.ndarray:
         finite = ~np.isnan(x)
-        missing = _isin(x, [c for c in var.missing_codes if _is_number(c)])
-        if var.value_labels:
+        missing_codes = [c for c in var.missing_codes if _is_number(c)]
+        if var.value_labels:  # neither a code nor a missing code: one lookup of both
             allowed = [c for c in var.value_labels if _is_number(c)]
-            return finite & ~missing & ~_isin(x, allowed)
+            return finite & ~_isin(x, [*allowed, *missing_codes])
+        missing = _isin(x, missing_codes)
         bad = np.zeros(self.n, dtype=bool)
         with np.errstate(invalid="ignore"):
             if var.min is not None:
