@@ -679,3 +679,15 @@ def test_cli_check_bad_input_exits_2(tmp_path, capsys, data, content, pattern):
 def test_cli_check_bad_questionnaire_exits_2(tmp_path, capsys):
     assert main(["check", str(tmp_path / "missing.yaml"), str(FIX / "raw.csv")]) == 2
     assert "questionnaire file not found" in capsys.readouterr().err
+
+
+def test_code_lookup_equals_numpy_isin_on_awkward_values():
+    from surveykit.responses.checks import _isin
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(-5, 15, 20_000).astype(float)
+    x[::7], x[::13], x[::17], x[::19] = np.nan, np.inf, -1e300, 9.3e18
+    x[::11] += 0.5
+    for codes in ([1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 99], [-3, -1, 2, 7],
+                  [1.5, 2, 3], [], [7]):
+        assert np.array_equal(_isin(x, codes), np.isin(x, codes)), codes

@@ -720,12 +720,17 @@ def _isin(x: np.ndarray, codes) -> np.ndarray:
     lo, hi = (codes.min(), codes.max()) if np.isfinite(codes).all() else (np.nan, np.nan)
     if len(codes) < 3 or not (hi - lo < 4096 and np.array_equal(codes, np.round(codes))):
         return np.isin(x, codes)
-    table = np.zeros(int(hi - lo) + 2, dtype=bool)   # the last entry: "not a code"
+    span = int(hi - lo)
+    table = np.zeros(span + 2, dtype=bool)           # the last entry: "not a code"
     table[(codes - lo).astype(np.int64)] = True
-    with np.errstate(invalid="ignore"):
-        k = x - lo
-        k = np.where((k >= 0) & (k <= hi - lo) & (k == np.floor(k)), k, len(table) - 1)
-    return table[k.astype(np.int64)]
+    with np.errstate(invalid="ignore"):              # NaN, inf, huge: any integer, not whole
+        k = x.astype(np.int64)
+    whole = k == x
+    k -= int(lo)
+    np.clip(k, -1, span + 1, out=k)                  # outside the codes: "not a code" (-1 too)
+    hit = table[k]
+    hit &= whole
+    return hit
 
 
 def _any(masks: list[np.ndarray]) -> np.ndarray:
