@@ -228,9 +228,16 @@ def test_bidirectional_controls_are_removed_as_in_the_page():
         ["Price lavon"]
 
 
-def test_a_findings_page_needs_no_matplotlib():
-    """Its charts are SVG: building and rendering a page never imports matplotlib (whose
-    import and Agg rendering were most of a page's time)."""
+@pytest.mark.parametrize("page, check", [
+    ("from surveykit.reporting import SegmentFindings\n"
+     "p = SegmentFindings(s, 'segment', 1)\n", "page.count('<svg ') >= 5"),
+    ("from surveykit.reporting.overview import Overview\n"
+     "p = Overview(s, 'segment')\n", "'Parallel analysis' in page and '<img' not in page"),
+], ids=["findings", "overview"])
+def test_a_report_page_needs_no_matplotlib(page, check):
+    """Its charts are SVG (the overview's metrics, driver map and scree too): building and
+    rendering a page never imports matplotlib (whose import and Agg rendering were most of
+    a page's time)."""
     import subprocess
     import sys
     from pathlib import Path
@@ -240,13 +247,12 @@ def test_a_findings_page_needs_no_matplotlib():
         "import sys, warnings\n"
         "warnings.simplefilter('ignore')\n"
         "from surveykit.survey import Survey\n"
-        "from surveykit.reporting import SegmentFindings\n"
         f"s = Survey.from_files({str(root / 'questionnaires' / 'pc_customers.yaml')!r}, "
         f"{str(root / 'data' / 'demo' / 'responses.csv')!r})\n"
-        "f = SegmentFindings(s, 'segment', 1)\n"
-        "page = ''.join(f.section(k)._repr_html_() for k in f.sections()\n"
-        "               if f.section(k) is not None)\n"
-        "assert page.count('<svg ') >= 5, page.count('<svg ')\n"
+        + page +
+        "page = ''.join(p.section(k)._repr_html_() for k in p.sections()\n"
+        "               if p.section(k) is not None)\n"
+        f"assert {check}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('matplotlib', 'seaborn')))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -286,33 +292,6 @@ def test_scree_chart_draws_the_eigenvalues_on_its_axis():
         not lines["observed_pc"].get("stroke-dasharray")
     pts = [tuple(map(float, p.split(","))) for p in lines["sim_fa_pct"].get("points").split()]
     assert [y for _, y in pts] == pytest.approx([to_y(v) for v in t["sim_fa_pct"]], abs=0.1)
-
-
-def test_an_overview_page_needs_no_matplotlib():
-    """The overview's charts (metrics, driver map, scree) are SVG: building and rendering
-    its sections never imports matplotlib."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
-    code = (
-        "import sys, warnings\n"
-        "warnings.simplefilter('ignore')\n"
-        "from surveykit.survey import Survey\n"
-        "from surveykit.reporting.overview import Overview\n"
-        f"s = Survey.from_files({str(root / 'questionnaires' / 'pc_customers.yaml')!r}, "
-        f"{str(root / 'data' / 'demo' / 'responses.csv')!r})\n"
-        "ov = Overview(s, 'segment')\n"
-        "page = ''.join(ov.section(k)._repr_html_() for k in ov.sections()\n"
-        "               if ov.section(k) is not None)\n"
-        "assert 'Parallel analysis' in page and '<img' not in page\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('matplotlib', 'seaborn')))\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=root, timeout=300, check=False)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "[]"
 
 
 def test_trend_chart_draws_each_wave_at_its_value_coloured_by_meaning():

@@ -472,8 +472,7 @@ def _ipma_chart_draws_the_table(ip):
     cls = lambda c: [e for e in root.iter() if e.get("class") == c]  # noqa: E731
     xt = [(float(e.get("data-value")), float(e.get("x"))) for e in cls("skc-tick")]
     yt = list(zip([float(e.get("data-value")) for e in cls("skc-ytick")],  # y grid in order
-                  [float(e.get("y1")) for e in root.iter() if e.tag.endswith("line") and
-                   e.get("stroke") == "#e6e6e6" and e.get("class") is None], strict=True))
+                  [float(e.get("y1")) for e in cls("skc-ygrid")], strict=True))
     (a0, x0), (a1, x1) = xt[0], xt[-1]
     (b0, y0), (b1, y1) = yt[0], yt[-1]
     at_x = lambda v: x0 + (v - a0) / (a1 - a0) * (x1 - x0)  # noqa: E731

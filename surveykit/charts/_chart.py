@@ -186,23 +186,18 @@ def x_axis(parts: list[str], scale: Linear, values, labels, frame: Box, *,
     return frame.y1 + 6 + TICK * 1.2
 
 
-def y_axis(parts: list[str], scale: Linear, values, labels, frame: Box, *,
-           grid_cls: bool = False, labels_last: bool = False) -> None:
-    """Horizontal grid lines, ticks and tick labels left of ``frame`` (the y-axis twin of
-    :func:`x_axis`). ``grid_cls`` marks each grid line ``class="skc-ygrid"`` with its
-    ``data-value``; ``labels_last`` draws all tick labels after all lines."""
-    lines, texts = [], []
+def y_axis(parts: list[str], scale: Linear, values, labels, frame: Box) -> None:
+    """Horizontal grid lines (``class="skc-ygrid"`` with their ``data-value``), ticks and,
+    drawn over them, the tick labels left of ``frame`` (the y-axis twin of :func:`x_axis`)."""
+    texts = []
     for v, t in zip(values, labels, strict=True):
         y = scale(v)
-        extra = f'class="skc-ygrid" data-value="{num(v)}"' if grid_cls else ""
-        lines.append([line(frame.x0, y, frame.x1, y, GRID, 1, extra),
-                      line(frame.x0 - 4, y, frame.x0, y, AXIS, 1)])
+        parts.append(line(frame.x0, y, frame.x1, y, GRID, 1,
+                          f'class="skc-ygrid" data-value="{num(v)}"'))
+        parts.append(line(frame.x0 - 4, y, frame.x0, y, AXIS, 1))
         texts.append(svg_text(t, frame.x0 - 6, y, TICK, ha="right", va="center", color=AXIS,
                               cls="skc-ytick", extra=f'data-value="{num(v)}"')[0])
-    if labels_last:
-        parts.extend([p for pair in lines for p in pair] + texts)
-    else:
-        parts.extend(p for pair, t in zip(lines, texts, strict=True) for p in (*pair, t))
+    parts.extend(texts)
 
 
 def y_label(parts: list[str], text: str, frame: Box, pad: float) -> None:

@@ -70,7 +70,7 @@ def scree_chart(parallel, *, title: str | None = None) -> Chart:
     span = max(x.max() - x.min(), 1.0)
     sx = Linear(x.min() - 0.04 * span, x.max() + 0.04 * span, frame.x0, frame.x1)
     sy = Linear(*ylim, frame.y1, frame.y0)
-    y_axis(parts, sy, yvals, ytext, frame, grid_cls=True)
+    y_axis(parts, sy, yvals, ytext, frame)
     xvals = ticks(x.min(), x.max(), most=min(len(x), 15))
     xvals = [v for v in xvals if float(v).is_integer()] or [float(x.min())]
     yb = x_axis(parts, sx, xvals, [f"{v:g}" for v in xvals], frame, grid=False)

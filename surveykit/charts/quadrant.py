@@ -94,7 +94,7 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
     sx = Linear(*xlim, frame.x0, frame.x1, fn=_sqrt if sqrt else None)
     sy = Linear(float(ylim[0]), float(ylim[1]), frame.y1, frame.y0)
     parts = [head]
-    y_axis(parts, sy, yvals, ytext, frame, labels_last=True)
+    y_axis(parts, sy, yvals, ytext, frame)
     if sqrt:
         xvals = [v for v in _X_TICKS if xlim[0] <= v <= xlim[1]]
         xtext = [f"{v:g}" for v in xvals]

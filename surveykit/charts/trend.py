@@ -101,7 +101,7 @@ def trend_chart(result, *, metrics=None, segments=None, title: str | None = None
                                       frame.y0 - 4, SMALL, ha="center", va="bottom",
                                       color=INK, cls="skc-panel")[0])
             if j == 0:
-                y_axis(parts, sy, yvals, ytext, frame, grid_cls=True)
+                y_axis(parts, sy, yvals, ytext, frame)
                 y_label(parts, fit_text(ylab, PANEL_H + TICK * 1.2 + 10, LABEL), frame, PAD)
             else:
                 parts.extend(line(frame.x0, sy(v), frame.x1, sy(v), GRID, 1) for v in yvals)
