@@ -389,9 +389,10 @@ def lower_first(label: str) -> str:
     """Lower-case a label's first letter for use mid-sentence, when its first word looks
     like an ordinary word.
 
-    The label stays as it is when its first word is one letter, has a capital after its
-    first letter (an acronym such as ``NPS``, ``CPU``) or starts lower-case (``iPhone``),
-    or when the next word is capitalised too (a name such as ``Meridian Mobile``).
+    The label stays as it is when its first word is one letter other than the article
+    ``A`` (``I agree``), has a capital after its first letter (an acronym such as ``NPS``,
+    ``CPU``) or starts lower-case (``iPhone``), or when the next word is capitalised too (a
+    name such as ``Meridian Mobile``, ``A Better Way``).
 
     Examples
     --------
@@ -401,9 +402,15 @@ def lower_first(label: str) -> str:
     ('NPS', 'Meridian Mobile', 'iPhone users')
     >>> lower_first("Technology / IT"), lower_first("CPU performance"), lower_first("I agree")
     ('technology / IT', 'CPU performance', 'I agree')
+    >>> lower_first("A few times a week"), lower_first("A Better Way"), lower_first("A")
+    ('a few times a week', 'A Better Way', 'A')
     """
     words = label.split()
-    if not words or len(words[0]) < 2 or not (label[0].isupper() and label[1].islower()):
+    if not words:
+        return label
+    first = words[0]
+    article = first == "A" and len(words) > 1        # "A few times a week", not grade "A"
+    if not article and (len(first) < 2 or not (first[0].isupper() and first[1].islower())):
         return label
     if any(ch.isupper() for ch in words[0][1:]):
         return label
