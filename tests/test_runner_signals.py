@@ -218,9 +218,21 @@ def test_an_interrupt_while_the_tab_book_is_written_cleans_up(tmp_path, monkeypa
     monkeypatch.setattr("tempfile.tempdir", str(private))
     seen: set[int] = set()
 
-    def ours():  # this process's workers and kernels (not multiprocessing's tracker)
-        return {p.pid for p in psutil.Process().children(recursive=True)
-                if "resource_tracker" not in " ".join(p.cmdline())}
+    def running():  # this process's live children (not zombies an earlier test left)
+        out = set()
+        for p in psutil.Process().children(recursive=True):
+            try:
+                if p.status() != psutil.STATUS_ZOMBIE and \
+                        "resource_tracker" not in " ".join(p.cmdline()):
+                    out.add(p.pid)
+            except psutil.Error:  # gone (or a zombie) meanwhile
+                pass
+        return out
+
+    before = running()
+
+    def ours():  # this run's workers and kernels (not multiprocessing's tracker)
+        return running() - before
 
     def interrupted_write(*args, **kwargs):
         # the pool's workers are warming up meanwhile
