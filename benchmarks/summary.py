@@ -29,6 +29,7 @@ import argparse
 import gc
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -57,6 +58,51 @@ from surveykit.weighting import rake  # noqa: E402
 
 PC = ROOT / "questionnaires" / "pc_customers.yaml"
 ROWS: list[dict] = []
+BUSY: dict[str, float] = {}     # section -> share of the cores other processes used
+
+
+class OtherLoad:
+    """How much of the machine's cores processes other than this benchmark (and the
+    children it waited for) used while a section ran, from ``/proc/stat`` and
+    ``os.times()``: on a shared machine a figure above a few percent means the absolute
+    targets (seconds) of that section were measured on a busy machine; the ratios, run
+    interleaved in the same process, suffer less. None where ``/proc/stat`` is missing."""
+
+    def __enter__(self):
+        self.start = self._sample()
+        return self
+
+    def __exit__(self, *exc):
+        self.share = None
+        end = self._sample()
+        if self.start is not None and end is not None:
+            (busy0, mine0, t0), (busy1, mine1, t1) = self.start, end
+            cores = os.cpu_count() or 1
+            self.share = max(0.0, ((busy1 - busy0) - (mine1 - mine0)) / ((t1 - t0) * cores))
+        return False
+
+    @staticmethod
+    def _sample():
+        try:
+            with open("/proc/stat") as fh:
+                ticks = [int(v) for v in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        hz = os.sysconf("SC_CLK_TCK")
+        # user nice system idle iowait irq softirq steal ...: busy = all but idle, iowait
+        busy = (sum(ticks[:8]) - ticks[3] - ticks[4]) / hz
+        t = os.times()
+        return busy, t.user + t.system + t.children_user + t.children_system, time.monotonic()
+
+
+def section(name: str, fn, *args) -> None:
+    """Run one section of the table, noting how busy the rest of the machine was."""
+    with OtherLoad() as load:
+        fn(*args)
+    if load.share is not None:
+        BUSY[name] = load.share
+        print(f"  (other processes used {load.share:.0%} of the cores during {name})",
+              flush=True)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -435,31 +481,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if "read" in only:
-            reading(tmp, n, repeat)
+            section("read", reading, tmp, n, repeat)
         if "banner" in only:
-            banners(n, repeat)
+            section("banner", banners, n, repeat)
         if "rake" in only:
-            raking(n, repeat, tmp)
+            section("rake", raking, n, repeat, tmp)
         if "shapley" in only:
-            shapley(repeat)
+            section("shapley", shapley, repeat)
         if "outofcore" in only:
-            out_of_core(2_000_000 if args.quick else args.ooc_rows)
+            section("outofcore", out_of_core, 2_000_000 if args.quick else args.ooc_rows)
         if "report" in only:
-            reports(tmp, args.quick)
+            section("report", reports, tmp, args.quick)
     table = pd.DataFrame(ROWS)
     print(f"\nissue 16 speed targets (2 cores; best of {repeat} runs, surveykit and peer "
           f"alternating; {time.perf_counter() - t0:.0f} s in all)")
     with pd.option_context("display.width", 250, "display.max_colwidth", 60):
         print(table.to_string(index=False))
     missed = (table["met"] != "met").sum()
-    print(f"\n{len(table) - missed} of {len(table)} met")
+    busy = (f"other processes used at most {max(BUSY.values()):.0%} of the cores in any "
+            f"section" if BUSY else "the load of other processes was not measured")
+    print(f"\n{len(table) - missed} of {len(table)} met; {busy}")
     md = markdown(table)
     if args.markdown:
         print()
         print(md)
     if args.readme is not None:
         write_readme_table(args.readme, md, f"{'--quick, ' if args.quick else ''}best of "
-                           f"{repeat} runs, {time.strftime('%Y-%m-%d')}")
+                           f"{repeat} runs, {time.strftime('%Y-%m-%d')}; {busy}")
         print(f"\nwrote the table into {args.readme}")
 
 
