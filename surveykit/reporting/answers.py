@@ -243,7 +243,7 @@ class AnswerSections:
             return False
         t = t.sort_values("estimate", ascending=False, kind="stable")
         s.findings.extend(self._option_findings(
-            t, "themes", who=f"in {lower_first(label)} among {self.label} who commented"))
+            t, "themes", who=f"in {lower_first(label)} among {self.name.people} who commented"))
         frame, suffix = self._option_display(t, polarity=-1)
         s.tables.append((f"Themes in '{label}': % of those who commented, highest first"
                          + suffix, frame))
@@ -319,7 +319,7 @@ class AnswerSections:
         top = t[~t["exclusive"]].head(3) if "exclusive" in t else t.head(3)
         if top.empty:
             top = t.head(3)
-        who = who or f"among {self.label}"
+        who = who or self.name.among
         out.append(f"The most frequent {what} {who} are "
                    + join_words([f"{r['option']} ({fmt_value(r['estimate'], 'percent')} vs "
                                  f"{fmt_value(r['total'], 'percent')} in total)"

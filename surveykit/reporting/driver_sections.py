@@ -126,7 +126,7 @@ class DriverSections:
         strongest = join_words(_shares([self._var_label(d) for d in top["driver"]],
                                        top["importance"]))
         s.findings.append(
-            f"The strongest drivers of {lower_first(self._var_label(outcome))} among {self.label} "
+            f"The strongest drivers of {lower_first(self._var_label(outcome))} {self.name.among} "
             f"are {strongest}.")
         if acts:
             s.findings.append(

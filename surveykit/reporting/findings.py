@@ -39,6 +39,7 @@ from .means import MeanSections
 from .method import MethodNote
 from .names import value_text
 from .narrative import (
+    SegmentName,
     fmt_ci,
     fmt_diff,
     fmt_p,
@@ -209,6 +210,8 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
         labels = self.q.labels(segment_by) or {}
         self.label = next((str(v) for k, v in labels.items()
                            if value_text(k) == value_text(segment)), value_text(segment))
+        #: how sentences name the segment (the label or "respondents in the ... segment")
+        self.name = SegmentName.of(self.label)
         self.spec = ReportSpec.resolve(self.q, self.df.columns, segment_by=segment_by,
                                        overrides=spec)
         self.w = survey.weight_array()
@@ -450,20 +453,20 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
         if quoted:
             better, worse = verdicts["better"], verdicts["worse"]
             if self.low_base:
-                head = (f"{self.label} rest on a low base (n = {self.n}), so their results "
+                head = (f"{self.name.subject} rest on a low base (n = {self.n}), so their results "
                         "are indicative only and not tested")
             elif worse and not better:
-                head = (f"{self.label} do worse than the rest of the sample on "
+                head = (f"{self.name.subject} do worse than the rest of the sample on "
                         + _count_of(len(worse), n_metrics, "key metric"))
             elif better and not worse:
-                head = (f"{self.label} do better than the rest of the sample on "
+                head = (f"{self.name.subject} do better than the rest of the sample on "
                         + _count_of(len(better), n_metrics, "key metric"))
             elif better and worse:
-                head = (f"{self.label} do better than the rest of the sample on "
+                head = (f"{self.name.subject} do better than the rest of the sample on "
                         f"{join_words([lower_first(m.label) for m in better])} but worse on "
                         f"{join_words([lower_first(m.label) for m in worse])}")
             else:
-                head = (f"{self.label} do not differ significantly from the rest of the "
+                head = (f"{self.name.subject} do not differ significantly from the rest of the "
                         f"sample on any of the {n_metrics} key metrics")
             order = sorted(quoted, key=lambda q: (not q[3], 0))  # significant ones first
             shown = [f"{lower_first(m.label)} {fmt_value(seg['estimate'], m.kind)} vs "
@@ -473,12 +476,13 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
         if t is not None and not t.empty and not self.low_base:
             down, up = self._gaps(t, "mean", direction=-1), self._gaps(t, "mean", direction=1)
             what = plural(len(t), "attribute")
+            they = "They" if s.findings else self.name.subject    # (no key metric before)
             if len(down) or len(up):
                 main, word = (down, "below") if len(down) >= len(up) else (up, "above")
                 other = up if word == "below" else down
                 top = main.head(2)
                 s.findings.append(
-                    f"They rate {len(main)} of {what} significantly {word} the rest of the "
+                    f"{they} rate {len(main)} of {what} significantly {word} the rest of the "
                     f"sample, most of all "
                     + join_words([f"{lower_first(r['label'])} ({fmt_value(r['estimate'], 'mean')}"
                                   f" vs {fmt_value(r['total'], 'mean')})"
@@ -487,8 +491,8 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
                        f"{'above' if word == 'below' else 'below'}" if len(other) else "")
                     + ".")
             else:
-                s.findings.append(f"Their ratings of the {what} are in line with the rest of "
-                                  "the sample.")
+                s.findings.append(f"{they} rate the {what} in line with the rest of the "
+                                  "sample.")
         ipa = self._ipa()
         if ipa.get("table") is not None:
             tt = ipa["table"]
@@ -536,7 +540,7 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
             {"label": f"Share of the {weighted}sample", "value": fmt_value(share, "percent"),
              "vs": "", "css": "sk-ns"}])
         s.findings.append(
-            f"{self.label} are {fmt_value(share, 'percent')} of the {weighted}sample "
+            f"{self.name.subject} are {fmt_value(share, 'percent')} of the {weighted}sample "
             f"(base n = {self.n:,} of {n_total:,} respondents)"
             + (f"; {low_base_phrase(self.n, self.min_base)}." if self.low_base else "."))
         rows, distinct, show, bases = [], [], [], set()
@@ -643,7 +647,7 @@ class SegmentFindings(TrendSections, AnswerSections, MeanSections, DriverSection
                 sig_names.append(f"{lower_first(m.label)} "
                                  f"({'higher' if diff > 0 else 'lower'})")
         if phrases:
-            s.findings.append(f"Among {self.label}: {phrases[0]}.")
+            s.findings.append(f"{upper_first(self.name.among)}: {phrases[0]}.")
         if len(phrases) > 1:
             s.findings.append(f"{'; '.join(phrases[1:])}.")
         if self.low_base:

@@ -104,8 +104,9 @@ class MeanSections:
             scale_txt = self._scale_text(t["item"])
         best, worst = t.iloc[0], t.iloc[-1]
         s.findings.append(
-            f"{self.label} rate {best['label']} highest (mean {fmt_value(best['estimate'], 'mean')}"
-            f"{scale_txt}, n = {best['n']:,}) and {worst['label']} lowest "
+            f"{self.name.subject} rate {best['label']} highest (mean "
+            f"{fmt_value(best['estimate'], 'mean')}{scale_txt}, n = {best['n']:,}) and "
+            f"{worst['label']} lowest "
             f"({fmt_value(worst['estimate'], 'mean')}, n = {worst['n']:,}).")
         # the largest gaps as shown first: the sentence names the rows a reader sees as
         # most different, with the differences printed in the table

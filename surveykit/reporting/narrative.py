@@ -10,10 +10,13 @@ hidden.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
+from typing import NamedTuple
 
 __all__ = ["fmt_value", "fmt_diff", "fmt_p", "fmt_ci", "sig_phrase", "low_base_phrase",
-           "join_words", "is_number", "shown", "shown_diff", "upper_first", "plural"]
+           "join_words", "is_number", "shown", "shown_diff", "upper_first", "plural",
+           "SegmentName", "plural_label"]
 
 
 def is_number(x) -> bool:
@@ -188,3 +191,89 @@ def join_words(items: Sequence[str], *, conj: str = "and") -> str:
     if len(items) == 1:
         return items[0]
     return f"{', '.join(items[:-1])} {conj} {items[-1]}"
+
+
+#: last words ending in s that are not plural nouns (or are, but name one thing: a
+#: department, an industry, a place); -ss, -us, -is, -ous, -ics are ruled out by ending
+_NOT_PLURAL = frozenset(
+    "yes news series species means always sometimes perhaps plus lens atlas alias bias "
+    "canvas chaos thanks sales operations communications relations affairs services goods "
+    "resources utilities headquarters savings earnings wales athens brussels paris texas "
+    "netherlands philippines bahamas".split())
+_IRREGULAR_PLURAL = frozenset("people men women children".split())
+
+
+def plural_label(label: str) -> bool:
+    """True when a segment label is clearly a plural noun phrase, so that it can be the
+    subject of a sentence as it is ("Home users do worse ...").
+
+    The label's last word (parentheses left out) must be a regular plural: lower case
+    after its first letter, or an acronym with a plural s (``SMEs``), or ``people`` / ``men``
+    / ``women`` / ``children``; four letters or more ending in s but not -ss, -us, -is,
+    -ous, -ics (Business, Campus, Analysis, Logistics) nor a known singular or name
+    (Sales, Services, Wales, Yes). A capitalised last word after the first (``United
+    States``) is a name. Anything else (``Free``, ``North``, ``18-24``) is not plural.
+
+    Examples
+    --------
+    >>> [plural_label(x) for x in ["Home users", "Students", "Small businesses", "SMEs"]]
+    [True, True, True, True]
+    >>> [plural_label(x) for x in ["Free", "Business", "Campus", "18-24", "Sales",
+    ...                            "United States", "Pay-as-you-go (prepaid)"]]
+    [False, False, False, False, False, False, False]
+    """
+    words = re.findall(r"[A-Za-z]+", re.sub(r"\([^)]*\)", " ", str(label)))
+    if not words:
+        return False
+    last = words[-1]
+    if re.fullmatch(r"[A-Z]{2,}s", last):                  # SMEs, NGOs
+        return True
+    if any(ch.isupper() for ch in last[1:]) or (len(words) > 1 and last[0].isupper()):
+        return False                                        # an acronym or a name
+    w = last.lower()
+    if w in _IRREGULAR_PLURAL:
+        return True
+    return (len(w) >= 4 and w.endswith("s") and w not in _NOT_PLURAL
+            and not w.endswith(("ss", "us", "is", "ous", "ics")))
+
+
+class SegmentName(NamedTuple):
+    """How sentences name a segment. A label carries no grammatical number ("Free",
+    "North", "18-24" are not subjects that take "do"), so sentences name the segment's
+    respondents: the label itself when it is a plural noun phrase (:func:`plural_label`),
+    else "respondents in the ... segment". Both are plural, so every verb, "they" and
+    "their" after them agree.
+
+    ``people`` is the phrase mid-sentence ("... among Home users who commented"),
+    :attr:`subject` the same opening a sentence, ``among`` where the results were found
+    ("The strongest drivers of ... among Home users / in the Free segment are ...").
+
+    Examples
+    --------
+    >>> SegmentName.of("Home users")
+    SegmentName(label='Home users', people='Home users', among='among Home users')
+    >>> n = SegmentName.of("Free")
+    >>> n.subject, n.people, n.among
+    ('Respondents in the Free segment', 'respondents in the Free segment', 'in the Free segment')
+    >>> SegmentName.of("Enterprise segment").among
+    'in the Enterprise segment'
+    """
+
+    label: str
+    people: str
+    among: str
+
+    @classmethod
+    def of(cls, label) -> SegmentName:
+        label = str(label)
+        if plural_label(label):
+            return cls(label, label, f"among {label}")
+        words = label.lower().split()
+        group = (label if words[:1] == ["segment"] else
+                 f"the {label}" if words[-1:] == ["segment"] else f"the {label} segment")
+        return cls(label, f"respondents in {group}", f"in {group}")
+
+    @property
+    def subject(self) -> str:
+        """``people`` opening a sentence."""
+        return upper_first(self.people)

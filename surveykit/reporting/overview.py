@@ -27,7 +27,7 @@ from .._util import lower_first
 from ..errors import ReportError, SurveykitWarning
 from .findings_util import weighting_kw
 from .names import value_text
-from .narrative import fmt_value, join_words, plural
+from .narrative import SegmentName, fmt_value, join_words, plural
 from .path_model import OverviewPathModel, path_model_missing
 from .section import EXPECTED_ERRORS as _EXPECTED
 from .section import (
@@ -579,16 +579,17 @@ def index_summary(segments: list[dict]) -> str:
 
     Examples
     --------
-    >>> segs = [{"label": "A", "status": "ok", "headline": {"metrics": [
+    >>> segs = [{"label": "Students", "status": "ok", "headline": {"metrics": [
     ...     {"key": "sat", "label": "Overall satisfaction", "estimate": 8.0, "display": "8.0",
     ...      "sig": "higher", "total_display": "7.1"}], "drivers": []}},
-    ...     {"label": "B", "status": "ok", "headline": {"metrics": [
+    ...     {"label": "Free", "status": "ok", "headline": {"metrics": [
     ...     {"key": "sat", "label": "Overall satisfaction", "estimate": 6.1, "display": "6.1",
     ...      "sig": "lower", "total_display": "7.1"}], "drivers": [
     ...     {"label": "Speed of response", "importance": 57.0, "act_here": True}]}}]
     >>> print(index_summary(segs))  # doctest: +NORMALIZE_WHITESPACE
-    Overall satisfaction is highest among A (8.0) and lowest among B (6.1; total 7.1); B
-    would gain most from speed of response (57% of what drives it).
+    Overall satisfaction is highest among Students (8.0) and lowest in the Free segment (6.1;
+    total 7.1); respondents in the Free segment would gain most from speed of response (57% of
+    what drives it).
     """
     ok = [s for s in segments if s.get("status") == "ok" and not s.get("low_base")
           and (s.get("headline") or {}).get("metrics")]
@@ -605,15 +606,16 @@ def index_summary(segments: list[dict]) -> str:
         return ""
     vals.sort(key=lambda v: v[0], reverse=hib)
     (_, best, bm), (_, worst, wm) = vals[0], vals[-1]
+    best_name, worst_name = SegmentName.of(best["label"]), SegmentName.of(worst["label"])
     total = f"; total {wm['total_display']}" if wm.get("total_display") else ""
-    text = (f"{first['label']} is {'highest' if hib else 'lowest'} among {best['label']} "
-            f"({bm['display']}) and {'lowest' if hib else 'highest'} among {worst['label']} "
+    text = (f"{first['label']} is {'highest' if hib else 'lowest'} {best_name.among} "
+            f"({bm['display']}) and {'lowest' if hib else 'highest'} {worst_name.among} "
             f"({wm['display']}{total})")
     acts = [d for d in worst["headline"].get("drivers") or [] if d.get("act_here")]
     if acts:
         d = max(acts, key=lambda d: d.get("importance") or 0)
         share = fmt_value((d.get("importance") or 0) / 100, "percent")
-        text += (f"; {worst['label']} would gain most from {lower_first(d['label'])} "
+        text += (f"; {worst_name.people} would gain most from {lower_first(d['label'])} "
                  f"({share} of what drives it)")
     return text + "."
 

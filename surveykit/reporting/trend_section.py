@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ReportError, SurveykitWarning
-from .narrative import fmt_diff, fmt_p, fmt_value
+from .narrative import fmt_diff, fmt_p, fmt_value, upper_first
 from .section import MEANING_CSS, SIG_DOWN, SIG_UP, Cell, Section, meaning
 
 __all__ = ["WaveChoice", "TrendSections", "TREND_SECTION", "prepare_survey",
@@ -162,7 +162,7 @@ class TrendSections:
             if r.empty:
                 continue
             r, t = r.iloc[0], (t.iloc[0] if len(t) else None)
-            s.findings.append(self._trend_sentence(r, "Among " + self.label))
+            s.findings.append(self._trend_sentence(r, upper_first(self.name.among)))
             if t is not None:
                 s.findings.append(self._trend_sentence(t, "In the total"))
             prev = st[(st["metric"] == m.key) & (st["wave"] == w.previous)]
