@@ -164,6 +164,65 @@ def test_quadrant_labels_never_overlap_and_crowds_are_numbered():
     assert labels_overlap(svg) == [("Hello", "World")]
 
 
+def _cut_lines(chart) -> list[tuple[float, float, float, float]]:
+    """The quadrant cut lines (dashed) of a quadrant chart, from its SVG."""
+    return [tuple(float(e.get(k)) for k in ("x1", "y1", "x2", "y2"))
+            for e in _tree(chart).iter("{http://www.w3.org/2000/svg}line")
+            if e.get("stroke-dasharray")]
+
+
+def _crosses(box, cut) -> bool:
+    x1, y1, x2, y2 = cut
+    if x1 == x2:                                     # the importance cut, vertical
+        return box.x0 <= x1 <= box.x1 and min(y1, y2) < box.y1 and box.y0 < max(y1, y2)
+    return box.y0 <= y1 <= box.y1 and min(x1, x2) < box.x1 and box.x0 < max(x1, x2)
+
+
+def test_quadrant_names_stay_inside_their_quadrant_off_the_cut_lines():
+    """An unstandardized IPMA map whose importance cut lies near the left edge: the left
+    quadrants are narrower than "POSSIBLE OVERKILL" and "LOW PRIORITY" on one line (the
+    names used to be drawn across the cut); each name now sits in its own quadrant, on
+    two lines, crossing no cut line and no other name. The map says it shows constructs."""
+    from surveykit.charts._text import text_box
+
+    t = pd.DataFrame({"construct": ["a", "b", "c", "d"],
+                      "total_effect": [0.02, 0.05, 0.30, 0.55],
+                      "performance": [60.0, 80.0, 75.0, 62.0],
+                      "quadrant": ["low priority", "possible overkill",
+                                   "keep up the good work", "act here"]})
+    chart = quadrant_chart(t, importance_cut=0.08, performance_cut=70,
+                           importance="total_effect", label="construct", sqrt=False,
+                           importance_label="total effect on loyalty", xlim=(0.0, 0.6),
+                           ylim=(55, 85), noun="construct")
+    cuts = _cut_lines(chart)
+    assert len(cuts) == 2
+    vertical = next(c for c in cuts if c[0] == c[2])
+    names = label_boxes(chart, cls="skc-quadrant")
+    assert sorted(n.replace("\n", " ") for n, _ in names) == [
+        "ACT HERE", "KEEP UP THE GOOD WORK", "LOW PRIORITY", "POSSIBLE OVERKILL"]
+    for name, box in names:
+        # the case is a real one: this name on one line, in its corner, would cross the cut
+        if name.startswith(("POSSIBLE", "LOW")):
+            one_line = text_box(name.replace("\n", " "), box.x0, box.y0, 9.5, va="top",
+                                bold=True)[0]
+            assert _crosses(one_line, vertical)
+            assert "\n" in name and box.x1 < vertical[0]        # two lines, left of the cut
+        assert not any(_crosses(box, c) for c in cuts), name
+    assert not any(a.overlaps(b) for i, (_, a) in enumerate(names)
+                   for _, b in names[i + 1:])
+    assert labels_overlap(chart) == []
+    assert chart.summary() == "Importance vs performance (4 constructs)"
+    assert quadrant_chart(t.rename(columns={"construct": "driver", "total_effect":
+                                            "importance"}), importance_cut=0.08,
+                          performance_cut=70).what == "4 drivers"
+    # a cut outside the grid leaves that side's quadrants (empty) unnamed
+    off = quadrant_chart(t, importance_cut=-0.1, performance_cut=70,
+                         importance="total_effect", sqrt=False, xlim=(0.0, 0.6),
+                         label="construct")
+    assert sorted(n.replace("\n", " ") for n, _ in label_boxes(off, cls="skc-quadrant")) \
+        == ["ACT HERE", "KEEP UP THE GOOD WORK"]
+
+
 def test_a_section_inlines_the_svg_with_its_accessible_name():
     from surveykit.reporting.section import Section
 

@@ -497,6 +497,7 @@ def _ipma_chart_draws_the_table(ip):
             abs=0.1)
     assert [e.text for e in cls("skc-xlabel")] == [ip.plot().axes[0].get_xlabel()]
     assert labels_overlap(chart) == []
+    assert chart.summary() == f"{chart.title} ({len(t)} constructs)"   # not "drivers"
 
 
 # ------------------------------------------------------------------------- questionnaire

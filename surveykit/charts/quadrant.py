@@ -51,15 +51,18 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
                    labels: dict | None = None, xlim: tuple[float, float] | None = None,
                    ylim: tuple[float, float] | None = None,
                    importance_label: str = "importance (% of explained variance)",
-                   sqrt: bool = True, intervals: tuple[str, str, str, str] | None = None
-                   ) -> Chart:
+                   sqrt: bool = True, intervals: tuple[str, str, str, str] | None = None,
+                   noun: str = "driver") -> Chart:
     """Importance-performance grid: one labelled point per driver, quadrant lines and names.
 
     The SVG twin of :func:`surveykit.plots.quadrant_chart` (same arguments). Importance
     runs on a square-root axis (``sqrt=False``: a linear one, e.g. the total effects of a
     path model's IPMA, :meth:`surveykit.pls.IPMAResult.chart`); ``intervals`` names the
     columns of the low and high importance, then of the low and high performance, drawn
-    as whiskers (``class="skc-ci"``). Each label takes the first free place around its point,
+    as whiskers (``class="skc-ci"``); ``noun`` says what the points are in the chart's text
+    summary ("4 constructs"). Each quadrant's name sits in its outer corner inside its own
+    quadrant, on two lines or smaller where the quadrant is narrow, never across a cut line
+    (:func:`_corner_names`). Each label takes the first free place around its point,
     nearest first, the most important point first, so that no label overlaps another, a
     point or a quadrant name, and all stay inside the grid; if one finds no place, the
     labels are shortened to one line, and failing that the points are numbered and the
@@ -73,6 +76,9 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
     >>> chart = quadrant_chart(t, importance_cut=50, performance_cut=7)
     >>> chart, labels_overlap(chart)
     (<Chart: Importance vs performance (2 drivers)>, [])
+    >>> quadrant_chart(t.rename(columns={"driver": "construct"}), importance_cut=50,
+    ...                performance_cut=7, label="construct", noun="construct").summary()
+    'Importance vs performance (2 constructs)'
     """
     labels = labels or {}
     xs = np.asarray(table[importance], dtype=float)
@@ -111,13 +117,7 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
     parts.append(line(frame.x0, sy(performance_cut), frame.x1, sy(performance_cut), AXIS, 1,
                       dash))
     fixed = []
-    inset_x, inset_y = 0.02 * (frame.x1 - frame.x0), 0.02 * (frame.y1 - frame.y0)
-    for name, (ha, va) in _CORNERS.items():
-        x = frame.x1 - inset_x if ha == "right" else frame.x0 + inset_x
-        yy = frame.y1 - inset_y if va == "bottom" else frame.y0 + inset_y
-        text, b = svg_text(name.upper(), x, yy, 9.5, ha=ha, va=va, bold=True,
-                           color=QUADRANT_COLORS[name], cls="skc-quadrant",
-                           extra='fill-opacity="0.9"')
+    for text, b in _corner_names(frame, sx(importance_cut), sy(performance_cut)):
         parts.append(text)
         fixed.append(b)
     pts = [(sx(a), sy(b)) for a, b in zip(xs, ys, strict=True)]
@@ -151,8 +151,53 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
         parts.append(text)
         width = b.x1 + PAD
     parts.extend(p for p, _, _ in placed)
-    return Chart(title, width, HEIGHT, parts, what=f"{len(table)} drivers",
+    return Chart(title, width, HEIGHT, parts,
+                 what=f"{len(table)} {noun}{'' if len(table) == 1 else 's'}",
                  labels=[(t, b) for _, t, b in placed if b is not None])
+
+
+def _corner_names(frame: Box, cut_x: float, cut_y: float) -> list[tuple[str, Box]]:
+    """The quadrant names, each in its outer corner inside its own quadrant (the frame
+    minus a gap along the cut lines at ``cut_x``, ``cut_y``): on one line if it fits,
+    else on two lines, one word a line, then smaller (9.5 to 7.5 px), so that no name
+    crosses a cut line or another name. A quadrant too small for its name even then (a
+    cut at the frame's edge, or outside it) is left unnamed; its points keep its colour.
+    Returns ``[(svg, box)]``."""
+    gap = 4.0
+    inset_x, inset_y = 0.02 * (frame.x1 - frame.x0), 0.02 * (frame.y1 - frame.y0)
+    cx, cy = min(max(cut_x, frame.x0), frame.x1), min(max(cut_y, frame.y0), frame.y1)
+    out: list[tuple[str, Box]] = []
+    for name, (ha, va) in _CORNERS.items():
+        region = Box(cx + gap if ha == "right" else frame.x0,
+                     cy + gap if va == "bottom" else frame.y0,
+                     frame.x1 if ha == "right" else cx - gap,
+                     frame.y1 if va == "bottom" else cy - gap)
+        x = frame.x1 - inset_x if ha == "right" else frame.x0 + inset_x
+        y = frame.y1 - inset_y if va == "bottom" else frame.y0 + inset_y
+        words = name.upper().split()
+        layouts = dict.fromkeys([" ".join(words), _two_lines(words), "\n".join(words)])
+        fits = ((text, size) for size in (9.5, 8.5, 7.5) for text in layouts
+                if _fits(text_box(text, x, y, size, ha=ha, va=va, bold=True)[0], region,
+                         [b for _, b in out]))
+        text, size = next(fits, (None, None))
+        if text is not None:
+            out.append(svg_text(text, x, y, size, ha=ha, va=va, bold=True,
+                                color=QUADRANT_COLORS[name], cls="skc-quadrant",
+                                extra='fill-opacity="0.9"'))
+    return out
+
+
+def _fits(box: Box, region: Box, taken: list[Box]) -> bool:
+    return box.inside(region) and not any(box.overlaps(b) for b in taken)
+
+
+def _two_lines(words: list[str]) -> str:
+    """``words`` on two lines, split where the longer line is shortest."""
+    if len(words) < 2:
+        return " ".join(words)
+    k = min(range(1, len(words)), key=lambda k: max(len(" ".join(words[:k])),
+                                                    len(" ".join(words[k:]))))
+    return " ".join(words[:k]) + "\n" + " ".join(words[k:])
 
 
 def _place(pts, names, order, fixed, frame: Box, size: float):

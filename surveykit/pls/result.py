@@ -361,7 +361,7 @@ class IPMAResult:
             title=title or f"Importance-performance map: {self.target_label} "
                            f"(index {self.target_performance:.1f})",
             importance_label=f"total effect on {self.target_label}{unit}", sqrt=False,
-            intervals=intervals)
+            intervals=intervals, noun="construct")
 
 
 def _margins(values: np.ndarray, frac: float) -> tuple[float, float]:
