@@ -113,3 +113,13 @@ def test_index_sentence_reads_for_any_label(label):
     assert text == (f"Overall satisfaction is highest among Students (8.0) and lowest {among} "
                     f"(6.1; total 7.1); {people} would gain most from speed of response (57% "
                     "of what drives it).")
+
+
+def test_the_summary_names_the_segment_when_no_key_metric_comes_first(demo_survey, store):
+    """Without key metrics the summary opens on the attributes: "They" would have nothing
+    to refer to, so that sentence names the segment."""
+    f = SegmentFindings(demo_survey, "segment", 1, spec={"metrics": []}, shared=store)
+    assert f.summary().findings[0] == (
+        "Students rate 7 of 22 attributes significantly above the rest of the sample, most "
+        "of all speed of response to service requests (6.4 vs 6.1) and delivery (7.6 vs "
+        "7.3); 2 are below.")
