@@ -559,8 +559,10 @@ def profile_segments(df: pd.DataFrame, segments: str | pd.Series, variables: Seq
     106        5      -0.2   10.2   -
     107        6      17.8   10.2   +
     """
+    from ._banner_sums import _question_matrix
+    from ._question_meta import _Meta
     from .estimates import compare
-    from .tables import _Meta, _question_matrix, adjust_pvalues
+    from .tables import adjust_pvalues
 
     if isinstance(segments, str):
         check_columns(df, [segments], error=SegmentationError, what="segment column")

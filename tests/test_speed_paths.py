@@ -268,23 +268,23 @@ def _assert_same_banner(a, b):
 
 @pytest.mark.parametrize("weights", ["w", None])
 def test_chunked_banner_equals_one_dense_pass(monkeypatch, weights):
-    import surveykit.tables as tables
+    import surveykit._banner_sums as sums
 
     df, types = _banner_data()
-    monkeypatch.setattr(tables, "_CHUNK_ROWS", 10**9)      # one block: the dense matrices
+    monkeypatch.setattr(sums, "_CHUNK_ROWS", 10**9)        # one block: the dense matrices
     dense = _banner(df, types, weights)
-    monkeypatch.setattr(tables, "_CHUNK_ROWS", 7)          # many blocks, a ragged last one
+    monkeypatch.setattr(sums, "_CHUNK_ROWS", 7)            # many blocks, a ragged last one
     chunked = _banner(df, types, weights)
     _assert_same_banner(chunked, dense)
     assert (dense.to_frame()["sig"] != "").any()
 
 
 def test_per_category_sums_equal_the_indicator_sums(monkeypatch):
-    import surveykit.tables as tables
+    import surveykit._banner_sums as sums
 
     df, types = _banner_data()
     fast = _banner(df, types)
-    monkeypatch.setattr(tables._Rows, "by_category", property(lambda self: False))
+    monkeypatch.setattr(sums._Rows, "by_category", property(lambda self: False))
     _assert_same_banner(fast, _banner(df, types))
 
 

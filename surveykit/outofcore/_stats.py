@@ -201,7 +201,7 @@ def estimate_source(src: Source, relation: str, weight: str | None, columns, *,
 def _columns_of(q, qid: str, available: list[str], types=None) -> list[str]:
     """The data columns of a row or banner question: its options if multi-response."""
     if (types or {}).get(qid) == "multi":
-        from ..tables import _multi_columns
+        from .._question_meta import _multi_columns
 
         return _multi_columns(pd.DataFrame(columns=available), qid) or [qid]
     if qid in available:
@@ -215,7 +215,7 @@ def _columns_of(q, qid: str, available: list[str], types=None) -> list[str]:
                    and q.variables()[c].kind == "multi_option"]
         if options:
             return options
-    from ..tables import _multi_columns
+    from .._question_meta import _multi_columns
 
     return _multi_columns(pd.DataFrame(columns=available), qid) or [qid]
 

@@ -152,7 +152,7 @@ def index_html(title: str, segments: list[dict], *, total: dict | None = None,
 
 def _summary(segments: list[dict]) -> str:
     """The index's opening sentence (the comparison in words), from the headlines."""
-    from .overview import index_summary
+    from .glance import index_summary
 
     text = index_summary(segments)
     return (f'<div class="sk-findings sk-summary"><p>{html.escape(text)}</p></div>'
@@ -161,7 +161,7 @@ def _summary(segments: list[dict]) -> str:
 
 def _glance(segments: list[dict]) -> str:
     """Key-metrics chart and segment x driver map, from the headlines."""
-    from .overview import glance_html
+    from .glance import glance_html
 
     return glance_html(segments)
 

@@ -8,8 +8,11 @@ section opens with key-finding sentences. All numbers come from
 :mod:`surveykit.estimates`, :mod:`surveykit.weighting`, :mod:`surveykit.drivers`,
 :mod:`surveykit.measurement` and :mod:`surveykit.tables`.
 
-:func:`glance_html` draws the same comparison at a glance for the index page from the
-segments' headlines (``manifest.json``), with :func:`index_summary`, its opening sentence.
+This module holds the page (:class:`Overview`), the stakeholders' sections and the tab
+book (:func:`write_tabbook`); the appendix sections are :mod:`.overview_appendix`, the path
+model :mod:`.path_model`. :func:`glance_html` and :func:`index_summary` (:mod:`.glance`)
+draw the same comparison at a glance for the index page from the segments' headlines
+(``manifest.json``).
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ import pandas as pd
 from .._util import lower_first
 from ..errors import ReportError, SurveykitWarning
 from .findings_util import weighting_kw
+from .glance import glance_html, index_summary
 from .names import value_text
-from .narrative import SegmentName, fmt_value, join_words, plural
+from .narrative import fmt_value, join_words
+from .overview_appendix import OverviewAppendix
 from .path_model import OverviewPathModel, path_model_missing
 from .section import EXPECTED_ERRORS as _EXPECTED
 from .section import (
@@ -37,20 +42,20 @@ from .section import (
     Cell,
     Section,
     SectionPlan,
-    _figure_html,
     colour_legend,
     meaning,
 )
 from .shared import SharedResults, page_key
 from .spec import ReportSpec
 
+# glance_html and index_summary live in .glance; they stay importable from here
 __all__ = ["Overview", "write_tabbook", "TABBOOK", "glance_html", "index_summary"]
 
 #: file name of the Excel tab book a report run writes beside ``index.html``
 TABBOOK = "tabbook.xlsx"
 
 
-class Overview(OverviewPathModel, SectionPlan):
+class Overview(OverviewPathModel, OverviewAppendix, SectionPlan):
     """The whole-sample overview of a prepared survey.
 
     Parameters
@@ -177,7 +182,7 @@ class Overview(OverviewPathModel, SectionPlan):
                 "constructs are and how the rated items group into factors: the checks "
                 "behind the findings above.</p></div>")
 
-    # -- 1 ------------------------------------------------------------------------------------
+    # -- segment comparison ----------------------------------------------------------------
     def segment_comparison(self) -> Section:
         """Key metrics of every segment, with significance against the rest of the sample."""
         from ..estimates import compare, estimate
@@ -305,182 +310,7 @@ class Overview(OverviewPathModel, SectionPlan):
                                                                         columns=cols))
         return shares, act.fillna(False).astype(bool)
 
-    # -- 2 ------------------------------------------------------------------------------------
-    def weighting(self) -> Section:
-        """Target vs achieved shares, weight range and efficiency."""
-        s = Section("weighting", "Weighting")
-        rep = self.survey.weighting
-        if rep is None:
-            s.findings.append("The data were not weighted to population targets"
-                              + (" (design weights only)." if self.weights else "."))
-            return s
-        summ = rep.summary_frame()
-        t = rep.to_frame()
-        s.findings.append(
-            f"{int(summ['n']):,} respondents were raked to {t['margin'].nunique()} margins "
-            f"({join_words([self._label(v) for v in dict.fromkeys(t['variable'])])}); "
-            f"{'converged' if summ['converged'] else 'did NOT converge'} after "
-            f"{int(summ['iterations'])} iterations.")
-        s.findings.append(
-            f"Weighting efficiency {100 * summ['efficiency']:.0f}% (effective base "
-            f"{summ['n_eff']:,.0f}); weights range {summ['min']:.2f} to {summ['max']:.2f} "
-            f"(ratio {summ['ratio']:.1f})"
-            + (f"; {plural(int(summ['n_excluded']), 'respondent')} with a missing weighting "
-               "variable got weight 0." if summ.get("n_excluded") else "."))
-        show = pd.DataFrame({
-            "Variable": t["variable"].map(self._label),
-            "Category": [self._cat(v, c) for v, c in zip(t["variable"], t["category"],
-                                                         strict=True)],
-            "n": t["n"].map(lambda v: f"{int(v):,}"),
-            "Sample %": t["sample_pct"].map(lambda v: f"{v:.1f}"),
-            "Target %": t["target_pct"].map(lambda v: f"{v:.1f}"),
-            "Achieved %": t["achieved_pct"].map(lambda v: f"{v:.1f}"),
-            "Mean weight": t["mean_weight"].map(lambda v: f"{v:.2f}")})
-        s.tables.append(("Weighting margins: sample, target and achieved shares", show))
-        return s
-
-    def _cat(self, var, code) -> str:
-        labels = self.survey.labels(var)
-        for k, v in labels.items():
-            if value_text(k) == value_text(code):
-                return str(v)
-        return value_text(code)
-
-    # -- 3 ------------------------------------------------------------------------------------
-    def reliability(self) -> Section:
-        """Cronbach's alpha and omega of every reflective construct in the questionnaire
-        (formative, ``mode: B``, ones are left out with a note)."""
-        from ..measurement import reliability_table
-        from ..measurement.reliability import FORMATIVE
-
-        s = Section("reliability", "Reliability")
-        if not self.q.constructs:
-            s.findings.append("The questionnaire declares no constructs.")
-            return s
-        if all(c.mode == "B" for c in self.q.constructs):
-            s.findings.append("Every construct is formative (mode B), so there is no "
-                              "internal consistency to report.")
-            return s
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SurveykitWarning)
-            try:
-                t = reliability_table(self.df, self.q, weights=self.weights)
-            except _EXPECTED as exc:
-                s.findings.append(f"Reliability could not be computed: {exc}")
-                return s
-        formative = [c.label or c.id for c in self.q.constructs if c.id in t.attrs["left_out"]]
-        if formative:
-            s.notes.append(f"Left out: {join_words(formative)}, formative (mode B in the path "
-                           f"model): {FORMATIVE}; as plspm, reliability is reported for "
-                           "reflective constructs only.")
-        weak = t[t["alpha"] < 0.7]
-        weak_list = [f"{r.label} ({r.alpha:.2f})" for r in weak.itertuples()]
-        s.findings.append(
-            f"{len(t) - len(weak)} of {len(t)} constructs reach Cronbach's alpha ≥ 0.70"
-            + (f"; below it: {join_words(weak_list)}." if len(weak) else "."))
-        show = pd.DataFrame({
-            "Construct": t["label"], "Items": t["n_items"],
-            "Alpha": t["alpha"].map(lambda v: f"{v:.2f}"),
-            "Omega total": t["omega_total"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
-            "n": t["n"].map(lambda v: f"{int(v):,}"),
-            "Weakest item": t["weakest_item"].map(self._label)})
-        s.tables.append(("Reliability by construct", show))
-        s.notes.append("Missing answers: each correlation uses the respondents who answered "
-                       "both items (pairwise, as R psych); n is the fewest behind one "
-                       "correlation. Nothing is imputed.")
-        return s
-
-    def _battery(self) -> list[str]:
-        """Items of the factor analysis: the report's battery, else the constructs' items."""
-        from ..measurement import from_questionnaire
-
-        items = [c for c in self.spec.battery if c in self.df.columns]
-        if not items and self.q.constructs and self.spec.constructs:
-            model = from_questionnaire(self.q, self.spec.constructs)["model"]
-            items = [i for i in dict.fromkeys(i for its in model.values() for i in its)
-                     if i in self.df.columns]
-        return items
-
-    def factor_structure(self) -> Section:
-        """Parallel analysis and an oblimin EFA of the battery (reverse keys applied)."""
-        from ..measurement import efa, from_questionnaire, max_factors, parallel_analysis
-
-        s = Section("factor_structure", "Factor structure")
-        items = self._battery()
-        if len(items) < 3:
-            s.findings.append(f"A factor analysis needs at least 3 rated items; the report's "
-                              f"battery has {len(items)} (declare report.battery).")
-            return s
-        keys = from_questionnaire(self.q, items=items)
-        rev = keys["reverse"]
-        kw = {"weights": self.weights, "reverse": rev or None,
-              "scale_range": keys["scale_range"]}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SurveykitWarning)
-            try:
-                pa = parallel_analysis(self.df, items, **kw)
-                # the most factors the items identify (df >= 0): 1 from 3 or 4 items
-                k = min(max(1, int(pa.n_factors)), max_factors(len(items)))
-                fa = efa(self.df, items, k, **kw)
-            except _EXPECTED as exc:
-                s.findings.append(f"The factor analysis could not be run: {exc}")
-                return s
-        fewer = (f"; {len(items)} items identify at most {plural(k, 'factor')} (a factor "
-                 f"model with more has negative degrees of freedom), so" if k < pa.n_factors
-                 else ";")
-        s.findings.append(f"Parallel analysis of the {len(items)} rated items suggests "
-                          f"{pa.n_factors} factor{'s' if pa.n_factors != 1 else ''} "
-                          f"(n = {pa.n:,}){fewer} the oblimin solution below uses {k}"
-                          + (f", with {len(rev)} reverse-keyed item"
-                             f"{'s' if len(rev) != 1 else ''} re-coded first" if rev else "")
-                          + ".")
-        L = fa.loadings
-        names = self.factor_names(L)
-        main = L.abs().idxmax(axis=1)
-        groups = []
-        for f in L.columns:
-            own = [lower_first(self._label(i)) for i in
-                   L.loc[main[main == f].index, f].abs().sort_values(ascending=False).index]
-            if own:
-                others = own[2:]
-                groups.append(names[f] + (f" (with {join_words(others)})" if others else ""))
-        s.findings.append(f"The items group into {plural(len(groups), 'factor')}, each named by "
-                          "its two strongest items: " + "; ".join(groups) + ".")
-        empty = [names[f] for f in L.columns if not (main == f).any()]
-        if empty:
-            s.findings.append(f"{join_words(list(map(str, empty)))} "
-                              f"{'is' if len(empty) == 1 else 'are'} no item's main factor.")
-        show = L.rename(columns=names)
-        show.index = [self._label(i) for i in show.index]
-        show = show.map(lambda v: "" if abs(v) < 0.3 else f"{v:.2f}").rename_axis("Item") \
-            .reset_index()
-        s.tables.append(("Pattern loadings (|loading| < 0.30 blank)", show))
-        try:
-            s.figures.append(pa.chart())
-        except Exception:  # noqa: BLE001 - a chart never stops the report
-            pass
-        s.notes.append("Factors are named by their two highest-loading items (the analysis "
-                       "labels them " + join_words(list(map(str, L.columns))) + ").")
-        return s
-
-    def factor_names(self, loadings: pd.DataFrame) -> dict:
-        """Each factor (column of ``loadings``) named by its two highest-loading items, e.g.
-        ``"Processor (CPU) performance / Graphics performance"``; unique."""
-        from .._util import shorten
-
-        out, used = {}, set()
-        for f in loadings.columns:
-            top = loadings[f].abs().sort_values(ascending=False).index[:2]
-            labels = [shorten(self._label(i), 40) for i in top]
-            name = " & ".join([labels[0], *map(lower_first, labels[1:])])
-            k, base = 2, name
-            while name in used:
-                name, k = f"{base} ({k})", k + 1
-            used.add(name)
-            out[f] = name
-        return out
-
-    # -- 4 ------------------------------------------------------------------------------------
+    # -- banner tables ---------------------------------------------------------------------
     def banner_rows(self) -> list[str]:
         """The questions of the banner tables: the report's ``banner`` questions present in
         the data (default: every single, multi, rating, NPS and grid question), without the
@@ -560,122 +390,6 @@ def _tidy_banner(text: str, qids) -> str:
                                    m.group(1)), text, flags=re.S)
     return re.sub(r'(<table class="sk-banner">.*?</table>)', r'<div class="sk-scroll">\1</div>',
                   text, flags=re.S)
-
-
-# ------------------------------------------------------------------------------------------
-# the comparison at a glance, for the index page
-# ------------------------------------------------------------------------------------------
-def _good(m: dict) -> str:
-    if m.get("sig") not in ("higher", "lower") or m.get("low_base"):
-        return "ns"
-    return meaning(1 if m["sig"] == "higher" else -1,
-                   1 if m.get("higher_is_better", True) else -1)
-
-
-def index_summary(segments: list[dict]) -> str:
-    """The sentence that opens the index: which segment is best and which weakest on the
-    first key metric, and where the weakest should act, from the segments' headlines (the
-    same numbers as the table below it).
-
-    Examples
-    --------
-    >>> segs = [{"label": "Students", "status": "ok", "headline": {"metrics": [
-    ...     {"key": "sat", "label": "Overall satisfaction", "estimate": 8.0, "display": "8.0",
-    ...      "sig": "higher", "total_display": "7.1"}], "drivers": []}},
-    ...     {"label": "Free", "status": "ok", "headline": {"metrics": [
-    ...     {"key": "sat", "label": "Overall satisfaction", "estimate": 6.1, "display": "6.1",
-    ...      "sig": "lower", "total_display": "7.1"}], "drivers": [
-    ...     {"label": "Speed of response", "importance": 57.0, "act_here": True}]}}]
-    >>> print(index_summary(segs))  # doctest: +NORMALIZE_WHITESPACE
-    Overall satisfaction is highest among Students (8.0) and lowest in the Free segment (6.1;
-    total 7.1); respondents in the Free segment would gain most from speed of response (57% of
-    what drives it).
-    """
-    ok = [s for s in segments if s.get("status") == "ok" and not s.get("low_base")
-          and (s.get("headline") or {}).get("metrics")]
-    if len(ok) < 2:
-        return ""
-    first = ok[0]["headline"]["metrics"][0]
-    key, hib = first["key"], first.get("higher_is_better", True)
-    vals = []
-    for s in ok:
-        m = next((m for m in s["headline"]["metrics"] if m["key"] == key), None)
-        if m is not None and m.get("estimate") is not None:
-            vals.append((m["estimate"], s, m))
-    if len(vals) < 2:
-        return ""
-    vals.sort(key=lambda v: v[0], reverse=hib)
-    (_, best, bm), (_, worst, wm) = vals[0], vals[-1]
-    best_name, worst_name = SegmentName.of(best["label"]), SegmentName.of(worst["label"])
-    total = f"; total {wm['total_display']}" if wm.get("total_display") else ""
-    text = (f"{first['label']} is {'highest' if hib else 'lowest'} {best_name.among} "
-            f"({bm['display']}) and {'lowest' if hib else 'highest'} {worst_name.among} "
-            f"({wm['display']}{total})")
-    acts = [d for d in worst["headline"].get("drivers") or [] if d.get("act_here")]
-    if acts:
-        d = max(acts, key=lambda d: d.get("importance") or 0)
-        share = fmt_value((d.get("importance") or 0) / 100, "percent")
-        text += (f"; {worst_name.people} would gain most from {lower_first(d['label'])} "
-                 f"({share} of what drives it)")
-    return text + "."
-
-
-def glance_html(segments: list[dict]) -> str:
-    """The comparison at a glance for the index page, from the segments' headlines: the
-    key metrics of every segment with 95% CIs (one panel per metric, coloured better /
-    worse / not significant), and the segment x driver map of importance shares with the
-    act-here cells outlined. Empty when there is nothing to draw."""
-    ok = [s for s in segments if s.get("status") == "ok" and s.get("headline")]
-    if not ok:
-        return ""  # nothing to draw: the chart modules are not even loaded
-    from .. import charts
-
-    parts = []
-    rows = []
-    for s in ok:
-        for m in s["headline"].get("metrics") or []:
-            if m.get("estimate") is None:
-                continue
-            rows.append({"metric": m["label"], "segment": s["label"],
-                         "estimate": m["estimate"], "ci_low": m.get("ci_low"),
-                         "ci_high": m.get("ci_high"), "total": m.get("total"),
-                         "meaning": _good(m),
-                         "unit": "%" if m.get("kind") == "percent" else ""})
-    try:
-        if rows:
-            frame = pd.DataFrame(rows).astype({"ci_low": float, "ci_high": float,
-                                               "total": float})
-            parts.append(_figure_html(charts.metrics_chart(
-                frame, title="Key metrics by segment, with 95% confidence intervals "
-                             "(dashed: total)"), "Key metrics by segment"))
-    except Exception:  # noqa: BLE001 - a chart never stops the index
-        pass
-    shares, act = {}, {}
-    for s in ok:
-        if s.get("low_base"):
-            continue
-        for d in s["headline"].get("drivers") or []:
-            shares.setdefault(d["label"], {})[s["label"]] = d.get("importance")
-            act.setdefault(d["label"], {})[s["label"]] = bool(d.get("act_here"))
-    try:
-        if shares:
-            sh = pd.DataFrame(shares, dtype=float)
-            sh = sh[sh.mean().sort_values(ascending=False).index]
-            outcome = next((s["headline"].get("outcome") for s in ok
-                            if s["headline"].get("outcome")), None)
-            title = ("What drives " + (lower_first(outcome) if outcome else "the outcome")
-                     + " in each segment: % of the explained variance (red outline: act "
-                       "here)")
-            parts.append(_figure_html(charts.driver_heatmap(
-                sh, pd.DataFrame(act).reindex(index=sh.index, columns=sh.columns)
-                .fillna(False).astype(bool), title=title), "What drives each segment"))
-    except Exception:  # noqa: BLE001 - a chart never stops the index
-        pass
-    if not parts:
-        return ""
-    # the heading stays with the first chart on a printed page
-    return ('<div class="sk-glance"><div class="sk-lead"><h2>Comparison at a glance</h2>'
-            + parts[0] + "</div>" + "".join(parts[1:]) + "</div>")
 
 
 def write_tabbook(survey, segment_by: str, path, *, min_base: int = 30,
