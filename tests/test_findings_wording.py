@@ -63,6 +63,11 @@ def test_findings_sentences_read_for_any_label(label, demo_survey, store, monkey
     monkeypatch.setattr(q, "labels", relabelled)
     f = SegmentFindings(demo_survey, "segment", 1, shared=store)
     assert f.label == label
+    # the page's line under the title names the segmenting variable and the segment
+    # ("segment of customer segment" read badly)
+    assert (f"Personal-computer customer satisfaction survey &middot; Customer segment: "
+            f"{label} &middot; base n = 508 &middot; 14% of the weighted sample") \
+        in f.header_html()
     among_ = among[0].upper() + among[1:]
     assert f.summary().findings[:2] == [
         f"{subject} do worse than the rest of the sample on 2 of 4 key metrics: overall "

@@ -406,8 +406,9 @@ class SegmentFindings(SummarySections, TrendSections, AnswerSections, MeanSectio
                if self.low_base else "")
         return (f'<p class="sk-meta sk-noprint"><a href="index.html">&larr; all segments</a>'
                 f"</p><h1>{esc(self.label)}</h1>"
-                f'<p class="sk-meta">{esc(self.q.title)} &middot; segment of '
-                f"{esc(lower_first(self._var_label(self.segment_by)))} &middot; base n = "
+                f'<p class="sk-meta">{esc(self.q.title)} &middot; '
+                f"{esc(upper_first(self._var_label(self.segment_by)))}: {esc(self.label)} "
+                f"&middot; base n = "
                 f"{self.n:,}{low} &middot; {fmt_value(share, 'percent')} of the weighted "
                 f"sample &middot; {date.today().isoformat()}</p>"
                 + colour_legend(self.alpha)
