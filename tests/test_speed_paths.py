@@ -360,6 +360,30 @@ def test_text_raking_missing_and_unknown_categories():
                                rake(df, ts, missing="own_category").weights, rtol=1e-12)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(1, 3000), st.integers(-2**40, 2**40), st.booleans()),
+                min_size=1, max_size=5), st.integers(0, 2**32 - 1))
+def test_cell_ids_equal_python_integers(spec, seed):
+    """Each row's cell, built in int32 while every partial sum fits and in int64 otherwise,
+    equals ``sum(code_j * stride_j)`` in Python integers, for raw integer values with any
+    offset (:class:`_Offset`) and for plain codes."""
+    from surveykit.weighting.cells import _cell_ids, _Offset
+
+    rng = np.random.default_rng(seed)
+    n = 50
+    codes, sizes, plain = [], [], []
+    for k, lo, raw in spec:
+        c = rng.integers(0, k, n)
+        plain.append(c)
+        sizes.append(k)
+        codes.append(_Offset(c + lo, lo) if raw else c)
+    want = [0] * n
+    for c, k in zip(plain, sizes, strict=True):
+        want = [w * k + int(v) for w, v in zip(want, c, strict=True)]
+    got = _cell_ids(codes, sizes, n)
+    assert got.dtype == np.int64 and got.tolist() == want
+
+
 # -- Shapley: the batched small-p path and the membership-product weighting ------------------
 def _corr(p: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)

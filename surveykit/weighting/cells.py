@@ -162,10 +162,37 @@ class _Design:
         return np.column_stack(cols)
 
 
+def _cell_ids(codes: list, sizes: list[int], n: int) -> np.ndarray:
+    """Each row's cell, ``sum(code_j * stride_j)`` (int64), built in place.
+
+    Raw integer values (:class:`_Offset`) are used as they are and their offsets subtracted
+    once at the end, unless that could overflow (huge values and many cells: then each
+    column's offset is taken off first). While every partial sum fits in int32 the sum is
+    built in int32 (half the memory traffic) and widened once."""
+    # every partial sum is at most sum_j (|lo_j| + k_j) * prod(k_l, l > j) in size
+    lo = max((abs(c.lo) for c in codes if isinstance(c, _Offset)), default=0)
+    bound = (lo + 1) * len(sizes) * 2 * math.prod(sizes)
+    width = np.int32 if bound < 2**31 else np.int64
+    raw = bound < 2**63
+    cell = np.zeros(n, dtype=width)
+    off = 0
+    for c, k in zip(codes, sizes, strict=True):
+        cell *= k
+        off *= k
+        if isinstance(c, _Offset):
+            c, off = (c.values, off + c.lo) if raw else (c.values - c.lo, off)
+        np.add(cell, c, out=cell, casting="unsafe")  # fits: see the bound above
+    if off:
+        cell -= off
+    return cell.astype(np.int64, copy=False)
+
+
 def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missing: str,
-                  pii=frozenset(), counts: np.ndarray | None = None) -> _Design:
+                  pii=frozenset(), counts: np.ndarray | None = None,
+                  uniform: bool = False) -> _Design:
     """The unit table of ``df``; ``counts``: respondents each row of ``df`` stands for (a
-    table of cells, see :func:`~surveykit.weighting.rake_cells`; default one each)."""
+    table of cells, see :func:`~surveykit.weighting.rake_cells`; default one each);
+    ``uniform``: the base weights are known to be all equal (none given)."""
     variables = targets.variables
     check_columns(df, variables, error=WeightingError, what="weighting variable")
     n = len(df)
@@ -184,25 +211,12 @@ def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missi
         sizes.append(len(lv))
     total_cells = math.prod(sizes)
     if total_cells < 2**62:
-        # cell = sum(code_j * stride_j), built in place; raw integer values are used as
-        # they are and their offsets subtracted once at the end
-        cell = np.zeros(n, dtype=np.int64)
-        off = 0
-        for c, k in zip(codes, sizes, strict=True):
-            cell *= k
-            off *= k
-            if isinstance(c, _Offset):
-                cell += c.values
-                off += c.lo
-            else:
-                cell += c
-        if off:
-            cell -= off
+        cell = _cell_ids(codes, sizes, n)
     else:  # pragma: no cover - astronomically many level combinations
         cell = pd.MultiIndex.from_arrays(
             [c.values - c.lo if isinstance(c, _Offset) else c for c in codes]).factorize()[0]
     # units: cells, or (cell, base weight) pairs when base weights vary within cells
-    uniform_w0 = bool(np.all(w0_rows == w0_rows[0])) if n else True
+    uniform_w0 = uniform or (bool(np.all(w0_rows == w0_rows[0])) if n else True)
     small = total_cells <= 4 * n + 1_000_000
     if small:
         per_cell = np.bincount(cell, weights=counts, minlength=total_cells)

@@ -377,7 +377,7 @@ def rake(df: pd.DataFrame, targets: Any, *, base_weight=None, cap=None,
     freq = None
     if counts is not None:
         freq = resolve_weights(df, counts, error=WeightingError)
-    des = _build_design(df, t, w0, missing, frozenset(hide), freq)
+    des = _build_design(df, t, w0, missing, frozenset(hide), freq, uniform=not given)
     if not np.any(des.m * des.w0 > 0):
         raise WeightingError("every base weight is 0; nothing to rake")
     n_used = float(des.m.sum())
