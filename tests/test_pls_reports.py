@@ -142,6 +142,16 @@ def test_overview_index_table_is_the_weighted_mean_of_the_index_scores(run, refe
             assert col[name] == f"{_wmean(idx[c][m], w[m]):.1f}", (c, name)
     # base: respondents with an index score (min_items answered), more than the complete
     assert shown.loc["Total", "Base (n)"] == f"{int(idx.notna().sum().max()):,}" == "2,500"
+    # the sentence names the highest and lowest segment of the target's column as the
+    # findings page names a segment ("among Home users", "in the Free segment")
+    from surveykit.reporting.narrative import SegmentName
+
+    line = next(f for f in _findings(sec) if " index: highest " in f)
+    col = shown[line.split(" index: ")[0]].drop("Total").str.lstrip("▲▼ ")
+    best, worst = col.astype(float).idxmax(), col.astype(float).idxmin()
+    assert (f"index: highest {SegmentName.of(best).among} ({col[best]}), lowest "
+            f"{SegmentName.of(worst).among} ({col[worst]}); total "
+            f"{shown.loc['Total', line.split(' index: ')[0]].lstrip('▲▼ ')}.") in line
     assert reference.n == 2037
 
 

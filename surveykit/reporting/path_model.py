@@ -40,7 +40,7 @@ from .._util import lower_first
 from ..errors import PLSError, SurveykitWarning
 from .findings_util import _num
 from .names import value_text
-from .narrative import fmt_ci, fmt_p, fmt_value, join_words, upper_first
+from .narrative import SegmentName, fmt_ci, fmt_p, fmt_value, join_words, upper_first
 from .section import EXPECTED_ERRORS as _EXPECTED
 from .section import (
     MEANING_CSS,
@@ -238,11 +238,12 @@ class OverviewPathModel:
             .dropna(subset=["estimate"]).sort_values("estimate", ascending=False)
         if len(by_seg) >= 2:
             best, worst = by_seg.iloc[0], by_seg.iloc[-1]
+            best_name, worst_name = (
+                SegmentName.of(seg_labels.get(value_text(g), value_text(g)))
+                for g in (best["group"], worst["group"]))
             s.findings.append(
-                f"{res.label(target)} index: highest among "
-                f"{seg_labels.get(value_text(best['group']), value_text(best['group']))} "
-                f"({fmt_value(best['estimate'], 'mean')}), lowest among "
-                f"{seg_labels.get(value_text(worst['group']), value_text(worst['group']))} "
+                f"{res.label(target)} index: highest {best_name.among} "
+                f"({fmt_value(best['estimate'], 'mean')}), lowest {worst_name.among} "
                 f"({fmt_value(worst['estimate'], 'mean')}); total "
                 f"{fmt_value(tot.loc[t_col, 'estimate'], 'mean')}.")
         try:
