@@ -415,15 +415,12 @@ def _shapley_by_definition(r2: np.ndarray) -> np.ndarray:
     return out
 
 
-@pytest.mark.parametrize("p", [1, 2, 4, 9, 10, 12])
-def test_subset_r2_paths_equal_the_definition(monkeypatch, p):
+@pytest.mark.parametrize("p", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+def test_subset_r2_equals_the_definition(p):
     import surveykit.drivers._core as core
 
     R = _corr(p, seed=p)
-    want = _r2_by_definition(R)
-    np.testing.assert_allclose(core.subset_r2(R), want, atol=1e-13)
-    monkeypatch.setattr(core, "_SMALL_P", 0)              # the sweeps, for any p
-    np.testing.assert_allclose(core.subset_r2(R), want, atol=1e-13)
+    np.testing.assert_allclose(core.subset_r2(R), _r2_by_definition(R), atol=1e-13)
 
 
 @pytest.mark.parametrize("p", [1, 3, 8, 11, 17])
@@ -439,13 +436,22 @@ def test_shapley_weighting_equals_the_definition(p):
     assert got.sum() == pytest.approx(r2[-1], abs=1e-12)    # efficiency: sums to R^2
 
 
-def test_collinear_drivers_still_named(monkeypatch):
+@pytest.mark.parametrize("deps, named", [
+    ({3: [0, 1]}, 3),
+    # two dependencies: the one found among the subsets with the lowest highest driver
+    # (x3 = x0 given {0}) is named, not the lower driver (x2 = x0 + x1 given {0, 1})
+    ({2: [0, 1], 3: [0]}, 3),
+    ({4: [1], 2: [0, 1]}, 2),                           # same level: the lower one
+    ({0: []}, 0),                                       # a constant driver
+])
+def test_collinear_drivers_still_named(deps, named):
     import surveykit.drivers._core as core
     from surveykit.errors import DriverAnalysisError
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 6))
-    X[:, 3] = X[:, 0] + X[:, 1]
-    monkeypatch.setattr(core, "_SMALL_P", 0)
-    with pytest.raises(DriverAnalysisError, match="driver 3 is a linear combination"):
-        core.subset_r2(np.corrcoef(X, rowvar=False))
+    for j, of in deps.items():
+        X[:, j] = X[:, of].sum(axis=1)
+    C = np.cov(X, rowvar=False)                          # (a constant has variance 0)
+    with pytest.raises(DriverAnalysisError, match=f"driver {named} is a linear combination"):
+        core.subset_r2(C)

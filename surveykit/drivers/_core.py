@@ -35,9 +35,10 @@ def subset_r2(corr: np.ndarray) -> np.ndarray:
 
     ``corr`` is ``(p + 1) x (p + 1)`` with the outcome LAST. Returns an array of length
     ``2**p`` whose entry ``mask`` is the R-squared of the drivers whose bits are set in
-    ``mask`` (bit ``j`` = driver ``j``). Each subset is reached from its parent (the subset
-    without its highest driver) by one sweep, vectorised over all parents with the same
-    highest driver, so the cost is ``O(2**p * p)`` small updates and never a refit.
+    ``mask`` (bit ``j`` = driver ``j``). Step ``j`` adds driver ``j`` to every subset of
+    drivers ``0..j-1`` at once by one sweep (a Schur complement), so each subset costs one
+    rank-one update, never a refit, and the whole recursion is ``p`` steps of a few large
+    array operations.
 
     Examples
     --------
@@ -48,90 +49,57 @@ def subset_r2(corr: np.ndarray) -> np.ndarray:
     C = np.asarray(corr, dtype=float)
     p = C.shape[0] - 1
     vy = C[p, p]
-    if 1 <= p <= _SMALL_P and np.linalg.eigvalsh(C[:p, :p])[0] > 1e-9 * np.max(np.diag(C)):
-        return _subset_r2_small(C)
     r2 = np.zeros(1 << p)
-    # level j: the 2**j subsets whose highest driver is j, with the residual cross-products
-    # of the drivers above j and the outcome given each subset, stored subsets-last
-    # ((p-j) x (p-j) x 2**j: every update runs along long contiguous rows), their masks and
-    # R-squared; children are written straight into their level
-    levels: dict[int, list] = {}
-    filled = [0] * p
     tol = 1e-12 * np.diag(C)
-
-    def level(j: int) -> list:
-        if j not in levels:
-            d = p - j
-            levels[j] = [np.empty((d, d, 1 << j)), np.empty(1 << j, dtype=np.int64),
-                         np.empty(1 << j)]
-        return levels[j]
-
-    def expand(mats: np.ndarray, masks: np.ndarray, base: np.ndarray, first: int) -> None:
-        d, n = mats.shape[0], mats.shape[2]            # local index a <-> driver first + a
-        k = d - 1                                      # the drivers that can be added
-        at = np.arange(k)
-        piv = mats[at, at]                             # (k, n): every child at once
-        bad = (piv <= tol[first:first + k, None]).any(axis=1)
-        if bad.any():
-            raise DriverAnalysisError(f"driver {first + int(np.argmax(bad))} is a linear "
-                                      "combination of others")
-        cy = mats[:k, k]
-        child_r2 = base + cy * cy / piv / vy
-        child_masks = masks | (1 << (first + at))[:, None]
-        r2[child_masks] = child_r2
-        for a in range(k - 1):                         # the last driver has no children
-            j = first + a
-            out, out_masks, out_r2 = level(j)
-            at_ = slice(filled[j], filled[j] + n)
-            filled[j] += n
-            col = mats[a + 1:, a]                                         # (d-a-1, n)
-            np.subtract(mats[a + 1:, a + 1:], col[:, None] * (col / piv[a])[None],
-                        out=out[:, :, at_])
-            out_masks[at_] = child_masks[a]
-            out_r2[at_] = child_r2[a]
-
-    expand(C[:, :, None], np.zeros(1, dtype=np.int64), np.zeros(1), 0)
-    for m in range(p - 1):
-        if m in levels:
-            mats, masks, base = levels.pop(m)
-            expand(mats, masks, base, m + 1)
+    # before step j, M[a, b, S] is the residual cross-product of driver j + a with driver
+    # j + b (b = last: the outcome) given subset S of drivers 0..j-1 (index = mask;
+    # subsets last, so every update runs along long contiguous rows); the outcome's own
+    # row is never needed (its residual is 1 - R-squared)
+    M = C[:p, :, None]
+    first_bad = None                       # (highest driver of S, driver) of a zero pivot
+    with np.errstate(all="ignore"):        # (after a zero pivot: reported below)
+        for j in range(p):
+            n = 1 << j
+            piv = M[0, 0]
+            bad = piv <= tol[j]
+            if bad.any():
+                # named as a search of the subsets in order of their highest driver would
+                s = int(np.flatnonzero(bad)[0]).bit_length() - 1
+                first_bad = min(first_bad or (s, j), (s, j))
+            row = M[0, 1:] / piv                            # (drivers above j + outcome, n)
+            # R2(S + j) = R2(S) + (residual cross-product of j, y)^2 / residual var of j
+            grow = r2[n:2 * n]
+            np.multiply(M[0, -1], row[-1], out=grow)
+            grow /= vy
+            grow += r2[:n]
+            if j == p - 1:
+                break
+            k = M.shape[0]
+            nxt = np.empty((k - 1, k, 2 * n))
+            rest = M[1:, 1:]
+            nxt[:, :, :n] = rest                            # subsets without j
+            with_j = nxt[:, :, n:]                          # the same with j swept out
+            np.multiply(M[1:, 0, None], row[None], out=with_j)
+            np.subtract(rest, with_j, out=with_j)
+            M = nxt
+    if first_bad is not None:
+        raise DriverAnalysisError(f"driver {first_bad[1]} is a linear combination of others")
     return r2
-
-
-#: Up to this many drivers, every subset is solved in one batched call (fewer numpy calls
-#: than the sweeps, which win beyond it).
-_SMALL_P = 9
-
-
-@functools.lru_cache(maxsize=16)
-def _masks(p: int) -> np.ndarray:
-    """(2**p, p) 0/1 membership of each driver in each subset (bit j = driver j)."""
-    return ((np.arange(1 << p)[:, None] >> np.arange(p)) & 1).astype(float)
-
-
-def _subset_r2_small(C: np.ndarray) -> np.ndarray:
-    """:func:`subset_r2` for a few well-conditioned drivers: R-squared of subset S is
-    r_S' R_SS^-1 r_S; each subset's matrix is padded to p x p with the identity for the
-    drivers outside it, so one batched solve covers all subsets."""
-    p = C.shape[0] - 1
-    m = _masks(p)
-    A = C[:p, :p] * (m[:, :, None] * m[:, None, :]) + np.eye(p) * (1 - m)[:, None, :]
-    b = C[:p, p] * m
-    x = np.linalg.solve(A, b[:, :, None])[:, :, 0]
-    return np.einsum("ij,ij->i", b, x) / C[p, p]
 
 
 @functools.lru_cache(maxsize=16)
 def _shapley_weights(p: int) -> tuple[np.ndarray, np.ndarray]:
     """Per subset S (bit j = driver j) of ``p`` drivers: ``w(|S|)``, the weight of S as the
-    set a driver joins, and ``w(|S| - 1)``, as the set a driver leaves, with ``w(k) = k!
-    (p-k-1)! / p!`` (0 where undefined: no driver joins the full set, none leaves {})."""
+    set a driver joins, and ``w(|S|) + w(|S| - 1)``, adding its weight as the set a driver
+    leaves, with ``w(k) = k! (p-k-1)! / p!`` (0 where undefined: no driver joins the full
+    set, none leaves {})."""
     size = np.zeros(1, dtype=np.int8)
     for _ in range(p):
         size = np.concatenate([size, size + 1])           # number of drivers in each subset
     wk = np.array([math.factorial(k) * math.factorial(p - k - 1) / math.factorial(p)
                    for k in range(p)] + [0.0])             # k! (p-k-1)! / p!; 0 for k = p
-    return wk[size], np.concatenate([[0.0], wk[:-1]])[size]
+    joins = wk[size]
+    return joins, joins + np.concatenate([[0.0], wk[:-1]])[size]
 
 
 def shapley_from_r2(r2: np.ndarray) -> np.ndarray:
@@ -146,13 +114,17 @@ def shapley_from_r2(r2: np.ndarray) -> np.ndarray:
     p = int(round(math.log2(len(r2))))
     # phi_j = sum over T with j of w(|T|-1) r2[T]  -  sum over S without j of w(|S|) r2[S]
     #       = sum over T with j of (a + b)  -  sum(b), with a = w(|T|-1) r2, b = w(|S|) r2;
-    # the subsets with bit j set are the second halves of v seen as (-1, 2, 2**j): one
-    # strided sum per driver, no temporaries
-    joins, leaves = _shapley_weights(p)
-    b = joins * r2
-    v = leaves * r2 + b
-    total = b.sum()
-    return np.array([v.reshape(-1, 2, 1 << j)[:, 1, :].sum() for j in range(p)]) - total
+    # the subsets with the highest bit set are the second half of v; summing the halves
+    # drops that bit, so each driver costs one contiguous half-sum
+    joins, both = _shapley_weights(p)
+    v = both * r2
+    out = np.empty(p)
+    for j in range(p - 1, -1, -1):
+        half = len(v) >> 1
+        out[j] = v[half:].sum()
+        if j:
+            v = v[:half] + v[half:]
+    return out - joins @ r2
 
 
 def shapley_from_corr(corr: np.ndarray) -> np.ndarray:
