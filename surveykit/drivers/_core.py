@@ -200,38 +200,44 @@ def _no_values(c, outcome):
 
 @dataclass
 class _Block:
-    """Complete-case data of one group."""
+    """Complete-case data of one group: ``A`` holds the drivers then the outcome, column-major
+    (the per-column sums and checks run along contiguous memory; numpy's reductions over
+    the rows of a narrow row-major array are many times slower)."""
 
     label: object
-    X: np.ndarray
-    y: np.ndarray
+    A: np.ndarray
     w: np.ndarray
     n_dropped: int
     group: np.ndarray | None = None          # total only: segment index per row (-1: none)
 
+    @property
+    def X(self) -> np.ndarray:
+        return self.A[:, :-1]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.A[:, -1]
+
 
 def _blocks(df, outcome, drivers, weights, by) -> tuple[list[_Block], _Block]:
-    y = _num(df, outcome)
-    # column-major: the per-driver sums and checks run along contiguous memory (numpy's
-    # reductions over the rows of a narrow row-major array are many times slower)
-    X = np.empty((len(y), len(drivers)), order="F")
-    ok = np.isfinite(y)            # complete cases, built column by column (contiguous)
-    empty = []
-    for j, c in enumerate(drivers):
+    p = len(drivers)
+    A = np.empty((len(df), p + 1), order="F")
+    for j, c in enumerate([outcome, *drivers]):     # (the outcome's problems first)
         s = df[c]
-        X[:, j] = s.to_numpy() if s.dtype == np.float64 else _num(df, c)
-        finite = np.isfinite(X[:, j])
-        if not finite.any():
-            empty.append(j)
-        ok &= finite
-    if not np.isfinite(y).any():
+        A[:, j - 1] = s.to_numpy() if s.dtype == np.float64 else _num(df, c)
+    fin = np.isfinite(A)
+    has = fin.any(axis=0)
+    if not has[p]:
         _no_values(outcome, outcome)
-    for j in empty:
+    for j in np.flatnonzero(~has[:p]):
         _no_values(drivers[j], outcome)
     w = resolve_weights(df, weights, error=DriverAnalysisError)
+    ok = fin.all(axis=1)                            # complete cases with a weight
     ok &= w > 0
-    total = _Block(TOTAL, _rows(X, ok), y[ok], w[ok], int((~ok).sum()),
-                   np.full(int(ok.sum()), -1))
+    n_ok = int(np.count_nonzero(ok))
+    everyone = n_ok == len(ok)                      # (then nothing to copy)
+    total = _Block(TOTAL, A if everyone else _rows(A, ok), w if everyone else w[ok],
+                   len(ok) - n_ok, np.full(n_ok, -1))
     groups = []
     if by is not None:
         g = df[by].to_numpy()
@@ -242,7 +248,7 @@ def _blocks(df, outcome, drivers, weights, by) -> tuple[list[_Block], _Block]:
             pass
         for lab in labels:
             sel = (g == lab)
-            groups.append(_Block(lab, _rows(X, ok & sel), y[ok & sel], w[ok & sel],
+            groups.append(_Block(lab, _rows(A, ok & sel), w[ok & sel],
                                  int((sel & ~ok).sum())))
             total.group[sel[ok]] = len(groups) - 1
     return groups, total
@@ -254,7 +260,12 @@ def _rows(X: np.ndarray, keep: np.ndarray) -> np.ndarray:
 
 
 def _wcorr(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
-    A = np.column_stack([X, y])
+    """Weighted correlations of the columns of ``X`` and ``y`` (last)."""
+    return _wcorr_a(np.column_stack([X, y]), w)
+
+
+def _wcorr_a(A: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted correlation matrix of the columns of ``A``."""
     sw = w.sum()
     D = A - (w @ A) / sw
     C = (D * w[:, None]).T @ D
@@ -269,14 +280,14 @@ def _check_block(b: _Block, drivers: list[str], outcome: str, where: str) -> np.
         raise DriverAnalysisError(
             f"{where}: {n} complete respondent(s) for {p} drivers; at least {p + 2} are needed "
             f"(use fewer drivers or a larger group)")
-    flat = np.ptp(b.X, axis=0) == 0
+    flat = np.ptp(b.A, axis=0) == 0
     for j, c in enumerate(drivers):
         if flat[j]:
             raise DriverAnalysisError(f"{where}: driver {c!r} is constant ({b.X[0, j]:g} for "
                                       f"every complete respondent); remove it from the list")
-    if np.ptp(b.y) == 0:
+    if flat[p]:
         raise DriverAnalysisError(f"{where}: outcome {outcome!r} is constant; nothing to explain")
-    R = _wcorr(b.X, b.y, b.w)
+    R = _wcorr_a(b.A, b.w)
     _check_collinear(R[:p, :p], drivers, where)
     return R
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from ._core import (
     _importance,
     _num,
     _validate,
-    _wcorr,
+    _wcorr_a,
 )
 from ._design import (
     add_design_se,
@@ -46,6 +47,34 @@ def _one_blas_thread():
     if not _BLAS:
         _BLAS.append(ThreadpoolController())
     return _BLAS[0].limit(limits=1, user_api="blas")
+
+
+@functools.lru_cache(maxsize=1)
+def _str_dtype():
+    """The dtype pandas gives a column of Python strings ("str" from pandas 3 on)."""
+    return pd.DataFrame({"s": ["s"]})["s"].dtype
+
+
+@functools.lru_cache(maxsize=8)
+def _columns(names: tuple) -> pd.Index:
+    return pd.Index(names)
+
+
+def _frame(cols: dict) -> pd.DataFrame:
+    """``pd.DataFrame(cols)`` for columns that are 1-D numpy arrays or lists of str, built
+    straight from its blocks where pandas allows (the constructor's inference and
+    consolidation cost more than the rest of a small Shapley run); the same frame."""
+    from pandas.api import internals
+
+    dt = _str_dtype()
+    make = getattr(internals, "create_dataframe_from_blocks", None)
+    vals = list(cols.values())
+    if make is None or not isinstance(dt, pd.StringDtype) or not len(vals[0]) or not all(
+            isinstance(v, np.ndarray) or all(isinstance(x, str) for x in v) for v in vals):
+        return pd.DataFrame(cols, copy=False)
+    blocks = [(v.reshape(1, -1) if isinstance(v, np.ndarray) else pd.array(v, dtype=dt),
+               np.array([i])) for i, v in enumerate(vals)]
+    return make(blocks, pd.RangeIndex(len(vals[0])), _columns(tuple(cols)).copy())
 
 
 @dataclass(repr=False)
@@ -314,16 +343,16 @@ def _key_drivers(outcome, drivers, by, groups, total, used, kind, label, notes, 
     # rank 1 = most important; ties share the best rank (rankdata's "min")
     ranks = 1 + (imps[:, None, :] > imps[:, :, None]).sum(axis=2)
     segs = [b.label for b in blocks]                           # dtype as pandas infers it
-    table = pd.DataFrame({"segment": [s for s in segs for _ in range(p)],
-                          "driver": drivers * len(blocks),
-                          "importance": imps.reshape(-1), "share": shares.reshape(-1),
-                          "rank": ranks.reshape(-1)}, copy=False)
-    models = pd.DataFrame({"segment": segs,
-                           "n": np.array([len(b.y) for b in blocks], dtype=np.int64),
-                           "n_eff": np.array([effective_n(b.w) for b in blocks]),
-                           "n_dropped": np.array([b.n_dropped for b in blocks], dtype=np.int64),
-                           "r2": np.array([r2 for _, r2 in est], dtype=float),
-                           "method": [label] * len(blocks)}, copy=False)
+    table = _frame({"segment": [s for s in segs for _ in range(p)],
+                    "driver": drivers * len(blocks),
+                    "importance": imps.reshape(-1), "share": shares.reshape(-1),
+                    "rank": ranks.reshape(-1)})
+    models = _frame({"segment": segs,
+                     "n": np.array([len(b.y) for b in blocks], dtype=np.int64),
+                     "n_eff": np.array([effective_n(b.w) for b in blocks]),
+                     "n_dropped": np.array([b.n_dropped for b in blocks], dtype=np.int64),
+                     "r2": np.array([r2 for _, r2 in est], dtype=float),
+                     "method": [label] * len(blocks)})
     if any(b.n_dropped for b in blocks[:1]):
         notes.append(f"{total.n_dropped} respondent(s) with a missing outcome or driver (or "
                      f"zero weight) were left out (listwise)")
@@ -356,8 +385,9 @@ def _add_bootstrap(table, models, blocks, method, kind, B, seed, ci, notes):
             idx = np.concatenate([s[rng.integers(0, len(s), len(s))] for s in strata])
             parts = [idx] + [idx[total.group[idx] == k] for k in range(len(groups))]
             for k, i in enumerate(parts):
-                Xb, yb, wb = total.X[i], total.y[i], total.w[i]
-                R = _wcorr(Xb, yb, wb)
+                Ab, wb = total.A[i], total.w[i]
+                Xb, yb = Ab[:, :-1], Ab[:, -1]
+                R = _wcorr_a(Ab, wb)
                 if not np.isfinite(R).all() or np.linalg.eigvalsh(R[:p, :p])[0] < 1e-8:
                     raise DriverAnalysisError("degenerate replicate")
                 if kind in ("binary", "ordinal") and len(np.unique(yb)) < 2:
