@@ -56,6 +56,10 @@ def subset_r2(corr: np.ndarray) -> np.ndarray:
     # subsets last, so every update runs along long contiguous rows); the outcome's own
     # row is never needed (its residual is 1 - R-squared)
     M = C[:p, :, None]
+    # two work arrays, used in turn (fresh memory for every step costs more than the sweeps)
+    work = [np.empty(max([(p - j - 1) * (p - j) << (j + 1) for j in range(p - 1)], default=0))
+            for _ in range(2)]
+    rows = np.empty(1 << max(p - 1, 0))    # (k rows x 2**j subsets is at most 2**(p-1))
     first_bad = None                       # (highest driver of S, driver) of a zero pivot
     with np.errstate(all="ignore"):        # (after a zero pivot: reported below)
         for j in range(p):
@@ -66,7 +70,8 @@ def subset_r2(corr: np.ndarray) -> np.ndarray:
                 # named as a search of the subsets in order of their highest driver would
                 s = int(np.flatnonzero(bad)[0]).bit_length() - 1
                 first_bad = min(first_bad or (s, j), (s, j))
-            row = M[0, 1:] / piv                            # (drivers above j + outcome, n)
+            k = M.shape[0]
+            row = np.divide(M[0, 1:], piv, out=rows[:k * n].reshape(k, n))  # above j and y
             # R2(S + j) = R2(S) + (residual cross-product of j, y)^2 / residual var of j
             grow = r2[n:2 * n]
             np.multiply(M[0, -1], row[-1], out=grow)
@@ -74,8 +79,7 @@ def subset_r2(corr: np.ndarray) -> np.ndarray:
             grow += r2[:n]
             if j == p - 1:
                 break
-            k = M.shape[0]
-            nxt = np.empty((k - 1, k, 2 * n))
+            nxt = work[j & 1][:(k - 1) * k * 2 * n].reshape(k - 1, k, 2 * n)
             rest = M[1:, 1:]
             nxt[:, :, :n] = rest                            # subsets without j
             with_j = nxt[:, :, n:]                          # the same with j swept out
@@ -120,10 +124,9 @@ def shapley_from_r2(r2: np.ndarray) -> np.ndarray:
     v = both * r2
     out = np.empty(p)
     for j in range(p - 1, -1, -1):
-        half = len(v) >> 1
-        out[j] = v[half:].sum()
-        if j:
-            v = v[:half] + v[half:]
+        half = 1 << j
+        out[j] = v[half:2 * half].sum()
+        np.add(v[:half], v[half:2 * half], out=v[:half])
     return out - joins @ r2
 
 
@@ -231,7 +234,7 @@ def _blocks(df, outcome, drivers, weights, by) -> tuple[list[_Block], _Block]:
         _no_values(outcome, outcome)
     for j in np.flatnonzero(~has[:p]):
         _no_values(drivers[j], outcome)
-    w = resolve_weights(df, weights, error=DriverAnalysisError)
+    w = _weights(df, weights)
     ok = fin.all(axis=1)                            # complete cases with a weight
     ok &= w > 0
     n_ok = int(np.count_nonzero(ok))
@@ -252,6 +255,18 @@ def _blocks(df, outcome, drivers, weights, by) -> tuple[list[_Block], _Block]:
                                  int((sel & ~ok).sum())))
             total.group[sel[ok]] = len(groups) - 1
     return groups, total
+
+
+def _weights(df, weights) -> np.ndarray:
+    """:func:`resolve_weights`, reading a float column like the drivers (its
+    ``pd.to_numeric`` is most of a small run's cost); bad weights: its error."""
+    if isinstance(weights, str) and weights in df.columns:
+        s = df[weights]
+        if s.dtype == np.float64:
+            w = s.to_numpy()
+            if not (~np.isfinite(w) | (w < 0)).any():
+                return w
+    return resolve_weights(df, weights, error=DriverAnalysisError)
 
 
 def _rows(X: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -280,7 +295,7 @@ def _check_block(b: _Block, drivers: list[str], outcome: str, where: str) -> np.
         raise DriverAnalysisError(
             f"{where}: {n} complete respondent(s) for {p} drivers; at least {p + 2} are needed "
             f"(use fewer drivers or a larger group)")
-    flat = np.ptp(b.A, axis=0) == 0
+    flat = b.A.max(axis=0) == b.A.min(axis=0)
     for j, c in enumerate(drivers):
         if flat[j]:
             raise DriverAnalysisError(f"{where}: driver {c!r} is constant ({b.X[0, j]:g} for "

@@ -60,6 +60,12 @@ def _columns(names: tuple) -> pd.Index:
     return pd.Index(names)
 
 
+@functools.lru_cache(maxsize=64)
+def _strings(values: tuple):
+    """A string column (driver names, labels), built once: callers get a (cheap) copy."""
+    return pd.array(list(values), dtype=_str_dtype())
+
+
 def _frame(cols: dict) -> pd.DataFrame:
     """``pd.DataFrame(cols)`` for columns that are 1-D numpy arrays or lists of str, built
     straight from its blocks where pandas allows (the constructor's inference and
@@ -72,7 +78,7 @@ def _frame(cols: dict) -> pd.DataFrame:
     if make is None or not isinstance(dt, pd.StringDtype) or not len(vals[0]) or not all(
             isinstance(v, np.ndarray) or all(isinstance(x, str) for x in v) for v in vals):
         return pd.DataFrame(cols, copy=False)
-    blocks = [(v.reshape(1, -1) if isinstance(v, np.ndarray) else pd.array(v, dtype=dt),
+    blocks = [(v.reshape(1, -1) if isinstance(v, np.ndarray) else _strings(tuple(v)).copy(),
                np.array([i])) for i, v in enumerate(vals)]
     return make(blocks, pd.RangeIndex(len(vals[0])), _columns(tuple(cols)).copy())
 
