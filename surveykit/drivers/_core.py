@@ -229,13 +229,14 @@ def _blocks(df, outcome, drivers, weights, by) -> tuple[list[_Block], _Block]:
         s = df[c]
         A[:, j - 1] = s.to_numpy() if s.dtype == np.float64 else _num(df, c)
     fin = np.isfinite(A)
-    has = fin.any(axis=0)
-    if not has[p]:
-        _no_values(outcome, outcome)
-    for j in np.flatnonzero(~has[:p]):
-        _no_values(drivers[j], outcome)
+    ok = fin.all(axis=1)                            # complete cases (then with a weight)
+    if not ok.any():                                # (else every column has values)
+        has = fin.any(axis=0)
+        if not has[p]:
+            _no_values(outcome, outcome)
+        for j in np.flatnonzero(~has[:p]):
+            _no_values(drivers[j], outcome)
     w = _weights(df, weights)
-    ok = fin.all(axis=1)                            # complete cases with a weight
     ok &= w > 0
     n_ok = int(np.count_nonzero(ok))
     everyone = n_ok == len(ok)                      # (then nothing to copy)
@@ -280,10 +281,16 @@ def _wcorr(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def _wcorr_a(A: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Weighted correlation matrix of the columns of ``A``."""
-    sw = w.sum()
-    D = A - (w @ A) / sw
-    C = (D * w[:, None]).T @ D
+    """Weighted correlation matrix of the columns of ``A``; a large ``A`` in blocks of
+    rows (its centred and weighted copies would be fresh memory, which costs more than
+    the extra calls)."""
+    m = (w @ A) / w.sum()
+    step = len(A) if A.size <= 1 << 16 else 1024
+    D = A[:step] - m
+    C = (D * w[:step, None]).T @ D
+    for s in range(step, len(A), step):
+        D = A[s:s + step] - m
+        C += (D * w[s:s + step, None]).T @ D
     sd = np.sqrt(np.diag(C))
     with np.errstate(divide="ignore", invalid="ignore"):
         return C / np.outer(sd, sd)
