@@ -384,7 +384,7 @@ def test_cell_ids_equal_python_integers(spec, seed):
     assert got.dtype == np.int64 and got.tolist() == want
 
 
-# -- Shapley: the batched small-p path and the membership-product weighting ------------------
+# -- Shapley: the all-subsets sweeps, the weighting, data reading and result frames ----------
 def _corr(p: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(400, p + 1))
@@ -455,3 +455,52 @@ def test_collinear_drivers_still_named(deps, named):
     C = np.cov(X, rowvar=False)                          # (a constant has variance 0)
     with pytest.raises(DriverAnalysisError, match=f"driver {named} is a linear combination"):
         core.subset_r2(C)
+
+
+@pytest.mark.parametrize("cols", [
+    {"segment": ["Total"] * 3, "driver": ["a", "b", "c"], "importance": np.array([.1, .2, .3]),
+     "rank": np.array([3, 2, 1])},
+    {"segment": ["Total", 1, 2], "n": np.array([5, 3, 2], dtype=np.int64)},   # mixed: object
+    {"segment": [1.0, 2.0], "driver": ["a", "b"]},
+    {"segment": [], "r2": np.array([])},
+])
+@pytest.mark.parametrize("blocks", [True, False])
+def test_result_frames_equal_the_constructor(monkeypatch, cols, blocks):
+    from pandas.api import internals
+
+    from surveykit.drivers.importance import _frame
+
+    if not blocks:                                       # (pandas without the blocks API)
+        monkeypatch.delattr(internals, "create_dataframe_from_blocks", raising=False)
+    got = _frame(dict(cols))
+    pd.testing.assert_frame_equal(got, pd.DataFrame(cols), check_exact=True)
+    strings = [c for c, v in cols.items() if len(v) and all(isinstance(x, str) for x in v)]
+    for c in strings:                                   # each frame has its own copy
+        got.loc[0, c] = "changed"
+    pd.testing.assert_frame_equal(_frame(dict(cols)), pd.DataFrame(cols), check_exact=True)
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
+def test_key_drivers_bad_weights_keep_the_weights_error(bad):
+    from surveykit.drivers import key_drivers
+    from surveykit.errors import DriverAnalysisError
+
+    rng = np.random.default_rng(1)
+    d = pd.DataFrame(rng.normal(size=(50, 3)), columns=["a", "b", "y"])
+    d["w"] = 1.0
+    d.loc[7, "w"] = bad
+    with pytest.raises(DriverAnalysisError, match=r"'w' must be finite and >= 0; row 7"):
+        key_drivers(d, "y", ["a", "b"], weights="w")
+
+
+@pytest.mark.parametrize("n, q", [(50, 4), (5000, 16), (20000, 7)])
+def test_weighted_correlations_in_row_blocks_equal_the_formula(n, q):
+    from surveykit.drivers._core import _wcorr_a
+
+    rng = np.random.default_rng(n)
+    A = np.asfortranarray(rng.normal(size=(n, q)) * rng.uniform(1, 50, q) + 1000)
+    w = rng.uniform(0.2, 3, n)
+    D = A - (w @ A) / w.sum()
+    C = (D * w[:, None]).T @ D
+    want = C / np.sqrt(np.outer(np.diag(C), np.diag(C)))
+    np.testing.assert_allclose(_wcorr_a(A, w), want, rtol=0, atol=1e-13)
