@@ -3,10 +3,11 @@
 Relative importance comes from the (weighted) correlation matrix of outcome and drivers:
 
 * **Shapley / LMG** (``method="shapley"``): the R-squared of every subset of drivers is
-  computed once, from the correlation matrix, by sweeping one driver at a time along a
-  subset tree (each subset costs one rank-one update; results are cached by bitmask), and
-  each driver gets its average marginal contribution. Exact up to ``max_exact`` (20)
-  drivers; above that the result switches to Johnson's relative weights and says so.
+  computed once, from the correlation matrix, by adding driver j to every subset of the
+  drivers before it in one vectorised sweep (each subset costs one rank-one update; the
+  array is indexed by bitmask), and each driver gets its average marginal contribution.
+  Exact up to ``max_exact`` (20) drivers; above that the result switches to Johnson's
+  relative weights and says so.
 * **Johnson's relative weights** (``method="relative_weights"``): linear outcomes from the
   correlation matrix; binary and ordinal outcomes by (weighted) logistic / proportional
   odds fits on the orthogonalised drivers (Tonidandel & LeBreton, 2010).
