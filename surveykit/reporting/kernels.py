@@ -102,7 +102,8 @@ class _Kernel:
         """Kill the kernel's process group at once (no shutdown request over the protocol,
         which needs an event loop) and remove its connection file: for a worker that is
         being terminated, or a run that was interrupted."""
-        for km in (self.km, self._starting):
+        kms = [km for km in (self.km, self._starting) if km is not None]
+        for km in kms:
             proc = getattr(getattr(km, "provisioner", None), "process", None)
             if proc is None:
                 continue
@@ -113,12 +114,21 @@ class _Kernel:
                     proc.kill()
             except OSError:  # already gone
                 pass
+            # reap it (SIGKILL ends it within milliseconds): no zombie left behind, and no
+            # "subprocess is still running" ResourceWarning when the Popen is collected
+            with contextlib.suppress(Exception):
+                proc.wait(timeout=5)
             with contextlib.suppress(OSError, TypeError):
                 Path(km.connection_file).unlink(missing_ok=True)
         kc = self.kc
         if kc is not None:  # close its sockets (no leaked zmq handles in this process)
             with contextlib.suppress(Exception):
                 kc.stop_channels()
+        for km in kms:  # the manager's control socket and the zmq context it made
+            with contextlib.suppress(Exception):
+                km._close_control_socket()
+                if getattr(km, "_created_context", False):
+                    km.context.destroy(linger=0)
         self._owner = self.km = self.kc = self._starting = None
         log, self._log = getattr(self, "_log", None), None
         if log is not None:
