@@ -220,11 +220,16 @@ def _pdf_pages(path: Path) -> list[list[tuple[float, str]]]:
             for m in re.finditer(rb"(\d+) 0 obj\s*(.*?)endobj", data, re.S)}
 
     def stream(body: bytes) -> bytes:
-        m = re.search(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
+        m = re.search(rb"stream\r?\n", body)
         if not m:
             return b""
-        return zlib.decompress(m.group(1)) if b"/FlateDecode" in body[:m.start()] \
-            else m.group(1)
+        head = body[:m.start()]
+        # the stream's bytes are /Length long: a regex up to "endstream" would drop a
+        # last data byte that happens to be CR (it did: "incomplete or truncated stream")
+        n = re.search(rb"/Length\s+(\d+)(?!\s+\d+\s+R)", head)
+        raw = body[m.end():m.end() + int(n.group(1))] if n else \
+            re.match(rb"(.*?)\r?\nendstream", body[m.end():], re.S).group(1)
+        return zlib.decompress(raw) if b"/FlateDecode" in head else raw
 
     def cmap(text: bytes) -> dict[int, str]:
         out = {}
