@@ -144,11 +144,26 @@ class _Design:
     unit_codes: np.ndarray          # (units, variables) level index per variable
     m: np.ndarray                   # rows per unit
     w0: np.ndarray                  # base weight of one row in the unit
-    row_unit: np.ndarray            # row -> unit (-1 = excluded)
+    rows: np.ndarray                # row -> key: its unit, or its cell (see unit_of)
     margins: list[_Margin] = field(default_factory=list)
     engine: str = "cells"
     n_excluded: int = 0
     pii: frozenset = frozenset()    # variables whose categories messages must not show
+    unit_of: np.ndarray | None = None   # key -> unit (-1 = none); None: the key is the unit
+
+    @property
+    def row_unit(self) -> np.ndarray:
+        """Row -> unit (-1 = excluded). Rows are kept as cell ids with a small cell -> unit
+        table where that is exact, so that a rake that only needs the weights gathers once
+        over the rows (:meth:`row_values`) instead of twice."""
+        return self.rows if self.unit_of is None else self.unit_of[self.rows]
+
+    def row_values(self, per_unit: np.ndarray, excluded: float = 0.0) -> np.ndarray:
+        """``per_unit[row_unit]`` for every row, ``excluded`` for rows in no unit."""
+        ext = np.append(per_unit, excluded)     # index -1 (no unit) reads ``excluded``
+        if self.unit_of is not None:
+            return ext[self.unit_of][self.rows]
+        return ext[self.rows]
 
     def model_matrix(self) -> np.ndarray:
         """Unit-level calibration model: intercept + one dummy per margin category."""
@@ -231,11 +246,12 @@ def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missi
             w0u = b1 / m
             uniform_w0 = bool(np.all(np.abs(b2 * m - b1 * b1) <= 1e-12 * b1 * b1))
     if small and uniform_w0:
-        lookup = np.empty(total_cells, dtype=np.int64)
-        lookup[cells] = np.arange(len(cells))
-        row_unit = lookup[cell]
+        unit_of = np.full(total_cells, -1, dtype=np.int64)
+        unit_of[cells] = np.arange(len(cells))
+        row_unit = cell            # the rows' cells; unit_of maps them to units
         engine = "cells"
     else:
+        unit_of = None
         key = cell if uniform_w0 else None
         if key is None:
             wcode, wuniq = pd.factorize(w0_rows)
@@ -259,7 +275,7 @@ def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missi
         unit_codes[:, j] = rest % sizes[j]
         rest //= sizes[j]
     des = _Design(variables, levels, unit_codes, m, w0u, row_unit, engine=engine,
-                  pii=frozenset(pii) & set(variables))
+                  pii=frozenset(pii) & set(variables), unit_of=unit_of)
     excluded = np.zeros(len(m), dtype=bool)
     raw = [_resolve_margin(des, spec, missing, targets, excluded) for spec in targets.margins]
     if excluded.any():
@@ -268,9 +284,12 @@ def _build_design(df: pd.DataFrame, targets: Targets, w0_rows: np.ndarray, missi
         if not keep.any():
             raise WeightingError("every row has a missing value in a weighting variable; "
                                  "nothing is left to weight")
-        remap = np.full(len(m), -1, dtype=np.int64)
-        remap[keep] = np.arange(int(keep.sum()))
-        des.row_unit = np.where(row_unit >= 0, remap[row_unit], -1)
+        remap = np.full(len(m) + 1, -1, dtype=np.int64)     # [-1]: no unit stays none
+        remap[:-1][keep] = np.arange(int(keep.sum()))
+        if des.unit_of is not None:
+            des.unit_of = remap[des.unit_of]
+        else:
+            des.rows = remap[des.rows]
         des.unit_codes, des.m, des.w0 = unit_codes[keep], m[keep], w0u[keep]
         for mg in raw:
             mg.cat = mg.cat[keep]

@@ -424,11 +424,7 @@ def _row_weights(df: pd.DataFrame, des: _Design, x: np.ndarray, w0: np.ndarray,
                  unit_base: bool = False) -> pd.Series:
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.where(des.w0 > 0, x / des.w0, 0.0)
-    ru = des.row_unit
-    if des.n_excluded:
-        f = np.append(f, 0.0)
-        ru = np.where(ru >= 0, ru, len(f) - 1)
-    w = f[ru]
+    w = des.row_values(f)                       # excluded rows: 0
     if not unit_base:
         w *= w0
     return pd.Series(w, index=df.index, name="weight", copy=False)
