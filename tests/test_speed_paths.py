@@ -384,6 +384,28 @@ def test_cell_ids_equal_python_integers(spec, seed):
     assert got.dtype == np.int64 and got.tolist() == want
 
 
+@pytest.mark.parametrize("base", [None, "varying"])
+def test_rows_as_cells_give_the_same_units_and_weights(base):
+    """Rows kept as cell ids with a cell -> unit table (the cells engine) or as units (the
+    rows engine): ``row_unit`` and ``row_values`` agree, excluded rows read -1 / 0."""
+    from surveykit.weighting.cells import _build_design
+    from surveykit.weighting.targets import load_targets
+
+    df = _rake_frame(400)
+    df.loc[[3, 7], "age_s"] = None
+    w0 = np.ones(len(df)) if base is None else np.random.default_rng(0).random(len(df)) + .5
+    t = load_targets({"age_s": {"young": 30, "mid": 40, "old": 30},
+                      "reg": {1: 55, 2: 45}})
+    des = _build_design(df, t, w0, "exclude", uniform=base is None)
+    assert (des.unit_of is not None) == (base is None)
+    ru = des.row_unit
+    assert ru[[3, 7]].tolist() == [-1, -1] and (np.delete(ru, [3, 7]) >= 0).all()
+    per_unit = np.arange(len(des.m)) + 10.0
+    got = des.row_values(per_unit)
+    assert got[[3, 7]].tolist() == [0.0, 0.0]
+    np.testing.assert_array_equal(np.delete(got, [3, 7]), per_unit[np.delete(ru, [3, 7])])
+
+
 # -- Shapley: the all-subsets sweeps, the weighting, data reading and result frames ----------
 def _corr(p: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
