@@ -81,7 +81,7 @@ def test_chromium_renders_index_and_a_report_offline(pages):
     chromium, out, report, shots = pages
     index = out / "index.html"
     assert _title(chromium, index, shots / "p1") == \
-        "Fixture customer survey: findings by Customer segment"
+        "Fixture customer survey: findings by customer segment"
     assert _title(chromium, report, shots / "p2") == "中文 客户: findings"
     _assert_not_blank(_screenshot(chromium, index, shots / "p3", shots / "index.png"))
     px = _screenshot(chromium, report, shots / "p4", shots / "report.png")

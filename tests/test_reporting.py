@@ -368,6 +368,9 @@ def test_pipeline_writes_one_page_per_segment_plus_index(pipeline):
     index = (out / "index.html").read_text(encoding="utf-8")
     for s in segs:
         assert f'href="{quote(s["html"])}"' in index
+    # the segmenting variable's label mid-title and mid-sentence: lower-cased as a word
+    assert "findings by customer segment</h1>" in index
+    assert f"respondents; {len(segs)} segments of customer segment;" in index
     # the whole-sample overview ran too, and the index links to it
     ov = pipeline["manifest"]["run"]["overview"]
     assert ov["status"] == "ok" and 'href="overview.html"' in index

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
+from .._util import lower_first
 from .index import write_index, write_manifest
 
 __all__ = ["ReportResult"]
@@ -137,10 +138,11 @@ def _finish(survey, entries, ov_entry, abspath, out, t_start, started, prepare_s
         "scheduler": scheduler,
     }
     manifest_path = write_manifest(out / "manifest.json", run, entries)
-    title = f"{survey.questionnaire.title}: findings by {seg_label}"
+    title = f"{survey.questionnaire.title}: findings by {lower_first(seg_label)}"
     total = _total_row(entries, len(survey.data))
     notes = _index_notes(survey, min_base, segment_by)
-    sub = (f"{len(survey.data):,} respondents; {len(entries)} segments of {seg_label}; "
+    sub = (f"{len(survey.data):,} respondents; {len(entries)} segments of "
+           f"{lower_first(seg_label)}; "
            f"{'weighted' if survey.weights else 'unweighted'}"
            + (f" (weighting efficiency {100 * survey.meta['weighting_efficiency']:.0f}%)"
               if survey.meta.get("weighting_efficiency") is not None else ""))
