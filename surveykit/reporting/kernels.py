@@ -135,12 +135,16 @@ class _Kernel:
             log.close()
 
     def stop(self) -> None:
-        owner, self._owner, self.km, self.kc = self._owner, None, None, None
+        """Shut the kernel down gracefully; if that fails, kill it (:meth:`kill`), so that
+        neither its process nor this process's handles to it outlive the call."""
+        owner = self._owner
         if owner is not None and owner.km is not None:
             try:
                 owner._cleanup_kernel()
-            except Exception:  # noqa: BLE001, S110 - shutting down anyway
-                pass
+            except Exception:  # noqa: BLE001 - shutting down anyway: at once, then
+                self.kill()
+                return
+        self._owner = self.km = self.kc = None
         log, self._log = getattr(self, "_log", None), None
         if log is not None:
             log.close()
@@ -240,7 +244,9 @@ def _warm_kernel(job: dict, launched=None) -> tuple[_Kernel, int]:
             k.reset(job["cwd"])
             return k, 0
         except Exception:  # noqa: BLE001 - a kernel that cannot reset is replaced
-            k.stop()
+            k.kill()
+    elif k is not None:  # dead, or its state unknown: make sure its process is gone
+        k.kill()
     if not _KERNELS:
         import atexit
 
