@@ -187,6 +187,27 @@ def test_the_demo_file_takes_the_typed_reader(tmp_path, monkeypatch):
     assert_same(fast, strict)
 
 
+def test_work_on_threads_equals_work_in_one_thread(monkeypatch, demo_dir, pc_questionnaire):
+    """A large frame is read, typed and checked two columns at a time on threads: the same
+    frame, attributes and findings as column after column (forced here on the demo)."""
+    import surveykit._util as util
+
+    q = pc_questionnaire
+    monkeypatch.setattr(util, "THREADED_ROWS", 10**12)
+    one_df = read_responses(demo_dir / "responses.csv", q)
+    one = check_responses(q, one_df)
+    monkeypatch.setattr(util, "THREADED_ROWS", 0)
+    monkeypatch.setattr(util.os, "cpu_count", lambda: 2)
+    threads_df = read_responses(demo_dir / "responses.csv", q)
+    threads = check_responses(q, threads_df)
+    assert_same(threads_df, one_df)
+    pd.testing.assert_frame_equal(threads.table, one.table)
+    pd.testing.assert_frame_equal(threads.rule_table, one.rule_table)
+    assert threads.masks.keys() == one.masks.keys()
+    assert all(np.array_equal(threads.masks[k], one.masks[k]) for k in one.masks)
+    assert one.n_errors == 42  # the demo's planted problems (a test that can fail)
+
+
 def test_no_dtype_warning(q, tmp_path):
     import warnings
 

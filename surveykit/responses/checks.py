@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._util import column_map
 from ..errors import ExpressionError, ResponseDataError
 from ..questionnaire import Expression, Questionnaire
 from .reading import FLAG_COLUMNS, _check_questionnaire, is_numeric_variable, where_in_file
@@ -288,14 +289,16 @@ class _Checker:
 
     # -- column helpers ----------------------------------------------------------------
     def num(self, name: str) -> np.ndarray:
+        """The column as floats: numbers as they are, anything else (text, missing) NaN."""
         if name not in self._num:
             col = self.df[name]
-            if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-                values = col.to_numpy(dtype=float, na_value=np.nan)
+            if col.dtype == object:
+                self._object_column(name, col)
+            elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+                self._num[name] = col.to_numpy(dtype=float, na_value=np.nan)
             else:
-                values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float,
-                                                                      na_value=np.nan)
-            self._num[name] = values
+                self._num[name] = pd.to_numeric(col, errors="coerce").to_numpy(
+                    dtype=float, na_value=np.nan)
         return self._num[name]
 
     def present(self, name: str) -> np.ndarray:
@@ -306,17 +309,29 @@ class _Checker:
                 mask = ~np.isnan(col.to_numpy())
             elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "iub":
                 mask = np.ones(len(col), dtype=bool)
-            elif pd.api.types.is_string_dtype(col) and col.dtype != object:
+            elif col.dtype == object:
+                return self._object_column(name, col)[1]
+            elif pd.api.types.is_string_dtype(col):
                 mask = (col.notna() & col.str.strip().ne("").fillna(False)).to_numpy(
                     dtype=bool, copy=True)
             else:
                 mask = col.notna().to_numpy(copy=True)
-                numbers = ~np.isnan(self.num(name))  # the same to_numeric, done once
-                values = col.to_numpy(dtype=object)
-                for p in np.flatnonzero(mask & ~numbers):  # text cells only
-                    mask[p] = str(values[p]).strip() != ""
             self._present[name] = mask
         return self._present[name]
+
+    def _object_column(self, name: str, col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """``num`` and ``present`` of an object column (numbers and text mixed, as a numeric
+        column with text in it is read) from its distinct values: one hash pass over the
+        rows instead of a conversion and a text test per row."""
+        codes, distinct = pd.factorize(col.to_numpy(dtype=object))
+        numbers = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan)
+        filled = ~np.isnan(numbers)
+        for k in np.flatnonzero(~filled):  # text: blank or whitespace-only is no value
+            filled[k] = str(distinct[k]).strip() != ""
+        self._num[name] = np.append(numbers, np.nan)[codes]
+        self._present[name] = np.append(filled, False)[codes]
+        return self._num[name], self._present[name]
 
     def valid(self, name: str) -> np.ndarray:
         """Numbers with missing codes and invalid values as NaN."""
@@ -415,28 +430,31 @@ class _Checker:
 
     def values(self) -> None:
         self.ran.update({"non_numeric", "out_of_range"})
-        for name, var in self.vars.items():
-            if name not in self.df.columns or var.kind == "derived":
-                continue
-            if var.kind in ("id", "customer_id", "open", "other_text"):
-                continue
-            if not is_numeric_variable(var):  # text codes
+        todo = [(name, var) for name, var in self.vars.items() if name in self.df.columns
+                and var.kind not in ("derived", "id", "customer_id", "open", "other_text")]
+        for (name, var), (text, bad) in zip(todo, column_map(self._value_masks, todo, self.n),
+                                            strict=True):
+            self.invalid[name] = self.invalid_value[name] = bad if text is None else text | bad
+            if text is None:  # text codes
                 codes = [*var.value_labels, *var.missing_codes]
-                bad = self.present(name) & ~self.df[name].isin(codes).to_numpy()
-                self.invalid[name] = self.invalid_value[name] = bad
                 self.hit("out_of_range", name, bad, lambda p, n=name: self.raw(n, p),
                          lambda p, v, n=name, c=codes: f"{n} = {v!r} is not one of the codes "
                          f"{_codes_text(c)}; fix the source or let clean() set it to NaN")
                 continue
-            x = self.num(name)
-            text = self.present(name) & np.isnan(x)
             labels = {str(lab).strip().lower(): c for c, lab in self.q.labels(name).items()}
             self.hit("non_numeric", name, text, lambda p, n=name: self.raw(n, p),
                      lambda p, v, n=name, lab=labels: _non_numeric_message(n, v, lab))
-            bad = self._out_of_range(name, var, x)
-            self.invalid[name] = self.invalid_value[name] = text | bad
-            self.hit("out_of_range", name, bad, lambda p, x=x: x[p],
+            self.hit("out_of_range", name, bad, lambda p, x=self.num(name): x[p],
                      lambda p, v, n=name, var=var: self._range_message(n, var, v))
+
+    def _value_masks(self, name: str, var) -> tuple[np.ndarray | None, np.ndarray]:
+        """``(text, bad)``: text in a numeric column (None for a variable with text codes)
+        and values that are not codes or are out of range."""
+        if not is_numeric_variable(var):
+            codes = [*var.value_labels, *var.missing_codes]
+            return None, self.present(name) & ~self.df[name].isin(codes).to_numpy()
+        x = self.num(name)
+        return self.present(name) & np.isnan(x), self._out_of_range(name, var, x)
 
     def _out_of_range(self, name, var, x: np.ndarray) -> np.ndarray:
         finite = ~np.isnan(x)
@@ -472,15 +490,15 @@ class _Checker:
 
     def multi(self) -> None:
         self.ran.update({"exclusive_conflict", "too_many_choices"})
+        todo = []
         for qu in self.q.questions:
-            if qu.type != "multi":
-                continue
-            opts = [o for o in qu.options if f"{qu.id}_{o.code}" in self.df.columns]
-            if not opts:
-                continue
-            ticked = np.column_stack([self.num(f"{qu.id}_{o.code}") > 0 for o in opts])
+            opts = [o for o in qu.options if f"{qu.id}_{o.code}" in self.df.columns] \
+                if qu.type == "multi" else []
+            if opts:
+                todo.append((qu, opts))
+        for (qu, opts), (ticked, n_ticked) in zip(todo, column_map(self._ticked, todo, self.n),
+                                                  strict=True):
             excl = np.array([o.exclusive for o in opts])
-            n_ticked = ticked.sum(axis=1)
 
             def codes(p, t=ticked, o=opts):
                 return "; ".join(str(o[j].code) for j in np.flatnonzero(t[p]))
@@ -497,6 +515,11 @@ class _Checker:
                 self.hit("too_many_choices", qu.id, over, codes,
                          lambda p, v, qu=qu, n=n_ticked: f"{qu.id}: {n[p]} options ticked "
                          f"({v}) but at most {qu.max_choices} are allowed; fix the source")
+
+    def _ticked(self, qu, opts) -> tuple[np.ndarray, np.ndarray]:
+        """The options ticked (respondents x options) and how many per respondent."""
+        ticked = np.column_stack([self.num(f"{qu.id}_{o.code}") > 0 for o in opts])
+        return ticked, ticked.sum(axis=1)
 
     def routing(self) -> None:
         self.ran.update({"answered_not_asked", "asked_not_answered"})
@@ -571,26 +594,32 @@ class _Checker:
     def straight_lining(self) -> None:
         self.ran.add("straight_lining")
         k = self.params["straight_line_min_items"]
+        todo = []
         for qu in self.q.questions:
-            if qu.type != "grid":
-                continue
-            items = [it.id for it in qu.items if it.id in self.df.columns]
-            if len(items) < k:
-                continue
-            # item by item (no respondents x items matrix): answered count, highest, lowest
-            count = np.zeros(self.n, dtype=np.int64)
-            hi = np.full(self.n, -np.inf)
-            lo = np.full(self.n, np.inf)
-            for c in items:
-                v = self.valid(c)
-                count += ~np.isnan(v)
-                np.fmax(hi, v, out=hi)
-                np.fmin(lo, v, out=lo)
+            items = [it.id for it in qu.items if it.id in self.df.columns] \
+                if qu.type == "grid" else []
+            if len(items) >= k:
+                todo.append((qu, items))
+        for (qu, _), (count, hi, lo) in zip(todo, column_map(self._grid_range, todo, self.n),
+                                            strict=True):
             flag = (count >= k) & (hi == lo)
             self.hit("straight_lining", qu.id, flag, lambda p, hi=hi: hi[p],
                      lambda p, v, qu=qu, c=count: f"all {c[p]} answered items of grid {qu.id} "
                      f"have code {v}; review the interview (clean() flags it, drops it only "
                      "if asked)")
+
+    def _grid_range(self, qu, items: list[str]) -> tuple[np.ndarray, ...]:
+        """Item by item (no respondents x items matrix): each respondent's count of valid
+        answers in the grid, highest and lowest code."""
+        count = np.zeros(self.n, dtype=np.int64)
+        hi = np.full(self.n, -np.inf)
+        lo = np.full(self.n, np.inf)
+        for c in items:
+            v = self.valid(c)
+            count += ~np.isnan(v)
+            np.fmax(hi, v, out=hi)
+            np.fmin(lo, v, out=lo)
+        return count, hi, lo
 
     def speeders(self) -> None:
         col = self.q.roles.duration

@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
-from .._util import csv_unescape
+from .._util import column_map, csv_unescape
 from ..errors import Problem, ResponseDataError
 from ..questionnaire import Questionnaire
 from .coercion import (
@@ -235,28 +235,29 @@ def _type_frame(raw: pd.DataFrame, q: Questionnaire, na: set, rows: dict | None,
         raise ResponseDataError(f"duplicated column name(s) {', '.join(dup)}; "
                                 "each column must appear once")
     variables = q.variables()
-    cols, unparsed = {}, {}
-    for name in raw.columns:
-        s = raw[name]
-        var = variables.get(name)
+
+    def typed_column(name) -> tuple[pd.Series, int]:
+        """The column typed, and the count of values a numeric column kept as text."""
+        s, var = raw[name], variables.get(name)
         if var is None and name in FLAG_COLUMNS:
-            cols[name] = _type_flag(s)
-        elif var is None:
-            cols[name] = _type_unknown(s, na)
-        elif var.kind in ID_KINDS:
-            cols[name] = _type_id(s, na, name, rows, raw)
-        elif not is_numeric_variable(var):
-            cols[name] = _type_text(s, na)
-        elif typed is not None and name in typed:
-            if typed[name]:
-                unparsed[str(name)] = typed[name]
-            cols[name] = s
-        else:
-            column = _type_numeric(s, na, var.kind)
-            n_bad = int((column.dtype == object) and column.map(type).eq(str).sum())
-            if n_bad:
-                unparsed[str(name)] = n_bad
-            cols[name] = column
+            return _type_flag(s), 0
+        if var is None:
+            return _type_unknown(s, na), 0
+        if var.kind in ID_KINDS:
+            return _type_id(s, na, name, rows, raw), 0
+        if not is_numeric_variable(var):
+            return _type_text(s, na), 0
+        if typed is not None and name in typed:
+            return s, typed[name]
+        column = _type_numeric(s, na, var.kind)
+        return column, int((column.dtype == object) and column.map(type).eq(str).sum())
+
+    cols, unparsed = {}, {}
+    found = column_map(typed_column, ((name,) for name in raw.columns), len(raw))
+    for name, (column, n_text) in zip(raw.columns, found, strict=True):
+        cols[name] = column
+        if n_text:
+            unparsed[str(name)] = n_text
     # no copy: the typed columns are new (or, unchanged, shared copy-on-write with raw)
     df = pd.DataFrame(cols, index=raw.index, columns=raw.columns, copy=False)
     info = {

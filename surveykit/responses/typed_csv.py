@@ -10,14 +10,15 @@ record-by-record reader (:mod:`.formats`) then reads, giving the same frame.
 from __future__ import annotations
 
 import csv
+import mmap
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from .._util import csv_unescape
+from .._util import column_map, csv_unescape
 from ..questionnaire import Questionnaire
 from .coercion import ID_KINDS, _type_numeric, is_numeric_variable
 from .formats import _header_checks
@@ -60,10 +61,15 @@ def _typed_csv(path: Path, sep: str, na: set, q: Questionnaire
     names = [csv_unescape(h) for h in header]
     _header_checks(path, sep, names)
     try:
+        scan = _scan(path, sep)
+    except _NotPlain:
+        return None
+    try:  # pyarrow's reader is faster when told that no line break is inside quotes
         table = pacsv.read_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=1 << 20),
-            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True),
+            parse_options=pacsv.ParseOptions(delimiter=sep,
+                                             newlines_in_values=scan.quoted_breaks),
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in header}, null_values=sorted(na),
                 strings_can_be_null=True, quoted_strings_can_be_null=True))
@@ -72,59 +78,46 @@ def _typed_csv(path: Path, sep: str, na: set, q: Questionnaire
     if table.column_names != header:
         return None
     variables = q.variables()
+    numeric_at = {j for j, name in enumerate(names) if (var := variables.get(name)) is not None
+                  and var.kind not in ID_KINDS and is_numeric_variable(var)}
     try:
-        starts, multi_line = _record_lines(path, sep, table.num_rows)
+        starts, multi_line = _record_lines(scan, table.num_rows)
         if len(multi_line):  # only open answers may run over several lines
             _only_text_runs_lines(table.take(pa.array(multi_line)), names, variables)
     except _NotPlain:
         return None
-    columns, typed, numeric = {}, {}, {}
+    del scan
     arrays = table.columns
     del table
-    # the numeric casts run in pyarrow without the GIL: two at a time (2 cores or more) on
-    # a large file; on a small one the hand-over between threads costs more than it gains
-    workers = min(2, os.cpu_count() or 1) if len(starts) >= 100_000 else 1
-    with ThreadPoolExecutor(max_workers=workers) if workers > 1 else _Inline() as pool:
-        for j, name in enumerate(names):
-            arr, arrays[j] = arrays[j], None  # let each column's text go once it is typed
-            var = variables.get(name)
-            if var is not None and var.kind not in ID_KINDS and is_numeric_variable(var):
-                numeric[j] = (name, pool.submit(_arrow_numeric, arr))
-            elif arr.null_count == len(arr) and var is None:
-                columns[j] = pd.Series(np.full(len(arr), np.nan), copy=False)  # as pandas
-            else:
-                columns[j] = _unescaped(arr.to_pandas())
-            del arr
-        pending = {}
-        for j, (name, job) in numeric.items():
-            result = job.result()
-            if isinstance(result, pd.Series):
-                columns[j], typed[name] = result, 0
-            else:
-                pending[j] = result
+
+    def handed_over():  # let each column's text go once it is typed
+        for j in range(len(names)):
+            arr, arrays[j] = arrays[j], None
+            yield j, arr
+
+    def typed_column(j, arr):
+        """A Series, or (for a numeric column with values that are not numbers) its
+        distinct values and codes for :func:`_finish_numeric`."""
+        if j in numeric_at:
+            return _arrow_numeric(arr)
+        if arr.null_count == len(arr) and names[j] not in variables:
+            return pd.Series(np.full(len(arr), np.nan), copy=False)  # as pandas reads it
+        return _unescaped(arr.to_pandas())
+
+    columns, typed, pending = {}, {}, {}
+    for j, column in enumerate(column_map(typed_column, handed_over(), len(starts))):
+        if isinstance(column, pd.Series):
+            columns[j] = column
+            if j in numeric_at:
+                typed[names[j]] = 0
+        else:
+            pending[j] = column
     for j, (column, n_text) in _finish_numeric(pending, na).items():
-        columns[j], typed[numeric[j][0]] = column, n_text
+        columns[j], typed[names[j]] = column, n_text
     columns = {j: columns[j] for j in range(len(names))}
     raw = pd.DataFrame(columns, index=pd.RangeIndex(len(starts)), copy=False)
     raw.columns = [h if h != "" else f"Unnamed: {j}" for j, h in enumerate(names)]
     return raw, _source_rows(path, "line", starts), typed
-
-
-class _Inline:
-    """A stand-in for a one-thread executor: runs each job at once."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def submit(self, fn, *args):
-        from concurrent.futures import Future
-
-        job = Future()
-        job.set_result(fn(*args))
-        return job
 
 
 def _first_record(path: Path, sep: str) -> list[str] | None:
@@ -212,93 +205,122 @@ def _only_text_runs_lines(records, names: list[str], variables: dict) -> None:
                 raise _NotPlain(name)
 
 
-def _blocks(fh):
-    """The file in blocks of about 16 MB, none ending inside a CR LF."""
-    while block := fh.read(_SCAN_BYTES):
-        while block.endswith(b"\r"):
-            more = fh.read(1)
-            if not more:
-                break
-            block += more
-        yield block
+class _Scan(NamedTuple):
+    """What :func:`_scan` found in the bytes of a file."""
+
+    data: np.ndarray        # the file's bytes (a read-only memory map)
+    lead: int               # bytes of a UTF-8 byte-order mark (0 or 3)
+    n_lines: int
+    quoted_breaks: bool     # a line break inside a quoted field: a record over several lines
 
 
-def _record_lines(path: Path, sep: str, n_records: int) -> tuple[np.ndarray, np.ndarray]:
-    """The 1-based file line on which each record starts, and the positions of the records
-    that run over several lines, from a scan of the bytes.
+def _file_bytes(path: Path) -> tuple[np.ndarray, bool]:
+    """The bytes of a file as a read-only numpy array over a memory map (no copy; the map
+    closes when the last view goes), and whether there is a CR among them."""
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            return np.zeros(0, dtype=np.uint8), False
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        return np.frombuffer(mapped, dtype=np.uint8), mapped.find(b"\r") >= 0
 
-    The scan checks that the file is plain RFC 4180 text, which is what makes its records
-    the ones the strict reader (:func:`_csv_records`) would find: a quote opens a field only
-    at its start and closes it only at its end (``""`` inside a quoted field is a quote),
-    every quote is closed, and the records are as many as pyarrow read. Lines end at
-    LF, CR LF or a lone CR, as for the strict reader. Raises _NotPlain
-    otherwise."""
+
+def _blocks(data: np.ndarray, lead: int):
+    """``(offset, block)``: views of ``data`` past the byte-order mark, about 16 MB each,
+    none ending inside a CR LF."""
+    start = lead
+    while start < len(data):
+        end = min(start + _SCAN_BYTES, len(data))
+        while end < len(data) and data[end - 1] == _CR:
+            end += 1
+        yield start, data[start:end]
+        start = end
+
+
+def _line_breaks(a: np.ndarray, has_cr: bool) -> np.ndarray:
+    """Where the lines of a block end: every LF, and every CR not followed by LF (the
+    strict reader's line ends: LF, CR LF, a lone CR)."""
+    lf = np.flatnonzero(a == _LF)
+    if not has_cr:
+        return lf
+    cr = np.flatnonzero(a == _CR)
+    lone_cr = cr[np.append(a[1:], 0)[cr] != _LF]
+    return np.sort(np.concatenate([lf, lone_cr]))
+
+
+def _scan(path: Path, sep: str) -> _Scan:
+    """Check in one pass over the bytes that the file is plain RFC 4180 text, and count its
+    lines.
+
+    Plain is what makes its records the ones the strict reader (:func:`_csv_records`) would
+    find: a quote opens a field only at its start and closes it only at its end (``""``
+    inside a quoted field is a quote), and every quote is closed. Lines end at LF, CR LF or
+    a lone CR, as for the strict reader. Raises _NotPlain otherwise."""
+    data, has_cr = _file_bytes(path)
+    lead = 3 if data[:3].tobytes() == b"\xef\xbb\xbf" else 0
     delim = ord(sep)
     ok_next = np.array([delim, _LF, _CR, _QUOTE], dtype=np.uint8)
     parity = 0              # quotes seen so far, mod 2 (1: inside a quoted field)
     last = delim            # the byte before this block (the start of the file: a field start)
     close_at_end = False    # the block before ended with a closing quote
-    n_breaks = 0
-    with open(path, "rb") as fh:
-        lead = 3 if fh.read(3) == b"\xef\xbb\xbf" else 0
-        fh.seek(lead)
-        for block in _blocks(fh):
-            n_breaks += block.count(b"\n")
-            if b"\r" in block:
-                n_breaks += block.count(b"\r") - block.count(b"\r\n")
-            if close_at_end and block[0] not in ok_next:
+    n_breaks, quoted_breaks = 0, False
+    for _, a in _blocks(data, lead):
+        breaks = _line_breaks(a, has_cr)
+        n_breaks += len(breaks)
+        if close_at_end and a[0] not in ok_next:
+            raise _NotPlain("text after a closing quote")
+        close_at_end = False
+        pos = np.flatnonzero(a == _QUOTE)
+        if len(pos):
+            closes = (parity + np.arange(len(pos))) % 2 == 1
+            opening, closing = pos[~closes], pos[closes]
+            before = a[np.maximum(opening - 1, 0)]
+            if len(opening) and opening[0] == 0:
+                before[0] = last
+            if not np.isin(before, ok_next).all():
+                raise _NotPlain("a quote inside an unquoted field")
+            if len(closing) and closing[-1] == len(a) - 1:
+                close_at_end, closing = True, closing[:-1]
+            if not np.isin(a[closing + 1], ok_next).all():
                 raise _NotPlain("text after a closing quote")
-            close_at_end = False
-            if b'"' in block:
-                a = np.frombuffer(block, dtype=np.uint8)
-                pos = np.flatnonzero(a == _QUOTE)
-                closes = (parity + np.arange(len(pos))) % 2 == 1
-                opening, closing = pos[~closes], pos[closes]
-                before = a[np.maximum(opening - 1, 0)]
-                if len(opening) and opening[0] == 0:
-                    before[0] = last
-                if not np.isin(before, ok_next).all():
-                    raise _NotPlain("a quote inside an unquoted field")
-                if len(closing) and closing[-1] == len(a) - 1:
-                    close_at_end, closing = True, closing[:-1]
-                if not np.isin(a[closing + 1], ok_next).all():
-                    raise _NotPlain("text after a closing quote")
-                parity = (parity + len(pos)) % 2
-            last = block[-1]
-        size = fh.tell()
+        if len(pos) or parity:
+            quoted_breaks |= bool(((parity + np.searchsorted(pos, breaks)) % 2 == 1).any())
+            parity = (parity + len(pos)) % 2
+        last = a[-1]
     if parity:
         raise _NotPlain("a quote that is never closed")
-    n_lines = n_breaks + (size > lead and last not in (_LF, _CR))
-    if n_lines == n_records + 1:  # one line per record, none blank: lines 2, 3, ...
+    n_lines = n_breaks + (len(data) > lead and last not in (_LF, _CR))
+    return _Scan(data, lead, n_lines, quoted_breaks)
+
+
+def _record_lines(scan: _Scan, n_records: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 1-based file line on which each record starts, and the positions of the records
+    that run over several lines. Raises _NotPlain when the records pyarrow read are not
+    the file's."""
+    if scan.n_lines == n_records + 1:  # one line per record, none blank: lines 2, 3, ...
         return np.arange(2, n_records + 2, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    return _record_lines_slow(path, lead, n_records)
+    return _record_lines_slow(scan, n_records)
 
 
-def _record_lines_slow(path: Path, lead: int, n_records: int) -> tuple[np.ndarray, np.ndarray]:
+def _record_lines_slow(scan: _Scan, n_records: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_record_lines` for files with blank lines or records over several lines, from
     the place and quote parity of every line end."""
     inside, empty = [], []
-    parity, offset, prev_end = 0, lead, lead
-    with open(path, "rb") as fh:
-        fh.seek(lead)
-        for block in _blocks(fh):
-            a = np.frombuffer(block, dtype=np.uint8)
-            cr = np.flatnonzero(a == _CR)
-            lone_cr = cr[np.append(a[1:], 0)[cr] != _LF]
-            brk = np.sort(np.concatenate([np.flatnonzero(a == _LF), lone_cr]))
-            crlf = (a[brk] == _LF) & (brk > 0) & (a[np.maximum(brk - 1, 0)] == _CR)
-            begin = brk - crlf + offset                        # where the line end begins
-            end = brk + 1 + offset
-            quotes = np.flatnonzero(a == _QUOTE)
-            inside.append((parity + np.searchsorted(quotes, brk)) % 2 == 1)
-            empty.append(begin == np.concatenate([[prev_end], end[:-1]]))
-            if len(end):
-                prev_end = int(end[-1])
-            parity = (parity + len(quotes)) % 2
-            offset += len(a)
+    parity, prev_end, end_of_data = 0, scan.lead, scan.lead
+    for offset, a in _blocks(scan.data, scan.lead):
+        brk = _line_breaks(a, True)
+        crlf = (a[brk] == _LF) & (brk > 0) & (a[np.maximum(brk - 1, 0)] == _CR)
+        begin = brk - crlf + offset                        # where the line end begins
+        end = brk + 1 + offset
+        quotes = np.flatnonzero(a == _QUOTE)
+        inside.append((parity + np.searchsorted(quotes, brk)) % 2 == 1)
+        empty.append(begin == np.concatenate([[prev_end], end[:-1]]))
+        if len(end):
+            prev_end = int(end[-1])
+        parity = (parity + len(quotes)) % 2
+        end_of_data = offset + len(a)
     inside = np.concatenate(inside) if inside else np.zeros(0, dtype=bool)
     empty = np.concatenate(empty) if empty else np.zeros(0, dtype=bool)
-    if offset > prev_end:  # a last line without a line end
+    if end_of_data > prev_end:  # a last line without a line end
         inside, empty = np.append(inside, False), np.append(empty, False)
     # line i + 1 ends at line end i; it starts a record unless that line end is quoted
     starts_record = np.ones(len(inside), dtype=bool)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._util import check_columns
+from .._util import check_columns, column_map
 from ..errors import SurveykitWarning, WeightingError
 from .targets import _MISSING, Margin, Targets, _norm_key, _show
 
@@ -75,16 +75,12 @@ def _text_lookup(s: pd.Series, levels) -> bool:
 
 
 def _lookup_texts(df: pd.DataFrame, hints: dict) -> dict:
-    """:func:`_lookup_text` of every text weighting column, two at a time (pyarrow works
-    without the GIL); a column whose values are not all in its list is left out."""
+    """:func:`_lookup_text` of every text weighting column, two at a time on threads for a
+    large frame (pyarrow works without the GIL); a column whose values are not all in its
+    list is left out."""
     todo = [v for v, levels in hints.items() if v in df.columns and _text_lookup(df[v], levels)]
-    if len(todo) < 2:
-        return {}
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        found = pool.map(lambda v: _lookup_text(df[v], hints[v]), todo)
-        return {v: codes for v, codes in zip(todo, found, strict=True) if codes is not None}
+    found = column_map(lambda v: _lookup_text(df[v], hints[v]), ((v,) for v in todo), len(df))
+    return {v: codes for v, codes in zip(todo, found, strict=True) if codes is not None}
 
 
 def _lookup_text(s: pd.Series, levels: list[str]) -> np.ndarray | _Offset | None:
