@@ -294,7 +294,7 @@ class _Checker:
             col = self.df[name]
             if col.dtype == object:
                 self._object_column(name, col)
-            elif pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            elif _is_number_dtype(col.dtype):
                 self._num[name] = col.to_numpy(dtype=float, na_value=np.nan)
             else:
                 self._num[name] = pd.to_numeric(col, errors="coerce").to_numpy(
@@ -454,7 +454,9 @@ class _Checker:
             codes = [*var.value_labels, *var.missing_codes]
             return None, self.present(name) & ~self.df[name].isin(codes).to_numpy()
         x = self.num(name)
-        return self.present(name) & np.isnan(x), self._out_of_range(name, var, x)
+        text = np.zeros(self.n, dtype=bool) if _is_number_dtype(self.df[name].dtype) else \
+            self.present(name) & np.isnan(x)
+        return text, self._out_of_range(name, var, x)
 
     def _out_of_range(self, name, var, x: np.ndarray) -> np.ndarray:
         finite = ~np.isnan(x)
@@ -523,18 +525,19 @@ class _Checker:
 
     def routing(self) -> None:
         self.ran.update({"answered_not_asked", "asked_not_answered"})
+        todo = []
         for qu in self.q.questions:
             main = [c for c in self.q.columns_of(qu.id)
                     if self.vars[c].kind != "other_text" and c in self.df.columns]
-            if not main:
-                continue
-            asked, undetermined = routing_mask(self.q, qu, self.df, self.invalid)
+            if main:
+                todo.append((qu, main))
+        # who was asked and who answered, question by question on threads; then, in
+        # questionnaire order, the stray answers (each may leave later routing undetermined)
+        for (qu, main), (asked, read, answered) in zip(
+                todo, column_map(self._asked_answered, todo, self.n), strict=True):
             if asked is None:
                 continue
-            if qu.type == "multi":
-                answered = _any([self.num(c) > 0 for c in main])
-            else:
-                answered = _any([self.present(c) for c in main])
+            undetermined = _undetermined(read, self.invalid, self.n)
             rule_text = f"routing {qu.ask_if!r} is false"
             if qu.ask_if:
                 stray = answered & ~asked & ~undetermined
@@ -563,6 +566,15 @@ class _Checker:
                              f"{t} though asked{w}; check the export or mark the question "
                              "required: false")
             self._other_text(qu, asked, undetermined)
+
+    def _asked_answered(self, qu, main: list[str]) -> tuple:
+        """``(asked, columns the routing reads, answered)`` (see :func:`_asked`)."""
+        asked, read = _asked(self.q, qu, self.df)
+        if asked is None:
+            return None, read, None
+        if qu.type == "multi":
+            return asked, read, _any([self.num(c) > 0 for c in main])
+        return asked, read, _any([self.present(c) for c in main])
 
     def _other_text(self, qu, asked, undetermined) -> None:
         for o in getattr(qu, "options", None) or []:
@@ -720,24 +732,34 @@ def routing_mask(q: Questionnaire, qu, df: pd.DataFrame, invalid: dict[str, np.n
     ``undetermined`` marks respondents for whom a column read by ``ask_if`` is in
     ``invalid``. Returns ``(None, None)`` when the routing reads a column not in ``df``.
     """
-    n = len(df)
+    asked, read = _asked(q, qu, df)
+    return (None, None) if asked is None else (asked, _undetermined(read, invalid, len(df)))
+
+
+def _asked(q: Questionnaire, qu, df: pd.DataFrame) -> tuple[np.ndarray | None, list[str]]:
+    """Who was asked ``qu`` by its routing, and the columns the routing reads; ``(None,
+    [])`` when it reads a column not in ``df``."""
     if not qu.ask_if:
-        return np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+        return np.ones(len(df), dtype=bool), []
     variables = q.variables()
     cols = []
     for name in Expression.parse(qu.ask_if).names:
         cols += [name] if name in variables else q.columns_of(name)
     if not cols or any(c not in df.columns for c in cols):
-        return None, None
+        return None, []
     try:
-        asked = q.asked(df, qu.id).to_numpy(dtype=bool)
+        return q.asked(df, qu.id).to_numpy(dtype=bool), cols
     except (KeyError, ExpressionError):
-        return None, None
+        return None, []
+
+
+def _undetermined(read: list[str], invalid: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Respondents whose routing reads an invalid value."""
     undetermined = np.zeros(n, dtype=bool)
-    for c in cols:
+    for c in read:
         if c in invalid:
             undetermined |= invalid[c]
-    return asked, undetermined
+    return undetermined
 
 
 def _isin(x: np.ndarray, codes) -> np.ndarray:
@@ -760,6 +782,11 @@ def _isin(x: np.ndarray, codes) -> np.ndarray:
     hit = table[k]
     hit &= whole
     return hit
+
+
+def _is_number_dtype(dtype) -> bool:
+    """A dtype that holds only numbers (bool is not one: True is no answer code)."""
+    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
 
 
 def _any(masks: list[np.ndarray]) -> np.ndarray:
