@@ -196,3 +196,28 @@ def test_property_text_ids_round_trip(q, tmp_path, suffix, ids):
     ids = [i for i in ids if i not in ("NA", "NaN", "nan", "<NA>")]  # missing markers
     back = round_trip(frame(ids), q, tmp_path / f"p{suffix}")
     assert back["resp_id"].tolist() == ids
+
+
+# -- Arrow text ids: the vectorised path types them as the value-by-value path does ----------
+ID_TEXTS = [["1", "2", "3"], ["007", "1"], ["+5", "1"], ["-0", "1"], ["0", "-5"], [" 12", "1"],
+            ["9223372036854775807", "-9223372036854775808"], ["9223372036854775808", "1"],
+            ["1e3", "1"], ["0x10", "1"], ["", "1"], ["-99", "1"], ["1.0", "2"],
+            ["\u0661\u0662", "1"]]
+
+
+@pytest.mark.parametrize("values", ID_TEXTS, ids=lambda v: "|".join(v))
+@pytest.mark.parametrize("marker", [None, "-99"])
+def test_arrow_text_ids_are_typed_as_python_text_ids(values, marker):
+    from surveykit.responses.coercion import _id_text, _plain_int64
+    from surveykit.responses.reading import NA_VALUES
+
+    na = set(NA_VALUES) | ({marker} if marker else set())
+    arrow = _id_text(pd.Series(values, dtype="str"), na)
+    python = _id_text(pd.Series(values, dtype=object), na)
+    assert (arrow.dtype == "int64") == (python.dtype == "int64")
+    assert [None if pd.isna(v) else v for v in arrow] == \
+        [None if pd.isna(v) else v for v in python]
+    # the vectorised path takes exactly the ids written as str(int) writes them
+    plain = all(v.lstrip("-").isascii() and v.lstrip("-").isdigit() and str(int(v)) == v
+                and v != marker for v in values) and values[0] != "9223372036854775808"
+    assert (_plain_int64(pd.Series(values, dtype="str"), na) is not None) == plain
