@@ -433,6 +433,44 @@ def test_result_views(ecsi):
     assert "bootstrap CI includes 0" in fig.axes[0].get_title(loc="left")
 
 
+def test_path_chart_draws_the_model(ecsi):
+    """The SVG path diagram: one arrow per path, in the model's order, pale when its
+    bootstrap interval includes 0; each coefficient as printed, clear of the other
+    coefficients and of every construct's box; each arrow ends at its target's box; R² under
+    each endogenous construct."""
+    import xml.etree.ElementTree as ET
+
+    from surveykit.charts import label_boxes, labels_overlap
+    from surveykit.charts._text import Box
+
+    chart = ecsi.chart()
+    root = ET.fromstring(chart.to_svg())
+    cls = lambda c: [e for e in root.iter() if e.get("class") == c]  # noqa: E731
+    im = ecsi.inner_model
+    sig = ((im["ci_low"] > 0) | (im["ci_high"] < 0)).tolist()
+    paths = cls("skc-path")
+    assert [p.get("data-path") for p in paths] == [f"{a} -> {b}" for a, b in
+                                                   zip(im["from"], im["to"], strict=True)]
+    assert [p.get("opacity") for p in paths] == ["1" if s else "0.45" for s in sig]
+    shown = label_boxes(chart)
+    assert [t for t, _ in shown] == [f"{e:.2f}" + ("" if s else " (ns)")
+                                     for e, s in zip(im["estimate"], sig, strict=True)]
+    assert labels_overlap(chart) == []
+    boxes = {}
+    for rect, name in zip(cls("skc-construct"), ecsi.spec.constructs, strict=True):
+        x, y, w, h = (float(rect.get(k)) for k in ("x", "y", "width", "height"))
+        boxes[name] = Box(x, y, x + w, y + h)
+    assert not [t for t, b in shown if any(b.overlaps(r) for r in boxes.values())]
+    for group, target in zip(paths, im["to"], strict=True):
+        tip = [float(v) for v in group.find("{http://www.w3.org/2000/svg}polygon")
+               .get("points").split()[0].split(",")]
+        near = boxes[target].expanded(1.08, 1.15)
+        assert near.x0 <= tip[0] <= near.x1 and near.y0 <= tip[1] <= near.y1, target
+    r2 = ecsi.constructs.set_index("construct")["r2"][sorted(set(im["to"]))]   # endogenous
+    assert sorted(e.text for e in cls("skc-r2")) == sorted(f"R² = {v:.2f}" for v in r2)
+    assert chart.summary() == f"{chart.title} (6 constructs, 10 paths)"
+
+
 def test_ipma(ecsi):
     ip = ecsi.ipma()
     assert ip.target == "LOY"

@@ -114,7 +114,8 @@ def test_the_run_writes_every_page_with_the_path_model(run):
 
 def test_overview_paths_are_plss_to_the_shown_rounding(run, reference):
     sec = _section(run["overview"], "path_model")
-    assert '<img alt="Path model and index scores chart"' in sec      # the path diagram
+    assert re.search(r'<svg [^>]*aria-label="Path model and index scores chart"', sec) \
+        and "<img" not in sec                                         # the path diagram, SVG
     shown = _table(sec, "Structural paths")
     label = reference.label
     expect = {(label(r["from"]), label(r["to"])): f"{r['estimate']:.2f}"

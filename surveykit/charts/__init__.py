@@ -17,11 +17,13 @@ from ._chart import Chart, nice_range, segment_name, ticks
 from .colors import MEANING_COLORS, PALETTE, QUADRANT_COLORS, meaning_of
 from .lines import scree_chart
 from .overview import driver_heatmap, metrics_chart
+from .path import path_chart
 from .quadrant import label_boxes, labels_overlap, quadrant_chart
 from .rows import comparison_chart, share_chart
 from .trend import trend_chart
 
-__all__ = ["Chart", "comparison_chart", "share_chart", "quadrant_chart", "metrics_chart",
+__all__ = ["Chart", "comparison_chart", "share_chart", "quadrant_chart", "path_chart",
+           "metrics_chart",
            "driver_heatmap", "scree_chart", "trend_chart", "labels_overlap",
            "label_boxes", "nice_range", "segment_name", "ticks", "MEANING_COLORS", "PALETTE",
            "QUADRANT_COLORS", "meaning_of"]

@@ -199,6 +199,13 @@ class PLSResult:
 
         return path_diagram(self, labels=labels, title=title)
 
+    def chart(self, *, labels: dict | None = None, title: str | None = None):
+        """The same path diagram as inline SVG (:func:`surveykit.charts.path_chart`): what
+        report pages show, and what Jupyter displays as crisp, searchable text."""
+        from ..charts import path_chart
+
+        return path_chart(self, labels=labels, title=title)
+
     def ipma(self, target: str | None = None, *, importance: str = "total_effect",
              cuts="mean", performance=None) -> IPMAResult:
         """Construct-level importance-performance map for ``target``.

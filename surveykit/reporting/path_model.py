@@ -247,7 +247,7 @@ class OverviewPathModel:
                 f"({fmt_value(worst['estimate'], 'mean')}); total "
                 f"{fmt_value(tot.loc[t_col, 'estimate'], 'mean')}.")
         try:
-            s.figures.append(res.plot())
+            s.figures.append(res.chart())
         except Exception:  # noqa: BLE001 - a chart never stops the report
             pass
         s.tables.append((f"Index scores (0-100) by {lower_first(self._label(self.segment_by))}"
