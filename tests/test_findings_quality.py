@@ -18,6 +18,7 @@ import warnings
 
 import pytest
 
+from surveykit._util import lower_first
 from surveykit.reporting import SegmentFindings
 from surveykit.reporting.index import index_html
 from surveykit.reporting.overview import Overview
@@ -183,10 +184,10 @@ def test_largest_gap_sentences_name_the_largest_differences(demo):
                     assert int(n) == len(rows) and int(m) == len(table[1]), (label, sentence)
                     names = re.findall(r"(.+?) \(([-+]\d+\.\d)\)(?:, | and |$)", listed)
                     assert len(names) == min(3, len(rows)), (label, listed)
-                    got = dict(rows)
+                    got = {lower_first(lab): v for lab, v in rows}  # named mid-sentence
                     for name, diff in names:
                         assert got[name] == float(diff), (label, name)
-                    rest = [abs(v) for lab, v in rows if lab not in dict(names)]
+                    rest = [abs(v) for lab, v in rows if lower_first(lab) not in dict(names)]
                     assert min(abs(float(v)) for _, v in names) >= max(rest, default=0), \
                         (label, key, sentence)
                     named += 1

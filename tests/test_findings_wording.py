@@ -83,19 +83,19 @@ def test_findings_sentences_read_for_any_label(label, demo_survey, store, monkey
         f"{among_}: Overall satisfaction 6.9 (95% CI 6.8 to 7.1, n = 508; total 7.1), "
         "significantly lower than the rest of the sample (p = 0.024).")
     assert f.attributes().findings[0] == (
-        f"{subject} rate Delivery highest (mean 7.6 on the 0-10 scale, n = 485) and Price / "
+        f"{subject} rate delivery highest (mean 7.6 on the 0-10 scale, n = 485) and price / "
         "value for money lowest (6.0, n = 503).")
     assert f.drivers().findings[0] == (
-        f"The strongest drivers of overall satisfaction {among} are Price / value for money "
-        "(46% of the explained variance), Battery life (26%) and Portability and weight (8%).")
+        f"The strongest drivers of overall satisfaction {among} are price / value for money "
+        "(46% of the explained variance), battery life (26%) and portability and weight (8%).")
     pain = f.pain_points().findings
     assert pain[0] == (
-        f"The most frequent pain points {among} are Prices too high (45% vs 24% in total), "
-        "Short battery life (27% vs 28% in total) and Slow after-sales service (25% vs 25% in "
+        f"The most frequent pain points {among} are prices too high (45% vs 24% in total), "
+        "short battery life (27% vs 28% in total) and slow after-sales service (25% vs 25% in "
         "total) (base n = 508).")
-    assert (f"The most frequent themes in comments among {people} who commented are Battery "
-            "life (26% vs 29% in total), Price and value for money (24% vs 12% in total) and "
-            "Overheating and fan noise (14% vs 18% in total) (base n = 134).") in pain
+    assert (f"The most frequent themes in comments among {people} who commented are battery "
+            "life (26% vs 29% in total), price and value for money (24% vs 12% in total) and "
+            "overheating and fan noise (14% vs 18% in total) (base n = 134).") in pain
     assert f.channels().findings[0].startswith(
         f"The most frequent channels {among} are E-commerce platform (JD, Tmall, Amazon...) "
         "(44% vs 30% in total)")

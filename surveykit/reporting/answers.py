@@ -321,7 +321,8 @@ class AnswerSections:
             top = t.head(3)
         who = who or self.name.among
         out.append(f"The most frequent {what} {who} are "
-                   + join_words([f"{r['option']} ({fmt_value(r['estimate'], 'percent')} vs "
+                   + join_words([f"{lower_first(r['option'])} "
+                                 f"({fmt_value(r['estimate'], 'percent')} vs "
                                  f"{fmt_value(r['total'], 'percent')} in total)"
                                  for _, r in top.iterrows()])
                    + f" (base n = {base:,}"
@@ -334,7 +335,7 @@ class AnswerSections:
                 out.append(f"{len(sig)} of {len(t)} answers "
                            f"{'differs' if len(sig) == 1 else 'differ'} significantly from the "
                            f"rest of the sample{', the largest gaps' if more else ''}: "
-                           + join_words([f"{r['option']} "
+                           + join_words([f"{lower_first(r['option'])} "
                                          f"({'more' if r['difference'] > 0 else 'less'} often, "
                                          f"{fmt_diff(r['shown_diff'], 'percent')}, "
                                          f"{fmt_p(r['p_value'])})"

@@ -123,14 +123,14 @@ class DriverSections:
         drivers, n_model, r2 = res["drivers"], res["n_model"], res["r2"]
         needed = max(self.min_base, 5 * len(drivers))
         top = t.head(3)
-        strongest = join_words(_shares([self._var_label(d) for d in top["driver"]],
+        strongest = join_words(_shares([lower_first(self._var_label(d)) for d in top["driver"]],
                                        top["importance"]))
         s.findings.append(
             f"The strongest drivers of {lower_first(self._var_label(outcome))} {self.name.among} "
             f"are {strongest}.")
         if acts:
             s.findings.append(
-                f"Act here: {join_words([self._var_label(d) for d in acts])} "
+                f"Act here: {join_words([lower_first(self._var_label(d)) for d in acts])} "
                 f"{'is' if len(acts) == 1 else 'are'} of above-median importance for "
                 f"{lower_first(self._var_label(outcome))} but rated "
                 "below the segment's median performance.")
@@ -185,7 +185,8 @@ class DriverSections:
         acts = res.get("acts") or []
         if acts:
             one = len(acts[:3]) == 1
-            s.findings.append(f"Prioritise {join_words([self._var_label(a) for a in acts[:3]])}: "
+            named = join_words([lower_first(self._var_label(a)) for a in acts[:3]])
+            s.findings.append(f"Prioritise {named}: "
                               f"{'it is' if one else 'they are'} of above-median importance "
                               f"for {lower_first(self._var_label(self.spec.outcome))} in this "
                               f"segment but "

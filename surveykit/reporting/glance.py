@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .._util import lower_first
-from .narrative import SegmentName, fmt_value
+from .narrative import SegmentName, fmt_value, upper_first
 from .section import _figure_html, meaning
 
 __all__ = ["glance_html", "index_summary"]
@@ -59,9 +59,9 @@ def index_summary(segments: list[dict]) -> str:
     (_, best, bm), (_, worst, wm) = vals[0], vals[-1]
     best_name, worst_name = SegmentName.of(best["label"]), SegmentName.of(worst["label"])
     total = f"; total {wm['total_display']}" if wm.get("total_display") else ""
-    text = (f"{first['label']} is {'highest' if hib else 'lowest'} {best_name.among} "
-            f"({bm['display']}) and {'lowest' if hib else 'highest'} {worst_name.among} "
-            f"({wm['display']}{total})")
+    text = (f"{upper_first(first['label'])} is {'highest' if hib else 'lowest'} "
+            f"{best_name.among} ({bm['display']}) and {'lowest' if hib else 'highest'} "
+            f"{worst_name.among} ({wm['display']}{total})")
     acts = [d for d in worst["headline"].get("drivers") or [] if d.get("act_here")]
     if acts:
         d = max(acts, key=lambda d: d.get("importance") or 0)

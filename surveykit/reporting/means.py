@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._util import lower_first
 from .narrative import (
     fmt_ci,
     fmt_diff,
@@ -104,9 +105,9 @@ class MeanSections:
             scale_txt = self._scale_text(t["item"])
         best, worst = t.iloc[0], t.iloc[-1]
         s.findings.append(
-            f"{self.name.subject} rate {best['label']} highest (mean "
+            f"{self.name.subject} rate {lower_first(best['label'])} highest (mean "
             f"{fmt_value(best['estimate'], 'mean')}{scale_txt}, n = {best['n']:,}) and "
-            f"{worst['label']} lowest "
+            f"{lower_first(worst['label'])} lowest "
             f"({fmt_value(worst['estimate'], 'mean')}, n = {worst['n']:,}).")
         # the largest gaps as shown first: the sentence names the rows a reader sees as
         # most different, with the differences printed in the table
@@ -119,7 +120,8 @@ class MeanSections:
             bits = []
             for rows, word in ((up, "above"), (down, "below")):
                 if len(rows):
-                    shown = join_words([f"{r['label']} ({fmt_diff(r['shown_diff'], 'mean')})"
+                    shown = join_words([f"{lower_first(r['label'])} "
+                                        f"({fmt_diff(r['shown_diff'], 'mean')})"
                                         for _, r in rows.head(3).iterrows()])
                     bits.append(f"significantly {word} the rest of the sample on {len(rows)} "
                                 f"of {len(t)} {plural_}, most on {shown}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from .._util import lower_first
 from ..errors import ReportError, SurveykitWarning
 from .narrative import fmt_diff, fmt_p, fmt_value, upper_first
 from .section import MEANING_CSS, SIG_DOWN, SIG_UP, Cell, Section, meaning
@@ -191,13 +192,14 @@ class TrendSections:
 
     def _trend_sentence(self, r, who: str) -> str:
         if pd.isna(r["change_prev"]):
-            return f"{who}, {r['label']} is {fmt_value(r['estimate'], r['kind'])} in {r['wave']}."
+            return (f"{who}, {lower_first(r['label'])} is "
+                    f"{fmt_value(r['estimate'], r['kind'])} in {r['wave']}.")
         if r["n"] < self.min_base:
             sig = f"low base (n = {int(r['n'])}), not tested"
         else:
             sig = ("significant" if r["significant_prev"] else "not significant") + \
                 f", {fmt_p(r['p_prev'])}"
-        return (f"{who}, {r['label']} {fmt_diff(r['change_prev'], r['kind'])} since "
+        return (f"{who}, {lower_first(r['label'])} {fmt_diff(r['change_prev'], r['kind'])} since "
                 f"{r['previous']} ({sig}): {fmt_value(r['estimate'], r['kind'])} in "
                 f"{r['wave']}, n = {int(r['n']):,}.")
 

@@ -444,7 +444,8 @@ class _Checker:
             labels = {str(lab).strip().lower(): c for c, lab in self.q.labels(name).items()}
             self.hit("non_numeric", name, text, lambda p, n=name: self.raw(n, p),
                      lambda p, v, n=name, lab=labels: _non_numeric_message(n, v, lab))
-            self.hit("out_of_range", name, bad, lambda p, x=self.num(name): x[p],
+            x = self.num(name)
+            self.hit("out_of_range", name, bad, lambda p, x=x: x[p],
                      lambda p, v, n=name, var=var: self._range_message(n, var, v))
 
     def _value_masks(self, name: str, var) -> tuple[np.ndarray | None, np.ndarray]:
