@@ -424,26 +424,28 @@ def lower_first(label: str) -> str:
 THREADED_ROWS = 100_000
 
 
-def column_map(fn, items: Iterable, rows: int) -> list:
-    """``[fn(*item) for item in items]``, two items at a time on threads when the frame has
-    ``rows`` >= :data:`THREADED_ROWS` rows and there are two cores or more.
+def column_map(fn, items: Iterable, rows: int):
+    """``fn(*item)`` for each of ``items``, in order, two items at a time on threads when
+    the frame has ``rows`` >= :data:`THREADED_ROWS` rows and there are two cores or more.
 
     For column-wise work on whole arrays (numpy ufuncs and pyarrow compute run without the
-    GIL). ``fn`` must only read shared state (or write keys of its own); the results come
-    back in the order of ``items``. ``items`` may be a generator that lets each item go
-    once it is handed over.
+    GIL). ``fn`` must only read shared state (or write keys of its own). The results come
+    one at a time, in the order of ``items``, so that each can go once it is used; ``items``
+    may be a generator that lets each item go once it is handed over.
 
     Examples
     --------
-    >>> column_map(lambda a, b: a + b, [(1, 2), (3, 4)], rows=10)
+    >>> list(column_map(lambda a, b: a + b, [(1, 2), (3, 4)], rows=10))
     [3, 7]
     """
     if rows < THREADED_ROWS or (os.cpu_count() or 1) < 2:
-        return [fn(*item) for item in items]
+        for item in items:
+            yield fn(*item)
+        return
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(lambda item: fn(*item), items))
+        yield from pool.map(lambda item: fn(*item), items)
 
 
 def repeated(items) -> list:

@@ -177,7 +177,7 @@ report:
     assert f.section("attributes") is None and f.section("pain_points") is None
     assert f.section("drivers").heading == "3. Key drivers and where to act"
     drivers = f.section("drivers")
-    assert "strongest drivers of satisfaction in the North segment are Overall quality" in \
+    assert "strongest drivers of satisfaction in the North segment are overall quality" in \
         drivers.findings[0]
     note = f.section("method")
     text = " ".join(note.findings + note.notes)

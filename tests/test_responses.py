@@ -682,7 +682,7 @@ def test_cli_check_bad_questionnaire_exits_2(tmp_path, capsys):
 
 
 def test_code_lookup_equals_numpy_isin_on_awkward_values():
-    from surveykit.responses.checks import _isin
+    from surveykit.responses._check_arrays import _isin
 
     rng = np.random.default_rng(0)
     x = rng.integers(-5, 15, 20_000).astype(float)

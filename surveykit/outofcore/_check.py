@@ -14,7 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..responses.checks import CheckResult, _Checker, _is_number, check_params
+from ..responses._check_text import _is_number
+from ..responses.check_result import CheckResult
+from ..responses.checks import _Checker, check_params
 from ..responses.reading import _check_questionnaire, is_numeric_variable, type_responses
 from ._source import Source, ident, number
 

@@ -12,7 +12,8 @@
 (4000, 3994)
 """
 
-from .checks import FLAG_COLUMNS, RULES, CheckResult, check_responses
+from .check_result import RULES, CheckResult
+from .checks import FLAG_COLUMNS, check_responses
 from .cleaning import DROPPABLE, EXCLUSIVE_MODES, LOG_COLUMNS, clean
 from .reading import FORMATS, NA_VALUES, read_responses, type_responses
 from .writing import write_responses

@@ -20,138 +20,28 @@ declared missing code (don't know) is not invalid: the routing language defines 
 from __future__ import annotations
 
 import difflib
-import html
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .._util import column_map
 from ..errors import ExpressionError, ResponseDataError
-from ..questionnaire import Expression, Questionnaire
+from ..questionnaire import Questionnaire
+from ._check_arrays import _any, _asked, _is_number_dtype, _isin, _undetermined
+from ._check_text import (
+    _PII,
+    _codes_text,
+    _exclusive_message,
+    _gone,
+    _is_number,
+    _non_numeric_message,
+    _show,
+)
+from .check_result import RULES, TABLE_COLUMNS, CheckResult
 from .reading import FLAG_COLUMNS, _check_questionnaire, is_numeric_variable, where_in_file
 
-__all__ = ["check_responses", "CheckResult", "RULES", "FLAG_COLUMNS"]
-
-#: rule -> (severity, what it means). Order = order in summaries.
-RULES: dict[str, tuple[str, str]] = {
-    "missing_column": ("error", "a questionnaire column is not in the data"),
-    "unknown_column": ("warning", "a data column is not in the questionnaire (kept, not checked)"),
-    "missing_id": ("error", "respondent id is empty"),
-    "duplicate_id": ("error", "respondent id appears more than once"),
-    "non_numeric": ("error", "text in a numeric column"),
-    "out_of_range": ("error", "code not in the scale, or value outside min-max"),
-    "exclusive_conflict": ("error", "an exclusive option ticked together with another option"),
-    "too_many_choices": ("error", "more options ticked than max_choices allows"),
-    "answered_not_asked": ("error", "answer present though the routing says not asked"),
-    "asked_not_answered": ("error", "required answer missing though asked"),
-    "straight_lining": ("warning", "the same code on every answered item of a grid"),
-    "speeder": ("warning", "interview much shorter than the median"),
-    "derived_missing": ("info", "a computed number or construct score is empty: a missing "
-                        "input or a division by zero"),
-}
-TABLE_COLUMNS = ["respondent", "question", "rule", "severity", "value", "message", "row"]
-_PII = "[pii hidden]"
-
-
-@dataclass(eq=False)
-class CheckResult:
-    """Findings of :func:`check_responses`.
-
-    Attributes
-    ----------
-    table : DataFrame
-        One row per finding: ``respondent`` (id; empty for file-level rules), ``question``
-        (column, question or grid id), ``rule``, ``severity`` (error / warning), ``value``
-        (as found), ``message`` (what is wrong and what to do) and ``row`` (index label).
-    rule_table : DataFrame
-        One row per rule checked: ``rule, severity, respondents, findings, description``
-        (also :meth:`summary_frame`); :meth:`summary` says the same as text.
-    """
-
-    table: pd.DataFrame
-    rule_table: pd.DataFrame
-    n_respondents: int
-    n_columns: int
-    questionnaire: str
-    params: dict
-    masks: dict = field(default_factory=dict, repr=False)
-    index: pd.Index | None = field(default=None, repr=False)
-    affected: int | None = field(default=None, repr=False)  # when table holds a selection
-
-    @property
-    def n_errors(self) -> int:
-        """Number of error-severity findings."""
-        t = self.rule_table
-        return int(t.loc[t["severity"] == "error", "findings"].sum())
-
-    @property
-    def n_warnings(self) -> int:
-        t = self.rule_table
-        return int(t.loc[t["severity"] == "warning", "findings"].sum())
-
-    @property
-    def ok(self) -> bool:
-        """True when there is no error-severity finding."""
-        return self.n_errors == 0
-
-    def respondents(self, rule: str | None = None, severity: str | None = None) -> list:
-        """Distinct respondents with a finding (of ``rule`` / ``severity`` if given)."""
-        t = self.table
-        if rule is not None:
-            t = t[t["rule"] == rule]
-        if severity is not None:
-            t = t[t["severity"] == severity]
-        return t["respondent"].dropna().drop_duplicates().tolist()
-
-    def to_frame(self) -> pd.DataFrame:
-        """The findings table (a copy)."""
-        return self.table.copy()
-
-    def summary_frame(self) -> pd.DataFrame:
-        """One row per rule checked: ``rule, severity, respondents, findings, description``."""
-        return self.rule_table.copy()
-
-    def summary(self, examples: int = 1) -> str:
-        """A plain-text summary: counts per rule and ``examples`` messages per rule."""
-        head = (f"Checked {self.n_respondents:,} respondents x {self.n_columns:,} columns "
-                f"against questionnaire {self.questionnaire!r}: ")
-        if self.table.empty:
-            return head + "no problems found."
-        n_resp = self.table["respondent"].dropna().nunique() if self.affected is None \
-            else self.affected
-        lines = [head + f"{self.n_errors:,} error(s), {self.n_warnings:,} warning(s), "
-                 f"{n_resp:,} respondent(s) affected.", ""]
-        shown = self.rule_table[["rule", "severity", "respondents", "findings"]]
-        lines += shown.to_string(index=False).splitlines()
-        if examples:
-            lines += ["", "Examples:"]
-            for rule, grp in self.table.groupby("rule", sort=False):
-                for _, f in grp.head(examples).iterrows():
-                    who = "" if pd.isna(f["respondent"]) else f"respondent {f['respondent']}: "
-                    lines.append(f"  {rule}: {who}{f['message']}")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
-
-    def __repr__(self) -> str:
-        return (f"CheckResult({self.questionnaire!r}, respondents={self.n_respondents:,}, "
-                f"errors={self.n_errors:,}, warnings={self.n_warnings:,})")
-
-    def _repr_html_(self) -> str:
-        status = ("no problems found" if self.table.empty else
-                  f"{self.n_errors:,} error(s), {self.n_warnings:,} warning(s)")
-        parts = [f"<p><b>Response check</b> of {self.n_respondents:,} respondents &times; "
-                 f"{self.n_columns:,} columns against questionnaire "
-                 f"<code>{html.escape(self.questionnaire)}</code>: {status}</p>",
-                 self.rule_table.to_html(index=False)]
-        if not self.table.empty:
-            parts.append(f"<p>First findings (of {len(self.table):,}):</p>")
-            parts.append(self.table.head(20).to_html(index=False))
-        return "\n".join(parts)
-
+__all__ = ["check_responses", "check_params", "FLAG_COLUMNS"]
 
 # -- the check --------------------------------------------------------------------------
 def check_responses(questionnaire: Questionnaire, df: pd.DataFrame, *,
@@ -612,18 +502,19 @@ class _Checker:
             items = [it.id for it in qu.items if it.id in self.df.columns] \
                 if qu.type == "grid" else []
             if len(items) >= k:
-                todo.append((qu, items))
-        for (qu, _), (count, hi, lo) in zip(todo, column_map(self._grid_range, todo, self.n),
-                                            strict=True):
-            flag = (count >= k) & (hi == lo)
-            self.hit("straight_lining", qu.id, flag, lambda p, hi=hi: hi[p],
-                     lambda p, v, qu=qu, c=count: f"all {c[p]} answered items of grid {qu.id} "
-                     f"have code {v}; review the interview (clean() flags it, drops it only "
-                     "if asked)")
+                todo.append((qu, items, k))
+        for (qu, _, _), (flag, code, n_items) in zip(
+                todo, column_map(self._same_code, todo, self.n), strict=True):
+            at = {p: j for j, p in enumerate(np.flatnonzero(flag))}
+            self.hit("straight_lining", qu.id, flag, lambda p, c=code, at=at: c[at[p]],
+                     lambda p, v, qu=qu, n=n_items, at=at: f"all {n[at[p]]} answered items "
+                     f"of grid {qu.id} have code {v}; review the interview (clean() flags it, "
+                     "drops it only if asked)")
 
-    def _grid_range(self, qu, items: list[str]) -> tuple[np.ndarray, ...]:
-        """Item by item (no respondents x items matrix): each respondent's count of valid
-        answers in the grid, highest and lowest code."""
+    def _same_code(self, qu, items: list[str], k: int) -> tuple[np.ndarray, ...]:
+        """Respondents with at least ``k`` valid answers in the grid, all the same code,
+        and (for them only) that code and their count of answers; item by item, with no
+        respondents x items matrix."""
         count = np.zeros(self.n, dtype=np.int64)
         hi = np.full(self.n, -np.inf)
         lo = np.full(self.n, np.inf)
@@ -632,7 +523,8 @@ class _Checker:
             count += ~np.isnan(v)
             np.fmax(hi, v, out=hi)
             np.fmin(lo, v, out=lo)
-        return count, hi, lo
+        flag = (count >= k) & (hi == lo)
+        return flag, hi[flag], count[flag]
 
     def speeders(self) -> None:
         col = self.q.roles.duration
@@ -725,120 +617,3 @@ class _Checker:
         return CheckResult(table=table, rule_table=summary, n_respondents=self.n,
                            n_columns=self.df.shape[1], questionnaire=self.q.id,
                            params=self.params, masks=masks, index=self.df.index.copy())
-
-
-def routing_mask(q: Questionnaire, qu, df: pd.DataFrame, invalid: dict[str, np.ndarray]):
-    """``(asked, undetermined)`` boolean arrays for question ``qu`` on ``df``.
-
-    ``undetermined`` marks respondents for whom a column read by ``ask_if`` is in
-    ``invalid``. Returns ``(None, None)`` when the routing reads a column not in ``df``.
-    """
-    asked, read = _asked(q, qu, df)
-    return (None, None) if asked is None else (asked, _undetermined(read, invalid, len(df)))
-
-
-def _asked(q: Questionnaire, qu, df: pd.DataFrame) -> tuple[np.ndarray | None, list[str]]:
-    """Who was asked ``qu`` by its routing, and the columns the routing reads; ``(None,
-    [])`` when it reads a column not in ``df``."""
-    if not qu.ask_if:
-        return np.ones(len(df), dtype=bool), []
-    variables = q.variables()
-    cols = []
-    for name in Expression.parse(qu.ask_if).names:
-        cols += [name] if name in variables else q.columns_of(name)
-    if not cols or any(c not in df.columns for c in cols):
-        return None, []
-    try:
-        return q.asked(df, qu.id).to_numpy(dtype=bool), cols
-    except (KeyError, ExpressionError):
-        return None, []
-
-
-def _undetermined(read: list[str], invalid: dict[str, np.ndarray], n: int) -> np.ndarray:
-    """Respondents whose routing reads an invalid value."""
-    undetermined = np.zeros(n, dtype=bool)
-    for c in read:
-        if c in invalid:
-            undetermined |= invalid[c]
-    return undetermined
-
-
-def _isin(x: np.ndarray, codes) -> np.ndarray:
-    """``np.isin(x, codes)`` for a float array; small whole-number codes (the usual scale)
-    by one table lookup instead of a comparison per code."""
-    codes = np.asarray(codes, dtype=float)
-    if not len(codes):
-        return np.zeros(len(x), dtype=bool)
-    lo, hi = (codes.min(), codes.max()) if np.isfinite(codes).all() else (np.nan, np.nan)
-    if len(codes) < 3 or not (hi - lo < 4096 and np.array_equal(codes, np.round(codes))):
-        return np.isin(x, codes)
-    span = int(hi - lo)
-    table = np.zeros(span + 2, dtype=bool)           # the last entry: "not a code"
-    table[(codes - lo).astype(np.int64)] = True
-    with np.errstate(invalid="ignore"):              # NaN, inf, huge: any integer, not whole
-        k = x.astype(np.int64)
-    whole = k == x
-    k -= int(lo)
-    np.clip(k, -1, span + 1, out=k)                  # outside the codes: "not a code" (-1 too)
-    hit = table[k]
-    hit &= whole
-    return hit
-
-
-def _is_number_dtype(dtype) -> bool:
-    """A dtype that holds only numbers (bool is not one: True is no answer code)."""
-    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-
-
-def _any(masks: list[np.ndarray]) -> np.ndarray:
-    out = masks[0].copy()
-    for m in masks[1:]:
-        out |= m
-    return out
-
-
-# -- formatting ------------------------------------------------------------------------------
-def _gone(absent: dict[str, np.ndarray], p: int) -> str:
-    gone = [c for c, a in absent.items() if a[p]]
-    return f" (no valid answer: {', '.join(gone)})" if gone else ""
-
-
-def _is_number(code) -> bool:
-    return isinstance(code, int | float | np.integer | np.floating) and not isinstance(code, bool)
-
-
-def _show(v):
-    """Values for people: 3.0 -> 3, numpy scalars -> Python, text as is."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and np.isfinite(v) and v.is_integer():
-        return int(v)
-    return v
-
-
-def _codes_text(codes) -> str:
-    codes = list(codes)
-    nums = sorted(c for c in codes if _is_number(c))
-    if len(nums) == len(codes) and len(nums) > 3 and nums == list(range(int(nums[0]),
-                                                                     int(nums[-1]) + 1)):
-        return f"{nums[0]}-{nums[-1]}"
-    shown = ", ".join(map(repr, codes[:12])) if len(nums) != len(codes) else \
-        ", ".join(map(str, codes[:12]))
-    return shown + (", ..." if len(codes) > 12 else "")
-
-
-def _non_numeric_message(name: str, value, labels: dict) -> str:
-    text = f"{name} = {value!r} is not a number"
-    code = labels.get(str(value).strip().lower()) if isinstance(value, str) else None
-    if code is not None:
-        text += f" (it is the label of code {code}: export codes, not labels)"
-    return text + "; fix the source or let clean() set it to NaN"
-
-
-def _exclusive_message(qu, opts, ticked_row) -> str:
-    chosen = [opts[j] for j in np.flatnonzero(ticked_row)]
-    excl = [o for o in chosen if o.exclusive]
-    others = [o for o in chosen if o is not excl[0]]
-    return (f"{qu.id}: exclusive option {excl[0].code} ({excl[0].label!r}) ticked together "
-            f"with {', '.join(f'{o.code} ({o.label!r})' for o in others)}; clean() keeps the "
-            "other options and unticks the exclusive one by default")

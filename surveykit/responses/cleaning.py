@@ -9,7 +9,10 @@ import pandas as pd
 
 from ..errors import ResponseDataError
 from ..questionnaire import Questionnaire
-from .checks import FLAG_COLUMNS, RULES, CheckResult, _is_number, check_responses, routing_mask
+from ._check_arrays import routing_mask
+from ._check_text import _is_number
+from .check_result import RULES, CheckResult
+from .checks import FLAG_COLUMNS, check_responses
 from .reading import _check_questionnaire, is_numeric_variable
 
 __all__ = ["clean", "LOG_COLUMNS", "EXCLUSIVE_MODES", "DROPPABLE"]
