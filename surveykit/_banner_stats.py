@@ -1,12 +1,12 @@
 """The statistics of a banner's cells and column tests, from the column sums of
 :func:`surveykit.tables.banner` (simple weights) or from a sample design.
 
-Every definition is one of :mod:`surveykit.estimates`: cell variances are
-:func:`~surveykit.estimates.linearised_variance` (R ``svymean`` on ``svydesign(ids=~1)``),
-proportions are compared by :func:`~surveykit.estimates.pooled_z_test`, means and NPS by
-:func:`~surveykit.estimates.mean_difference_test` on the linearisation variance of the
+Every definition is one of :mod:`surveykit.significance`: cell variances are
+:func:`~surveykit.significance.linearised_variance` (R ``svymean`` on ``svydesign(ids=~1)``),
+proportions are compared by :func:`~surveykit.significance.pooled_z_test`, means and NPS by
+:func:`~surveykit.significance.mean_difference_test` on the linearisation variance of the
 difference (with the covariance of overlapping columns,
-:func:`~surveykit.estimates.linearised_covariance`). Under a design every cell's variance
+:func:`~surveykit.significance.linearised_covariance`). Under a design every cell's variance
 and every pair's contrast come from the design (R ``svyby`` + ``svycontrast``) and every
 test is the design's t on the degrees of freedom of the two columns' respondents (R
 ``svyttest``), proportions included.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .estimates import (
+from .significance import (
     TEST_DEFINITIONS,
     linearised_covariance,
     linearised_variance,

@@ -11,7 +11,8 @@ import pandas as pd
 
 from .._util import as_list, check_columns
 from ..errors import DesignError
-from ..estimates import _group_codes, _numeric, _z
+from ..estimates import _group_codes, _numeric
+from ..significance import _z
 from ._common import check_design
 
 __all__ = ["total", "ratio"]

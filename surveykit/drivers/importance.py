@@ -14,7 +14,7 @@ import pandas as pd
 
 from .._util import short_repr
 from ..errors import DriverAnalysisError
-from ..estimates import effective_n
+from ..significance import effective_n
 from ._core import (
     TOTAL,
     DriverMethodWarning,

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .._dist import t_ppf, t_sf
 from ..errors import DriverAnalysisError
-from ..estimates import effective_n
+from ..significance import effective_n
 from ._core import (
     TOTAL,
     CollinearityWarning,

@@ -15,8 +15,8 @@ import pandas as pd
 
 from .._util import as_list, check_columns, numeric_array, resolve_weights, short_repr
 from ..errors import MeasurementError, SurveykitWarning
-from ..estimates import effective_n
 from ..questionnaire.expressions import reverse_keyed
+from ..significance import effective_n
 
 Missing = Literal["listwise", "pairwise"]
 ScaleRange = tuple[float, float] | Mapping[str, tuple[float, float]] | None

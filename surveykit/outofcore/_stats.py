@@ -17,7 +17,8 @@ import pandas as pd
 
 from .._util import as_list, check_columns
 from ..errors import EstimationError, SurveykitWarning, WeightingError
-from ..estimates import DEFF_REFERENCE, _box_codes, _check_stat, _intervals, _Sums, _tidy_value, _z
+from ..estimates import DEFF_REFERENCE, _box_codes, _check_stat, _intervals, _Sums, _tidy_value
+from ..significance import _z
 from ._source import Source, ident, number
 
 __all__ = ["rake_source", "estimate_source", "banner_source"]

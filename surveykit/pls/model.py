@@ -10,7 +10,7 @@ import pandas as pd
 
 from .._util import check_columns, numeric_array, resolve_weights
 from ..errors import PLSError
-from ..estimates import effective_n
+from ..significance import effective_n
 from . import _engine as eng
 from . import _measures as ms
 from ._spec import SCHEMES, ModelSpec, build_spec

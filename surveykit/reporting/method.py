@@ -48,7 +48,7 @@ class MethodNote:
     def method_note(self) -> Section:
         """Sample, weighting efficiency, margin of error and the tests, in plain words; the
         technical detail in a closed block."""
-        from ..estimates import TEST_DEFINITIONS, effective_n, margin_of_error
+        from ..significance import TEST_DEFINITIONS, effective_n, margin_of_error
 
         s = Section("method", "Method note")
         meta = self.survey.meta or {}

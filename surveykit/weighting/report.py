@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..estimates import effective_n
+from ..significance import effective_n
 from .cells import _Design
 from .targets import _show
 
