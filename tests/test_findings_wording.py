@@ -80,7 +80,7 @@ def test_findings_sentences_read_for_any_label(label, demo_survey, store, monkey
         "Compared with the total they are significantly more often student (occupation: 86% "
         "vs 21% in total, p < 0.001)."]
     assert f.key_metrics().findings[0] == (
-        f"{among_}: Overall satisfaction 6.9 (95% CI 6.8 to 7.1, n = 508; total 7.1), "
+        f"{among_}: overall satisfaction 6.9 (95% CI 6.8 to 7.1, n = 508; total 7.1), "
         "significantly lower than the rest of the sample (p = 0.024).")
     assert f.attributes().findings[0] == (
         f"{subject} rate delivery highest (mean 7.6 on the 0-10 scale, n = 485) and price / "

@@ -747,7 +747,7 @@ def test_the_tab_book_tabulates_a_coded_open_question_by_segment():
     ov = Overview(survey, "plan")
     b = ov.banner().to_frame()
     said = ov.banner_tables().findings[0]          # the coded question counts as one more
-    assert said.startswith(f"{len(ov.banner_rows()) + 1} questions by Plan")
+    assert said.startswith(f"{len(ov.banner_rows()) + 1} questions by plan")
     assert "improve" not in ov.banner_rows()
     rows = b[(b["question"] == "improve") & (b["row_label"] == "Speed")].set_index("column_label")
     coded = code_text(survey.data, "improve", load_codeframe(

@@ -368,9 +368,9 @@ class Overview(OverviewPathModel, OverviewAppendix, SectionPlan):
         qids = b.to_frame()["question"].unique()
         coded = [q for q in self.spec.open_text if q in qids and q not in rows]
         s.findings.append(
-            f"{len(rows) + len(coded)} questions by {self._label(self.segment_by)}; letters "
-            f"mark columns a cell is significantly higher than (p < {self.alpha:g}, tests on "
-            f"effective bases); columns under {self.min_base} respondents are not tested.")
+            f"{len(rows) + len(coded)} questions by {lower_first(self._label(self.segment_by))}; "
+            f"letters mark columns a cell is significantly higher than (p < {self.alpha:g}, "
+            f"tests on effective bases); columns under {self.min_base} respondents are not tested.")
         s.data["banner"] = b
         s.blocks.append(_tidy_banner(b.to_html(), qids))
         return s

@@ -38,7 +38,7 @@ class OverviewAppendix:
         t = rep.to_frame()
         s.findings.append(
             f"{int(summ['n']):,} respondents were raked to {t['margin'].nunique()} margins "
-            f"({join_words([self._label(v) for v in dict.fromkeys(t['variable'])])}); "
+            f"({join_words([lower_first(self._label(v)) for v in dict.fromkeys(t['variable'])])}); "
             f"{'converged' if summ['converged'] else 'did NOT converge'} after "
             f"{int(summ['iterations'])} iterations.")
         s.findings.append(

@@ -257,7 +257,7 @@ class SummarySections:
                 "n": f"{n:,}"})
             sig_text = (low_base_phrase(n, self.min_base) if n < self.min_base else
                         sig_phrase(diff, p, sig, n=n, min_base=self.min_base))
-            phrases.append(f"{m.label} {fmt_value(seg['estimate'], m.kind)} "
+            phrases.append(f"{lower_first(m.label)} {fmt_value(seg['estimate'], m.kind)} "
                            f"({fmt_ci(seg['ci_low'], seg['ci_high'], m.kind)}, n = {n:,}; "
                            f"total {fmt_value(tot['estimate'], m.kind)}), {sig_text}")
             if sig:
@@ -266,7 +266,7 @@ class SummarySections:
         if phrases:
             s.findings.append(f"{upper_first(self.name.among)}: {phrases[0]}.")
         if len(phrases) > 1:
-            s.findings.append(f"{'; '.join(phrases[1:])}.")
+            s.findings.append(f"{upper_first('; '.join(phrases[1:]))}.")
         if self.low_base:
             s.findings.append(f"The segment base is low (n = {self.n}); differences from the "
                               "total are not tested.")
