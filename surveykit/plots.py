@@ -251,20 +251,10 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
         ticks = [v for v in (0, 1, 2, 5, 10, 20, 30, 40, 50, 60, 80, 100) if v <= xlim[1]]
         ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
         ax.set_ylim(*ylim)
-        corners = {"act here": (0.98, 0.02, "right", "bottom"),
-                   "keep up the good work": (0.98, 0.98, "right", "top"),
-                   "low priority": (0.02, 0.02, "left", "bottom"),
-                   "possible overkill": (0.02, 0.98, "left", "top")}
-        fixed = []
-        for name, (x, y, ha, va) in corners.items():
-            fixed.append(ax.text(x, y, name.upper(), transform=ax.transAxes, ha=ha, va=va,
-                                 fontsize=8, color=QUADRANT_COLORS[name], fontweight="bold",
-                                 alpha=0.9))
         ax.set_xlabel("importance (% of explained variance)")
         ax.set_ylabel(performance_label)
         ax.set_title(_title(title or "Importance vs performance"))
-        fig.canvas.draw()  # final layout first: labels are placed in display space
-        fig.set_layout_engine("none")
+        fixed = quadrant_names(ax, importance_cut, performance_cut)
         order = list(np.argsort(-xs, kind="stable"))
         texts = _place_labels(ax, xs, ys, [names[i] for i in order], order, fixed)
         if texts is None:  # shorter, one-line names
@@ -283,6 +273,37 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
 
 def _sqrt(x):
     return np.sqrt(np.clip(x, 0, None))
+
+
+def quadrant_names(ax, cut_x: float, cut_y: float) -> list:
+    """Name the quadrants of an importance-performance chart cut at ``(cut_x, cut_y)``
+    (data units) as the SVG chart does (:func:`surveykit.charts.quadrant.corner_layout`):
+    each in its outer corner inside its own quadrant, on two lines or smaller where the
+    quadrant is narrow, never across a cut line. Fixes the figure's layout first (names
+    and labels are placed in display space). Returns the texts."""
+    from .charts._text import Box
+    from .charts.quadrant import corner_layout
+
+    fig = ax.figure
+    if fig.canvas is None or not hasattr(fig.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    px = fig.dpi / 72                                   # display pixels per point
+    height = fig.bbox.height                            # display y runs up; the layout's down
+    bb = ax.get_window_extent()
+    frame = Box(bb.x0, height - bb.y1, bb.x1, height - bb.y0)
+    cx, cy = ax.transData.transform((cut_x, cut_y))
+    texts = []
+    for name, text, size, x, y, ha, va in corner_layout(
+            frame, cx, height - cy, sizes=(8 * px, 7.5 * px, 7 * px), gap=3 * px):
+        texts.append(ax.text((x - bb.x0) / bb.width, (height - y - bb.y0) / bb.height, text,
+                             transform=ax.transAxes, ha=ha, va=va, fontsize=size / px,
+                             color=QUADRANT_COLORS[name], fontweight="bold", alpha=0.9,
+                             linespacing=1.2))
+    return texts
 
 
 def _place_labels(ax, xs, ys, names, order, fixed=(), *, fontsize: float = 8.5):

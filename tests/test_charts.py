@@ -223,6 +223,35 @@ def test_quadrant_names_stay_inside_their_quadrant_off_the_cut_lines():
         == ["ACT HERE", "KEEP UP THE GOOD WORK"]
 
 
+def test_matplotlib_quadrant_names_follow_the_same_rule():
+    """The matplotlib twins (surveykit.plots.quadrant_chart, IPMAResult.plot) place the
+    quadrant names by the same rule: with the importance cut near the right edge, the
+    right quadrants are too narrow for their names and stay unnamed; no name crosses a cut
+    line (measured in display space); with a central cut all four are named on one line."""
+    from surveykit import plots
+
+    t = pd.DataFrame({"driver": ["Price", "Battery life", "Service", "Design", "Weight"],
+                      "importance": [45.0, 25.0, 12.0, 8.0, 3.0],
+                      "performance": [6.0, 6.5, 7.8, 8.1, 7.0],
+                      "quadrant": ["act here", "act here", "keep up the good work",
+                                   "possible overkill", "low priority"]})
+    for cut, named in ((20, {"ACT HERE", "KEEP UP THE GOOD WORK", "LOW PRIORITY",
+                             "POSSIBLE OVERKILL"}),
+                       (70, {"LOW PRIORITY", "POSSIBLE OVERKILL"})):
+        fig = plots.quadrant_chart(t, importance_cut=cut, performance_cut=7)
+        ax = fig.axes[0]
+        renderer = fig.canvas.get_renderer()
+        names = [tx for tx in ax.texts if tx.get_text().replace("\n", " ").isupper()]
+        assert {tx.get_text().replace("\n", " ") for tx in names} == named
+        cx, cy = ax.transData.transform((cut, 7))
+        inside = ax.get_window_extent()
+        for tx in names:
+            box = tx.get_window_extent(renderer)
+            assert not (box.x0 < cx < box.x1) and not (box.y0 < cy < box.y1), tx.get_text()
+            assert inside.x0 <= box.x0 and box.x1 <= inside.x1, tx.get_text()
+        assert plots.labels_overlap(fig) == []
+
+
 def test_a_section_inlines_the_svg_with_its_accessible_name():
     from surveykit.reporting.section import Section
 

@@ -157,16 +157,37 @@ def quadrant_chart(table: pd.DataFrame, *, importance_cut: float, performance_cu
 
 
 def _corner_names(frame: Box, cut_x: float, cut_y: float) -> list[tuple[str, Box]]:
-    """The quadrant names, each in its outer corner inside its own quadrant (the frame
-    minus a gap along the cut lines at ``cut_x``, ``cut_y``): on one line if it fits,
-    else on two lines, one word a line, then smaller (9.5 to 7.5 px), so that no name
+    """The quadrant names as SVG text, placed by :func:`corner_layout`: ``[(svg, box)]``."""
+    return [svg_text(text, x, y, size, ha=ha, va=va, bold=True, color=QUADRANT_COLORS[name],
+                     cls="skc-quadrant", extra='fill-opacity="0.9"')
+            for name, text, size, x, y, ha, va in corner_layout(frame, cut_x, cut_y)]
+
+
+def corner_layout(frame: Box, cut_x: float, cut_y: float, *,
+                  sizes: tuple[float, ...] = (9.5, 8.5, 7.5), gap: float = 4.0) -> list:
+    """Where each quadrant's name goes: in its outer corner inside its own quadrant (the
+    frame minus ``gap`` along the cut lines at ``cut_x``, ``cut_y``), on one line if it
+    fits, else on two lines, one word a line, then smaller (``sizes``), so that no name
     crosses a cut line or another name. A quadrant too small for its name even then (a
     cut at the frame's edge, or outside it) is left unnamed; its points keep its colour.
-    Returns ``[(svg, box)]``."""
-    gap = 4.0
+
+    Coordinates run down (y) in any unit, the font sizes in the same unit: the SVG chart
+    works in its pixels, :func:`surveykit.plots.quadrant_chart` in display pixels. Returns
+    ``[(name, text, size, x, y, ha, va)]``, ``(x, y)`` the corner the text is anchored at.
+
+    Examples
+    --------
+    >>> for name, text, size, *_ in corner_layout(Box(0, 0, 400, 300), 340, 150):
+    ...     print(f"{name}: {text.count(chr(10)) + 1} line(s), {size} px")
+    act here: 2 line(s), 9.5 px
+    keep up the good work: 5 line(s), 9.5 px
+    low priority: 1 line(s), 9.5 px
+    possible overkill: 1 line(s), 9.5 px
+    """
     inset_x, inset_y = 0.02 * (frame.x1 - frame.x0), 0.02 * (frame.y1 - frame.y0)
     cx, cy = min(max(cut_x, frame.x0), frame.x1), min(max(cut_y, frame.y0), frame.y1)
-    out: list[tuple[str, Box]] = []
+    out: list = []
+    taken: list[Box] = []
     for name, (ha, va) in _CORNERS.items():
         region = Box(cx + gap if ha == "right" else frame.x0,
                      cy + gap if va == "bottom" else frame.y0,
@@ -176,14 +197,13 @@ def _corner_names(frame: Box, cut_x: float, cut_y: float) -> list[tuple[str, Box
         y = frame.y1 - inset_y if va == "bottom" else frame.y0 + inset_y
         words = name.upper().split()
         layouts = dict.fromkeys([" ".join(words), _two_lines(words), "\n".join(words)])
-        fits = ((text, size) for size in (9.5, 8.5, 7.5) for text in layouts
-                if _fits(text_box(text, x, y, size, ha=ha, va=va, bold=True)[0], region,
-                         [b for _, b in out]))
-        text, size = next(fits, (None, None))
+        fits = ((text, size, box) for size in sizes for text in layouts
+                if _fits(box := text_box(text, x, y, size, ha=ha, va=va, bold=True)[0],
+                         region, taken))
+        text, size, box = next(fits, (None, None, None))
         if text is not None:
-            out.append(svg_text(text, x, y, size, ha=ha, va=va, bold=True,
-                                color=QUADRANT_COLORS[name], cls="skc-quadrant",
-                                extra='fill-opacity="0.9"'))
+            out.append((name, text, size, x, y, ha, va))
+            taken.append(box)
     return out
 
 

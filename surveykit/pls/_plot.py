@@ -9,7 +9,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from .._util import shorten
 from ..charts._path_layout import NODE_H, NODE_W, clip, label_spot, layout
-from ..plots import PALETTE, QUADRANT_COLORS, _title, house_style, new_figure
+from ..plots import PALETTE, QUADRANT_COLORS, _title, house_style, new_figure, quadrant_names
 
 _INCH = 0.62             # inches per unit of the diagram
 
@@ -111,17 +111,11 @@ def ipma_chart(ipma, *, title: str | None = None) -> Figure:
         ax.axvline(ipma.importance_cut, color="#4d4d4d", lw=1, ls="--", zorder=1)
         ax.axhline(ipma.performance_cut, color="#4d4d4d", lw=1, ls="--", zorder=1)
         ax.margins(x=0.18, y=0.15)
-        corners = {"act here": (0.98, 0.02, "right", "bottom"),
-                   "keep up the good work": (0.98, 0.98, "right", "top"),
-                   "low priority": (0.02, 0.02, "left", "bottom"),
-                   "possible overkill": (0.02, 0.98, "left", "top")}
-        for name, (x, y, ha, va) in corners.items():
-            ax.text(x, y, name.upper(), transform=ax.transAxes, ha=ha, va=va, fontsize=8,
-                    color=QUADRANT_COLORS[name], fontweight="bold", alpha=0.9)
         ax.set_xlabel(f"total effect on {ipma.target_label}" + (
             " (index points per index point)" if ipma.importance == "total_effect_unstd"
             else " (standardized)"))
         ax.set_ylabel("performance (0-100 index)")
         ax.set_title(_title(title or f"Importance-performance map: {ipma.target_label} "
                                      f"(index {ipma.target_performance:.1f})"))
+        quadrant_names(ax, ipma.importance_cut, ipma.performance_cut)
     return fig
