@@ -187,6 +187,24 @@ def test_the_demo_file_takes_the_typed_reader(tmp_path, monkeypatch):
     assert_same(fast, strict)
 
 
+def test_a_file_that_cannot_be_memory_mapped_is_read_the_same(q, tmp_path, monkeypatch):
+    import mmap
+
+    import surveykit.responses.typed_csv as typed_csv
+
+    path = tmp_path / "r.csv"
+    path.write_bytes(PLAIN["multi-line answers and blank lines"].encode("utf-8"))
+    mapped = read_responses(path, q)
+
+    def refuse(*args, **kwargs):
+        raise OSError("no mmap here")
+
+    monkeypatch.setattr(typed_csv.mmap, "mmap", refuse)
+    spy = _Spy(monkeypatch)
+    assert_same(read_responses(path, q), mapped)
+    assert spy.used == [True] and mmap.mmap is refuse
+
+
 def test_work_on_threads_equals_work_in_one_thread(monkeypatch, demo_dir, pc_questionnaire):
     """A large frame is read, typed and checked two columns at a time on threads: the same
     frame, attributes and findings as column after column (forced here on the demo)."""

@@ -216,11 +216,15 @@ class _Scan(NamedTuple):
 
 def _file_bytes(path: Path) -> tuple[np.ndarray, bool]:
     """The bytes of a file as a read-only numpy array over a memory map (no copy; the map
-    closes when the last view goes), and whether there is a CR among them."""
+    closes when the last view goes), or read into memory where the file cannot be mapped;
+    and whether there is a CR among them."""
     with open(path, "rb") as fh:
         if os.fstat(fh.fileno()).st_size == 0:
             return np.zeros(0, dtype=np.uint8), False
-        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # a file system or file kind without mmap
+            mapped = fh.read()
         return np.frombuffer(mapped, dtype=np.uint8), mapped.find(b"\r") >= 0
 
 
