@@ -131,8 +131,29 @@ def test_typed_reader_equals_strict_reader(q, tmp_path, monkeypatch, name):
     assert_same(fast, strict)
 
 
+@pytest.mark.parametrize("block", [1, 2, 5, 7])
+@pytest.mark.parametrize("name", list(PLAIN))
+def test_the_byte_scan_reads_across_block_boundaries(q, tmp_path, monkeypatch, name, block):
+    """The scan reads a large file in blocks: quotes, CR LF and line breaks inside quotes
+    that straddle a block boundary (blocks of a few bytes here) give the same frame."""
+    import surveykit.responses.typed_csv as typed_csv
+
+    path = tmp_path / "r.csv"
+    path.write_bytes(PLAIN[name].encode("utf-8"))
+    whole = read_responses(path, q)
+    monkeypatch.setattr(typed_csv, "_SCAN_BYTES", block)
+    spy = _Spy(monkeypatch)
+    assert_same(read_responses(path, q), whole)
+    assert spy.used == [True]
+
+
+@pytest.mark.parametrize("block", [None, 3])
 @pytest.mark.parametrize("name", list(MALFORMED))
-def test_problem_files_give_the_strict_readers_message(q, tmp_path, name):
+def test_problem_files_give_the_strict_readers_message(q, tmp_path, monkeypatch, name, block):
+    if block is not None:  # problems that straddle the scan's blocks are found too
+        import surveykit.responses.typed_csv as typed_csv
+
+        monkeypatch.setattr(typed_csv, "_SCAN_BYTES", block)
     path = tmp_path / "bad.csv"
     text = MALFORMED[name]
     path.write_bytes(b"resp_id,cust_type\n1,\xe9\n" if text is None else text.encode("utf-8"))
