@@ -391,8 +391,9 @@ def lower_first(label: str) -> str:
 
     The label stays as it is when its first word is one letter other than the article
     ``A`` (``I agree``), has a capital after its first letter (an acronym such as ``NPS``,
-    ``CPU``) or starts lower-case (``iPhone``), or when the next word is capitalised too (a
-    name such as ``Meridian Mobile``, ``A Better Way``).
+    ``CPU``) or starts lower-case (``iPhone``), or when the next word is in title case too
+    (a name such as ``Meridian Mobile``, ``A Better Way``; an acronym such as ``KOLs`` next
+    is no sign of a name).
 
     Examples
     --------
@@ -404,6 +405,8 @@ def lower_first(label: str) -> str:
     ('technology / IT', 'CPU performance', 'I agree')
     >>> lower_first("A few times a week"), lower_first("A Better Way"), lower_first("A")
     ('a few times a week', 'A Better Way', 'A')
+    >>> lower_first("Influencers, KOLs and social media")   # an acronym second is no name
+    'influencers, KOLs and social media'
     """
     words = label.split()
     if not words:
@@ -414,7 +417,8 @@ def lower_first(label: str) -> str:
         return label
     if any(ch.isupper() for ch in words[0][1:]):
         return label
-    if len(words) > 1 and words[1][0].isupper() and any(ch.islower() for ch in words[1]):
+    second = words[1] if len(words) > 1 else ""
+    if len(second) > 1 and second[0].isupper() and second[1].islower():  # a Title-case name
         return label
     return label[0].lower() + label[1:]
 
