@@ -60,7 +60,7 @@ def test_overview_weighting_section_reads_the_summary_frame(survey):
     from surveykit.reporting.overview import Overview
 
     sec = Overview(survey, "segment").weighting()
-    assert "raked to" in sec.findings[0] and "City tier" in sec.findings[0]
+    assert "raked to" in sec.findings[0] and "city tier" in sec.findings[0]  # mid-sentence
 
 
 def test_survey_questionnaire_and_check_have_short_displays(survey):
