@@ -13,7 +13,7 @@ import pandas as pd
 
 from .._util import lower_first, shorten
 from ..errors import SurveykitWarning
-from .findings_util import _pct, _shares
+from .findings_util import _pct, _shares, _top_drivers
 from .names import value_text
 from .narrative import (
     fmt_diff,
@@ -122,12 +122,13 @@ class DriverSections:
         t, acts, ipa, outcome = res["table"], res["acts"], res["ipa"], self.spec.outcome
         drivers, n_model, r2 = res["drivers"], res["n_model"], res["r2"]
         needed = max(self.min_base, 5 * len(drivers))
-        top = t.head(3)
+        top = _top_drivers(t, 3)
         strongest = join_words(_shares([lower_first(self._var_label(d)) for d in top["driver"]],
                                        top["importance"]))
         s.findings.append(
-            f"The strongest drivers of {lower_first(self._var_label(outcome))} {self.name.among} "
-            f"are {strongest}.")
+            f"The strongest {'driver' if len(top) == 1 else 'drivers'} of "
+            f"{lower_first(self._var_label(outcome))} {self.name.among} "
+            f"{'is' if len(top) == 1 else 'are'} {strongest}.")
         if acts:
             s.findings.append(
                 f"Act here: {join_words([lower_first(self._var_label(d)) for d in acts])} "

@@ -36,6 +36,24 @@ def _pct(v) -> str:
     return fmt_value(float(v) / 100, "percent") if is_number(v) else "n/a"
 
 
+def _top_drivers(table, k: int):
+    """The ``k`` most important drivers of an importance table (sorted, shares in %) that
+    a sentence can name as drivers: a share shown as 0% drives nothing (the first driver
+    is kept whatever its share).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"driver": ["a", "b", "c"], "importance": [83.0, 16.8, 0.2]})
+    >>> _top_drivers(t, 3)["driver"].tolist(), _top_drivers(t.iloc[2:], 3)["driver"].tolist()
+    (['a', 'b'], ['c'])
+    """
+    top = table.head(k)
+    shown = [k == 0 or (is_number(v) and round(float(v)) >= 1)
+             for k, v in enumerate(top["importance"])]
+    return top[shown]
+
+
 def _shares(labels, values) -> list[str]:
     out = []
     for i, (lab, v) in enumerate(zip(labels, values, strict=True)):

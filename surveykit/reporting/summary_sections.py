@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._util import lower_first
-from .findings_util import _count_of, _num, _shares
+from .findings_util import _count_of, _num, _shares, _top_drivers
 from .names import value_text
 from .narrative import (
     fmt_ci,
@@ -113,7 +113,7 @@ class SummarySections:
         ipa = self._ipa()
         if ipa.get("table") is not None:
             tt = ipa["table"]
-            top = tt.head(2)
+            top = _top_drivers(tt, 2)
             s.findings.append(
                 f"What drives their {lower_first(self._var_label(self.spec.outcome))} most: "
                 + join_words(_shares([lower_first(self._var_label(d)) for d in top["driver"]],
