@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from .._util import as_list, check_columns
+from .._weighted_stats import _group_codes, _numeric
 from ..errors import DesignError
-from ..estimates import _group_codes, _numeric
 from ..significance import _z
 from ._common import check_design
 

@@ -9,8 +9,8 @@ import pandas as pd
 
 from .._dist import t_ppf
 from .._util import as_list, check_columns
+from .._weighted_stats import _numeric
 from ..errors import DesignError
-from ..estimates import _numeric
 from ._common import check_design
 from ._estimators import _banners
 

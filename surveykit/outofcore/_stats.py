@@ -16,8 +16,15 @@ import numpy as np
 import pandas as pd
 
 from .._util import as_list, check_columns
+from .._weighted_stats import (
+    DEFF_REFERENCE,
+    _box_codes,
+    _check_stat,
+    _intervals,
+    _Sums,
+    _tidy_value,
+)
 from ..errors import EstimationError, SurveykitWarning, WeightingError
-from ..estimates import DEFF_REFERENCE, _box_codes, _check_stat, _intervals, _Sums, _tidy_value
 from ..significance import _z
 from ._source import Source, ident, number
 

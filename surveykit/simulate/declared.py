@@ -242,7 +242,7 @@ class _Model:
 def _nps_groups(x: np.ndarray, column: str) -> np.ndarray:
     """``detractor``, ``passive`` or ``promoter`` by the cut-offs of the NPS estimate; None
     for a missing answer (or a declared missing code)."""
-    from ..estimates import _nps_score
+    from .._weighted_stats import _nps_score
 
     x = np.asarray(x, dtype=float)
     score = _nps_score(np.where((x >= 0) & (x <= 10), x, np.nan), column)

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from .._util import as_list, check_columns, numeric_array, resolve_weights, short_repr
+from .._weighted_stats import _nps_score
 from ..errors import TextError
-from ..estimates import _nps_score, compare, estimate
+from ..estimates import compare, estimate
 from .codeframe import Codeframe, load_codeframe
 
 __all__ = ["theme_shares", "ThemeShares", "theme_impact", "ThemeImpact", "nps_groups",
