@@ -238,15 +238,25 @@ class _Checker:
             self._cols[name] = self.df[name]
         return self._cols[name].iloc[pos]
 
+    def _invalid(self, name: str, mask: np.ndarray, *, value: bool = False) -> None:
+        """Mark ``mask``'s respondents as holding an invalid ``name`` (``value``: a value
+        that is not a number or not a code, also kept apart for clean()). Only columns with
+        an invalid value get a mask: on a large survey most have none."""
+        if not mask.any():
+            return
+        self.invalid[name] = self.invalid[name] | mask if name in self.invalid else mask
+        if value:
+            self.invalid_value[name] = self.invalid[name]
+
     def hit(self, rule: str, question: str, mask: np.ndarray, value, message) -> None:
         """Record a finding for every True of ``mask``; ``value(pos)`` and
         ``message(pos, shown_value)`` are called for those positions only."""
         self.ran.add(rule)
+        positions = np.flatnonzero(mask)
+        if not positions.size:  # no mask kept: a rule and column without findings has none
+            return
         key = (rule, question)
         self.masks[key] = self.masks[key] | mask if key in self.masks else mask
-        positions = np.flatnonzero(mask)
-        if not positions.size:
-            return
         pii = self._pii(question)
         values = [_show(value(p)) for p in positions]
         shown = [_PII if pii else v for v in values]
@@ -324,7 +334,7 @@ class _Checker:
                 and var.kind not in ("derived", "id", "customer_id", "open", "other_text")]
         for (name, var), (text, bad) in zip(todo, column_map(self._value_masks, todo, self.n),
                                             strict=True):
-            self.invalid[name] = self.invalid_value[name] = bad if text is None else text | bad
+            self._invalid(name, bad if text is None else text | bad, value=True)
             if text is None:  # text codes
                 codes = [*var.value_labels, *var.missing_codes]
                 self.hit("out_of_range", name, bad, lambda p, n=name: self.raw(n, p),
@@ -402,7 +412,7 @@ class _Checker:
                          lambda p, v, qu=qu, t=ticked, o=opts: _exclusive_message(qu, o, t[p]))
                 for o in opts:
                     col = f"{qu.id}_{o.code}"
-                    self.invalid[col] = self.invalid.get(col, np.zeros(self.n, bool)) | conflict
+                    self._invalid(col, conflict)
             if qu.max_choices:
                 over = n_ticked > qu.max_choices
                 self.hit("too_many_choices", qu.id, over, codes,
@@ -439,7 +449,7 @@ class _Checker:
                          "(clean() sets it to NaN)")
                 # a stray answer must not drive the routing of later questions
                 for c in self.q.columns_of(qu.id):
-                    self.invalid[c] = self.invalid.get(c, np.zeros(self.n, bool)) | stray
+                    self._invalid(c, stray)
             if qu.required:
                 need = asked & ~undetermined
                 why = "" if not qu.ask_if else f" (routing {qu.ask_if!r} is true)"
