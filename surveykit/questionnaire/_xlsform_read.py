@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Problem, QuestionnaireError
+from ._xpath_read import _FromXPath, from_xpath, parse_xpath
+from ._xpath_tree import XPathError, _Name, xpath_text
 from .expressions import Expression
 from .loader import (
     YAMLReadError,
@@ -35,7 +37,7 @@ from .xlsform import (
     TYPE,
     UNIT,
 )
-from .xpath import XPathError, _FromXPath, _Name, calculation, from_xpath, parse_xpath, xpath_text
+from .xpath import calculation
 
 __all__ = ["from_xlsform", "XLSFormImport"]
 
