@@ -1,7 +1,8 @@
-"""The machinery of :func:`surveykit.estimates.estimate` and :func:`~surveykit.estimates.
-compare` (and of the out-of-core and design paths that compute the same statistics): the
-weights and groups of a call, the 0/1 or score variable behind each statistic, weighted
-sums per group, calibration-aware variances and confidence intervals."""
+"""The machinery of :func:`surveykit.estimates.estimate` and
+:func:`surveykit.estimates.compare` (and of the out-of-core and design paths that compute
+the same statistics): the weights and groups of a call, the 0/1 or score variable behind
+each statistic, weighted sums per group, calibration-aware variances and confidence
+intervals."""
 
 from __future__ import annotations
 
