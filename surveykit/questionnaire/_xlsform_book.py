@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Problem, QuestionnaireError
-from .xlsform import LANGUAGES
+from ._xlsform_sheets import LANGUAGES
 
 #: XLSForm metadata fields: recorded by the platform, not asked.
 META_TYPES = frozenset({"start", "end", "today", "deviceid", "imei", "subscriberid",

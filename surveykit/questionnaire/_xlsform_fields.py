@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 
 from ._xlsform_book import _YES, META_TYPES, MISSING_KINDS, _code, _Node, _norm_type
+from ._xlsform_sheets import PII, RANK_MAX, REVERSE, SCALE, SHORT, TYPE, UNIT
 from ._xpath_read import parse_xpath
 from ._xpath_tree import XPathError, xpath_text
-from .xlsform import PII, RANK_MAX, REVERSE, SCALE, SHORT, TYPE, UNIT
 
 
 class _Fields:

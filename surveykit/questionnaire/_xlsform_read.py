@@ -24,6 +24,7 @@ from ._xlsform_book import (
     _records,
 )
 from ._xlsform_fields import _Fields
+from ._xlsform_sheets import MISSING, SURVEYKIT_SHEET, TYPE
 from ._xpath_read import _FromXPath, from_xpath, parse_xpath
 from ._xpath_tree import XPathError, _Name, xpath_text
 from .expressions import Expression
@@ -33,11 +34,6 @@ from .loader import (
     parse_yaml,
     questionnaire_from_dict,
     questionnaire_from_text,
-)
-from .xlsform import (
-    MISSING,
-    SURVEYKIT_SHEET,
-    TYPE,
 )
 from .xpath import calculation
 

@@ -4,7 +4,8 @@ Duplicate ids (questions, grid items, generated columns, derived variables, cons
 roles), unknown scales and items, routing that refers to unknown or later questions, rules
 that refer to later derived variables, constructs with missing or non-numeric items, codes
 and missing codes that are not unique, unsafe expressions, and the path model's ``paths:``
-(:mod:`.checks_paths`). Each problem is located by its document path
+(:mod:`.checks_paths`), the sample design (:mod:`.checks_design`) and the ``report:`` block
+(:mod:`.checks_report`). Each problem is located by its document path
 (``questions[12].scale``) and source line.
 
 When the schema fails, :func:`partial_doc` keeps the parts that do validate so the checks
@@ -14,14 +15,15 @@ still run; ids of the parts that failed are known, so they cause no follow-on er
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 
 from pydantic import TypeAdapter, ValidationError
 
 from .._util import repeated
 from ..errors import ExpressionError, Problem
+from .checks_design import check_design
 from .checks_paths import check_paths
+from .checks_report import check_report
 from .expressions import MAX_NUMBER, Expression
 from .models import (
     DERIVED_KINDS,
@@ -447,162 +449,11 @@ def check_document(doc: Doc, source: str, line_of) -> list[Problem]:
                 problem(("roles", "pii", j), f"{name!r} is a question or derived variable; mark "
                         "the question itself 'pii: true' instead")
     if r is not None and r.design is not None:
-        _check_design(r, kinds, problem, suggest)
+        check_design(r, kinds, problem, suggest)
     if doc.report is not None:
-        _check_report(doc, kinds, questions, problem, suggest)
+        check_report(doc, kinds, questions, problem, suggest)
     check_paths(doc, kinds, problem, suggest)
     return problems
-
-
-_NOT_DESIGN = ("open", "multi", "grid", "rank")
-
-
-def _check_design(r: Roles, kinds: dict, problem, suggest) -> None:
-    """``roles.design`` names columns that exist (questions, derived variables, the CRM key
-    or the base weight), and its fpc fits its stages."""
-    d = r.design
-    base = ("roles", "design")
-    known = {k: v for k, v in kinds.items() if v not in _NOT_DESIGN}
-    known.update({c: "role" for c in (r.customer_id, r.base_weight) if c})
-
-    def column(path, name, what, numeric=False):
-        if name not in kinds and name not in known:
-            problem(path, f"{what} column {name!r} is not a question, derived variable, "
-                    f"customer_id or base_weight{suggest(name, known)}; declare it (e.g. a "
-                    "single or numeric question) so that its values are checked")
-        elif name not in known:
-            problem(path, f"{what} column {name!r} is a {kinds[name]} question; a design "
-                    "column holds one code or number per respondent")
-        elif numeric and known[name] not in ("numeric", "derived", "role", "unknown"):
-            problem(path, f"fpc column {name!r} is a {known[name]} question; an fpc is a "
-                    "number (population size or sampling fraction): use a numeric question")
-
-    def each(field, values):
-        listed = isinstance(getattr(d, field), list)
-        return [((*base, field, j) if listed else (*base, field), v)
-                for j, v in enumerate(values)]
-
-    if d.replicate_weights is not None:
-        rw = d.replicate_weights
-        path = (*base, "replicate_weights")
-        if d.cluster_columns or d.strata_columns or d.fpc_values:
-            problem(path, "give replicate_weights or clusters / strata / fpc, not both: the "
-                    "replicate weights already carry the design")
-        if (rw.columns is None) == (rw.pattern is None):
-            problem(path, "replicate_weights needs exactly one of 'columns' (a list) or "
-                    "'pattern' (a regular expression matching them)")
-        if rw.pattern is not None:
-            try:
-                re.compile(rw.pattern)
-            except re.error as exc:
-                problem((*path, "pattern"), f"pattern {rw.pattern!r} is not a valid regular "
-                        f"expression ({exc})")
-        if rw.type == "Fay" and rw.rho is None:
-            problem(path, "type Fay needs rho (Fay's coefficient, e.g. 0.5)")
-        if rw.type == "JKn" and rw.combined_weights and rw.rscales is None:
-            problem(path, "type JKn with combined weights needs rscales ((n_h - 1) / n_h of "
-                    "the stratum of each replicate), as R svrepdesign")
-        if rw.rscales is not None and rw.columns is not None \
-                and len(rw.rscales) != len(rw.columns):
-            problem((*path, "rscales"), f"rscales has {len(rw.rscales)} values for "
-                    f"{len(rw.columns)} replicate columns; give one per replicate")
-        return
-    clusters, strata, fpc = d.cluster_columns, d.strata_columns, d.fpc_values
-    for path, name in each("clusters", clusters):
-        column(path, name, "cluster")
-    if len(set(clusters)) != len(clusters):
-        problem((*base, "clusters"), "a cluster column is listed twice")
-    for path, name in each("strata", strata):
-        column(path, name, "stratum")
-    stages = max(1, len(clusters))
-    if len(strata) > stages:
-        problem((*base, "strata"), f"{len(strata)} strata columns for {stages} stage(s) of "
-                "clusters; give one per stage at most")
-    if fpc and len(fpc) != stages:
-        problem((*base, "fpc"), f"fpc has {len(fpc)} value(s) for {stages} stage(s) of "
-                "sampling; give one per stage (population size or sampling fraction), or "
-                "none for sampling with replacement")
-    for path, v in each("fpc", fpc):
-        if isinstance(v, str):
-            column(path, v, "fpc", numeric=True)
-        elif not v > 0:
-            problem(path, f"fpc {v:g} must be positive: a population size (>= the units "
-                    "sampled) or a sampling fraction (0 < f <= 1)")
-        elif 1 < v and not float(v).is_integer():
-            problem(path, f"fpc {v:g} is neither a sampling fraction (0 < f <= 1) nor a "
-                    "whole population size")
-    if d.nest and not strata:
-        problem((*base, "nest"), "nest: true means cluster ids restart within strata; it "
-                "needs strata")
-
-
-_SCALED = ("rating", "grid_item", "nps", "single")
-
-
-def _check_report(doc: Doc, kinds: dict, questions: dict, problem, suggest) -> None:
-    """The ``report:`` block names questions, items and constructs that exist, of kinds the
-    section can use, and never a ``pii`` question."""
-    rep = doc.report
-    pii = {q.id for q in questions.values() if q.pii}
-    constructs = {c.id for _, c in doc.constructs} | {k for k, v in doc.broken.items()
-                                                       if v[1] == "construct"}
-
-    def ref(path: tuple, name: str, allowed: tuple, what: str) -> str | None:
-        kind = kinds.get(name)
-        if kind is None:
-            problem(path, f"unknown {what} {name!r}{suggest(name, kinds)}")
-        elif name in pii:
-            problem(path, f"{name!r} is marked pii; personal data never reaches a "
-                    "report")
-        elif kind not in (*allowed, "unknown"):
-            problem(path, f"{what} {name!r} is a {kind} question; this field takes "
-                    f"{' / '.join(allowed)}")
-        else:
-            return kind
-        return None
-
-    numeric = ("rating", "nps", "numeric", "grid_item", "derived")
-    if rep.outcome:
-        ref(("report", "outcome"), rep.outcome, numeric, "outcome")
-    for j, name in enumerate(rep.loyalty):
-        ref(("report", "loyalty", j), name, (*numeric, "single"), "loyalty measure")
-    for j, m in enumerate(rep.metrics or []):
-        path = ("report", "metrics", j)
-        kind = ref((*path, "column"), m.column, (*numeric, "single", "multi_option"),
-                   "metric column")
-        if kind is None:
-            continue
-        if m.stat == "nps" and kind != "nps":
-            problem((*path, "stat"), f"stat 'nps' needs an nps question; "
-                    f"{m.column!r} is {kind}")
-        q = questions.get(m.column)
-        has_scale = kind in ("nps", "grid_item") or getattr(q, "scale", None) is not None
-        if m.stat in ("top_box", "bottom_box", "index") and not has_scale:
-            problem((*path, "stat"), f"stat {m.stat!r} needs a question with a scale; "
-                    f"{m.column!r} has none (use 'proportion' with codes, or 'mean')")
-        if m.stat == "proportion" and not m.codes and kind != "multi_option":
-            problem((*path, "codes"), f"stat 'proportion' of {m.column!r} needs "
-                    "codes: the answers to count, e.g. codes: [1]")
-    for name in ("attributes", "battery", "drivers"):
-        for j, item in enumerate(getattr(rep, name) or []):
-            ref(("report", name, j), item, (*numeric, "grid"), "item or grid")
-    for j, cid in enumerate(rep.constructs or []):
-        if cid not in constructs:
-            problem(("report", "constructs", j), f"unknown construct {cid!r}"
-                    f"{suggest(cid, constructs)}")
-    if rep.ipma_target is not None and rep.ipma_target not in doc.paths:
-        problem(("report", "ipma_target"), f"ipma_target {rep.ipma_target!r} is not an "
-                "endogenous construct of paths: (a construct with an entry there, whose "
-                f"drivers the map shows){suggest(rep.ipma_target, list(doc.paths))}")
-    for name, allowed in (("pain_points", ("multi", "single", "rank")),
-                          ("channels", ("multi", "single", "derived")),
-                          ("sources", ("multi", "single", "derived")),
-                          ("open_text", ("open",)),
-                          ("profile", ("single", "derived", "rating", "multi")),
-                          ("banner", ("single", "multi", "rating", "nps", "grid", "derived",
-                                      "numeric"))):
-        for j, qid in enumerate(getattr(rep, name) or []):
-            ref(("report", name, j), qid, allowed, "question")
 
 
 def _parse(text: str, path: tuple, owner: str, problem, number: bool = False
