@@ -337,7 +337,7 @@ def test_segment_names_follow_the_stated_rule_on_known_centroids():
 
 
 def test_segment_name_rule_threshold_and_margin():
-    from surveykit.segments import NAME_MIN_Z, _suggest_names
+    from surveykit._needs_segments import NAME_MIN_Z, _suggest_names
 
     assert NAME_MIN_Z == 0.25
     labels = {"a": "Price", "b": "Speed"}
