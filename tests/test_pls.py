@@ -471,6 +471,28 @@ def test_path_chart_draws_the_model(ecsi):
     assert chart.summary() == f"{chart.title} (6 constructs, 10 paths)"
 
 
+def test_path_chart_keeps_long_names_apart_inside_their_boxes(ecsi):
+    """Long construct names that differ only at their end (as questionnaires write them)
+    stay apart: each is written whole, on up to three lines and smaller if need be, inside
+    its box (they used to be cut at 30 characters, all to the same text)."""
+    import xml.etree.ElementTree as ET
+
+    from surveykit.charts import label_boxes
+
+    labels = {c: f"Customer satisfaction with the service of the company, {c.lower()}"
+              for c in ecsi.spec.constructs}
+    chart = ecsi.chart(labels=labels)
+    names = label_boxes(chart, cls="skc-node")
+    assert [t.replace("\n", " ") for t, _ in names] == [labels[c] for c in ecsi.spec.constructs]
+    root = ET.fromstring(chart.to_svg())
+    rects = [e for e in root.iter() if e.get("class") == "skc-construct"]
+    for (text, box), rect in zip(names, rects, strict=True):
+        x, y, w, h = (float(rect.get(k)) for k in ("x", "y", "width", "height"))
+        assert x <= box.x0 and box.x1 <= x + w and y <= box.y0 and box.y1 <= y + h, text
+    r2 = label_boxes(chart, cls="skc-r2")
+    assert len(r2) == 5 and not any(a.overlaps(b) for _, a in r2 for _, b in names)
+
+
 def test_ipma(ecsi):
     ip = ecsi.ipma()
     assert ip.target == "LOY"

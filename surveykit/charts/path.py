@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import html
 import math
-import textwrap
 
-from .._util import shorten
 from ._chart import AXIS, INK, TITLE, Chart, title_lines
 from ._path_layout import NODE_H, NODE_W, clip, label_spot, layout
-from ._text import num, svg_text
+from ._text import LINE_HEIGHT, num, svg_text, text_width
 from .colors import PALETTE
 
 #: pixels per diagram unit, and the margin around the diagram
 UNIT, PAD = 72.0, 12.0
 NAME_SIZE, R2_SIZE, COEF_SIZE = 11.0, 10.0, 10.5
+#: a name's sizes, largest first, and its margin inside the box (px)
+_NAME_SIZES, _INSET = (NAME_SIZE, 10.0, 9.0, 8.5), 4.0
 _HALO = 'stroke="#fff" stroke-width="4" stroke-linejoin="round" paint-order="stroke"'
 
 
@@ -118,21 +118,76 @@ def _arrow(a, b, width: float, color: str, significant: bool, *, dashed: bool,
 
 
 def _node(centre, name: str, r2, endogenous: bool) -> list[str]:
-    """A construct's rounded box, its name (bold, up to two lines) and, when endogenous,
-    its R²."""
+    """A construct's rounded box, its name (bold, fitted by :func:`fit_name`) and, when
+    endogenous, its R² under the name; the two centred in the box together."""
     cx, cy = centre
     w, h = NODE_W * UNIT, NODE_H * UNIT
     out = [f'<rect class="skc-construct" x="{num(cx - w / 2)}" y="{num(cy - h / 2)}" '
            f'width="{num(w)}" height="{num(h)}" rx="{num(0.25 * UNIT)}" '
            f'fill="{"#eef3f8" if endogenous else "#fff"}" stroke="{PALETTE[0]}" '
            f'stroke-width="1.3"/>']
-    text = textwrap.fill(shorten(name, 30), 15)
-    lines = text.count("\n") + 1
-    name_y = cy - (0.55 * R2_SIZE if endogenous else 0) - (0.1 * NAME_SIZE * (lines - 1))
-    out.append(svg_text(text, cx, name_y, NAME_SIZE, ha="center", va="center", bold=True,
-                        color=INK, cls="skc-node")[0])
-    if endogenous and r2 is not None and math.isfinite(r2):
-        dy = 0.62 * NAME_SIZE + 0.75 * R2_SIZE + 0.6 * NAME_SIZE * (lines - 1)
-        out.append(svg_text(f"R² = {r2:.2f}", cx, name_y + dy, R2_SIZE, ha="center",
-                            va="center", color=AXIS, cls="skc-r2")[0])
+    show_r2 = endogenous and r2 is not None and math.isfinite(r2)
+    r2_h = LINE_HEIGHT * R2_SIZE if show_r2 else 0.0
+    text, size = fit_name(name, w - 2 * _INSET, h - 2 * _INSET - r2_h)
+    name_h = (text.count("\n") + 1) * LINE_HEIGHT * size
+    top = cy - (name_h + r2_h) / 2
+    out.append(svg_text(text, cx, top + name_h / 2, size, ha="center", va="center",
+                        bold=True, color=INK, cls="skc-node")[0])
+    if show_r2:
+        out.append(svg_text(f"R² = {r2:.2f}", cx, top + name_h + r2_h / 2, R2_SIZE,
+                            ha="center", va="center", color=AXIS, cls="skc-r2")[0])
     return out
+
+
+def fit_name(name: str, width: float, height: float) -> tuple[str, float]:
+    """A construct's name as it fits a box of ``width`` x ``height`` px: whole, on as many
+    lines as fit, at the largest size from 11 to 8.5 px; else on those lines at 8.5 px
+    with the end cut (an ellipsis), so that long names that differ only at their end stay
+    apart as long as they can. Returns ``(text with line breaks, size)``.
+
+    Examples
+    --------
+    >>> fit_name("Image", 110, 40)
+    ('Image', 11.0)
+    >>> print(*fit_name("Perceived quality of the after-sales service", 110, 40))
+    Perceived quality
+    of the after-sales
+    service 11.0
+    >>> print(*fit_name("Satisfaction with the speed of the response to a service request "
+    ...                 "made by telephone", 110, 28))
+    Satisfaction with the
+    speed of the respons… 8.5
+    """
+    words = name.split() or [name]
+    for size in _NAME_SIZES:
+        lines = _wrap(words, size, width)
+        if len(lines) * LINE_HEIGHT * size <= height and \
+                all(text_width(line, size, bold=True) <= width for line in lines):
+            return "\n".join(lines), size
+    size = _NAME_SIZES[-1]
+    most = max(1, int(height // (LINE_HEIGHT * size)))
+    lines = _wrap(words, size, width)
+    if len(lines) > most:  # the last line that fits takes the rest, cut
+        head = lines[:most - 1]
+        lines = [*head, " ".join(words)[len(" ".join(head)):].strip()]
+    return "\n".join(_cut(line, size, width) for line in lines), size
+
+
+def _wrap(words: list[str], size: float, width: float) -> list[str]:
+    """Words on lines of at most ``width`` px, greedily (a longer word gets a line)."""
+    lines: list[str] = []
+    for word in words:
+        if lines and text_width(f"{lines[-1]} {word}", size, bold=True) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+def _cut(text: str, size: float, width: float) -> str:
+    """``text`` with its end cut to fit ``width`` (an ellipsis marks the cut)."""
+    if text_width(text, size, bold=True) <= width:
+        return text
+    while text and text_width(text + "…", size, bold=True) > width:
+        text = text[:-1]
+    return text.rstrip() + "…"
