@@ -44,10 +44,12 @@ def _typed_csv(path: Path, sep: str, na: set, q: Questionnaire
     Numeric columns are converted in one vectorised cast; a column where that fails (text,
     padded numbers, the spreadsheet escape) is typed value by distinct value with
     :func:`_type_numeric`, so the result is the one :func:`type_responses` gives. A byte
-    scan of the file (:func:`_record_lines`) finds the file line of every record and checks
-    the quoting strictly. Returns None, so that :func:`_read_csv` reads the file record by
-    record, when pyarrow is missing, the file has any problem to report or its layout is
-    not plain."""
+    scan of the file (:func:`_scan`) first checks the quoting strictly and counts the
+    lines (pyarrow takes its faster reader when no line break is inside quotes);
+    :func:`_record_lines` then finds the file line of every record. Columns are typed two
+    at a time on threads for a large file (:func:`~surveykit._util.column_map`). Returns
+    None, so that :func:`_read_csv` reads the file record by record, when pyarrow is
+    missing, the file has any problem to report or its layout is not plain."""
     if len(sep) != 1 or sep in '"\r\n' or ord(sep) > 127:
         return None
     try:
