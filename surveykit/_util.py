@@ -423,6 +423,15 @@ def lower_first(label: str) -> str:
     return label[0].lower() + label[1:]
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the system has one (a
+    container or ``taskset`` limits it), else the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
 #: a frame with fewer rows than this is worked column by column in the calling thread:
 #: on a small frame the hand-over between threads costs more than it gains
 THREADED_ROWS = 100_000
@@ -442,7 +451,7 @@ def column_map(fn, items: Iterable, rows: int):
     >>> list(column_map(lambda a, b: a + b, [(1, 2), (3, 4)], rows=10))
     [3, 7]
     """
-    if rows < THREADED_ROWS or (os.cpu_count() or 1) < 2:
+    if rows < THREADED_ROWS or usable_cores() < 2:
         for item in items:
             yield fn(*item)
         return

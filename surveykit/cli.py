@@ -333,8 +333,8 @@ def parse_params(pairs: list[str]) -> dict:
 def _cmd_report(args) -> int:
     import atexit
     import gc
-    import os
 
+    from ._util import usable_cores
     from .reporting.worker import drop_prestarted_pool, prestart_pool
 
     # at exit the interpreter's last garbage collections walk every object the run loaded
@@ -342,7 +342,7 @@ def _cmd_report(args) -> int:
     atexit.register(gc.freeze)
     # the workers warm their kernels up while this process loads the analysis modules,
     # checks the inputs and prepares the data (run_report takes the pool over)
-    n = args.workers or os.cpu_count() or 1
+    n = args.workers or usable_cores()
     if args.segments:
         n = min(n, len(args.segments) + (not args.no_overview))
     if n > 1 and args.scheduler is None:

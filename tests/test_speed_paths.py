@@ -236,7 +236,7 @@ def test_work_on_threads_equals_work_in_one_thread(monkeypatch, demo_dir, pc_que
     one_df = read_responses(demo_dir / "responses.csv", q)
     one = check_responses(q, one_df)
     monkeypatch.setattr(util, "THREADED_ROWS", 0)
-    monkeypatch.setattr(util.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(util, "usable_cores", lambda: 2)
     threads_df = read_responses(demo_dir / "responses.csv", q)
     threads = check_responses(q, threads_df)
     assert_same(threads_df, one_df)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import weakref
 from pathlib import Path
 
+from .._util import usable_cores
 from ..errors import ResponseDataError, SurveykitError
 
 __all__ = ["Source", "MissingDependencyError", "ident", "literal", "number"]
@@ -75,7 +75,7 @@ class Source:
         self.con.execute("SET enable_progress_bar = false")
         self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
         self.con.execute(f"SET temp_directory = {literal(self._tmp)}")
-        self.con.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")
+        self.con.execute(f"SET threads = {int(threads or usable_cores())}")
         listed = ", ".join(literal(str(f)) for f in files)
         try:
             self.con.execute(f"CREATE VIEW data AS SELECT * FROM read_parquet([{listed}], "

@@ -50,7 +50,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .._util import folder_beside, folder_lock, swap_in, sweep_beside
+from .._util import folder_beside, folder_lock, swap_in, sweep_beside, usable_cores
 from ..errors import ReportError
 from .manifest import ReportResult, _finish, _interrupted_stub, _mark_interrupted
 from .output_folder import _check_out
@@ -175,7 +175,7 @@ def run_report(questionnaire, data, *, targets=None, crm=None, as_of=None, segme
     t_start = time.monotonic()
     started = datetime.now().isoformat(timespec="seconds")
     nb_path = Path(notebook) if notebook is not None else DEFAULT_NOTEBOOK
-    workers = (os.cpu_count() or 1) if workers is None else workers
+    workers = usable_cores() if workers is None else workers
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ReportError(f"workers must be a positive integer, not {workers!r}")
     if not isinstance(timeout, int | float) or not timeout > 0:
