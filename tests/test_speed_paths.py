@@ -226,6 +226,24 @@ def test_a_file_that_cannot_be_memory_mapped_is_read_the_same(q, tmp_path, monke
     assert spy.used == [True] and mmap.mmap is refuse
 
 
+def test_one_usable_core_means_no_threads(monkeypatch):
+    """A process limited to one core (a container, taskset) works column by column in its
+    own thread, whatever the machine's count."""
+    import threading
+
+    import surveykit._util as util
+
+    monkeypatch.setattr(util.os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    monkeypatch.setattr(util.os, "cpu_count", lambda: 64)
+    assert util.usable_cores() == 1
+    me = threading.get_ident()
+    assert set(util.column_map(lambda: threading.get_ident(), [()] * 4, rows=10**7)) == {me}
+    monkeypatch.setattr(util.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert util.usable_cores() == 2
+    assert me not in set(util.column_map(lambda: threading.get_ident(), [()] * 4,
+                                         rows=10**7))
+
+
 def test_work_on_threads_equals_work_in_one_thread(monkeypatch, demo_dir, pc_questionnaire):
     """A large frame is read, typed and checked two columns at a time on threads: the same
     frame, attributes and findings as column after column (forced here on the demo)."""
