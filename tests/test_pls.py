@@ -491,6 +491,11 @@ def test_path_chart_keeps_long_names_apart_inside_their_boxes(ecsi):
         assert x <= box.x0 and box.x1 <= x + w and y <= box.y0 and box.y1 <= y + h, text
     r2 = label_boxes(chart, cls="skc-r2")
     assert len(r2) == 5 and not any(a.overlaps(b) for _, a in r2 for _, b in names)
+    # the matplotlib diagram's smaller boxes cut the names, but keep their ends apart
+    ax = ecsi.plot(labels=labels).axes[0]
+    shown = [t.get_text() for t in ax.texts if t.get_fontweight() == "bold"]
+    assert len(shown) == 6 and len(set(shown)) == 6
+    assert all(s.endswith(c.lower()) for s, c in zip(shown, ecsi.spec.constructs, strict=True))
 
 
 def test_ipma(ecsi):

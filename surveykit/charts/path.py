@@ -139,11 +139,14 @@ def _node(centre, name: str, r2, endogenous: bool) -> list[str]:
     return out
 
 
-def fit_name(name: str, width: float, height: float) -> tuple[str, float]:
+def fit_name(name: str, width: float, height: float, *,
+             sizes: tuple[float, ...] = _NAME_SIZES) -> tuple[str, float]:
     """A construct's name as it fits a box of ``width`` x ``height`` px: whole, on as many
-    lines as fit, at the largest size from 11 to 8.5 px; else on those lines at 8.5 px
-    with the end cut (an ellipsis), so that long names that differ only at their end stay
-    apart as long as they can. Returns ``(text with line breaks, size)``.
+    lines as fit, at the largest of ``sizes`` (11 to 8.5 px); else on those lines at the
+    smallest, the last line ending as the name ends after an ellipsis, so that long names
+    that differ only at their end stay apart. Any unit serves, the sizes in it: the matplotlib
+    diagram (:meth:`surveykit.pls.PLSResult.plot`) fits in points. Returns ``(text with
+    line breaks, size)``.
 
     Examples
     --------
@@ -156,20 +159,21 @@ def fit_name(name: str, width: float, height: float) -> tuple[str, float]:
     >>> print(*fit_name("Satisfaction with the speed of the response to a service request "
     ...                 "made by telephone", 110, 28))
     Satisfaction with the
-    speed of the respons… 8.5
+    …made by telephone 8.5
     """
     words = name.split() or [name]
-    for size in _NAME_SIZES:
+    for size in sizes:
         lines = _wrap(words, size, width)
         if len(lines) * LINE_HEIGHT * size <= height and \
                 all(text_width(line, size, bold=True) <= width for line in lines):
             return "\n".join(lines), size
-    size = _NAME_SIZES[-1]
+    size = sizes[-1]
     most = max(1, int(height // (LINE_HEIGHT * size)))
     lines = _wrap(words, size, width)
-    if len(lines) > most:  # the last line that fits takes the rest, cut
-        head = lines[:most - 1]
-        lines = [*head, " ".join(words)[len(" ".join(head)):].strip()]
+    if len(lines) > most:  # the last line that fits ends as the name ends, after "…"
+        head = [_cut(line, size, width) for line in lines[:most - 1]]
+        rest = " ".join(words)[len(" ".join(lines[:most - 1])):].strip()
+        lines = [*head, _cut_start(rest, size, width)]
     return "\n".join(_cut(line, size, width) for line in lines), size
 
 
@@ -182,6 +186,20 @@ def _wrap(words: list[str], size: float, width: float) -> list[str]:
         else:
             lines.append(word)
     return lines
+
+
+def _cut_start(text: str, size: float, width: float) -> str:
+    """``text`` with its start cut, whole words first, to fit ``width`` (an ellipsis marks
+    the cut): the end of a long name is what tells it from its neighbours."""
+    if text_width(text, size, bold=True) <= width:
+        return text
+    words = text.split()
+    while len(words) > 1 and text_width("…" + " ".join(words), size, bold=True) > width:
+        words = words[1:]
+    text = " ".join(words)
+    while text and text_width("…" + text, size, bold=True) > width:
+        text = text[1:]
+    return "…" + text
 
 
 def _cut(text: str, size: float, width: float) -> str:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import textwrap
-
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from .._util import shorten
 from ..charts._path_layout import NODE_H, NODE_W, clip, label_spot, layout
+from ..charts.path import fit_name
 from ..plots import PALETTE, QUADRANT_COLORS, _title, house_style, new_figure, quadrant_names
 
 _INCH = 0.62             # inches per unit of the diagram
+_PT = 72 * _INCH         # points per unit
 
 
 def path_diagram(result, *, labels: dict | None = None, title: str | None = None) -> Figure:
@@ -69,13 +69,16 @@ def path_diagram(result, *, labels: dict | None = None, title: str | None = None
                                  fc="#eef3f8" if endo else "white", ec=PALETTE[0], lw=1.3,
                                  zorder=3)
             ax.add_patch(box)
-            name = textwrap.fill(shorten(str(labels.get(c, c)), 30), 13)
-            two = "\n" in name
-            ax.text(x, y + (0.1 + 0.05 * two if endo else 0), name, ha="center", va="center",
-                    fontsize=8.5, fontweight="bold", color="#262626", zorder=5,
-                    linespacing=1.0)
+            # the name fitted to its box as the SVG chart fits it (in points here)
+            r2_h = 1.2 * 8 / _PT if endo else 0.0
+            name, size = fit_name(str(labels.get(c, c)), (NODE_W - 0.12) * _PT,
+                                  (NODE_H - 0.12 - r2_h) * _PT, sizes=(8.5, 8.0, 7.5, 7.0))
+            name_h = (name.count("\n") + 1) * 1.2 * size / _PT
+            top = y + (name_h + r2_h) / 2
+            ax.text(x, top - name_h / 2, name, ha="center", va="center", fontsize=size,
+                    fontweight="bold", color="#262626", zorder=5, linespacing=1.2)
             if endo:
-                ax.text(x, y - (0.27 if two else 0.21), f"R² = {r2[c]:.2f}", ha="center",
+                ax.text(x, top - name_h - r2_h / 2, f"R² = {r2[c]:.2f}", ha="center",
                         va="center", fontsize=8, color="#4d4d4d", zorder=5)
         ax.set_xlim(x0, x1_)
         ax.set_ylim(y0, y1_)
