@@ -613,3 +613,26 @@ def test_weighted_correlations_in_row_blocks_equal_the_formula(n, q):
     C = (D * w[:, None]).T @ D
     want = C / np.sqrt(np.outer(np.diag(C), np.diag(C)))
     np.testing.assert_allclose(_wcorr_a(A, w), want, rtol=0, atol=1e-13)
+
+
+def test_object_columns_with_unhashable_cells_are_checked_row_by_row():
+    """A numeric column of a hand-built frame may hold a list or a dict: the check reads
+    it row by row (it cannot hash such cells) and reports them as text, as it reports "x";
+    None and blank text are no answer."""
+    qq = questionnaire_from_text("""
+id: t
+title: T
+questions:
+  - {id: score, type: numeric, text: Score, min: 0, max: 10, required: false}
+roles:
+  respondent_id: rid
+""")
+    cells = [1.0, [1, 2], {"a": 1}, None, "  ", "x", 11.0]
+    df = pd.DataFrame({"rid": range(1, 8), "score": pd.Series(cells, dtype=object)})
+    t = check_responses(qq, df).table
+    assert t[["respondent", "rule"]].values.tolist() == [
+        [2, "non_numeric"], [3, "non_numeric"], [6, "non_numeric"], [7, "out_of_range"]]
+    hashable = df.assign(score=pd.Series([1.0, "[1, 2]", "{'a': 1}", None, "  ", "x", 11.0],
+                                         dtype=object))
+    assert check_responses(qq, hashable).table[["respondent", "rule"]].values.tolist() == \
+        t[["respondent", "rule"]].values.tolist()

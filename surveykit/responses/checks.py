@@ -213,13 +213,19 @@ class _Checker(_RoutingRules):
     def _object_column(self, name: str, col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """``num`` and ``present`` of an object column (numbers and text mixed, as a numeric
         column with text in it is read) from its distinct values: one hash pass over the
-        rows instead of a conversion and a text test per row."""
-        codes, distinct = pd.factorize(col.to_numpy(dtype=object))
+        rows instead of a conversion and a text test per row (row by row when a cell cannot
+        be hashed: a list or a dict in a frame built by hand)."""
+        values = col.to_numpy(dtype=object)
+        try:
+            codes, distinct = pd.factorize(values)
+        except TypeError:
+            codes, distinct = np.arange(len(values)), values
         numbers = pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce").to_numpy(
             dtype=float, na_value=np.nan)
         filled = ~np.isnan(numbers)
         for k in np.flatnonzero(~filled):  # text: blank or whitespace-only is no value
-            filled[k] = str(distinct[k]).strip() != ""
+            v = distinct[k]
+            filled[k] = not (pd.api.types.is_scalar(v) and pd.isna(v)) and str(v).strip() != ""
         self._num[name] = np.append(numbers, np.nan)[codes]
         self._present[name] = np.append(filled, False)[codes]
         return self._num[name], self._present[name]
