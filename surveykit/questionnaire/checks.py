@@ -4,8 +4,8 @@ Duplicate ids (questions, grid items, generated columns, derived variables, cons
 roles), unknown scales and items, routing that refers to unknown or later questions, rules
 that refer to later derived variables, constructs with missing or non-numeric items, codes
 and missing codes that are not unique, unsafe expressions, and the path model's ``paths:``
-(:mod:`.checks_paths`), the sample design (:mod:`.checks_design`) and the ``report:`` block
-(:mod:`.checks_report`). Each problem is located by its document path
+(:mod:`._checks_paths`), the sample design (:mod:`._checks_design`) and the ``report:`` block
+(:mod:`._checks_report`). Each problem is located by its document path
 (``questions[12].scale``) and source line.
 
 When the schema fails, :func:`partial_doc` keeps the parts that do validate so the checks
@@ -21,9 +21,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from .._util import repeated
 from ..errors import ExpressionError, Problem
-from .checks_design import check_design
-from .checks_paths import check_paths
-from .checks_report import check_report
+from ._checks_design import check_design
+from ._checks_paths import check_paths
+from ._checks_report import check_report
 from .expressions import MAX_NUMBER, Expression
 from .models import (
     DERIVED_KINDS,
