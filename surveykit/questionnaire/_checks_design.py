@@ -10,7 +10,7 @@ import re
 _NOT_DESIGN = ("open", "multi", "grid", "rank")
 
 
-def check_design(r, kinds: dict, problem, suggest) -> None:
+def check_roles_design(r, kinds: dict, problem, suggest) -> None:
     """``roles.design`` names columns that exist (questions, derived variables, the CRM key
     or the base weight), and its fpc fits its stages."""
     d = r.design

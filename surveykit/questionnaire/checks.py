@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from .._util import repeated
 from ..errors import ExpressionError, Problem
-from ._checks_design import check_design
+from ._checks_design import check_roles_design
 from ._checks_paths import check_paths
 from ._checks_report import check_report
 from .expressions import MAX_NUMBER, Expression
@@ -449,7 +449,7 @@ def check_document(doc: Doc, source: str, line_of) -> list[Problem]:
                 problem(("roles", "pii", j), f"{name!r} is a question or derived variable; mark "
                         "the question itself 'pii: true' instead")
     if r is not None and r.design is not None:
-        check_design(r, kinds, problem, suggest)
+        check_roles_design(r, kinds, problem, suggest)
     if doc.report is not None:
         check_report(doc, kinds, questions, problem, suggest)
     check_paths(doc, kinds, problem, suggest)
