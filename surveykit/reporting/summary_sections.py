@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._util import lower_first
+from ._spec_metrics import Metric
 from .findings_util import _count_of, _num, _shares, _top_drivers
 from .names import value_text
 from .narrative import (
@@ -29,7 +30,6 @@ from .narrative import (
 )
 from .section import EXPECTED_ERRORS as _EXPECTED
 from .section import MEANING_CSS, SIG_DOWN, SIG_UP, Section, _sig_cell, fold, meaning
-from .spec import Metric
 
 __all__ = ["SummarySections"]
 

@@ -198,7 +198,8 @@ def _esc(text: str) -> str:
 def _metrics(q, metrics, columns) -> list:
     """Report-spec Metrics from what the caller gave (default: the questionnaire's key
     metrics, :class:`surveykit.reporting.spec.ReportSpec`)."""
-    from ..reporting.spec import Metric, ReportSpec, _metric, _unique_keys
+    from ..reporting._spec_metrics import Metric, _metric, _unique_keys
+    from ..reporting.spec import ReportSpec
 
     if metrics is None:
         if q is None:
