@@ -8,9 +8,10 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from .._survey_prepare import WEIGHT_COLUMN, drop_personal_data
 from ..questionnaire import Questionnaire, load_questionnaire
 from ..responses import check_responses, clean
-from ..survey import WEIGHT_COLUMN, Survey, drop_personal_data
+from ..survey import Survey
 from .reading import read_waves, read_waves_file
 from .weighting import weight_waves
 
