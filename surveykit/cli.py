@@ -334,7 +334,7 @@ def _cmd_report(args) -> int:
     import atexit
     import gc
 
-    from ._util import usable_cores
+    from ._threads import usable_cores
     from .reporting.worker import drop_prestarted_pool, prestart_pool
 
     # at exit the interpreter's last garbage collections walk every object the run loaded

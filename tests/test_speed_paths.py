@@ -231,7 +231,7 @@ def test_one_usable_core_means_no_threads(monkeypatch):
     own thread, whatever the machine's count."""
     import threading
 
-    import surveykit._util as util
+    import surveykit._threads as util
 
     monkeypatch.setattr(util.os, "sched_getaffinity", lambda pid: {3}, raising=False)
     monkeypatch.setattr(util.os, "cpu_count", lambda: 64)
@@ -247,7 +247,7 @@ def test_one_usable_core_means_no_threads(monkeypatch):
 def test_work_on_threads_equals_work_in_one_thread(monkeypatch, demo_dir, pc_questionnaire):
     """A large frame is read, typed and checked two columns at a time on threads: the same
     frame, attributes and findings as column after column (forced here on the demo)."""
-    import surveykit._util as util
+    import surveykit._threads as util
 
     q = pc_questionnaire
     monkeypatch.setattr(util, "THREADED_ROWS", 10**12)

@@ -6,7 +6,7 @@ import tempfile
 import weakref
 from pathlib import Path
 
-from .._util import usable_cores
+from .._threads import usable_cores
 from ..errors import ResponseDataError, SurveykitError
 
 __all__ = ["Source", "MissingDependencyError", "ident", "literal", "number"]

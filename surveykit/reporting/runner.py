@@ -50,7 +50,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .._util import folder_beside, folder_lock, swap_in, sweep_beside, usable_cores
+from .._threads import usable_cores
+from .._util import folder_beside, folder_lock, swap_in, sweep_beside
 from ..errors import ReportError
 from .manifest import ReportResult, _finish, _interrupted_stub, _mark_interrupted
 from .output_folder import _check_out

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._util import column_map
+from .._threads import column_map
 from ._check_arrays import _any, _asked, _undetermined
 from ._check_text import _is_number, _show
 

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from .._util import column_map
+from .._threads import column_map
 from ..errors import ExpressionError, ResponseDataError
 from ..questionnaire import Questionnaire
 from ._check_arrays import _is_number_dtype, _isin

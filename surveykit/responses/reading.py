@@ -60,7 +60,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
-from .._util import column_map, csv_unescape
+from .._threads import column_map
+from .._util import csv_unescape
 from ..errors import Problem, ResponseDataError
 from ..questionnaire import Questionnaire
 from .coercion import (

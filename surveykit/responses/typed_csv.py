@@ -18,7 +18,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .._util import column_map, csv_unescape
+from .._threads import column_map
+from .._util import csv_unescape
 from ..questionnaire import Questionnaire
 from .coercion import ID_KINDS, _type_numeric, is_numeric_variable
 from .formats import _header_checks

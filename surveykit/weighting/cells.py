@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._util import check_columns, column_map
+from .._threads import column_map
+from .._util import check_columns
 from ..errors import SurveykitWarning, WeightingError
 from .targets import _MISSING, Margin, Targets, _norm_key, _show
 
