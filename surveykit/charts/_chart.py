@@ -157,12 +157,12 @@ def title_lines(text: str, width: float, size: float = TITLE) -> str:
     return out
 
 
-def fit_text(text: str, width: float, size: float) -> str:
+def fit_text(text: str, width: float, size: float, *, bold: bool = False) -> str:
     """``text`` cut with an ellipsis to fit ``width``."""
     text = str(text)
-    if text_width(text, size) <= width:
+    if text_width(text, size, bold=bold) <= width:
         return text
-    while text and text_width(text + "…", size) > width:
+    while text and text_width(text + "…", size, bold=bold) > width:
         text = text[:-1]
     return text.rstrip() + "…"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import math
 
-from ._chart import AXIS, INK, TITLE, Chart, title_lines
+from ._chart import AXIS, INK, TITLE, Chart, fit_text, title_lines
 from ._path_layout import NODE_H, NODE_W, clip, label_spot, layout
 from ._text import LINE_HEIGHT, num, svg_text, text_width
 from .colors import PALETTE
@@ -171,10 +171,9 @@ def fit_name(name: str, width: float, height: float, *,
     most = max(1, int(height // (LINE_HEIGHT * size)))
     lines = _wrap(words, size, width)
     if len(lines) > most:  # the last line that fits ends as the name ends, after "…"
-        head = [_cut(line, size, width) for line in lines[:most - 1]]
         rest = " ".join(words)[len(" ".join(lines[:most - 1])):].strip()
-        lines = [*head, _cut_start(rest, size, width)]
-    return "\n".join(_cut(line, size, width) for line in lines), size
+        lines = [*lines[:most - 1], _cut_start(rest, size, width)]
+    return "\n".join(fit_text(line, width, size, bold=True) for line in lines), size
 
 
 def _wrap(words: list[str], size: float, width: float) -> list[str]:
@@ -200,12 +199,3 @@ def _cut_start(text: str, size: float, width: float) -> str:
     while text and text_width("…" + text, size, bold=True) > width:
         text = text[1:]
     return "…" + text
-
-
-def _cut(text: str, size: float, width: float) -> str:
-    """``text`` with its end cut to fit ``width`` (an ellipsis marks the cut)."""
-    if text_width(text, size, bold=True) <= width:
-        return text
-    while text and text_width(text + "…", size, bold=True) > width:
-        text = text[:-1]
-    return text.rstrip() + "…"

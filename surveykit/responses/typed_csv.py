@@ -48,7 +48,7 @@ def _typed_csv(path: Path, sep: str, na: set, q: Questionnaire
     scan of the file (:func:`_scan`) first checks the quoting strictly and counts the
     lines (pyarrow takes its faster reader when no line break is inside quotes);
     :func:`_record_lines` then finds the file line of every record. Columns are typed two
-    at a time on threads for a large file (:func:`~surveykit._util.column_map`). Returns
+    at a time on threads for a large file (:func:`~surveykit._threads.column_map`). Returns
     None, so that :func:`_read_csv` reads the file record by record, when pyarrow is
     missing, the file has any problem to report or its layout is not plain."""
     if len(sep) != 1 or sep in '"\r\n' or ord(sep) > 127:
@@ -312,7 +312,7 @@ def _record_lines_slow(scan: _Scan, n_records: int) -> tuple[np.ndarray, np.ndar
     """:func:`_record_lines` for files with blank lines or records over several lines, from
     the place and quote parity of every line end."""
     inside, empty = [], []
-    parity, prev_end, end_of_data = 0, scan.lead, scan.lead
+    parity, prev_end = 0, scan.lead
     for offset, a in _blocks(scan.data, scan.lead):
         brk = _line_breaks(a, True)
         crlf = (a[brk] == _LF) & (brk > 0) & (a[np.maximum(brk - 1, 0)] == _CR)
@@ -324,10 +324,9 @@ def _record_lines_slow(scan: _Scan, n_records: int) -> tuple[np.ndarray, np.ndar
         if len(end):
             prev_end = int(end[-1])
         parity = (parity + len(quotes)) % 2
-        end_of_data = offset + len(a)
     inside = np.concatenate(inside) if inside else np.zeros(0, dtype=bool)
     empty = np.concatenate(empty) if empty else np.zeros(0, dtype=bool)
-    if end_of_data > prev_end:  # a last line without a line end
+    if len(scan.data) > prev_end:  # a last line without a line end
         inside, empty = np.append(inside, False), np.append(empty, False)
     # line i + 1 ends at line end i; it starts a record unless that line end is quoted
     starts_record = np.ones(len(inside), dtype=bool)

@@ -33,16 +33,12 @@ def _encode(s: pd.Series, text_levels: list[str] | None = None,
             ) -> tuple[np.ndarray | _Offset, list]:
     """Integer codes (-1 = missing) and the normalized level of each code.
 
-    ``text_levels`` are the text categories the targets name for this variable: a text
-    column is then coded by one lookup of each value in that short list (no hashing of the
-    column into a dictionary); a value outside the list makes it fall back to a full
-    factorization, so the value is still reported."""
+    ``looked_up`` are the codes of a text column found by one lookup of each value in the
+    short list of ``text_levels``, the categories the targets name (:func:`_lookup_texts`:
+    no hashing of the column into a dictionary); a column with a value outside the list
+    has none and is factorized, so the value is still reported."""
     if looked_up is not None:
         return looked_up, list(text_levels)
-    if _text_lookup(s, text_levels):
-        codes = _lookup_text(s, text_levels)
-        if codes is not None:
-            return codes, list(text_levels)
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes = s.cat.codes.to_numpy().astype(np.int64)
         return codes, [_norm_key(c) for c in s.cat.categories]
